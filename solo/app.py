@@ -1,0 +1,122 @@
+"""The application factory: routes, middleware and the lifespan that owns the instance."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from solo.config import Settings
+from solo.errors import RequestError, TooManyRequests
+from solo.federation import actors, nodeinfo, webfinger
+from solo.federation.activitystreams import wants_activity_json
+from solo.instance import open_instance
+from solo.paths import static_dir
+from solo.web import pages
+from solo.web.middleware import BodyLimit, SecurityHeaders
+from solo.web.sessions import Sessions
+from solo.web.templating import make_environment, render
+
+FORM_LIMIT = 64 * 1024
+INBOX_LIMIT = 1024 * 1024
+
+
+async def actor_or_profile(request: Request) -> Response:
+    """One URL, two answers: the actor to ActivityPub peers, the profile page to browsers."""
+    if wants_activity_json(request):
+        response = await actors.person(request)
+    else:
+        response = await pages.profile(request)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def _wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    path = request.url.path
+    return (
+        wants_activity_json(request)
+        or path.startswith(("/api/", "/.well-known/", "/nodeinfo/"))
+        or ("json" in accept and "html" not in accept)
+    )
+
+
+async def _error_answer(request: Request, status: int, message: str) -> Response:
+    headers: dict[str, str] = {}
+    if _wants_json(request):
+        return Response(
+            json.dumps({"error": message}),
+            status_code=status,
+            media_type="application/json",
+            headers=headers,
+        )
+    if "html" in request.headers.get("accept", "") and "session" in request.scope:
+        return render(
+            request, "error.html", {"status": status, "message": message}, status=status
+        )
+    return PlainTextResponse(message, status_code=status, headers=headers)
+
+
+async def request_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestError)
+    response = await _error_answer(request, exc.status, exc.message)
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+HTTP_MESSAGES = {
+    404: "There is nothing here.",
+    405: "This address does not take that kind of request.",
+}
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
+    response = await _error_answer(request, exc.status_code, message)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def create_app(settings: Settings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        instance = await open_instance(settings)
+        app.state.instance = instance
+        try:
+            yield
+        finally:
+            await instance.db.close()
+
+    routes = [
+        *webfinger.routes,
+        *nodeinfo.routes,
+        *actors.routes,
+        Route("/users/{username}", actor_or_profile, methods=["GET", "HEAD"]),
+        *pages.routes,
+        Mount("/static", StaticFiles(directory=static_dir()), name="static"),
+    ]
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(BodyLimit, default=FORM_LIMIT, limits={"/inbox": INBOX_LIMIT, "/users/": INBOX_LIMIT}),
+        Middleware(Sessions),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={RequestError: request_error, HTTPException: http_error},
+    )
+    app.state.settings = settings
+    app.state.templates = make_environment()
+    return app

@@ -1,0 +1,161 @@
+"""Settings: one frozen dataclass, read once from `SOLO_*` variables and `<data dir>/solo.toml`.
+
+Precedence: environment, then solo.toml, then the defaults below. Every field is documented in
+the README's configuration table (a test checks it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from solo.errors import SetupError
+
+USERNAME_RE = re.compile(r"^[a-z0-9_]{1,30}$")
+DOMAIN_RE = re.compile(
+    r"^(?=.{1,253}(:|$))([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"
+    r"(:[0-9]{1,5})?$"
+)
+LOCAL_HOSTS = {"localhost", "127.0.0.1"}
+TOML_NAME = "solo.toml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    domain: str = "localhost:8000"
+    scheme: str = ""  # "" → derived: http for localhost, https otherwise
+    username: str = "me"
+    display_name: str | None = None  # None → keep what the database has
+    host: str = "127.0.0.1"
+    port: int = 8000
+    locked: bool | None = None  # None → keep what the database has
+    allow_private_addresses: bool = False
+    # Test-only name resolution: "*.test=127.0.0.1,peer.example=127.0.0.1" (fnmatch patterns).
+    resolve: str = ""
+
+    def __post_init__(self) -> None:
+        if not DOMAIN_RE.match(self.domain):
+            raise SetupError(
+                f"domain {self.domain!r} is not a host name (lowercase, optional :port)"
+            )
+        if not self.scheme:
+            hostname = self.domain.rsplit(":", 1)[0] if ":" in self.domain else self.domain
+            local = hostname in LOCAL_HOSTS or hostname.endswith(".localhost")
+            object.__setattr__(self, "scheme", "http" if local else "https")
+        if self.scheme not in ("http", "https"):
+            raise SetupError(f"scheme must be http or https, not {self.scheme!r}")
+        if not USERNAME_RE.match(self.username):
+            raise SetupError(
+                f"username {self.username!r} must be 1-30 lowercase letters, digits or _"
+            )
+        if not 0 < self.port < 65536:
+            raise SetupError(f"port {self.port} is out of range")
+        for item in self.resolve.split(","):
+            if item.strip() and ("=" not in item or not item.split("=", 1)[1].strip()):
+                raise SetupError(f"resolve entry {item.strip()!r} is not pattern=address")
+        if self.display_name is not None and len(self.display_name) > 100:
+            raise SetupError("display_name is longer than 100 characters")
+
+    @property
+    def resolve_map(self) -> tuple[tuple[str, str], ...]:
+        """`resolve` parsed into (host pattern, address) pairs, in order."""
+        pairs = []
+        for item in self.resolve.split(","):
+            if item.strip():
+                pattern, _, address = item.partition("=")
+                pairs.append((pattern.strip().lower(), address.strip()))
+        return tuple(pairs)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.scheme}://{self.domain}"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "solo.db"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.scheme == "https"
+
+
+def setting_names() -> list[str]:
+    return [f.name for f in dataclasses.fields(Settings)]
+
+
+def _coerce(name: str, raw: Any, source: str) -> Any:
+    field_type = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
+    text_type = str(field_type)
+    if "bool" in text_type:
+        if isinstance(raw, bool):
+            return raw
+        value = str(raw).strip().lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off"):
+            return False
+        raise SetupError(f"{source}: {name} must be true or false, not {raw!r}")
+    if "int" in text_type:
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise SetupError(f"{source}: {name} must be a whole number, not {raw!r}") from None
+    if "Path" in text_type:
+        return Path(str(raw))
+    if not isinstance(raw, str):
+        raise SetupError(f"{source}: {name} must be a string, not {raw!r}")
+    return raw
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Read the settings once: `overrides` (command-line flags) > SOLO_* > solo.toml > defaults."""
+    env = os.environ if environ is None else environ
+    names = setting_names()
+    values: dict[str, Any] = {}
+    data_dir = overrides.get("data_dir") or env.get("SOLO_DATA_DIR") or Settings.data_dir
+    data_dir = Path(data_dir)
+    toml_path = data_dir / TOML_NAME
+    if toml_path.is_file():
+        try:
+            document = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as error:
+            raise SetupError(f"{toml_path}: {error}") from None
+        for key, raw in document.items():
+            if key not in names or key == "data_dir":
+                raise SetupError(f"{toml_path}: unknown setting {key!r}")
+            values[key] = _coerce(key, raw, str(toml_path))
+    for name in names:
+        variable = f"SOLO_{name.upper()}"
+        if variable in env:
+            values[name] = _coerce(name, env[variable], variable)
+    for name, raw in overrides.items():
+        if raw is not None:
+            values[name] = _coerce(name, raw, f"--{name.replace('_', '-')}")
+    values["data_dir"] = data_dir
+    return Settings(**values)
+
+
+def write_toml(settings: Settings, names: list[str]) -> Path:
+    """Record chosen settings in <data dir>/solo.toml so later commands need no variables."""
+    lines = ["# Written by `solo init`. Environment variables SOLO_* take precedence.\n"]
+    for name in names:
+        value = getattr(settings, name)
+        if isinstance(value, bool):
+            lines.append(f"{name} = {'true' if value else 'false'}\n")
+        elif isinstance(value, int):
+            lines.append(f"{name} = {value}\n")
+        else:
+            escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+            lines.append(f'{name} = "{escaped}"\n')
+    path = settings.data_dir / TOML_NAME
+    path.write_text("".join(lines), encoding="utf-8")
+    return path

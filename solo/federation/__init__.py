@@ -1,0 +1,1 @@
+"""ActivityPub and its companions: discovery, signatures, fetching, inbox, delivery."""

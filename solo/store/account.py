@@ -1,0 +1,127 @@
+"""The local account, its key pairs and instance-wide values."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+
+import aiosqlite
+
+from solo.db import Database
+from solo.keys import KeyPair
+
+
+@dataclass(frozen=True)
+class ProfileField:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    display_name: str
+    summary_html: str
+    summary_source: str
+    fields: tuple[ProfileField, ...]
+    avatar_url: str | None
+    header_url: str | None
+    locked: bool
+    discoverable: bool
+    password_hash: str
+    created_at: float
+    updated_at: float
+
+
+def _account(row: sqlite3.Row) -> Account:
+    fields = tuple(ProfileField(f["name"], f["value"]) for f in json.loads(row["fields_json"]))
+    return Account(
+        username=row["username"],
+        display_name=row["display_name"],
+        summary_html=row["summary_html"],
+        summary_source=row["summary_source"],
+        fields=fields,
+        avatar_url=row["avatar_url"],
+        header_url=row["header_url"],
+        locked=bool(row["locked"]),
+        discoverable=bool(row["discoverable"]),
+        password_hash=row["password_hash"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def get_account(db: Database) -> Account | None:
+    row = await db.fetchone("SELECT * FROM account WHERE id = 1")
+    return None if row is None else _account(row)
+
+
+async def create_account(
+    conn: aiosqlite.Connection,
+    *,
+    username: str,
+    display_name: str,
+    locked: bool,
+    password_hash: str,
+) -> None:
+    now = time.time()
+    await conn.execute(
+        "INSERT INTO account (id, username, display_name, locked, password_hash, created_at,"
+        " updated_at) VALUES (1, ?, ?, ?, ?, ?, ?)",
+        (username, display_name, int(locked), password_hash, now, now),
+    )
+
+
+async def set_password_hash(db: Database, password_hash: str) -> None:
+    await db.execute(
+        "UPDATE account SET password_hash = ?, updated_at = ? WHERE id = 1",
+        (password_hash, time.time()),
+    )
+
+
+async def update_settings(
+    db: Database, *, display_name: str | None = None, locked: bool | None = None
+) -> bool:
+    """Apply values set in the configuration; True when something changed."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "UPDATE account SET display_name = COALESCE(?, display_name),"
+            " locked = COALESCE(?, locked), updated_at = ?"
+            " WHERE id = 1 AND (display_name IS NOT COALESCE(?, display_name)"
+            " OR locked IS NOT COALESCE(?, locked))",
+            (
+                display_name,
+                None if locked is None else int(locked),
+                time.time(),
+                display_name,
+                None if locked is None else int(locked),
+            ),
+        )
+        return cursor.rowcount > 0
+
+
+async def save_keypair(conn: aiosqlite.Connection, owner: str, pair: KeyPair) -> None:
+    await conn.execute(
+        "INSERT INTO keys (owner, private_pem, public_pem, created_at) VALUES (?, ?, ?, ?)",
+        (owner, pair.private_pem, pair.public_pem, time.time()),
+    )
+
+
+async def get_keypair(db: Database, owner: str) -> KeyPair | None:
+    row = await db.fetchone("SELECT private_pem, public_pem FROM keys WHERE owner = ?", (owner,))
+    return None if row is None else KeyPair(row["private_pem"], row["public_pem"])
+
+
+async def set_meta(conn: aiosqlite.Connection, key: str, value: str) -> None:
+    await conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+async def get_meta(db: Database, key: str) -> str | None:
+    value = await db.fetchval("SELECT value FROM meta WHERE key = ?", (key,))
+    return None if value is None else str(value)

@@ -1,0 +1,1 @@
+"""Server-rendered pages: login, home, profile. Thin edges over the services below."""

@@ -1,0 +1,40 @@
+"""A sliding-window counter per key, in memory (one process, so no shared store is needed)."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+
+class SlidingWindow:
+    def __init__(self, limit: int, window: float, max_keys: int = 10_000) -> None:
+        self.limit = limit
+        self.window = window
+        self.max_keys = max_keys
+        self._hits: dict[str, deque[float]] = {}
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        hits = self._hits.get(key)
+        if hits is None:
+            return deque()
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        if not hits:
+            del self._hits[key]
+        return hits
+
+    def retry_after(self, key: str, now: float | None = None) -> int | None:
+        """Seconds to wait when `key` has used up its window, else None."""
+        now = time.monotonic() if now is None else now
+        hits = self._recent(key, now)
+        if len(hits) < self.limit:
+            return None
+        return max(1, int(hits[0] + self.window - now) + 1)
+
+    def hit(self, key: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        if key not in self._hits and len(self._hits) >= self.max_keys:
+            # Bound the memory an address-hopping client can take: forget the oldest key.
+            del self._hits[next(iter(self._hits))]
+        self._recent(key, now)
+        self._hits.setdefault(key, deque()).append(now)
