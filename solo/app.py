@@ -59,9 +59,7 @@ async def _error_answer(request: Request, status: int, message: str) -> Response
             headers=headers,
         )
     if "html" in request.headers.get("accept", "") and "session" in request.scope:
-        return render(
-            request, "error.html", {"status": status, "message": message}, status=status
-        )
+        return render(request, "error.html", {"status": status, "message": message}, status=status)
     return PlainTextResponse(message, status_code=status, headers=headers)
 
 
@@ -108,7 +106,9 @@ def create_app(settings: Settings) -> Starlette:
     ]
     middleware = [
         Middleware(SecurityHeaders),
-        Middleware(BodyLimit, default=FORM_LIMIT, limits={"/inbox": INBOX_LIMIT, "/users/": INBOX_LIMIT}),
+        Middleware(
+            BodyLimit, default=FORM_LIMIT, limits={"/inbox": INBOX_LIMIT, "/users/": INBOX_LIMIT}
+        ),
         Middleware(Sessions),
     ]
     app = Starlette(

@@ -114,9 +114,7 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
     return raw
 
 
-def load_settings(
-    environ: Mapping[str, str] | None = None, **overrides: Any
-) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Read the settings once: `overrides` (command-line flags) > SOLO_* > solo.toml > defaults."""
     env = os.environ if environ is None else environ
     names = setting_names()

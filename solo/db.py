@@ -60,9 +60,7 @@ class Database:
     async def open(self, *, create: bool = False) -> None:
         """Open the file (creating it only when `create`) and bring the schema up to date."""
         if not create and not self.path.is_file():
-            raise SetupError(
-                f"no Solo instance at {self.path.parent}: run `solo init` first"
-            )
+            raise SetupError(f"no Solo instance at {self.path.parent}: run `solo init` first")
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         writer = await aiosqlite.connect(self.path, isolation_level=None)

@@ -59,9 +59,7 @@ class Sessions:
         await self.app(scope, receive, send_with_cookie)
 
     @staticmethod
-    def _set_cookie(
-        instance: Instance, serializer: URLSafeTimedSerializer, scope: Scope
-    ) -> bytes:
+    def _set_cookie(instance: Instance, serializer: URLSafeTimedSerializer, scope: Scope) -> bytes:
         session = scope["session"]
         secure = "; Secure" if instance.settings.secure_cookies else ""
         if not session:
