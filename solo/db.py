@@ -69,6 +69,9 @@ class Database:
             await writer.execute("PRAGMA journal_mode = WAL")
             await writer.execute("PRAGMA synchronous = FULL")
             await migrate(writer, self.path)
+        except sqlite3.DatabaseError as error:
+            await writer.close()
+            raise SetupError(f"{self.path} is not a usable Solo database: {error}") from None
         except BaseException:
             await writer.close()
             raise

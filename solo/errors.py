@@ -4,7 +4,7 @@ Code below the web edge raises these; `solo.app` turns them into HTTP answers in
 the CLI turns `SetupError` into a one-line message. Anything else is a bug and is left to surface.
 
     SoloError
-     ├── SetupError        the instance cannot start as configured (not initialised, newer DB, bad config)
+     ├── SetupError        the instance cannot start as configured (no instance, newer DB…)
      └── RequestError      a request we refuse; carries the HTTP status and a message for a person
           ├── BadRequest        400
           ├── Unauthorized      401

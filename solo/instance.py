@@ -15,7 +15,7 @@ from solo.keys import KeyPair, generate_keypair
 from solo.passwords import hash_password
 from solo.store import account as account_store
 
-SESSION_SECRET = "session_secret"
+SESSION_SECRET = "session_secret"  # noqa: S105 - the name of a meta row, not a secret
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Where templates and static files are: beside the package when installed, at the top of a checkout."""
+"""Where templates and static files are: in the package when installed, else atop the checkout."""
 
 from __future__ import annotations
 

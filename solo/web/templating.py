@@ -41,7 +41,7 @@ def render(
         "settings": settings,
         "handle": urls.handle(settings),
         "profile_url": urls.profile(settings),
-        "csrf_token": csrf_token(request),
+        "csrf_token": lambda: csrf_token(request),
         "logged_in": bool(request.session.get("auth")),
         **(context or {}),
     }

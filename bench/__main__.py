@@ -1,0 +1,3 @@
+from bench import startup
+
+startup.main()

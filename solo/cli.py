@@ -1,0 +1,144 @@
+"""The `solo` command: init, serve, passwd."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+import time
+from collections.abc import Sequence
+
+import uvicorn
+
+from solo import __version__, urls
+from solo.app import create_app
+from solo.config import TOML_NAME, Settings, load_settings, write_toml
+from solo.errors import SetupError
+from solo.instance import initialise, open_instance
+from solo.passwords import generate_password, hash_password, validate_new_password
+from solo.store.account import set_password_hash
+
+COMMANDS = ("init", "serve", "passwd")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="solo",
+        description="Solo: a person's own fediverse server. Settings come from SOLO_* variables"
+        " and <data dir>/solo.toml (see the README).",
+    )
+    parser.add_argument("--version", action="version", version=f"solo {__version__}")
+    parser.add_argument("--data-dir", help="where the database lives (default ./data)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    init = commands.add_parser("init", help="create the instance: database, keys, account")
+    init.add_argument("--domain", help="the public domain, e.g. social.example.org")
+    init.add_argument("--username", help="your username (the part before @domain)")
+    init.add_argument("--scheme", choices=("http", "https"), help="http only for local use")
+    init.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    init.add_argument("--force", action="store_true", help="replace an existing instance")
+
+    serve = commands.add_parser("serve", help="serve the instance over HTTP")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default 8000)")
+
+    passwd = commands.add_parser("passwd", help="set a new password (logs out every session)")
+    passwd.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    return parser
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("New password: ")
+        if getpass.getpass("Again: ") != password:
+            raise SetupError("the two passwords differ; nothing was changed")
+    problem = validate_new_password(password)
+    if problem:
+        raise SetupError(f"{problem} Nothing was changed.")
+    return password
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    settings = load_settings(
+        data_dir=args.data_dir, domain=args.domain, username=args.username, scheme=args.scheme
+    )
+    if args.password_stdin:
+        password, generated = _read_password(True), False
+    else:
+        password, generated = generate_password(), True
+    asyncio.run(initialise(settings, password, force=args.force))
+    toml = settings.data_dir / TOML_NAME
+    if not toml.exists():
+        write_toml(settings, ["domain", "scheme", "username"])
+    print(f"Created @{urls.handle(settings)} in {settings.data_dir}/ (settings in {toml}).")
+    if generated:
+        print(f"Your password: {password}")
+        print("Keep it somewhere safe; `solo passwd` sets another one.")
+    print(f"Log in at {settings.base_url}/login once `solo serve` runs.")
+    return 0
+
+
+def cmd_passwd(args: argparse.Namespace) -> int:
+    settings = load_settings(data_dir=args.data_dir)
+    password = _read_password(args.password_stdin)
+
+    async def change() -> None:
+        instance = await open_instance(settings)
+        try:
+            await set_password_hash(instance.db, hash_password(password))
+        finally:
+            await instance.db.close()
+
+    asyncio.run(change())
+    print("Password changed; every session was logged out.")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    settings = load_settings(data_dir=args.data_dir, host=args.host, port=args.port)
+    asyncio.run(serve(settings, started))
+    return 0
+
+
+async def serve(settings: Settings, started: float | None = None) -> None:
+    # Open once before serving, so a missing or newer database is one line, not a traceback.
+    instance = await open_instance(settings)
+    await instance.db.close()
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        server_header=False,
+        log_level="info",
+    )
+    server = uvicorn.Server(config)
+    print(
+        f"Solo {__version__} serving @{urls.handle(settings)} on"
+        f" http://{settings.host}:{settings.port} (public address {settings.base_url})\n"
+        f"Log in at {settings.base_url}/login as {settings.username};"
+        " forgot the password? Run `solo passwd`.",
+        flush=True,
+    )
+    await server.serve()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers = {"init": cmd_init, "serve": cmd_serve, "passwd": cmd_passwd}
+    try:
+        return handlers[args.command](args)
+    except SetupError as error:
+        print(f"solo: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
