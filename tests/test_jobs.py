@@ -1,0 +1,142 @@
+"""The durable queue: enqueue in a transaction, claim, settle, recover after a crash."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from solo.db import Database
+from solo.jobs import MAX_ATTEMPTS, Job, JobQueue, backoff, enqueue, run_worker
+
+
+@pytest.fixture
+async def db(tmp_path: Path):  # type: ignore[no-untyped-def]
+    database = Database(tmp_path / "jobs.db")
+    await database.open(create=True)
+    yield database
+    await database.close()
+
+
+async def states(db: Database) -> dict[int, str]:
+    rows = await db.fetchall("SELECT id, state FROM jobs ORDER BY id")
+    return {row[0]: row[1] for row in rows}
+
+
+async def test_enqueue_is_part_of_the_callers_transaction(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as conn:
+            await enqueue(conn, "push", [({"n": 1}, "a.test")])
+            raise RuntimeError("the change failed")
+    assert await states(db) == {}
+    async with db.transaction() as conn:
+        assert await enqueue(conn, "push", [({"n": 1}, "a.test"), ({"n": 2}, "b.test")]) == 2
+    assert list((await states(db)).values()) == ["queued", "queued"]
+
+
+async def test_claim_done_fail_drop(db: Database) -> None:
+    queue = JobQueue(db, "push")
+    async with db.transaction() as conn:
+        await enqueue(conn, "push", [({"n": n}, "a.test") for n in range(3)])
+        await enqueue(conn, "ingress", [({"other": True}, None)])
+    jobs = await queue.claim(10)
+    assert [job.payload["n"] for job in jobs] == [0, 1, 2]
+    assert await queue.claim(10) == []  # running jobs are not claimed twice
+    await queue.done(jobs[0])
+    assert await queue.fail(jobs[1], "HTTP 503", retry_after=3600) is True
+    await queue.drop(jobs[2], "HTTP 410")
+    rows = await db.fetchall("SELECT * FROM jobs WHERE queue = 'push' ORDER BY id")
+    assert [row["state"] for row in rows] == ["done", "retrying", "dead"]
+    assert rows[1]["last_error"] == "HTTP 503"
+    assert rows[1]["next_attempt_at"] >= time.time() + 3599  # Retry-After honoured
+    assert await queue.counts() == {"done": 1, "retrying": 1, "dead": 1}
+
+
+async def test_the_last_failure_is_dead(db: Database) -> None:
+    queue = JobQueue(db, "push")
+    async with db.transaction() as conn:
+        await enqueue(conn, "push", [({}, None)])
+    (job,) = await queue.claim(1)
+    tired = Job(job.id, job.queue, job.payload, job.host, MAX_ATTEMPTS - 1, job.created_at)
+    assert await queue.fail(tired, "still down") is False
+    assert await states(db) == {job.id: "dead"}
+
+
+def test_backoff_spans_about_two_days() -> None:
+    total = sum(backoff(attempt) for attempt in range(1, MAX_ATTEMPTS))
+    assert 1.5 * 86400 < total < 3.5 * 86400
+    assert backoff(1) < 60
+
+
+async def test_claim_skips_busy_hosts(db: Database) -> None:
+    queue = JobQueue(db, "push")
+    async with db.transaction() as conn:
+        await enqueue(conn, "push", [({"n": 1}, "busy.test"), ({"n": 2}, "free.test")])
+    jobs = await queue.claim(10, skip_hosts=["busy.test"])
+    assert [job.host for job in jobs] == ["free.test"]
+
+
+async def test_recover_requeues_what_a_crash_left_running(db: Database) -> None:
+    queue = JobQueue(db, "ingress")
+    async with db.transaction() as conn:
+        await enqueue(conn, "ingress", [({"n": 1}, None)])
+    await queue.claim(1)
+    assert list((await states(db)).values()) == ["running"]
+    assert await queue.recover() == 1
+    assert list((await states(db)).values()) == ["queued"]
+
+
+async def test_worker_runs_everything_within_its_limits(db: Database) -> None:
+    queue = JobQueue(db, "push")
+    async with db.transaction() as conn:
+        await enqueue(conn, "push", [({"n": n}, f"h{n % 3}.test") for n in range(30)])
+    active: dict[str, int] = {}
+    peak_total = 0
+    peak_host = 0
+    seen: list[int] = []
+
+    async def handle(job: Job) -> None:
+        nonlocal peak_total, peak_host
+        assert job.host is not None
+        active[job.host] = active.get(job.host, 0) + 1
+        peak_total = max(peak_total, sum(active.values()))
+        peak_host = max(peak_host, active[job.host])
+        await asyncio.sleep(0.005)
+        active[job.host] -= 1
+        seen.append(job.payload["n"])
+        await queue.done(job)
+
+    worker = asyncio.create_task(run_worker(queue, handle, concurrency=4, per_host=2))
+    for _ in range(400):
+        if len(seen) == 30:
+            break
+        await asyncio.sleep(0.01)
+    worker.cancel()
+    await asyncio.gather(worker, return_exceptions=True)
+    assert sorted(seen) == list(range(30))
+    assert peak_total <= 4
+    assert peak_host <= 2
+    assert set((await states(db)).values()) == {"done"}
+
+
+async def test_a_handler_bug_becomes_a_retry_not_a_loss(db: Database) -> None:
+    queue = JobQueue(db, "ingress")
+    async with db.transaction() as conn:
+        await enqueue(conn, "ingress", [({"n": 1}, None)])
+
+    async def broken(job: Job) -> None:
+        raise KeyError("bug")
+
+    worker = asyncio.create_task(run_worker(queue, broken, concurrency=1, per_host=1))
+    for _ in range(200):
+        if "retrying" in (await states(db)).values():
+            break
+        await asyncio.sleep(0.01)
+    worker.cancel()
+    await asyncio.gather(worker, return_exceptions=True)
+    row = await db.fetchone("SELECT state, last_error FROM jobs")
+    assert row is not None
+    assert row["state"] == "retrying"
+    assert "KeyError" in row["last_error"]
