@@ -90,12 +90,12 @@ class JobQueue:
         placeholders = ",".join("?" * len(skipped))
         host_filter = f" AND (host IS NULL OR host NOT IN ({placeholders}))" if skipped else ""
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "SELECT id, payload, host, attempts, created_at FROM jobs"
+            sql = (
+                "SELECT id, payload, host, attempts, created_at FROM jobs"  # noqa: S608 - only ?s
                 " WHERE queue = ? AND state IN ('queued', 'retrying') AND next_attempt_at <= ?"
-                f"{host_filter} ORDER BY next_attempt_at, id LIMIT ?",  # noqa: S608 - placeholders
-                (self.name, now, *skipped, limit),
+                f"{host_filter} ORDER BY next_attempt_at, id LIMIT ?"
             )
+            cursor = await conn.execute(sql, (self.name, now, *skipped, limit))
             rows = list(await cursor.fetchall())
             if not rows:
                 return []

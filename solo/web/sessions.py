@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from http.cookies import SimpleCookie
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -77,7 +77,7 @@ def _cookie_value(scope: Scope) -> str | None:
             jar: SimpleCookie = SimpleCookie()
             try:
                 jar.load(value.decode("latin-1"))
-            except Exception:
+            except CookieError:
                 return None
             if COOKIE in jar:
                 return jar[COOKIE].value
