@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import shutil
 from pathlib import Path
 
 import httpx
@@ -32,9 +33,34 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "data")
 
 
+_templates: dict[str, Path] = {}
+
+
+async def initialise_fast(settings: Settings, template_root: Path) -> None:
+    """`initialise`, once per username per session; later instances copy that database.
+
+    Two RSA key generations and an Argon2 hash per test would triple the suite's time. The
+    copies share keys, which no test relies on being distinct.
+    """
+    template = _templates.get(settings.username)
+    if template is None:
+        template_settings = make_settings(
+            template_root / settings.username, username=settings.username
+        )
+        await initialise(template_settings, PASSWORD)
+        template = _templates[settings.username] = template_settings.db_path
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, settings.db_path)
+
+
+@pytest.fixture(scope="session")
+def template_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("templates")
+
+
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[Starlette]:
-    await initialise(settings, PASSWORD)
+async def app(settings: Settings, template_root: Path) -> AsyncIterator[Starlette]:
+    await initialise_fast(settings, template_root)
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application

@@ -1,5 +1,142 @@
-"""Placeholder: being written."""
+"""Our actors and their collections: the user's Person, the instance actor, outbox and follows.
 
-from starlette.routing import BaseRoute
+All of these are public: Mastodon fetches them unsigned (or signed by a server we do not know
+yet), and the instance actor must be readable without a signature, or signed fetches recurse.
+"""
 
-routes: list[BaseRoute] = []
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from solo import urls
+from solo.errors import BadRequest, NotFound
+from solo.federation import vocab
+from solo.federation.activitystreams import activity_response
+from solo.instance import Instance, instance_of
+from solo.store import follows as follow_store
+from solo.store import statuses as status_store
+from solo.store.account import Account, get_account
+
+PAGE_SIZE = 20
+
+# A page fetcher takes (max_id, limit) and returns (cursor, item) pairs, newest first.
+PageFetcher = Callable[[int | None, int], Awaitable[Sequence[tuple[int, Any]]]]
+
+
+async def _account(request: Request) -> tuple[Instance, Account]:
+    """The instance and its account, when the path's username is ours; else NotFound."""
+    instance = instance_of(request)
+    username = request.path_params["username"]
+    account = await get_account(instance.db) if username == instance.settings.username else None
+    if account is None:
+        raise NotFound(f"There is no account called {username} here.")
+    return instance, account
+
+
+def _max_id(request: Request) -> int | None:
+    raw = request.query_params.get("max_id")
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        raise BadRequest("max_id must be a whole number.")
+    return int(raw)
+
+
+def _wants_page(request: Request) -> bool:
+    # Mastodon writes `?page=true`; `?page=1` is the other common spelling.
+    return request.query_params.get("page", "").lower() in ("true", "1")
+
+
+async def _collection(
+    request: Request, collection: str, total: int, fetch: PageFetcher
+) -> Response:
+    """The collection's front, or (with `?page=`) one page of it, cursor-paged by `max_id`."""
+    if not _wants_page(request):
+        return activity_response(vocab.ordered_collection(collection, total))
+    max_id = _max_id(request)
+    # One more than a page tells us whether a next page exists without a second query.
+    rows = list(await fetch(max_id, PAGE_SIZE + 1))
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    document = vocab.ordered_collection_page(
+        collection,
+        [item for _, item in rows],
+        max_id=max_id,
+        next_max_id=rows[-1][0] if more else None,
+        total=total,
+    )
+    return activity_response(document)
+
+
+async def person(request: Request) -> Response:
+    """`GET /users/{username}` for ActivityPub peers (app.py picks this by Accept)."""
+    instance, account = await _account(request)
+    document = vocab.person(instance.settings, account, instance.user_keys.public_pem)
+    return activity_response(document)
+
+
+async def outbox(request: Request) -> Response:
+    instance, _ = await _account(request)
+    settings, db = instance.settings, instance.db
+
+    async def fetch(max_id: int | None, limit: int) -> list[tuple[int, Any]]:
+        statuses = await status_store.outbox_page(db, max_id=max_id, limit=limit)
+        return [(status.id, vocab.create(settings, status)) for status in statuses]
+
+    total = await status_store.count_outbox(db)
+    return await _collection(request, urls.outbox(settings), total, fetch)
+
+
+def _follow_collection(
+    direction: follow_store.Direction,
+) -> Callable[[Request], Awaitable[Response]]:
+    """The followers ('in') or following ('out') collection handler: accepted follows only."""
+
+    async def endpoint(request: Request) -> Response:
+        instance, _ = await _account(request)
+        settings, db = instance.settings, instance.db
+
+        async def fetch(max_id: int | None, limit: int) -> list[tuple[int, Any]]:
+            page = await follow_store.accepted_page(db, direction, max_id=max_id, limit=limit)
+            return [(follow.follow_id, follow.actor_ap_id) for follow in page]
+
+        collection = urls.followers(settings) if direction == "in" else urls.following(settings)
+        total = await follow_store.count_accepted(db, direction)
+        return await _collection(request, collection, total, fetch)
+
+    return endpoint
+
+
+async def featured(request: Request) -> Response:
+    instance, _ = await _account(request)
+    # No pinned posts yet: an empty collection tells Mastodon there is nothing to fetch.
+    document = vocab.ordered_collection(urls.featured(instance.settings), 0, paged=False)
+    return activity_response(document)
+
+
+async def instance_actor(request: Request) -> Response:
+    """`GET /actor`: always AS2 and never behind a signature check (FEDERATION rule 11)."""
+    instance = instance_of(request)
+    document = vocab.instance_actor(instance.settings, instance.instance_keys.public_pem)
+    return activity_response(document)
+
+
+async def instance_outbox(request: Request) -> Response:
+    """The instance actor publishes nothing; its outbox exists because the actor names it."""
+    collection = f"{urls.instance_actor(instance_of(request).settings)}/outbox"
+    return activity_response(vocab.ordered_collection(collection, 0, paged=False))
+
+
+routes: list[BaseRoute] = [
+    Route(urls.INSTANCE_ACTOR_PATH, instance_actor, methods=["GET", "HEAD"]),
+    Route(f"{urls.INSTANCE_ACTOR_PATH}/outbox", instance_outbox, methods=["GET", "HEAD"]),
+    Route("/users/{username}/outbox", outbox, methods=["GET", "HEAD"]),
+    Route("/users/{username}/followers", _follow_collection("in"), methods=["GET", "HEAD"]),
+    Route("/users/{username}/following", _follow_collection("out"), methods=["GET", "HEAD"]),
+    Route("/users/{username}/collections/featured", featured, methods=["GET", "HEAD"]),
+]

@@ -156,3 +156,26 @@ CREATE TABLE jobs (
     updated_at       REAL NOT NULL
 );
 CREATE INDEX jobs_due ON jobs (queue, next_attempt_at) WHERE state IN ('queued', 'retrying');
+
+-- Servers we refuse to talk to (the keyId host of a signed request is checked before any fetch).
+CREATE TABLE domain_blocks (
+    domain      TEXT PRIMARY KEY,
+    created_at  REAL NOT NULL
+) WITHOUT ROWID;
+
+-- Delivery health per remote server: distinct failure days; unavailable after too many.
+CREATE TABLE hosts (
+    domain            TEXT PRIMARY KEY,
+    failure_days      INTEGER NOT NULL DEFAULT 0,
+    last_failure_day  TEXT,
+    unavailable       INTEGER NOT NULL DEFAULT 0,
+    last_success_at   REAL
+) WITHOUT ROWID;
+
+-- A Delete or Undo that arrived before its target, remembered for a few hours.
+CREATE TABLE early_removals (
+    object_ap_id  TEXT PRIMARY KEY,
+    actor_ap_id   TEXT NOT NULL,
+    kind          TEXT NOT NULL,      -- 'Delete' or the type of the undone activity
+    expires_at    REAL NOT NULL
+) WITHOUT ROWID;

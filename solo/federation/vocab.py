@@ -1,0 +1,211 @@
+"""Our objects as ActivityStreams documents: the actors, Notes, activities and collections.
+
+Everything we publish about ourselves is rendered here, from the stored Account and Status and
+the Settings, so the actor endpoint, deliveries and the outbox all say the same thing.
+"""
+
+from __future__ import annotations
+
+import html
+import mimetypes
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from solo import urls
+from solo.config import Settings
+from solo.federation.activitystreams import AS_CONTEXT, PUBLIC, SECURITY_CONTEXT
+from solo.store.account import Account
+from solo.store.statuses import Status, Visibility
+
+Document = dict[str, Any]
+
+# Mastodon's extension terms, so that JSON-LD processors expand our actor as Mastodon's.
+MASTODON_TERMS: Document = {
+    "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+    "toot": "http://joinmastodon.org/ns#",
+    "featured": {"@id": "toot:featured", "@type": "@id"},
+    "discoverable": "toot:discoverable",
+    "schema": "http://schema.org#",
+    "PropertyValue": "schema:PropertyValue",
+    "value": "schema:value",
+}
+ACTOR_CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, MASTODON_TERMS]
+
+
+def iso8601(timestamp: float) -> str:
+    """Unix seconds as Mastodon writes times: UTC, whole seconds, with a Z."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _image(url: str | None) -> Document | None:
+    if url is None:
+        return None
+    image: Document = {"type": "Image", "url": url}
+    media_type, _ = mimetypes.guess_type(url)
+    if media_type is not None:
+        image["mediaType"] = media_type
+    return image
+
+
+def person(settings: Settings, account: Account, public_pem: str) -> Document:
+    """The local user's actor, as served at urls.actor and sent in Update(Person)."""
+    actor = urls.actor(settings)
+    document: Document = {
+        "@context": ACTOR_CONTEXT,
+        "id": actor,
+        "type": "Person",
+        "preferredUsername": account.username,
+        "name": account.display_name,
+        "summary": account.summary_html,
+        "url": urls.profile(settings),
+        "inbox": urls.inbox(settings),
+        "outbox": urls.outbox(settings),
+        "followers": urls.followers(settings),
+        "following": urls.following(settings),
+        "featured": urls.featured(settings),
+        "endpoints": {"sharedInbox": urls.shared_inbox(settings)},
+        "publicKey": {
+            "id": urls.key_id(settings),
+            "owner": actor,
+            "publicKeyPem": public_pem,
+        },
+        "manuallyApprovesFollowers": account.locked,
+        "discoverable": account.discoverable,
+        "published": iso8601(account.created_at),
+        "tag": [],
+        # Field values are stored as plain text; peers render PropertyValue values as HTML.
+        "attachment": [
+            {"type": "PropertyValue", "name": field.name, "value": html.escape(field.value)}
+            for field in account.fields
+        ],
+    }
+    for key, url in (("icon", account.avatar_url), ("image", account.header_url)):
+        image = _image(url)
+        if image is not None:
+            document[key] = image
+    return document
+
+
+def instance_actor(settings: Settings, public_pem: str) -> Document:
+    """The server's own actor, which signs our fetches; Mastodon names it after the domain."""
+    actor = urls.instance_actor(settings)
+    return {
+        "@context": ACTOR_CONTEXT,
+        "id": actor,
+        "type": "Application",
+        "preferredUsername": settings.domain,
+        "name": settings.domain,
+        "url": settings.base_url,
+        "inbox": f"{actor}/inbox",
+        "outbox": f"{actor}/outbox",
+        "endpoints": {"sharedInbox": urls.shared_inbox(settings)},
+        "publicKey": {
+            "id": urls.instance_key_id(settings),
+            "owner": actor,
+            "publicKeyPem": public_pem,
+        },
+        # Nobody should follow a service actor; Mastodon's says the same.
+        "manuallyApprovesFollowers": True,
+    }
+
+
+def audience(
+    settings: Settings, visibility: Visibility, mentions: Sequence[str] = ()
+) -> tuple[list[str], list[str]]:
+    """`to` and `cc` for a visibility, the inverse of how Mastodon reads them (FEDERATION 25)."""
+    followers = urls.followers(settings)
+    mentioned = list(mentions)
+    if visibility == "public":
+        return [PUBLIC], [followers, *mentioned]
+    if visibility == "unlisted":
+        return [followers], [PUBLIC, *mentioned]
+    if visibility == "private":
+        return [followers], mentioned
+    return mentioned, []
+
+
+def note(settings: Settings, status: Status, mentions: Sequence[str] = ()) -> Document:
+    """A local status as a Note (without @context: it is usually embedded in an activity)."""
+    to, cc = audience(settings, status.visibility, mentions)
+    document: Document = {
+        "id": urls.status(settings, status.id),
+        "type": status.type,
+        "attributedTo": urls.actor(settings),
+        "summary": status.summary or None,
+        "sensitive": status.sensitive,
+        "content": status.content_html,
+        "published": iso8601(status.published_at),
+        "url": urls.status_page(settings, status.id),
+        "inReplyTo": status.in_reply_to_ap_id,
+        "to": to,
+        "cc": cc,
+        "tag": [],
+        "attachment": [],
+    }
+    if status.language:
+        document["contentMap"] = {status.language: status.content_html}
+    if status.edited_at is not None:
+        document["updated"] = iso8601(status.edited_at)
+    return document
+
+
+def create(settings: Settings, status: Status, mentions: Sequence[str] = ()) -> Document:
+    """The Create that published a local status, with the same audience as its Note."""
+    obj = note(settings, status, mentions)
+    return {
+        "id": f"{obj['id']}/activity",
+        "type": "Create",
+        "actor": urls.actor(settings),
+        "published": obj["published"],
+        "to": obj["to"],
+        "cc": obj["cc"],
+        "object": obj,
+    }
+
+
+def page_url(collection: str, max_id: int | None = None) -> str:
+    """A page of a collection; pages are cursors (`max_id`), so inserts never shift them."""
+    params: dict[str, str] = {"page": "true"}
+    if max_id is not None:
+        params["max_id"] = str(max_id)
+    return f"{collection}?{urlencode(params)}"
+
+
+def ordered_collection(collection: str, total: int, *, paged: bool = True) -> Document:
+    """A collection's front: its size, and a link to its first page (or, if empty, no pages)."""
+    document: Document = {
+        "@context": AS_CONTEXT,
+        "id": collection,
+        "type": "OrderedCollection",
+        "totalItems": total,
+    }
+    if paged:
+        document["first"] = page_url(collection)
+    else:
+        document["orderedItems"] = []
+    return document
+
+
+def ordered_collection_page(
+    collection: str,
+    items: Sequence[Any],
+    *,
+    max_id: int | None,
+    next_max_id: int | None,
+    total: int | None = None,
+) -> Document:
+    """One page: `next` is present only when older items remain."""
+    document: Document = {
+        "@context": AS_CONTEXT,
+        "id": page_url(collection, max_id),
+        "type": "OrderedCollectionPage",
+        "partOf": collection,
+    }
+    if total is not None:
+        document["totalItems"] = total
+    if next_max_id is not None:
+        document["next"] = page_url(collection, next_max_id)
+    document["orderedItems"] = list(items)
+    return document
