@@ -21,6 +21,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check solo tests bench
+	$(BIN)/ruff format --check solo tests bench
 	$(BIN)/mypy solo
 	$(BIN)/pytest
 
