@@ -33,6 +33,7 @@ class Job:
     host: str | None
     attempts: int
     created_at: float
+    ref: int | None = None
 
 
 def backoff(attempts: int) -> float:
@@ -50,16 +51,21 @@ async def enqueue(
     items: Iterable[tuple[dict[str, Any], str | None]],
     *,
     at: float | None = None,
+    ref: int | None = None,
 ) -> int:
-    """Add jobs (payload, host) inside the caller's transaction; returns how many."""
+    """Add jobs (payload, host) inside the caller's transaction; returns how many.
+
+    `ref` ties the jobs to a row (a push job to the activity it delivers) so that they can be
+    cancelled together.
+    """
     now = time.time()
     rows = [
-        (queue, json.dumps(payload, separators=(",", ":")), host, at or now, now, now)
+        (queue, json.dumps(payload, separators=(",", ":")), host, ref, at or now, now, now)
         for payload, host in items
     ]
     await conn.executemany(
-        "INSERT INTO jobs (queue, payload, host, next_attempt_at, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO jobs (queue, payload, host, ref, next_attempt_at, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
     return len(rows)
@@ -91,7 +97,7 @@ class JobQueue:
         host_filter = f" AND (host IS NULL OR host NOT IN ({placeholders}))" if skipped else ""
         async with self.db.transaction() as conn:
             sql = (
-                "SELECT id, payload, host, attempts, created_at FROM jobs"  # noqa: S608 - only ?s
+                "SELECT id, payload, host, attempts, created_at, ref FROM jobs"
                 " WHERE queue = ? AND state IN ('queued', 'retrying') AND next_attempt_at <= ?"
                 f"{host_filter} ORDER BY next_attempt_at, id LIMIT ?"
             )
@@ -111,6 +117,7 @@ class JobQueue:
                 host=row["host"],
                 attempts=row["attempts"],
                 created_at=row["created_at"],
+                ref=row["ref"],
             )
             for row in rows
         ]
@@ -148,6 +155,16 @@ class JobQueue:
             " updated_at = ? WHERE id = ?",
             (error[:500], time.time(), job.id),
         )
+
+    async def cancel(self, ref: int, reason: str) -> int:
+        """Give up the waiting jobs tied to `ref` (a deleted post's deliveries)."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE jobs SET state = 'dead', last_error = ?, updated_at = ?"
+                " WHERE ref = ? AND queue = ? AND state IN ('queued', 'retrying')",
+                (reason, time.time(), ref, self.name),
+            )
+            return cursor.rowcount
 
     async def next_due_in(self) -> float | None:
         """Seconds until the next job is due (0 if one is due now), None when empty."""

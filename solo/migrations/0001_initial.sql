@@ -134,12 +134,15 @@ CREATE TABLE notifications (
 
 -- Activities seen or sent, by id: deduplication of ingress and our own outbox.
 CREATE TABLE activities (
-    id          INTEGER PRIMARY KEY,
-    ap_id       TEXT NOT NULL UNIQUE,
-    type        TEXT NOT NULL,
-    local       INTEGER NOT NULL,
-    created_at  REAL NOT NULL
+    id            INTEGER PRIMARY KEY,
+    ap_id         TEXT NOT NULL UNIQUE,
+    type          TEXT NOT NULL,
+    local         INTEGER NOT NULL,
+    object_ap_id  TEXT,               -- ours: the object it is about (deleting it cancels deliveries)
+    body          TEXT,               -- ours: the JSON sent to every inbox, stored once
+    created_at    REAL NOT NULL
 );
+CREATE INDEX activities_object ON activities (object_ap_id) WHERE object_ap_id IS NOT NULL;
 
 -- The durable queue: 'push' (deliveries) and 'ingress' (incoming activities).
 CREATE TABLE jobs (
@@ -149,6 +152,7 @@ CREATE TABLE jobs (
                          CHECK (state IN ('queued', 'running', 'retrying', 'done', 'dead')),
     payload          TEXT NOT NULL,
     host             TEXT,
+    ref              INTEGER,         -- push: the activities row whose body is delivered
     attempts         INTEGER NOT NULL DEFAULT 0,
     next_attempt_at  REAL NOT NULL,
     last_error       TEXT,
@@ -156,6 +160,7 @@ CREATE TABLE jobs (
     updated_at       REAL NOT NULL
 );
 CREATE INDEX jobs_due ON jobs (queue, next_attempt_at) WHERE state IN ('queued', 'retrying');
+CREATE INDEX jobs_ref ON jobs (ref) WHERE ref IS NOT NULL;
 
 -- Servers we refuse to talk to (the keyId host of a signed request is checked before any fetch).
 CREATE TABLE domain_blocks (
