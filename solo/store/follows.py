@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from dataclasses import dataclass
 from typing import Literal
+
+import aiosqlite
 
 from solo.db import Database
 
@@ -39,3 +43,80 @@ async def accepted_page(
         (direction, max_id, max_id, limit),
     )
     return [FollowedActor(row[0], row[1]) for row in rows]
+
+
+@dataclass(frozen=True)
+class Follow:
+    id: int
+    direction: Direction
+    actor_id: int
+    ap_id: str
+    state: str
+    created_at: float
+
+
+def _follow(row: sqlite3.Row) -> Follow:
+    return Follow(
+        row["id"], row["direction"], row["actor_id"], row["ap_id"], row["state"], row["created_at"]
+    )
+
+
+async def get_follow(db: Database, direction: Direction, actor_id: int) -> Follow | None:
+    row = await db.fetchone(
+        "SELECT * FROM follows WHERE direction = ? AND actor_id = ?", (direction, actor_id)
+    )
+    return None if row is None else _follow(row)
+
+
+async def get_follow_by_ap_id(db: Database, ap_id: str) -> Follow | None:
+    row = await db.fetchone("SELECT * FROM follows WHERE ap_id = ?", (ap_id,))
+    return None if row is None else _follow(row)
+
+
+async def put_follow(
+    conn: aiosqlite.Connection, direction: Direction, actor_id: int, ap_id: str, state: str
+) -> int:
+    """Record a follow (or a new Follow activity for an existing one); returns its id."""
+    async with conn.execute(
+        "INSERT INTO follows (direction, actor_id, ap_id, state, created_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (direction, actor_id) DO UPDATE SET"
+        " ap_id = excluded.ap_id,"
+        " state = CASE WHEN follows.state = 'accepted' THEN 'accepted' ELSE excluded.state END"
+        " RETURNING id",
+        (direction, actor_id, ap_id, state, time.time()),
+    ) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def set_follow_state(conn: aiosqlite.Connection, follow_id: int, state: str) -> None:
+    await conn.execute("UPDATE follows SET state = ? WHERE id = ?", (state, follow_id))
+
+
+async def remove_follow(conn: aiosqlite.Connection, direction: Direction, actor_id: int) -> bool:
+    cursor = await conn.execute(
+        "DELETE FROM follows WHERE direction = ? AND actor_id = ?", (direction, actor_id)
+    )
+    return cursor.rowcount > 0
+
+
+async def pending_requests(db: Database) -> list[Follow]:
+    rows = await db.fetchall(
+        "SELECT * FROM follows WHERE direction = 'in' AND state = 'pending' ORDER BY id DESC"
+    )
+    return [_follow(row) for row in rows]
+
+
+async def follower_inboxes(db: Database) -> list[tuple[str, str]]:
+    """(inbox, host) once per server: its shared inbox, else each follower's own inbox.
+
+    Servers marked unavailable are left out (their deliveries resume once they are heard from).
+    """
+    rows = await db.fetchall(
+        "SELECT DISTINCT COALESCE(NULLIF(actors.shared_inbox, ''), actors.inbox), actors.domain"
+        f" {_ACCEPTED}"
+        " AND actors.domain NOT IN (SELECT domain FROM hosts WHERE unavailable = 1)",
+        ("in",),
+    )
+    return [(row[0], row[1]) for row in rows]
