@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -16,8 +17,9 @@ from starlette.staticfiles import StaticFiles
 
 from solo.config import Settings
 from solo.errors import RequestError, TooManyRequests
-from solo.federation import actors, nodeinfo, webfinger
+from solo.federation import actors, inbox, nodeinfo, webfinger
 from solo.federation.activitystreams import wants_activity_json
+from solo.federation.runtime import federation
 from solo.instance import open_instance
 from solo.paths import static_dir
 from solo.web import pages
@@ -86,13 +88,20 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(
+    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+) -> Starlette:
+    """The whole instance as an ASGI app. `transport` replaces the network for outgoing
+    requests (tests route them to other in-process instances)."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         instance = await open_instance(settings)
         app.state.instance = instance
         try:
-            yield
+            async with federation(instance, transport=transport) as running:
+                app.state.federation = running
+                yield
         finally:
             await instance.db.close()
 
@@ -100,6 +109,7 @@ def create_app(settings: Settings) -> Starlette:
         *webfinger.routes,
         *nodeinfo.routes,
         *actors.routes,
+        *inbox.routes,
         Route("/users/{username}", actor_or_profile, methods=["GET", "HEAD"]),
         *pages.routes,
         Mount("/static", StaticFiles(directory=static_dir()), name="static"),

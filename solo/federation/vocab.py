@@ -209,3 +209,44 @@ def ordered_collection_page(
         document["next"] = page_url(collection, next_max_id)
     document["orderedItems"] = list(items)
     return document
+
+
+def activity_id(settings: Settings, kind: str, snowflake: int) -> str:
+    """A fresh id for one of our activities that has no object of its own (Follow, Accept…)."""
+    return f"{urls.actor(settings)}#{kind.lower()}s/{snowflake}"
+
+
+def follow(settings: Settings, target: str, follow_id: str) -> Document:
+    return {
+        "@context": AS_CONTEXT,
+        "id": follow_id,
+        "type": "Follow",
+        "actor": urls.actor(settings),
+        "object": target,
+    }
+
+
+def answer_follow(
+    settings: Settings, kind: str, answer_id: str, follow_id: str, follower: str
+) -> Document:
+    """Accept or Reject of a Follow, with the Follow embedded (FEDERATION.md rule 27)."""
+    me = urls.actor(settings)
+    return {
+        "@context": AS_CONTEXT,
+        "id": answer_id,
+        "type": kind,
+        "actor": me,
+        "object": {"id": follow_id, "type": "Follow", "actor": follower, "object": me},
+    }
+
+
+def undo(settings: Settings, undo_id: str, original: Document) -> Document:
+    """Undo with the whole original embedded: Mastodon dispatches on its type (rule 28)."""
+    embedded = {key: value for key, value in original.items() if key != "@context"}
+    return {
+        "@context": AS_CONTEXT,
+        "id": undo_id,
+        "type": "Undo",
+        "actor": urls.actor(settings),
+        "object": embedded,
+    }

@@ -39,6 +39,15 @@ async def record_success(db: Database, domain: str) -> None:
     )
 
 
+async def heard_from(db: Database, domain: str) -> None:
+    """A signed request came from `domain`: clear its failures, writing only if it had any."""
+    if await db.fetchval(
+        "SELECT 1 FROM hosts WHERE domain = ? AND (failure_days > 0 OR unavailable = 1)",
+        (domain,),
+    ):
+        await record_success(db, domain)
+
+
 async def record_failure(db: Database, domain: str, now: float | None = None) -> bool:
     """Count a failed delivery once per day; returns True once the host is unavailable."""
     day = datetime.fromtimestamp(now or time.time(), UTC).strftime("%Y-%m-%d")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
 from typing import Literal, cast
+
+import aiosqlite
 
 from solo.db import Database
 
@@ -78,3 +81,116 @@ async def outbox_page(db: Database, *, max_id: int | None, limit: int) -> list[S
         (max_id, max_id, limit),
     )
     return [_status(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class NewStatus:
+    """A status to store; `actor_id` None means ours."""
+
+    id: int
+    ap_id: str
+    actor_id: int | None
+    visibility: Visibility
+    content_html: str
+    published_at: float
+    url: str | None = None
+    type: str = "Note"
+    in_reply_to_ap_id: str | None = None
+    in_reply_to_id: int | None = None
+    reblog_of_id: int | None = None
+    conversation: str | None = None
+    summary: str = ""
+    sensitive: bool = False
+    source_text: str | None = None
+    language: str | None = None
+    raw: str | None = None
+
+
+async def insert_status(conn: aiosqlite.Connection, status: NewStatus) -> int | None:
+    """Store a status; its row id, or None when its ap_id is already stored or tombstoned.
+
+    Row ids come from publication times, so two statuses may want the same one: the later
+    takes the next free id rather than being lost.
+    """
+    async with conn.execute("SELECT 1 FROM tombstones WHERE ap_id = ?", (status.ap_id,)) as cur:
+        if await cur.fetchone():
+            return None
+    for attempt in range(64):
+        try:
+            return await _insert(conn, status, status.id + attempt)
+        except sqlite3.IntegrityError as error:
+            if "statuses.id" not in str(error):
+                raise
+    raise RuntimeError(f"no free status id near {status.id}")
+
+
+async def _insert(conn: aiosqlite.Connection, status: NewStatus, row_id: int) -> int | None:
+    cursor = await conn.execute(
+        "INSERT INTO statuses (id, ap_id, url, actor_id, type, visibility,"
+        " in_reply_to_ap_id, in_reply_to_id, reblog_of_id, conversation, summary, sensitive,"
+        " content_html, source_text, language, raw, published_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (ap_id) DO NOTHING",
+        (
+            row_id,
+            status.ap_id,
+            status.url,
+            status.actor_id,
+            status.type,
+            status.visibility,
+            status.in_reply_to_ap_id,
+            status.in_reply_to_id,
+            status.reblog_of_id,
+            status.conversation,
+            status.summary,
+            int(status.sensitive),
+            status.content_html,
+            status.source_text,
+            status.language,
+            status.raw,
+            status.published_at,
+        ),
+    )
+    return row_id if cursor.rowcount > 0 else None
+
+
+async def update_content(
+    conn: aiosqlite.Connection,
+    status_id: int,
+    *,
+    content_html: str,
+    summary: str,
+    sensitive: bool,
+    edited_at: float,
+    source_text: str | None = None,
+    raw: str | None = None,
+) -> None:
+    await conn.execute(
+        "UPDATE statuses SET content_html = ?, summary = ?, sensitive = ?, edited_at = ?,"
+        " source_text = COALESCE(?, source_text), raw = COALESCE(?, raw) WHERE id = ?",
+        (content_html, summary, int(sensitive), edited_at, source_text, raw, status_id),
+    )
+
+
+async def get_status(db: Database, status_id: int) -> Status | None:
+    row = await db.fetchone("SELECT * FROM statuses WHERE id = ?", (status_id,))
+    return None if row is None else _status(row)
+
+
+async def get_status_by_ap_id(db: Database, ap_id: str) -> Status | None:
+    row = await db.fetchone("SELECT * FROM statuses WHERE ap_id = ?", (ap_id,))
+    return None if row is None else _status(row)
+
+
+async def is_tombstoned(db: Database, ap_id: str) -> bool:
+    return await db.fetchval("SELECT 1 FROM tombstones WHERE ap_id = ?", (ap_id,)) is not None
+
+
+async def tombstone(conn: aiosqlite.Connection, ap_id: str) -> None:
+    """Delete a status for good: its row goes (boosts of it and interactions with it follow
+    through the foreign keys) and its id can never be stored again."""
+    await conn.execute(
+        "INSERT OR IGNORE INTO tombstones (ap_id, deleted_at) VALUES (?, ?)",
+        (ap_id, time.time()),
+    )
+    await conn.execute("DELETE FROM statuses WHERE ap_id = ?", (ap_id,))

@@ -1,0 +1,7 @@
+"""What the user does: the services that the web pages and the client API both call."""
+
+from solo.errors import BadRequest
+
+
+class ActionError(BadRequest):
+    """An action that cannot be done as asked; the message is for the user."""

@@ -1,0 +1,40 @@
+"""What the federation code shares at run time: one object built by the lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import HTTPConnection
+
+from solo.config import Settings
+from solo.db import Database
+from solo.federation.fetch import Fetcher
+from solo.federation.resolver import Resolver
+from solo.federation.signatures import HTTPSignatureAuth
+from solo.ids import IdGenerator
+from solo.instance import Instance
+from solo.jobs import JobQueue
+
+
+@dataclass(frozen=True)
+class Federation:
+    instance: Instance
+    fetcher: Fetcher
+    resolver: Resolver
+    push: JobQueue  # deliveries
+    ingress: JobQueue  # accepted incoming activities
+    user_auth: HTTPSignatureAuth  # signs our deliveries, as the user
+    ids: IdGenerator  # time-sortable ids for our statuses and activities
+
+    @property
+    def db(self) -> Database:
+        return self.instance.db
+
+    @property
+    def settings(self) -> Settings:
+        return self.instance.settings
+
+
+def federation_of(connection: HTTPConnection) -> Federation:
+    federation: Federation = connection.app.state.federation
+    return federation

@@ -1,0 +1,139 @@
+"""The push side: enqueue one delivery per inbox with the change, then sign and POST them.
+
+Policy (FEDERATION.md, delivery facts): 2xx done; 4xx other than 401/408/429, and 501, are final;
+everything else is retried with backoff over about two days, honouring Retry-After. A server
+failing on 7 distinct days is unavailable until it is heard from again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiosqlite
+
+from solo.federation.context import Federation
+from solo.federation.fetch import (
+    BadDocument,
+    FetchError,
+    ForbiddenAddress,
+    Reply,
+)
+from solo.jobs import Job, enqueue
+from solo.store import hosts
+
+RETRIED_4XX = frozenset({401, 408, 429})
+BODY_CACHE_SIZE = 64
+
+
+async def record_activity(
+    conn: aiosqlite.Connection, activity: dict[str, Any], object_ap_id: str | None = None
+) -> int:
+    """Store one of our activities with the body every inbox will get; returns its row id."""
+    body = json.dumps(activity, ensure_ascii=False, separators=(",", ":"))
+    async with conn.execute(
+        "INSERT INTO activities (ap_id, type, local, object_ap_id, body, created_at)"
+        " VALUES (?, ?, 1, ?, ?, ?) RETURNING id",
+        (activity["id"], activity["type"], object_ap_id, body, time.time()),
+    ) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def enqueue_delivery(
+    conn: aiosqlite.Connection,
+    activity: dict[str, Any],
+    inboxes: Iterable[tuple[str, str]],
+    *,
+    object_ap_id: str | None = None,
+) -> int:
+    """Record `activity` and one push job per distinct inbox, in the caller's transaction."""
+    ref = await record_activity(conn, activity, object_ap_id)
+    unique = dict(inboxes)  # inbox → host; a server's shared inbox appears once
+    return await enqueue(
+        conn, "push", (({"inbox": inbox}, host) for inbox, host in unique.items()), ref=ref
+    )
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds: a number of seconds or an HTTP date; None when absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - (now or time.time()))
+
+
+class Deliverer:
+    """The push worker's job handler."""
+
+    def __init__(self, federation: Federation) -> None:
+        self.federation = federation
+        self._bodies: OrderedDict[int, bytes] = OrderedDict()
+
+    async def _body(self, ref: int) -> bytes | None:
+        # A fan-out sends one body to thousands of inboxes: keep the recent ones in memory.
+        body = self._bodies.get(ref)
+        if body is None:
+            text = await self.federation.db.fetchval(
+                "SELECT body FROM activities WHERE id = ?", (ref,)
+            )
+            if text is None:
+                return None
+            body = str(text).encode()
+            self._bodies[ref] = body
+            if len(self._bodies) > BODY_CACHE_SIZE:
+                self._bodies.popitem(last=False)
+        else:
+            self._bodies.move_to_end(ref)
+        return body
+
+    async def __call__(self, job: Job) -> None:
+        federation = self.federation
+        queue = federation.push
+        inbox = job.payload.get("inbox")
+        body = await self._body(job.ref) if job.ref is not None else None
+        if not isinstance(inbox, str) or body is None:
+            await queue.drop(job, "malformed delivery job")
+            return
+        host = job.host or ""
+        if host and await hosts.is_unavailable(federation.db, host):
+            await queue.drop(job, f"{host} is unavailable")
+            return
+        try:
+            reply = await federation.fetcher.post(inbox, body, auth=federation.user_auth)
+        except (ForbiddenAddress, BadDocument) as error:
+            await queue.drop(job, str(error))
+            return
+        except FetchError as error:
+            await self._failed(job, host, str(error), None)
+            return
+        await self._settle(job, host, reply)
+
+    async def _settle(self, job: Job, host: str, reply: Reply) -> None:
+        queue = self.federation.push
+        status = reply.status
+        if 200 <= status < 300:
+            await queue.done(job)
+            if host:
+                await hosts.record_success(self.federation.db, host)
+        elif (400 <= status < 500 and status not in RETRIED_4XX) or status == 501:
+            await queue.drop(job, f"HTTP {status} from {reply.url}")
+        else:
+            wait = retry_after_seconds(reply.headers.get("retry-after"))
+            await self._failed(job, host, f"HTTP {status} from {reply.url}", wait)
+
+    async def _failed(self, job: Job, host: str, error: str, wait: float | None) -> None:
+        await self.federation.push.fail(job, error, retry_after=wait)
+        if host:
+            await hosts.record_failure(self.federation.db, host)

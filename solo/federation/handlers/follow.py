@@ -1,0 +1,52 @@
+"""Follow: accept at once, or keep as a request when the account is locked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiosqlite
+
+from solo import urls
+from solo.federation import vocab
+from solo.federation.activitystreams import id_of
+from solo.federation.context import Federation
+from solo.federation.delivery import enqueue_delivery
+from solo.federation.handlers import Ignored
+from solo.store import follows, notifications
+from solo.store.account import get_account
+from solo.store.actors import RemoteActor
+
+
+async def on_follow(federation: Federation, activity: dict[str, Any], actor: RemoteActor) -> None:
+    settings = federation.settings
+    if id_of(activity.get("object")) != urls.actor(settings):
+        raise Ignored("a Follow of someone else")
+    follow_id = activity.get("id")
+    if not isinstance(follow_id, str):
+        raise Ignored("a Follow without an id")
+    account = await get_account(federation.db)
+    assert account is not None and actor.id is not None
+    existing = await follows.get_follow(federation.db, "in", actor.id)
+    already = existing is not None and existing.state == "accepted"
+    state = "accepted" if already or not account.locked else "pending"
+    async with federation.db.transaction() as conn:
+        await follows.put_follow(conn, "in", actor.id, follow_id, state)
+        if existing is None:
+            kind = "follow" if state == "accepted" else "follow_request"
+            await notifications.add(conn, kind, actor.id)
+        if state == "accepted":
+            await send_answer(federation, conn, "Accept", follow_id, actor)
+
+
+async def send_answer(
+    federation: Federation,
+    conn: aiosqlite.Connection,
+    kind: str,
+    follow_id: str,
+    actor: RemoteActor,
+) -> None:
+    """Accept or Reject a follower's Follow, delivered to their own inbox."""
+    settings = federation.settings
+    answer_id = vocab.activity_id(settings, kind, federation.ids.next())
+    activity = vocab.answer_follow(settings, kind, answer_id, follow_id, actor.ap_id)
+    await enqueue_delivery(conn, activity, [(actor.inbox, actor.domain)])

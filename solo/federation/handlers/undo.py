@@ -1,0 +1,97 @@
+"""Undo of Follow, Like, Announce, Block and Accept (FEDERATION.md rule 28)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from solo.federation.activitystreams import id_of
+from solo.federation.context import Federation
+from solo.federation.handlers import Ignored
+from solo.store import follows, notifications
+from solo.store.actors import RemoteActor
+
+# An Undo may overtake what it undoes; it is remembered this long (Mastodon: 6 hours).
+EARLY_REMOVAL_SECONDS = 6 * 3600
+
+
+async def remember_early(
+    federation: Federation, object_ap_id: str, actor: RemoteActor, kind: str
+) -> None:
+    await federation.db.execute(
+        "INSERT OR REPLACE INTO early_removals (object_ap_id, actor_ap_id, kind, expires_at)"
+        " VALUES (?, ?, ?, ?)",
+        (object_ap_id, actor.ap_id, kind, time.time() + EARLY_REMOVAL_SECONDS),
+    )
+
+
+async def removed_early(federation: Federation, object_ap_id: str, actor_ap_id: str) -> bool:
+    """True (and forgotten) when a Delete or Undo of this object arrived before it."""
+    async with federation.db.transaction() as conn:
+        cursor = await conn.execute(
+            "DELETE FROM early_removals WHERE object_ap_id = ? AND actor_ap_id = ?"
+            " AND expires_at > ?",
+            (object_ap_id, actor_ap_id, time.time()),
+        )
+        return cursor.rowcount > 0
+
+
+async def on_undo(federation: Federation, activity: dict[str, Any], actor: RemoteActor) -> None:
+    obj = activity.get("object")
+    undone_id = id_of(obj)
+    if undone_id is None:
+        raise Ignored("an Undo of nothing")
+    kind = obj.get("type") if isinstance(obj, dict) else None
+    if isinstance(obj, dict) and id_of(obj.get("actor")) not in (None, actor.ap_id):
+        raise Ignored("an Undo of someone else's activity")
+    assert actor.id is not None
+    if kind == "Follow" or (kind is None and await _is_follow(federation, undone_id)):
+        await _undo_follow(federation, actor)
+    elif kind in ("Like", "Announce") or kind is None:
+        if not await _undo_interaction(federation, undone_id, actor) and kind is not None:
+            await remember_early(federation, undone_id, actor, kind)
+    elif kind == "Block":
+        async with federation.db.transaction() as conn:
+            await conn.execute(
+                "DELETE FROM interactions WHERE kind = 'block' AND actor_id = ?", (actor.id,)
+            )
+    elif kind == "Accept":
+        # They take back their acceptance: our follow of them is over.
+        async with federation.db.transaction() as conn:
+            await follows.remove_follow(conn, "out", actor.id)
+    else:
+        raise Ignored(f"an Undo of {kind}")
+
+
+async def _is_follow(federation: Federation, ap_id: str) -> bool:
+    return await follows.get_follow_by_ap_id(federation.db, ap_id) is not None
+
+
+async def _undo_follow(federation: Federation, actor: RemoteActor) -> None:
+    assert actor.id is not None
+    async with federation.db.transaction() as conn:
+        if await follows.remove_follow(conn, "in", actor.id):
+            await notifications.remove(conn, "follow", actor.id)
+            await notifications.remove(conn, "follow_request", actor.id)
+
+
+async def _undo_interaction(federation: Federation, ap_id: str, actor: RemoteActor) -> bool:
+    """Remove a Like or Announce by `actor`; False when we never had it."""
+    assert actor.id is not None
+    async with federation.db.transaction() as conn:
+        async with conn.execute(
+            "DELETE FROM interactions WHERE ap_id = ? AND actor_id = ?"
+            " AND kind IN ('like', 'announce') RETURNING kind, status_id",
+            (ap_id, actor.id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return False
+        kind = "favourite" if row[0] == "like" else "reblog"
+        await notifications.remove(conn, kind, actor.id, row[1])
+        if row[0] == "announce":
+            # The boost's own status row goes with it.
+            await conn.execute(
+                "DELETE FROM statuses WHERE ap_id = ? AND actor_id = ?", (ap_id, actor.id)
+            )
+    return True

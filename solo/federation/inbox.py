@@ -1,0 +1,139 @@
+"""POST /inbox and /users/<name>/inbox: verify, store, answer 202 (FEDERATION.md rule 19).
+
+Order of checks: the size (BodyLimit middleware, 413), JSON (400), a Delete or Update of an
+unknown actor by itself (202 with no fetch), the signature without the key (401), blocked
+domains (403), the key from the cache or fetched, with one refetch on failure (401), the signer
+is the activity's actor (401), duplicates dropped, then one durable ingress job and 202.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from solo.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from solo.federation.activitystreams import id_of
+from solo.federation.context import Federation, federation_of
+from solo.federation.remote_actors import authority
+from solo.federation.resolver import ResolveError
+from solo.federation.signatures import PreparedSignature, SignatureError, prepare, verify
+from solo.jobs import enqueue
+from solo.store import actors as actor_store
+from solo.store import hosts
+from solo.store.actors import RemoteActor
+
+ACCEPTED = Response(status_code=202)
+
+
+def _parse(body: bytes) -> dict[str, Any]:
+    try:
+        activity = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("The body is not JSON.") from None
+    if not isinstance(activity, dict):
+        raise BadRequest("The body is not a JSON object.")
+    if not isinstance(activity.get("type"), str):
+        raise BadRequest("The activity has no type.")
+    actor = id_of(activity.get("actor"))
+    if actor is None or authority(actor) is None:
+        raise BadRequest("The activity has no http(s) actor.")
+    return activity
+
+
+def activity_key(activity: dict[str, Any], body: bytes) -> str:
+    """What deduplicates an activity: its id, else its object's id (GoToSocial's Delete has
+    none), else a hash of the bytes."""
+    for candidate in (activity.get("id"), id_of(activity.get("object"))):
+        if isinstance(candidate, str) and candidate:
+            return (
+                candidate if candidate == activity.get("id") else f"{candidate}#{activity['type']}"
+            )
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+async def _signer(federation: Federation, prepared: PreparedSignature) -> RemoteActor:
+    """The actor whose key verifies the request: cached key first, then one fresh fetch."""
+    cached = await federation.resolver.cached_actor_for_key(prepared.key_id)
+    if cached is not None and cached.public_key_pem:
+        try:
+            verify(prepared, cached.public_key_pem)
+            return cached
+        except SignatureError:
+            pass  # the key may have rotated: fetch it again, once
+    try:
+        actor = await federation.resolver.actor_for_key(prepared.key_id)
+    except ResolveError as error:
+        raise Unauthorized(f"Cannot get the signing key: {error}") from None
+    if not actor.public_key_pem:
+        raise Unauthorized(f"{actor.ap_id} publishes no key")
+    verify(prepared, actor.public_key_pem)
+    return actor
+
+
+def _target(request: Request) -> str:
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string", b"")
+    return (raw_path + (b"?" + query if query else b"")).decode("latin-1")
+
+
+async def receive(request: Request) -> Response:
+    federation = federation_of(request)
+    settings = federation.settings
+    username = request.path_params.get("username")
+    if username is not None and username != settings.username:
+        raise NotFound(f"There is no account called {username} here.")
+    body = await request.body()
+    activity = _parse(body)
+    actor_id = id_of(activity["actor"])
+    assert actor_id is not None
+    kind = activity["type"]
+    if (
+        kind in ("Delete", "Update")
+        and id_of(activity.get("object")) == actor_id
+        and await actor_store.get_actor(federation.db, actor_id) is None
+    ):
+        # An account we never knew deleting or updating itself: nothing to do, nothing to fetch.
+        return ACCEPTED
+    prepared = prepare(
+        request.method,
+        _target(request),
+        request.headers.items(),
+        body,
+        now=time.time(),
+        scheme=settings.scheme,
+        expected_host=settings.domain,
+    )
+    key_host = authority(prepared.key_id)
+    if key_host is None:
+        raise Unauthorized("The keyId is not an http(s) URL.")
+    actor_host = authority(actor_id)
+    assert actor_host is not None
+    for domain in {key_host, actor_host}:
+        if await hosts.is_blocked(federation.db, domain.split(":")[0]):
+            raise Forbidden(f"{domain} is blocked here.")
+    signer = await _signer(federation, prepared)
+    if signer.ap_id != actor_id:
+        raise Unauthorized(f"Signed by {signer.ap_id}, but the activity's actor is {actor_id}.")
+    await hosts.heard_from(federation.db, signer.domain)
+    key = activity_key(activity, body)
+    async with federation.db.transaction() as conn:
+        cursor = await conn.execute(
+            "INSERT OR IGNORE INTO activities (ap_id, type, local, created_at) VALUES (?, ?, 0, ?)",
+            (key, kind, time.time()),
+        )
+        if cursor.rowcount:
+            await enqueue(conn, "ingress", [({"activity": activity, "actor": signer.ap_id}, None)])
+    federation.ingress.wake.set()
+    return ACCEPTED
+
+
+routes: list[BaseRoute] = [
+    Route("/inbox", receive, methods=["POST"]),
+    Route("/users/{username}/inbox", receive, methods=["POST"]),
+]

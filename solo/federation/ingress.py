@@ -1,0 +1,53 @@
+"""The ingress worker: applies each accepted incoming activity through its type's handler."""
+
+from __future__ import annotations
+
+from solo.federation.context import Federation
+from solo.federation.fetch import FetchError
+from solo.federation.handlers import Handler, Ignored
+from solo.federation.handlers.accept import on_accept, on_reject
+from solo.federation.handlers.follow import on_follow
+from solo.federation.handlers.undo import on_undo
+from solo.federation.resolver import ResolveError
+from solo.jobs import Job
+from solo.store import actors as actor_store
+
+HANDLERS: dict[str, Handler] = {
+    "Follow": on_follow,
+    "Accept": on_accept,
+    "Reject": on_reject,
+    "Undo": on_undo,
+}
+
+
+class Ingress:
+    """The ingress queue's job handler."""
+
+    def __init__(self, federation: Federation) -> None:
+        self.federation = federation
+
+    async def __call__(self, job: Job) -> None:
+        queue = self.federation.ingress
+        activity = job.payload.get("activity")
+        actor_id = job.payload.get("actor")
+        if not isinstance(activity, dict) or not isinstance(actor_id, str):
+            await queue.drop(job, "malformed ingress job")
+            return
+        handler = HANDLERS.get(str(activity.get("type")))
+        if handler is None:
+            await queue.drop(job, f"{activity.get('type')} is not handled")
+            return
+        actor = await actor_store.get_actor(self.federation.db, actor_id)
+        if actor is None:
+            await queue.drop(job, f"{actor_id} is gone")
+            return
+        try:
+            await handler(self.federation, activity, actor)
+        except Ignored as reason:
+            await queue.drop(job, f"ignored: {reason}")
+        except (FetchError, ResolveError) as error:
+            await queue.fail(job, str(error))
+        else:
+            await queue.done(job)
+            # A handler may have queued answers (an Accept, a Reject).
+            self.federation.push.wake.set()

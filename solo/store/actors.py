@@ -1,0 +1,120 @@
+"""Remote actors: stored from fetched documents, found by id, key id or handle."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import asdict, dataclass, field
+
+import aiosqlite
+
+from solo.db import Database
+
+
+@dataclass(frozen=True)
+class RemoteActor:
+    ap_id: str
+    type: str
+    username: str
+    domain: str
+    inbox: str
+    shared_inbox: str | None
+    key_id: str | None
+    public_key_pem: str | None
+    display_name: str = ""
+    summary_html: str = ""
+    url: str | None = None
+    outbox: str | None = None
+    followers_url: str | None = None
+    following_url: str | None = None
+    featured_url: str | None = None
+    avatar_url: str | None = None
+    header_url: str | None = None
+    locked: bool = False
+    discoverable: bool = False
+    fields: list[dict[str, str]] = field(default_factory=list)
+    raw: str = "{}"
+    id: int | None = None  # the row id once stored
+
+    @property
+    def handle(self) -> str:
+        return f"{self.username}@{self.domain}"
+
+
+COLUMNS = (
+    "ap_id", "type", "username", "domain", "inbox", "shared_inbox", "key_id", "public_key_pem",
+    "display_name", "summary_html", "url", "outbox", "followers_url", "following_url",
+    "featured_url", "avatar_url", "header_url", "locked", "discoverable",
+)  # fmt: skip
+
+
+def _actor(row: sqlite3.Row) -> RemoteActor:
+    values = {name: row[name] for name in COLUMNS}
+    values["locked"] = bool(values["locked"])
+    values["discoverable"] = bool(values["discoverable"])
+    return RemoteActor(
+        **values, fields=json.loads(row["fields_json"]), raw=row["raw"], id=row["id"]
+    )
+
+
+async def upsert_actor(conn: aiosqlite.Connection, actor: RemoteActor) -> int:
+    """Insert or refresh an actor by its id; returns the row id."""
+    values = asdict(actor)
+    row = [values[name] for name in COLUMNS]
+    row[COLUMNS.index("locked")] = int(actor.locked)
+    row[COLUMNS.index("discoverable")] = int(actor.discoverable)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in COLUMNS[1:])
+    placeholders = ", ".join("?" * (len(COLUMNS) + 3))
+    # A handle that moved to a new actor id frees its old (username, domain) first.
+    await conn.execute(
+        "DELETE FROM actors WHERE username = ? AND domain = ? AND ap_id != ?",
+        (actor.username, actor.domain, actor.ap_id),
+    )
+    sql = (
+        f"INSERT INTO actors ({', '.join(COLUMNS)}, fields_json, raw, fetched_at)"
+        f" VALUES ({placeholders}) ON CONFLICT (ap_id) DO UPDATE SET {updates},"
+        " fields_json = excluded.fields_json, raw = excluded.raw,"
+        " fetched_at = excluded.fetched_at, deleted_at = NULL RETURNING id"
+    )
+    async with conn.execute(sql, (*row, json.dumps(actor.fields), actor.raw, time.time())) as cur:
+        found = await cur.fetchone()
+    assert found is not None
+    return int(found[0])
+
+
+async def get_actor(db: Database, ap_id: str) -> RemoteActor | None:
+    row = await db.fetchone("SELECT * FROM actors WHERE ap_id = ? AND deleted_at IS NULL", (ap_id,))
+    return None if row is None else _actor(row)
+
+
+async def get_actor_by_id(db: Database, actor_id: int) -> RemoteActor | None:
+    row = await db.fetchone("SELECT * FROM actors WHERE id = ?", (actor_id,))
+    return None if row is None else _actor(row)
+
+
+async def get_actor_by_key_id(db: Database, key_id: str) -> RemoteActor | None:
+    row = await db.fetchone(
+        "SELECT * FROM actors WHERE key_id = ? AND deleted_at IS NULL", (key_id,)
+    )
+    return None if row is None else _actor(row)
+
+
+async def get_actor_by_handle(db: Database, username: str, domain: str) -> RemoteActor | None:
+    row = await db.fetchone(
+        "SELECT * FROM actors WHERE username = ? COLLATE NOCASE AND domain = ?"
+        " AND deleted_at IS NULL",
+        (username, domain.lower()),
+    )
+    return None if row is None else _actor(row)
+
+
+async def fetched_at(db: Database, ap_id: str) -> float | None:
+    value = await db.fetchval("SELECT fetched_at FROM actors WHERE ap_id = ?", (ap_id,))
+    return None if value is None else float(value)
+
+
+async def delete_actor(conn: aiosqlite.Connection, ap_id: str) -> bool:
+    """Remove an actor and, through the foreign keys, everything of theirs."""
+    cursor = await conn.execute("DELETE FROM actors WHERE ap_id = ?", (ap_id,))
+    return cursor.rowcount > 0

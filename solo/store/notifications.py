@@ -1,0 +1,74 @@
+"""Notifications for the local user."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+
+import aiosqlite
+
+from solo.db import Database
+
+TYPES = frozenset(
+    {
+        "follow",
+        "follow_request",
+        "mention",
+        "reblog",
+        "favourite",
+        "poll",
+        "update",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Notification:
+    id: int
+    type: str
+    actor_id: int | None
+    status_id: int | None
+    created_at: float
+    read: bool
+
+
+def _notification(row: sqlite3.Row) -> Notification:
+    return Notification(
+        row["id"],
+        row["type"],
+        row["actor_id"],
+        row["status_id"],
+        row["created_at"],
+        bool(row["read"]),
+    )
+
+
+async def add(
+    conn: aiosqlite.Connection, kind: str, actor_id: int | None, status_id: int | None = None
+) -> int:
+    if kind not in TYPES:
+        raise ValueError(f"unknown notification type {kind}")
+    async with conn.execute(
+        "INSERT INTO notifications (type, actor_id, status_id, created_at) VALUES (?, ?, ?, ?)"
+        " RETURNING id",
+        (kind, actor_id, status_id, time.time()),
+    ) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def remove(
+    conn: aiosqlite.Connection, kind: str, actor_id: int, status_id: int | None = None
+) -> None:
+    """Take back a notification whose cause was undone (an Undo Like, an Undo Follow)."""
+    await conn.execute(
+        "DELETE FROM notifications WHERE type = ? AND actor_id = ? AND status_id IS ?",
+        (kind, actor_id, status_id),
+    )
+
+
+async def latest(db: Database, limit: int = 40) -> list[Notification]:
+    rows = await db.fetchall("SELECT * FROM notifications ORDER BY id DESC LIMIT ?", (limit,))
+    return [_notification(row) for row in rows]

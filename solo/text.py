@@ -1,0 +1,351 @@
+"""Our own posts: the plain text the user typed, as the HTML other servers show well.
+
+The output follows Mastodon's own markup (paragraphs, `<br>`, shortened links, `h-card` mentions
+and `mention hashtag` links), because that is what Mastodon, Pleroma and Misskey style and what
+survives their sanitizers (FEDERATION.md rule 34). Everything the user typed is escaped; the only
+markup is what this module writes.
+
+Mentions need WebFinger, which is async, while rendering is not: the caller asks `find_mentions`
+which handles a text contains, resolves them, and passes the results to `render_post` through a
+plain lookup function.
+
+Remote HTML is not handled here but in `solo.sanitize`; its functions are re-exported so that
+callers find all text handling under one name.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Final, NamedTuple, Protocol
+from urllib.parse import quote, urlsplit
+
+from solo.sanitize import plain_text, sanitize_name, sanitize_remote_html
+
+__all__ = [
+    "Mention",
+    "MentionResolver",
+    "MentionTarget",
+    "RenderedPost",
+    "ResolvedMention",
+    "find_mentions",
+    "plain_text",
+    "render_post",
+    "sanitize_name",
+    "sanitize_remote_html",
+]
+
+# Mastodon shows this many characters of a link after the scheme and "www.", then an ellipsis.
+LINK_DISPLAY_LENGTH: Final = 30
+
+# The scheme is matched case-insensitively; the rest runs to whitespace or a character that
+# cannot stand unescaped in a URL and usually delimits one in prose (`<https://…>`, quotes).
+_URL: Final = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
+_URL_PREFIX: Final = re.compile(r"https?://(?:www\.)?", re.IGNORECASE)
+# Punctuation that ends a sentence rather than a URL when it comes last.
+_URL_TRAILING: Final = frozenset(".,:;!?'\"*…")
+_BRACKETS: Final = {")": "(", "]": "[", "}": "{"}
+# Usernames as Mastodon allows them; the host part also takes Unicode (IDN) and a port, the
+# latter for instances on one machine (development and end-to-end tests).
+_MENTION: Final = re.compile(
+    r"@([A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?)"
+    r"(?:@(\w(?:[\w-]*\w)?(?:\.\w(?:[\w-]*\w)?)*(?::[0-9]{1,5}(?![0-9]))?))?"
+)
+# Before an @ or # these make it part of something else: an e-mail address, a path, a query.
+_NOT_BEFORE_MENTION: Final = frozenset("/=@")
+_NOT_BEFORE_HASHTAG: Final = frozenset("#&/=")
+# Letters, combining marks, decimal digits and connectors (`_`): what words and tags are made of.
+_WORD_CATEGORIES: Final = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Pc"})
+# Zero-width non-joiner: part of correctly spelled Persian and Indic words, so of their tags.
+_ZWNJ: Final = "\u200c"
+# Line breaks are ours to place; other control characters have no business in a post.
+_CONTROL: Final = dict.fromkeys(
+    [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, *range(0x80, 0xA0)]
+)
+
+
+class ResolvedMention(Protocol):
+    """What a mention resolves to.
+
+    For a stored remote actor: `MentionTarget(href=actor.url or actor.ap_id, ap_id=actor.ap_id)`.
+    """
+
+    @property
+    def href(self) -> str:
+        """The profile page the mention links to."""
+        ...
+
+    @property
+    def ap_id(self) -> str:
+        """The actor id, to address and tag the post with."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class MentionTarget:
+    """A plain `ResolvedMention`, for callers (and tests) without an actor record at hand."""
+
+    href: str
+    ap_id: str
+
+
+# Called with exactly the (username, host) pairs `find_mentions` returned; None = unknown.
+MentionResolver = Callable[[str, str | None], ResolvedMention | None]
+
+
+class Mention(NamedTuple):
+    """A mention that resolved: the handle as typed (host lowercased) and where it points."""
+
+    username: str
+    host: str | None
+    ap_id: str
+    href: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedPost:
+    """A post's HTML and what it refers to, each list in order of first appearance."""
+
+    html: str
+    mentions: list[Mention]
+    hashtags: list[str]
+    links: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Link:
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class _MentionToken:
+    text: str
+    username: str
+    host: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Hashtag:
+    name: str
+
+
+_Token = str | _Link | _MentionToken | _Hashtag
+
+
+def find_mentions(text: str) -> list[tuple[str, str | None]]:
+    """The `(username, host)` pairs mentioned in `text`, hosts lowercased, each once.
+
+    `host` is None for `@user`, which the caller resolves as it sees fit (usually our own
+    domain). Handles inside URLs and e-mail addresses are not mentions.
+    """
+    found: dict[tuple[str, str | None], None] = {}
+    for line in _lines(text):
+        for token in _tokens(line):
+            if isinstance(token, _MentionToken):
+                found.setdefault((token.username, token.host))
+    return list(found)
+
+
+def render_post(text: str, *, base_url: str, resolve_mention: MentionResolver) -> RenderedPost:
+    """HTML for a post typed as plain text, plus the mentions, hashtags and links it contains.
+
+    Blank lines separate paragraphs and single newlines become `<br>`. http(s) URLs become
+    links, `#tags` link to `{base_url}/tags/{tag}`, and mentions that `resolve_mention` knows
+    link to the profile; unresolved mentions stay plain text.
+    """
+    base = base_url.rstrip("/")
+    mentions: dict[str, Mention] = {}
+    hashtags: dict[str, None] = {}
+    links: dict[str, None] = {}
+    resolved: dict[tuple[str, str | None], ResolvedMention | None] = {}
+    paragraphs: list[str] = []
+    for paragraph in _paragraphs(text):
+        rendered_lines: list[str] = []
+        for line in paragraph:
+            pieces: list[str] = []
+            for token in _tokens(line):
+                if isinstance(token, str):
+                    pieces.append(html.escape(token, quote=False))
+                elif isinstance(token, _Link):
+                    links.setdefault(token.url)
+                    pieces.append(_link_html(token.url))
+                elif isinstance(token, _Hashtag):
+                    name = _normalise_tag(token.name)
+                    hashtags.setdefault(name)
+                    pieces.append(_hashtag_html(token.name, name, base))
+                else:
+                    key = (token.username, token.host)
+                    if key not in resolved:
+                        resolved[key] = resolve_mention(token.username, token.host)
+                    target = _usable_target(resolved[key])
+                    if target is None:
+                        pieces.append(html.escape(token.text, quote=False))
+                        continue
+                    href, ap_id = target
+                    mentions.setdefault(ap_id, Mention(token.username, token.host, ap_id, href))
+                    pieces.append(_mention_html(token.username, href))
+            rendered_lines.append("".join(pieces))
+        paragraphs.append("<p>" + "<br>".join(rendered_lines) + "</p>")
+    return RenderedPost(
+        html="".join(paragraphs),
+        mentions=list(mentions.values()),
+        hashtags=list(hashtags),
+        links=list(links),
+    )
+
+
+def _lines(text: str) -> Iterator[str]:
+    normalised = text.replace("\r\n", "\n").replace("\r", "\n").translate(_CONTROL)
+    for line in normalised.split("\n"):
+        yield line.rstrip()
+
+
+def _paragraphs(text: str) -> Iterator[list[str]]:
+    """Runs of non-blank lines; any number of blank (or whitespace-only) lines separates them."""
+    paragraph: list[str] = []
+    for line in _lines(text):
+        if line.strip():
+            paragraph.append(line)
+        elif paragraph:
+            yield paragraph
+            paragraph = []
+    if paragraph:
+        yield paragraph
+
+
+def _tokens(line: str) -> list[_Token]:
+    """One line cut into text, links, mentions and hashtags.
+
+    Scanning left to right and jumping over each match is what keeps `@` and `#` inside a URL
+    from counting as mentions or tags.
+    """
+    tokens: list[_Token] = []
+    text_start = 0
+    position = 0
+    while position < len(line):
+        previous = line[position - 1] if position else " "
+        found = _token_at(line, position, previous)
+        if found is None:
+            position += 1
+            continue
+        token, end = found
+        if text_start < position:
+            tokens.append(line[text_start:position])
+        tokens.append(token)
+        position = text_start = end
+    if text_start < len(line):
+        tokens.append(line[text_start:])
+    return tokens
+
+
+def _token_at(line: str, position: int, previous: str) -> tuple[_Token, int] | None:
+    char = line[position]
+    if char in "hH" and not _is_word_char(previous):
+        match = _URL.match(line, position)
+        if match:
+            url = _trim_url(match.group())
+            if _has_host(url):
+                return _Link(url), position + len(url)
+    elif char == "@" and not (_is_word_char(previous) or previous in _NOT_BEFORE_MENTION):
+        match = _MENTION.match(line, position)
+        if match:
+            host = match.group(2).lower() if match.group(2) else None
+            return _MentionToken(match.group(), match.group(1), host), match.end()
+    elif char == "#" and not (_is_word_char(previous) or previous in _NOT_BEFORE_HASHTAG):
+        end = position + 1
+        while end < len(line) and (_is_word_char(line[end]) or line[end] == _ZWNJ):
+            end += 1
+        name = line[position + 1 : end].rstrip(_ZWNJ)
+        # "#1" is a number ("issue #1", "we're #1"), not a topic.
+        if name and not name.isdecimal():
+            return _Hashtag(name), position + 1 + len(name)
+    return None
+
+
+def _is_word_char(char: str) -> bool:
+    """Letters, combining marks, decimal digits and connectors such as `_`.
+
+    Marks count because many scripts (Devanagari, Thai, decomposed accents) need them inside
+    words; Python's `\\w` leaves them out.
+    """
+    return unicodedata.category(char) in _WORD_CATEGORIES
+
+
+def _trim_url(url: str) -> str:
+    """`url` without the sentence punctuation after it: `(see https://a.example/x).`."""
+    # Bracket counts are kept up to date rather than recounted, so ")))…" stays linear.
+    unmatched = {close: url.count(close) - url.count(open_) for close, open_ in _BRACKETS.items()}
+    end = len(url)
+    while end:
+        last = url[end - 1]
+        if last in _URL_TRAILING:
+            end -= 1
+        elif unmatched.get(last, 0) > 0:
+            # An unbalanced closing bracket belongs to the prose around the link; balanced ones
+            # are part of it, as in Wikipedia's `Foo_(bar)`.
+            unmatched[last] -= 1
+            end -= 1
+        else:
+            break
+    return url[:end]
+
+
+def _has_host(url: str) -> bool:
+    try:
+        return bool(urlsplit(url).hostname)
+    except ValueError:  # a malformed IPv6 literal or port: not a link, leave it as text
+        return False
+
+
+def _normalise_tag(name: str) -> str:
+    # NFC so that a precomposed and a decomposed "café" are one tag.
+    return unicodedata.normalize("NFC", name).lower()
+
+
+def _usable_target(target: ResolvedMention | None) -> tuple[str, str] | None:
+    """(href, ap_id) of a resolved mention, or None if it cannot be linked safely.
+
+    The profile URL comes from a remote actor document, so it could be `javascript:`; an
+    unusable href falls back to the actor id, and a target without any http(s) URL is treated
+    as unresolved.
+    """
+    if target is None or not _is_http_url(target.ap_id):
+        return None
+    href = target.href if _is_http_url(target.href) else target.ap_id
+    return href, target.ap_id
+
+
+def _is_http_url(url: str) -> bool:
+    return url.lower().startswith(("https://", "http://")) and _has_host(url)
+
+
+def _link_html(url: str) -> str:
+    prefix = _URL_PREFIX.match(url)
+    prefix_text = prefix.group() if prefix else ""
+    rest = url[len(prefix_text) :]
+    shown, hidden = rest[:LINK_DISPLAY_LENGTH], rest[LINK_DISPLAY_LENGTH:]
+    shown_class = "ellipsis" if hidden else ""
+    return (
+        f'<a href="{html.escape(url)}" rel="nofollow noopener" target="_blank" translate="no">'
+        f'<span class="invisible">{html.escape(prefix_text, quote=False)}</span>'
+        f'<span class="{shown_class}">{html.escape(shown, quote=False)}</span>'
+        f'<span class="invisible">{html.escape(hidden, quote=False)}</span></a>'
+    )
+
+
+def _hashtag_html(typed: str, name: str, base: str) -> str:
+    href = f"{base}/tags/{quote(name, safe='')}"
+    return (
+        f'<a href="{html.escape(href)}" class="mention hashtag" rel="tag">'
+        f"#<span>{html.escape(typed, quote=False)}</span></a>"
+    )
+
+
+def _mention_html(username: str, href: str) -> str:
+    return (
+        f'<span class="h-card" translate="no"><a href="{html.escape(href)}" class="u-url mention">'
+        f"@<span>{html.escape(username, quote=False)}</span></a></span>"
+    )
