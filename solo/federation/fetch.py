@@ -51,6 +51,11 @@ class FetchError(SoloError):
         super().__init__(message)
         self.url = url
 
+    @property
+    def temporary(self) -> bool:
+        """Whether asking again later may succeed (a timeout, a 503), or never will."""
+        return False
+
 
 class ForbiddenAddress(FetchError):
     """Refused by the address policy before any connection was made."""
@@ -59,9 +64,17 @@ class ForbiddenAddress(FetchError):
 class Unreachable(FetchError):
     """DNS failure, connection refused, TLS failure or a broken connection."""
 
+    @property
+    def temporary(self) -> bool:
+        return True
+
 
 class FetchTimeout(FetchError):
     """A connect, read or write timeout, or the total deadline."""
+
+    @property
+    def temporary(self) -> bool:
+        return True
 
 
 class TooManyRedirects(FetchError):
@@ -74,6 +87,10 @@ class HTTPStatusError(FetchError):
     def __init__(self, message: str, url: str, status: int) -> None:
         super().__init__(message, url)
         self.status = status
+
+    @property
+    def temporary(self) -> bool:
+        return self.status >= 500 or self.status in (401, 408, 429)
 
 
 class TooLarge(FetchError):

@@ -57,6 +57,10 @@ def activity_key(activity: dict[str, Any], body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
+class ActorGone(Exception):
+    """The signing key's server answered 410: the actor no longer exists."""
+
+
 async def _signer(federation: Federation, prepared: PreparedSignature) -> RemoteActor:
     """The actor whose key verifies the request: cached key first, then one fresh fetch."""
     cached = await federation.resolver.cached_actor_for_key(prepared.key_id)
@@ -69,6 +73,8 @@ async def _signer(federation: Federation, prepared: PreparedSignature) -> Remote
     try:
         actor = await federation.resolver.actor_for_key(prepared.key_id)
     except ResolveError as error:
+        if error.gone:
+            raise ActorGone from None
         raise Unauthorized(f"Cannot get the signing key: {error}") from None
     if not actor.public_key_pem:
         raise Unauthorized(f"{actor.ap_id} publishes no key")
@@ -117,7 +123,19 @@ async def receive(request: Request) -> Response:
     for domain in {key_host, actor_host}:
         if await hosts.is_blocked(federation.db, domain.split(":")[0]):
             raise Forbidden(f"{domain} is blocked here.")
-    signer = await _signer(federation, prepared)
+    try:
+        signer = await _signer(federation, prepared)
+    except ActorGone:
+        if (
+            kind == "Delete"
+            and id_of(activity.get("object")) == actor_id
+            and key_host == actor_host  # only the actor's own server can say it is gone
+        ):
+            # Rule 20: the account is gone (410) and says so; forget everything of theirs.
+            async with federation.db.transaction() as conn:
+                await actor_store.delete_actor(conn, actor_id)
+            return ACCEPTED
+        raise Unauthorized(f"{actor_id} is gone (410); its signature cannot be checked.") from None
     if signer.ap_id != actor_id:
         raise Unauthorized(f"Signed by {signer.ap_id}, but the activity's actor is {actor_id}.")
     await hosts.heard_from(federation.db, signer.domain)

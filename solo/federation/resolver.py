@@ -16,7 +16,7 @@ import httpx
 from solo import urls
 from solo.db import Database
 from solo.federation.activitystreams import ACTOR_TYPES, id_of, types_of
-from solo.federation.fetch import Fetcher, FetchError
+from solo.federation.fetch import Fetcher, FetchError, HTTPStatusError
 from solo.federation.remote_actors import InvalidActor, parse_actor, same_origin
 from solo.federation.signatures import HTTPSignatureAuth
 from solo.instance import Instance
@@ -28,7 +28,15 @@ ACTOR_MAX_AGE = 24 * 3600
 
 
 class ResolveError(Exception):
-    """An actor, key or handle could not be resolved; the message says why."""
+    """An actor, key or handle could not be resolved; the message says why.
+
+    `temporary` is True when trying again later may succeed (the server was down); `gone` when
+    the server answered 410 (the actor was deleted)."""
+
+    def __init__(self, message: str, *, temporary: bool = False, gone: bool = False) -> None:
+        super().__init__(message)
+        self.temporary = temporary
+        self.gone = gone
 
 
 class Resolver:
@@ -65,7 +73,9 @@ class Resolver:
         try:
             document = await self.fetch(ap_id)
         except FetchError as error:
-            raise ResolveError(f"cannot fetch {ap_id}: {error}") from None
+            raise ResolveError(
+                f"cannot fetch {ap_id}: {error}", temporary=error.temporary
+            ) from None
         if document.get("id") != ap_id:
             raise ResolveError(f"{ap_id} is known by another id, {document.get('id')}")
         return await self._store(document)
@@ -85,7 +95,11 @@ class Resolver:
                     raise ResolveError(f"the key {key_id} has no owner on its own host")
                 document = await self.fetch(owner)
         except FetchError as error:
-            raise ResolveError(f"cannot fetch the key {key_id}: {error}") from None
+            raise ResolveError(
+                f"cannot fetch the key {key_id}: {error}",
+                temporary=error.temporary,
+                gone=isinstance(error, HTTPStatusError) and error.status == 410,
+            ) from None
         actor = await self._store(document)
         if actor.key_id != key_id:
             raise ResolveError(f"{actor.ap_id} does not own the key {key_id}")
@@ -105,7 +119,10 @@ class Resolver:
             except FetchError as error:
                 last_error = error
         else:
-            raise ResolveError(f"cannot look up @{username}@{domain}: {last_error}")
+            raise ResolveError(
+                f"cannot look up @{username}@{domain}: {last_error}",
+                temporary=last_error is not None and last_error.temporary,
+            )
         actor_url = _self_link(jrd)
         if actor_url is None:
             raise ResolveError(f"@{username}@{domain} has no ActivityPub actor")
