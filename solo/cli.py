@@ -11,15 +11,17 @@ from collections.abc import Sequence
 
 import uvicorn
 
-from solo import __version__, urls
+from solo import __version__, jobs, urls
 from solo.app import create_app
 from solo.config import TOML_NAME, Settings, load_settings, write_toml
+from solo.db import Database
 from solo.errors import SetupError
 from solo.instance import initialise, open_instance
 from solo.passwords import generate_password, hash_password, validate_new_password
+from solo.store import hosts
 from solo.store.account import set_password_hash
 
-COMMANDS = ("init", "serve", "passwd")
+COMMANDS = ("init", "serve", "passwd", "queue")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     passwd.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    commands.add_parser("queue", help="show the delivery and ingress queues and the worst hosts")
     return parser
 
 
@@ -101,6 +104,33 @@ def cmd_passwd(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_queue(args: argparse.Namespace) -> int:
+    settings = load_settings(data_dir=args.data_dir)
+
+    async def show() -> None:
+        db = Database(settings.db_path)
+        await db.open()
+        try:
+            counts = await jobs.summary(db)
+            waiting = await jobs.waiting_by_host(db)
+            unavailable = await hosts.unavailable_hosts(db)
+        finally:
+            await db.close()
+        for queue in ("push", "ingress"):
+            states = counts.get(queue, {})
+            shown = ", ".join(f"{state} {states.get(state, 0)}" for state in jobs.STATES)
+            print(f"{queue:8} {shown}")
+        if waiting:
+            print("\nDeliveries waiting, by host:")
+            for host, number, error in waiting:
+                print(f"  {host:40} {number:6}  {error or ''}")
+        if unavailable:
+            print("\nUnavailable hosts (skipped until heard from): " + ", ".join(unavailable))
+
+    asyncio.run(show())
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     started = time.monotonic()
     settings = load_settings(data_dir=args.data_dir, host=args.host, port=args.port)
@@ -134,7 +164,7 @@ async def serve(settings: Settings, started: float | None = None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"init": cmd_init, "serve": cmd_serve, "passwd": cmd_passwd}
+    handlers = {"init": cmd_init, "serve": cmd_serve, "passwd": cmd_passwd, "queue": cmd_queue}
     try:
         return handlers[args.command](args)
     except SetupError as error:

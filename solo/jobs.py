@@ -22,6 +22,7 @@ import aiosqlite
 from solo.db import Database
 
 MAX_ATTEMPTS = 16
+STATES = ("queued", "running", "retrying", "done", "dead")
 DONE_KEPT_SECONDS = 24 * 3600
 
 
@@ -259,3 +260,23 @@ async def run_worker(
         for task in running.values():
             task.cancel()
         await asyncio.gather(*running.values(), return_exceptions=True)
+
+
+async def summary(db: Database) -> dict[str, dict[str, int]]:
+    """Job counts by queue and state."""
+    rows = await db.fetchall("SELECT queue, state, COUNT(*) FROM jobs GROUP BY queue, state")
+    counts: dict[str, dict[str, int]] = {"push": {}, "ingress": {}}
+    for queue, state, number in rows:
+        counts.setdefault(queue, {})[state] = number
+    return counts
+
+
+async def waiting_by_host(db: Database, limit: int = 10) -> list[tuple[str, int, str | None]]:
+    """Hosts with the most deliveries waiting: (host, jobs, last error)."""
+    rows = await db.fetchall(
+        "SELECT host, COUNT(*), MAX(last_error) FROM jobs WHERE queue = 'push'"
+        " AND state IN ('queued', 'retrying', 'running') AND host IS NOT NULL"
+        " GROUP BY host ORDER BY COUNT(*) DESC, host LIMIT ?",
+        (limit,),
+    )
+    return [(row[0], row[1], row[2]) for row in rows]

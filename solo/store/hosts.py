@@ -70,3 +70,8 @@ async def record_failure(db: Database, domain: str, now: float | None = None) ->
 
 async def is_unavailable(db: Database, domain: str) -> bool:
     return bool(await db.fetchval("SELECT unavailable FROM hosts WHERE domain = ?", (domain,)))
+
+
+async def unavailable_hosts(db: Database) -> list[str]:
+    rows = await db.fetchall("SELECT domain FROM hosts WHERE unavailable = 1 ORDER BY domain")
+    return [row[0] for row in rows]
