@@ -46,7 +46,11 @@ class Ingress:
         except Ignored as reason:
             await queue.drop(job, f"ignored: {reason}")
         except (FetchError, ResolveError) as error:
-            await queue.fail(job, str(error))
+            # A server that is down may come back; a refused address or a forged id never will.
+            if error.temporary:
+                await queue.fail(job, str(error))
+            else:
+                await queue.drop(job, str(error))
         else:
             await queue.done(job)
             # A handler may have queued answers (an Accept, a Reject).

@@ -9,10 +9,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from solo import urls
+from solo.actions import ActionError, follows
 from solo.errors import NotFound, TooManyRequests
+from solo.federation.context import federation_of
 from solo.instance import instance_of
 from solo.passwords import check_password_async
 from solo.store.account import get_account
+from solo.store.actors import get_actor_by_id
 from solo.web.ratelimit import SlidingWindow
 from solo.web.sessions import checked_form, current_account, log_in, log_out
 from solo.web.templating import render
@@ -37,7 +40,25 @@ async def home(request: Request) -> Response:
     account = await current_account(request)
     if account is None:
         return RedirectResponse(urls.profile(instance_of(request).settings), status_code=303)
-    return render(request, "home.html", {"account": account})
+    return render(request, "home.html", {"account": account, "error": None, "notice": None})
+
+
+async def follow(request: Request) -> Response:
+    account = await current_account(request)
+    if account is None:
+        return RedirectResponse("/login", status_code=303)
+    form = await checked_form(request)
+    target = str(form.get("account", ""))
+    try:
+        found = await follows.follow(federation_of(request), target)
+    except ActionError as error:
+        context = {"account": account, "error": error.message, "notice": None}
+        return render(request, "home.html", context, status=error.status)
+    actor = await get_actor_by_id(instance_of(request).db, found.actor_id)
+    handle = f"@{actor.handle}" if actor else target
+    notice = f"Follow request sent to {handle}." if found.state == "pending" else None
+    context = {"account": account, "error": None, "notice": notice or f"You follow {handle}."}
+    return render(request, "home.html", context)
 
 
 async def login_form(request: Request) -> Response:
@@ -94,5 +115,6 @@ routes: list[BaseRoute] = [
     Route("/login", login_form, methods=["GET", "HEAD"]),
     Route("/login", login, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),
+    Route("/follow", follow, methods=["POST"]),
     Route("/@{username}", profile, methods=["GET", "HEAD"]),
 ]
