@@ -110,11 +110,32 @@ async def profile(request: Request) -> Response:
     return render(request, "profile.html", {"account": account, "joined_iso": joined})
 
 
+async def unfollow(request: Request) -> Response:
+    account = await current_account(request)
+    if account is None:
+        return RedirectResponse("/login", status_code=303)
+    form = await checked_form(request)
+    federation = federation_of(request)
+    try:
+        actor = await follows.find_account(federation, str(form.get("account", "")))
+        await follows.unfollow(federation, actor.ap_id)
+    except ActionError as error:
+        context = {"account": account, "error": error.message, "notice": None}
+        return render(request, "home.html", context, status=error.status)
+    context = {
+        "account": account,
+        "error": None,
+        "notice": f"You no longer follow @{actor.handle}.",
+    }
+    return render(request, "home.html", context)
+
+
 routes: list[BaseRoute] = [
     Route("/", home, methods=["GET", "HEAD"]),
     Route("/login", login_form, methods=["GET", "HEAD"]),
     Route("/login", login, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),
     Route("/follow", follow, methods=["POST"]),
+    Route("/unfollow", unfollow, methods=["POST"]),
     Route("/@{username}", profile, methods=["GET", "HEAD"]),
 ]
