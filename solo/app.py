@@ -17,12 +17,12 @@ from starlette.staticfiles import StaticFiles
 
 from solo.config import Settings
 from solo.errors import RequestError, TooManyRequests
-from solo.federation import actors, inbox, nodeinfo, webfinger
+from solo.federation import actors, inbox, nodeinfo, objects, webfinger
 from solo.federation.activitystreams import wants_activity_json
 from solo.federation.runtime import federation
 from solo.instance import open_instance
 from solo.paths import static_dir
-from solo.web import pages
+from solo.web import forms, pages
 from solo.web.middleware import BodyLimit, SecurityHeaders
 from solo.web.sessions import Sessions
 from solo.web.templating import make_environment, render
@@ -109,9 +109,11 @@ def create_app(
         *webfinger.routes,
         *nodeinfo.routes,
         *actors.routes,
+        *objects.routes,
         *inbox.routes,
         Route("/users/{username}", actor_or_profile, methods=["GET", "HEAD"]),
         *pages.routes,
+        *forms.routes,
         Mount("/static", StaticFiles(directory=static_dir()), name="static"),
     ]
     middleware = [

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
 
 from solo import urls
+from solo.actions.statuses import post
 from solo.config import Settings
 from solo.db import Database
 from solo.instance import Instance
@@ -365,3 +366,14 @@ async def test_bad_cursor(client: httpx.AsyncClient, max_id: str) -> None:
         headers={"Accept": AS_JSON},
     )
     assert response.status_code == 400
+
+
+async def test_outbox_items_carry_their_tags(client: httpx.AsyncClient, app: Starlette) -> None:
+    await post(app.state.federation, "Tagged #Solo and @alice")
+    response = await client.get(
+        "/users/alice/outbox?page=true", headers={"Accept": "application/activity+json"}
+    )
+    (item,) = response.json()["orderedItems"]
+    tags = {(tag["type"], tag["name"]) for tag in item["object"]["tag"]}
+    assert ("Hashtag", "#solo") in tags
+    assert ("Mention", "@alice@solo.test") in tags

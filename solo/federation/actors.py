@@ -86,7 +86,11 @@ async def outbox(request: Request) -> Response:
 
     async def fetch(max_id: int | None, limit: int) -> list[tuple[int, Any]]:
         statuses = await status_store.outbox_page(db, max_id=max_id, limit=limit)
-        return [(status.id, vocab.create(settings, status)) for status in statuses]
+        raws = await status_store.raw_of(db, [status.id for status in statuses])
+        return [
+            (status.id, vocab.create(settings, status, vocab.stored_tags(raws.get(status.id))))
+            for status in statuses
+        ]
 
     total = await status_store.count_outbox(db)
     return await _collection(request, urls.outbox(settings), total, fetch)

@@ -6,8 +6,14 @@ from solo.federation.context import Federation
 from solo.federation.fetch import FetchError
 from solo.federation.handlers import Handler, Ignored
 from solo.federation.handlers.accept import on_accept, on_reject
+from solo.federation.handlers.announce import on_announce
+from solo.federation.handlers.block import on_block
+from solo.federation.handlers.create import on_create
+from solo.federation.handlers.delete import on_delete
 from solo.federation.handlers.follow import on_follow
+from solo.federation.handlers.like import on_like
 from solo.federation.handlers.undo import on_undo
+from solo.federation.handlers.update import on_update
 from solo.federation.resolver import ResolveError
 from solo.jobs import Job
 from solo.store import actors as actor_store
@@ -17,6 +23,12 @@ HANDLERS: dict[str, Handler] = {
     "Accept": on_accept,
     "Reject": on_reject,
     "Undo": on_undo,
+    "Create": on_create,
+    "Update": on_update,
+    "Delete": on_delete,
+    "Announce": on_announce,
+    "Like": on_like,
+    "Block": on_block,
 }
 
 

@@ -7,11 +7,12 @@ the Settings, so the actor endpoint, deliveries and the outbox all say the same 
 from __future__ import annotations
 
 import html
+import json
 import mimetypes
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from solo import urls
 from solo.config import Settings
@@ -32,6 +33,14 @@ MASTODON_TERMS: Document = {
     "value": "schema:value",
 }
 ACTOR_CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, MASTODON_TERMS]
+# The terms a Note uses beyond ActivityStreams, named as Mastodon names them.
+NOTE_TERMS: Document = {
+    "ostatus": "http://ostatus.org#",
+    "conversation": "ostatus:conversation",
+    "sensitive": "as:sensitive",
+    "Hashtag": "as:Hashtag",
+}
+NOTE_CONTEXT: list[Any] = [AS_CONTEXT, NOTE_TERMS]
 
 
 def iso8601(timestamp: float) -> str:
@@ -126,24 +135,87 @@ def audience(
     return mentioned, []
 
 
-def note(settings: Settings, status: Status, mentions: Sequence[str] = ()) -> Document:
-    """A local status as a Note (without @context: it is usually embedded in an activity)."""
-    to, cc = audience(settings, status.visibility, mentions)
+def with_context(document: Document, context: Any = NOTE_CONTEXT) -> Document:
+    """`document` as a top-level document: delivered or served rather than embedded."""
+    return {"@context": context, **document}
+
+
+def hashtag_url(settings: Settings, name: str) -> str:
+    """Where a hashtag links; the same URL `solo.text` puts in the post's HTML."""
+    return f"{settings.base_url}/tags/{quote(name, safe='')}"
+
+
+def mention_tag(actor_ap_id: str, handle: str) -> Document:
+    """A Mention tag: how peers learn whom a post mentions (and whom to notify)."""
+    return {"type": "Mention", "href": actor_ap_id, "name": f"@{handle}"}
+
+
+def hashtag_tag(settings: Settings, name: str) -> Document:
+    return {"type": "Hashtag", "href": hashtag_url(settings, name), "name": f"#{name}"}
+
+
+def local_extras(tags: Iterable[Document]) -> str:
+    """What our own statuses keep in their `raw` column: the Note's properties that have no
+    column of their own (today only `tag`), as JSON.
+
+    The tags are fixed when the post is written or edited, so the object served at its id, an
+    Update and a Delete name the same mentions and audience as the Create did, even if a
+    mentioned account later changes its name or disappears.
+    """
+    return json.dumps({"tag": list(tags)}, ensure_ascii=False, separators=(",", ":"))
+
+
+def stored_tags(raw: str | None) -> list[Document]:
+    """The tags in the `raw` of one of our statuses, as `local_extras` wrote them."""
+    if not raw:
+        return []
+    try:
+        extras = json.loads(raw)
+    except ValueError:
+        return []
+    tags = extras.get("tag") if isinstance(extras, dict) else None
+    return [tag for tag in tags if isinstance(tag, dict)] if isinstance(tags, list) else []
+
+
+def mentioned(tags: Iterable[Document]) -> list[str]:
+    """The actor ids of the Mention tags, in order: the audience a post adds to followers."""
+    return [
+        tag["href"]
+        for tag in tags
+        if tag.get("type") == "Mention" and isinstance(tag.get("href"), str)
+    ]
+
+
+def conversation_id(settings: Settings, status_id: int, published: float) -> str:
+    """A new thread's id, in the tag: URI form Mastodon gives its `conversation`."""
+    day = datetime.fromtimestamp(published, UTC).strftime("%Y-%m-%d")
+    host = settings.domain.split(":")[0]  # a tag: URI's authority has no port
+    return f"tag:{host},{day}:objectId={status_id}:objectType=Conversation"
+
+
+def note(settings: Settings, status: Status, tags: Sequence[Document] = ()) -> Document:
+    """A local status as a Note (without @context: it is usually embedded in an activity).
+
+    `tags` are the status's stored tags (`stored_tags`); its Mention tags add to the audience.
+    """
+    to, cc = audience(settings, status.visibility, mentioned(tags))
     document: Document = {
-        "id": urls.status(settings, status.id),
+        "id": status.ap_id,
         "type": status.type,
         "attributedTo": urls.actor(settings),
         "summary": status.summary or None,
         "sensitive": status.sensitive,
         "content": status.content_html,
         "published": iso8601(status.published_at),
-        "url": urls.status_page(settings, status.id),
+        "url": status.url or urls.status_page(settings, status.id),
         "inReplyTo": status.in_reply_to_ap_id,
         "to": to,
         "cc": cc,
-        "tag": [],
+        "tag": list(tags),
         "attachment": [],
     }
+    if status.conversation:
+        document["conversation"] = status.conversation
     if status.language:
         document["contentMap"] = {status.language: status.content_html}
     if status.edited_at is not None:
@@ -151,9 +223,9 @@ def note(settings: Settings, status: Status, mentions: Sequence[str] = ()) -> Do
     return document
 
 
-def create(settings: Settings, status: Status, mentions: Sequence[str] = ()) -> Document:
+def create(settings: Settings, status: Status, tags: Sequence[Document] = ()) -> Document:
     """The Create that published a local status, with the same audience as its Note."""
-    obj = note(settings, status, mentions)
+    obj = note(settings, status, tags)
     return {
         "id": f"{obj['id']}/activity",
         "type": "Create",
@@ -162,6 +234,42 @@ def create(settings: Settings, status: Status, mentions: Sequence[str] = ()) -> 
         "to": obj["to"],
         "cc": obj["cc"],
         "object": obj,
+    }
+
+
+def update(
+    settings: Settings, status: Status, update_id: str, tags: Sequence[Document] = ()
+) -> Document:
+    """Update(Note) after an edit: the whole new Note, carrying `updated` (Mastodon needs it to
+    accept the edit as newer than what it has)."""
+    obj = note(settings, status, tags)
+    return {
+        "@context": NOTE_CONTEXT,
+        "id": update_id,
+        "type": "Update",
+        "actor": urls.actor(settings),
+        "published": obj.get("updated", obj["published"]),
+        "to": obj["to"],
+        "cc": obj["cc"],
+        "object": obj,
+    }
+
+
+def tombstone(ap_id: str) -> Document:
+    return {"id": ap_id, "type": "Tombstone"}
+
+
+def delete(settings: Settings, status: Status, tags: Sequence[Document] = ()) -> Document:
+    """Delete of a local status, addressed as the status was."""
+    to, cc = audience(settings, status.visibility, mentioned(tags))
+    return {
+        "@context": AS_CONTEXT,
+        "id": f"{status.ap_id}#delete",
+        "type": "Delete",
+        "actor": urls.actor(settings),
+        "to": to,
+        "cc": cc,
+        "object": tombstone(status.ap_id),
     }
 
 
@@ -249,4 +357,30 @@ def undo(settings: Settings, undo_id: str, original: Document) -> Document:
         "type": "Undo",
         "actor": urls.actor(settings),
         "object": embedded,
+    }
+
+
+def like(settings: Settings, like_id: str, object_ap_id: str) -> Document:
+    return {
+        "@context": AS_CONTEXT,
+        "id": like_id,
+        "type": "Like",
+        "actor": urls.actor(settings),
+        "object": object_ap_id,
+    }
+
+
+def announce(
+    settings: Settings, announce_id: str, object_ap_id: str, author: str, published: float
+) -> Document:
+    """A boost: public, copied to the author and our followers (as Mastodon addresses it)."""
+    return {
+        "@context": AS_CONTEXT,
+        "id": announce_id,
+        "type": "Announce",
+        "actor": urls.actor(settings),
+        "published": iso8601(published),
+        "to": [PUBLIC],
+        "cc": [author, urls.followers(settings)],
+        "object": object_ap_id,
     }

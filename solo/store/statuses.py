@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, cast
 
 import aiosqlite
@@ -194,3 +194,74 @@ async def tombstone(conn: aiosqlite.Connection, ap_id: str) -> None:
         (ap_id, time.time()),
     )
     await conn.execute("DELETE FROM statuses WHERE ap_id = ?", (ap_id,))
+
+
+async def id_taken(conn: aiosqlite.Connection, status_id: int) -> bool:
+    """Whether a row has this id, read on the writer so that a caller inside its transaction
+    can pick an id that `insert_status` will not have to shift (our ap_ids are made from it)."""
+    async with conn.execute("SELECT 1 FROM statuses WHERE id = ?", (status_id,)) as cursor:
+        return await cursor.fetchone() is not None
+
+
+async def get_raw(db: Database, status_id: int) -> str | None:
+    """The `raw` column: a remote status's document; for ours, what `vocab.local_extras` wrote
+    (the tags its Note is rebuilt with)."""
+    value = await db.fetchval("SELECT raw FROM statuses WHERE id = ?", (status_id,))
+    return None if value is None else str(value)
+
+
+async def raw_of(db: Database, status_ids: list[int]) -> dict[int, str]:
+    """`get_raw` for many statuses in one query (a page of the outbox)."""
+    if not status_ids:
+        return {}
+    marks = ",".join("?" * len(status_ids))
+    rows = await db.fetchall(
+        f"SELECT id, raw FROM statuses WHERE id IN ({marks}) AND raw IS NOT NULL",
+        tuple(status_ids),
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+async def get_local_boost(db: Database, status_id: int) -> Status | None:
+    """Our boost of the status `status_id`, if we boosted it."""
+    row = await db.fetchone(
+        "SELECT * FROM statuses WHERE actor_id IS NULL AND reblog_of_id = ?", (status_id,)
+    )
+    return None if row is None else _status(row)
+
+
+async def delete_local_boost(conn: aiosqlite.Connection, boost_id: int) -> None:
+    """Remove the row of one of our boosts (not tombstoned: a boost may be done again)."""
+    await conn.execute(
+        "DELETE FROM statuses WHERE id = ? AND actor_id IS NULL AND reblog_of_id IS NOT NULL",
+        (boost_id,),
+    )
+
+
+async def insert_remote_status(conn: aiosqlite.Connection, status: NewStatus) -> int | None:
+    """`insert_status`, threaded both ways: the reply points at its parent when we have it, and
+    replies stored before their parent arrived now point at it."""
+    parent_id = status.in_reply_to_id
+    if parent_id is None and status.in_reply_to_ap_id is not None:
+        async with conn.execute(
+            "SELECT id FROM statuses WHERE ap_id = ?", (status.in_reply_to_ap_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        parent_id = None if row is None else int(row[0])
+    row_id = await insert_status(conn, replace(status, in_reply_to_id=parent_id))
+    if row_id is not None:
+        await conn.execute(
+            "UPDATE statuses SET in_reply_to_id = ? WHERE in_reply_to_ap_id = ?"
+            " AND in_reply_to_id IS NULL",
+            (row_id, status.ap_id),
+        )
+    return row_id
+
+
+async def has_boost(conn: aiosqlite.Connection, actor_id: int, reblog_of_id: int) -> bool:
+    """Whether `actor_id` has a boost of `reblog_of_id` stored, read on the writer so that a
+    caller inside its transaction sees the boosts written before it."""
+    async with conn.execute(
+        "SELECT 1 FROM statuses WHERE actor_id = ? AND reblog_of_id = ?", (actor_id, reblog_of_id)
+    ) as cursor:
+        return await cursor.fetchone() is not None

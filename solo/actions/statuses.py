@@ -1,0 +1,329 @@
+"""Our own posts: write, edit and delete them, each change delivered to the post's audience.
+
+Every action resolves what it needs first (mentions through WebFinger, the inboxes), then stores
+the change and enqueues its deliveries in ONE transaction (DESIGN.md, Posting), then wakes the
+push worker. A post's tags are fixed when it is written or edited and kept with it
+(`vocab.local_extras` in the `raw` column), so its Update and Delete reach the same people as
+its Create.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final, cast, get_args
+
+import aiosqlite
+
+from solo import urls
+from solo.actions import ActionError
+from solo.federation import vocab
+from solo.federation.context import Federation
+from solo.federation.delivery import enqueue_delivery
+from solo.federation.fetch import FetchError
+from solo.federation.resolver import ResolveError
+from solo.store import actors as actor_store
+from solo.store import statuses as status_store
+from solo.store.actors import RemoteActor
+from solo.store.follows import follower_inboxes
+from solo.store.statuses import NewStatus, Status, Visibility
+from solo.text import find_mentions, render_post
+
+# Another issue makes this a setting; until then, Mastodon's default.
+MAX_CHARS: Final = 500
+VISIBILITIES: Final = frozenset(get_args(Visibility))
+GONE_PARENT: Final = "The post you are replying to no longer exists."
+
+Inbox = tuple[str, str]  # (inbox URL, host), as enqueue_delivery takes them
+
+
+@dataclass(frozen=True, slots=True)
+class _Mentioned:
+    """A mention that resolved (a `solo.text.ResolvedMention`) and the handle to tag it with."""
+
+    href: str
+    ap_id: str
+    handle: str
+
+
+def inbox_of(actor: RemoteActor) -> Inbox:
+    """Where to deliver to `actor`: its server's shared inbox when it has one (rule 32)."""
+    return (actor.shared_inbox or actor.inbox, actor.domain)
+
+
+def _checked_text(text: str, summary: str) -> tuple[str, str]:
+    text, summary = text.strip(), summary.strip()
+    if not text:
+        raise ActionError("Write something first.")
+    # Like Mastodon, the content warning counts against the limit too.
+    length = len(text) + len(summary)
+    if length > MAX_CHARS:
+        raise ActionError(
+            f"Posts can be at most {MAX_CHARS} characters long; this one has {length}."
+        )
+    return text, summary
+
+
+async def _resolve_mention(
+    federation: Federation, username: str, host: str | None
+) -> _Mentioned | None:
+    """One `@user` or `@user@host`; None (the mention stays text) when it cannot be found."""
+    settings = federation.settings
+    if host is None or host == settings.domain:
+        # Only we live here: `@someone-else` on our own domain is nobody.
+        if username.lower() != settings.username:
+            return None
+        return _Mentioned(urls.profile(settings), urls.actor(settings), urls.handle(settings))
+    actor = await actor_store.get_actor_by_handle(federation.db, username, host)
+    if actor is None:
+        try:
+            actor = await federation.resolver.webfinger(username, host)
+        except (ResolveError, FetchError):
+            return None
+    return _Mentioned(actor.url or actor.ap_id, actor.ap_id, actor.handle)
+
+
+async def _render(federation: Federation, text: str) -> tuple[str, list[vocab.Document]]:
+    """The post's HTML and its tags: Mentions of the accounts that resolved, then Hashtags."""
+    pairs = find_mentions(text)
+    found = await asyncio.gather(*(_resolve_mention(federation, u, h) for u, h in pairs))
+    resolved = dict(zip(pairs, found, strict=True))
+    settings = federation.settings
+    rendered = render_post(
+        text, base_url=settings.base_url, resolve_mention=lambda u, h: resolved.get((u, h))
+    )
+    handles = {m.ap_id: m.handle for m in found if m is not None}
+    tags = [vocab.mention_tag(m.ap_id, handles[m.ap_id]) for m in rendered.mentions]
+    tags += [vocab.hashtag_tag(settings, name) for name in rendered.hashtags]
+    return rendered.html, tags
+
+
+async def audience_inboxes(
+    federation: Federation,
+    visibility: Visibility,
+    mentions: Iterable[str],
+    parent: Status | None,
+) -> list[Inbox]:
+    """Everyone a post's activities go to: our followers' servers unless it is direct, the
+    mentioned accounts, and the author of the post it answers (who is told of replies, as
+    Mastodon does, whether or not they are mentioned)."""
+    db = federation.db
+    inboxes = [] if visibility == "direct" else await follower_inboxes(db)
+    me = urls.actor(federation.settings)
+    for ap_id in mentions:
+        actor = None if ap_id == me else await actor_store.get_actor(db, ap_id)
+        if actor is not None:
+            inboxes.append(inbox_of(actor))
+    if visibility != "direct" and parent is not None and parent.actor_id is not None:
+        author = await actor_store.get_actor_by_id(db, parent.actor_id)
+        if author is not None:
+            inboxes.append(inbox_of(author))
+    return inboxes
+
+
+async def new_status_id(federation: Federation, conn: aiosqlite.Connection) -> int:
+    """A fresh id no row has, chosen inside the writer's transaction: our ap_ids are built from
+    it, so `insert_status` must never have to move the row to another id."""
+    status_id = federation.ids.next()
+    while await status_store.id_taken(conn, status_id):
+        status_id = federation.ids.next()
+    return status_id
+
+
+async def _parent(federation: Federation, status_id: int) -> Status:
+    parent = await status_store.get_status(federation.db, status_id)
+    if parent is not None and parent.reblog_of_id is not None:
+        # Answering a boost answers the boosted post.
+        parent = await status_store.get_status(federation.db, parent.reblog_of_id)
+    if parent is None or parent.deleted_at is not None:
+        raise ActionError(GONE_PARENT)
+    return parent
+
+
+async def post(
+    federation: Federation,
+    text: str,
+    *,
+    visibility: str = "public",
+    summary: str = "",
+    sensitive: bool = False,
+    in_reply_to: int | None = None,
+    language: str | None = None,
+) -> Status:
+    """Publish a note: stored, and its Create queued for every inbox of its audience."""
+    text, summary = _checked_text(text, summary)
+    if visibility not in VISIBILITIES:
+        raise ActionError(f"Visibility must be one of {', '.join(sorted(VISIBILITIES))}.")
+    chosen = cast(Visibility, visibility)
+    parent = None if in_reply_to is None else await _parent(federation, in_reply_to)
+    content_html, tags = await _render(federation, text)
+    inboxes = await audience_inboxes(federation, chosen, vocab.mentioned(tags), parent)
+    settings = federation.settings
+    now = time.time()
+    async with federation.db.transaction() as conn:
+        status_id = await new_status_id(federation, conn)
+        ap_id = urls.status(settings, status_id)
+        new = NewStatus(
+            id=status_id,
+            ap_id=ap_id,
+            actor_id=None,
+            visibility=chosen,
+            content_html=content_html,
+            published_at=now,
+            url=urls.status_page(settings, status_id),
+            in_reply_to_ap_id=None if parent is None else parent.ap_id,
+            in_reply_to_id=None if parent is None else parent.id,
+            conversation=(parent.conversation if parent is not None else None)
+            or vocab.conversation_id(settings, status_id, now),
+            summary=summary,
+            # A content warning hides the post whatever the box said (as Mastodon has it).
+            sensitive=sensitive or bool(summary),
+            source_text=text,
+            language=(language or "").strip() or None,
+            raw=vocab.local_extras(tags),
+        )
+        stored = await status_store.insert_status(conn, new)
+        assert stored == status_id  # the id was free and a new ap_id cannot be tombstoned
+        create = vocab.with_context(vocab.create(settings, _as_status(new), tags))
+        await enqueue_delivery(conn, create, inboxes, object_ap_id=ap_id)
+    federation.push.wake.set()
+    return await _get(federation, status_id)
+
+
+def _as_status(new: NewStatus) -> Status:
+    """The row just inserted, as `get_status` will read it once committed."""
+    return Status(
+        id=new.id,
+        ap_id=new.ap_id,
+        url=new.url,
+        actor_id=new.actor_id,
+        type=new.type,
+        visibility=new.visibility,
+        in_reply_to_ap_id=new.in_reply_to_ap_id,
+        in_reply_to_id=new.in_reply_to_id,
+        reblog_of_id=new.reblog_of_id,
+        conversation=new.conversation,
+        summary=new.summary,
+        sensitive=new.sensitive,
+        content_html=new.content_html,
+        source_text=new.source_text,
+        language=new.language,
+        published_at=new.published_at,
+        edited_at=None,
+        deleted_at=None,
+    )
+
+
+async def _get(federation: Federation, status_id: int) -> Status:
+    found = await status_store.get_status(federation.db, status_id)
+    assert found is not None
+    return found
+
+
+async def _own_post(federation: Federation, status_id: int) -> Status:
+    status = await status_store.get_status(federation.db, status_id)
+    if status is None or status.deleted_at is not None:
+        raise ActionError("That post does not exist.")
+    if status.actor_id is not None or status.reblog_of_id is not None:
+        raise ActionError("You can only change your own posts.")
+    return status
+
+
+async def _stored_parent(federation: Federation, status: Status) -> Status | None:
+    if status.in_reply_to_id is None:
+        return None
+    return await status_store.get_status(federation.db, status.in_reply_to_id)
+
+
+async def _stored_tags(federation: Federation, status: Status) -> list[vocab.Document]:
+    return vocab.stored_tags(await status_store.get_raw(federation.db, status.id))
+
+
+async def edit(
+    federation: Federation,
+    status_id: int,
+    text: str,
+    *,
+    summary: str | None = None,
+    sensitive: bool | None = None,
+) -> Status:
+    """Change one of our posts (None keeps the summary or sensitivity) and send Update(Note).
+
+    The Update goes to everyone who had the post and to anyone newly mentioned.
+    """
+    status = await _own_post(federation, status_id)
+    text, new_summary = _checked_text(text, status.summary if summary is None else summary)
+    content_html, tags = await _render(federation, text)
+    old_tags = await _stored_tags(federation, status)
+    mentions = dict.fromkeys([*vocab.mentioned(old_tags), *vocab.mentioned(tags)])
+    parent = await _stored_parent(federation, status)
+    inboxes = await audience_inboxes(federation, status.visibility, mentions, parent)
+    settings = federation.settings
+    edited = dataclasses.replace(
+        status,
+        content_html=content_html,
+        summary=new_summary,
+        sensitive=(status.sensitive if sensitive is None else sensitive) or bool(new_summary),
+        source_text=text,
+        edited_at=max(time.time(), (status.edited_at or 0.0) + 0.001),
+    )
+    assert edited.edited_at is not None
+    update_id = f"{status.ap_id}#updates/{federation.ids.next()}"
+    async with federation.db.transaction() as conn:
+        await status_store.update_content(
+            conn,
+            status.id,
+            content_html=edited.content_html,
+            summary=edited.summary,
+            sensitive=edited.sensitive,
+            edited_at=edited.edited_at,
+            source_text=text,
+            raw=vocab.local_extras(tags),
+        )
+        activity = vocab.update(settings, edited, update_id, tags)
+        await enqueue_delivery(conn, activity, inboxes, object_ap_id=status.ap_id)
+    federation.push.wake.set()
+    return await _get(federation, status.id)
+
+
+async def delete(federation: Federation, status_id: int) -> None:
+    """Delete one of our posts for good: a tombstone, a Delete to its audience, and its
+    deliveries still waiting (a Create to a server that is down, say) given up."""
+    settings = federation.settings
+    status = await status_store.get_status(federation.db, status_id)
+    if status is None and await status_store.is_tombstoned(
+        federation.db, urls.status(settings, status_id)
+    ):
+        return  # already deleted: deleting twice is not an error
+    status = await _own_post(federation, status_id)
+    tags = await _stored_tags(federation, status)
+    parent = await _stored_parent(federation, status)
+    inboxes = await audience_inboxes(federation, status.visibility, vocab.mentioned(tags), parent)
+    async with federation.db.transaction() as conn:
+        await status_store.tombstone(conn, status.ap_id)
+        activity = vocab.delete(settings, status, tags)
+        await enqueue_delivery(conn, activity, inboxes, object_ap_id=status.ap_id)
+    federation.push.wake.set()
+    await cancel_deliveries(federation, status.ap_id, keep=(activity["id"],))
+
+
+async def cancel_deliveries(
+    federation: Federation, object_ap_id: str, *, keep: Sequence[str] = ()
+) -> int:
+    """Give up the queued deliveries of our activities about `object_ap_id` (but those of the
+    activities in `keep`); returns how many jobs were cancelled.
+
+    This runs after the deleting transaction has committed: a worker that picks a Create in
+    between only sends it ahead of its Delete, which peers handle.
+    """
+    rows = await federation.db.fetchall(
+        "SELECT id, ap_id FROM activities WHERE object_ap_id = ? AND local = 1", (object_ap_id,)
+    )
+    cancelled = 0
+    for row in rows:
+        if row["ap_id"] not in keep:
+            cancelled += await federation.push.cancel(row["id"], f"{object_ap_id} was deleted")
+    return cancelled

@@ -1,0 +1,135 @@
+"""Our own posts and activities, served as ActivityStreams at their ids.
+
+`/users/{username}/statuses/{id}` is a Note's id and `…/{id}/activity` the id of the Create
+that published it (or, for a boost, of its Announce). Peers fetch them to resolve a link or a
+reply; browsers following the same links are sent to the post's page.
+
+Only what anyone may read is served: followers-only and direct posts answer 404 for now.
+Serving them to a follower's server would need the fetch to be signed by that server and
+checked against our followers; until then nobody gets them this way (they are delivered).
+A deleted post answers 410 with a Tombstone, as Mastodon does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from solo import urls
+from solo.errors import NotFound
+from solo.federation import vocab
+from solo.federation.activitystreams import AS_CONTEXT, activity_response, wants_activity_json
+from solo.instance import Instance, instance_of
+from solo.store import actors as actor_store
+from solo.store import statuses as status_store
+from solo.store.statuses import Status
+
+READABLE = frozenset({"public", "unlisted"})
+NO_SUCH_POST = "There is no such post here."
+
+
+def _wants_html(request: Request) -> bool:
+    """A browser rather than a peer: it asks for HTML, or for anything without naming JSON."""
+    if wants_activity_json(request):
+        return False
+    accept = request.headers.get("accept", "").lower()
+    return "html" in accept or "json" not in accept
+
+
+def _vary(response: Response) -> Response:
+    response.headers["Vary"] = "Accept, Signature"
+    return response
+
+
+async def _lookup(request: Request) -> tuple[Instance, Status | None, str]:
+    """The instance, our status at this address (None if gone) and the address's ap_id."""
+    instance = instance_of(request)
+    settings = instance.settings
+    if request.path_params["username"] != settings.username:
+        raise NotFound(NO_SUCH_POST)
+    ap_id = urls.status(settings, request.path_params["status_id"])
+    status = await status_store.get_status_by_ap_id(instance.db, ap_id)
+    if status is None:
+        # A boost's row is found by its Announce's id, which is this address plus /activity.
+        status = await status_store.get_status_by_ap_id(instance.db, f"{ap_id}/activity")
+    if status is not None and (status.actor_id is not None or status.deleted_at is not None):
+        status = None
+    return instance, status, ap_id
+
+
+async def _answer(
+    request: Request,
+    instance: Instance,
+    status: Status | None,
+    ap_id: str,
+    render: Callable[[Status], Awaitable[vocab.Document]],
+    *,
+    suffix: str = "",
+) -> Response:
+    """The document `render` makes, a redirect for browsers, a Tombstone for a deleted post
+    (with the id asked for: the post's `ap_id` and `suffix`), or a 404."""
+    if status is None:
+        if _wants_html(request) or not await status_store.is_tombstoned(instance.db, ap_id):
+            raise NotFound(NO_SUCH_POST)
+        tombstone = {"@context": AS_CONTEXT, **vocab.tombstone(ap_id + suffix)}
+        return _vary(activity_response(tombstone, 410))
+    if _wants_html(request):
+        # The page decides who may see a followers-only post (its author, logged in).
+        page = urls.status_page(instance.settings, status.reblog_of_id or status.id)
+        return _vary(RedirectResponse(page, status_code=303))
+    if status.visibility not in READABLE:
+        raise NotFound(NO_SUCH_POST)
+    return _vary(activity_response(await render(status)))
+
+
+async def note(request: Request) -> Response:
+    """`GET /users/{username}/statuses/{id}`: the Note."""
+    instance, status, ap_id = await _lookup(request)
+    if status is not None and status.reblog_of_id is not None:
+        raise NotFound(NO_SUCH_POST)  # a boost is an activity, not an object
+
+    async def render(found: Status) -> vocab.Document:
+        tags = vocab.stored_tags(await status_store.get_raw(instance.db, found.id))
+        return vocab.with_context(vocab.note(instance.settings, found, tags))
+
+    return await _answer(request, instance, status, ap_id, render)
+
+
+async def activity(request: Request) -> Response:
+    """`GET /users/{username}/statuses/{id}/activity`: the Create, or a boost's Announce."""
+    instance, status, ap_id = await _lookup(request)
+    settings, db = instance.settings, instance.db
+    if status is not None and status.reblog_of_id is not None:
+        boosted = await status_store.get_status(db, status.reblog_of_id)
+        if boosted is None or boosted.visibility not in READABLE:
+            raise NotFound(NO_SUCH_POST)
+        author = await _author(instance, boosted)
+
+        async def announce(boost: Status) -> vocab.Document:
+            return vocab.announce(settings, boost.ap_id, boosted.ap_id, author, boost.published_at)
+
+        return await _answer(request, instance, status, ap_id, announce)
+
+    async def create(found: Status) -> vocab.Document:
+        tags = vocab.stored_tags(await status_store.get_raw(db, found.id))
+        return vocab.with_context(vocab.create(settings, found, tags))
+
+    return await _answer(request, instance, status, ap_id, create, suffix="/activity")
+
+
+async def _author(instance: Instance, status: Status) -> str:
+    if status.actor_id is None:
+        return urls.actor(instance.settings)
+    actor = await actor_store.get_actor_by_id(instance.db, status.actor_id)
+    if actor is None:
+        raise NotFound(NO_SUCH_POST)
+    return actor.ap_id
+
+
+routes: list[BaseRoute] = [
+    Route("/users/{username}/statuses/{status_id:int}", note, methods=["GET", "HEAD"]),
+    Route("/users/{username}/statuses/{status_id:int}/activity", activity, methods=["GET", "HEAD"]),
+]
