@@ -233,7 +233,11 @@ async def test_what_solo_does_not_keep_is_refused(
             assert outcome.applied, outcome
             object_id = id_of(document(name)["object"])
             assert object_id is not None
-            assert await statuses.is_tombstoned(w.db, object_id)
+            remembered = await w.db.fetchval(
+                "SELECT kind FROM early_removals WHERE object_ap_id = ?", (object_id,)
+            )
+            assert remembered == "Delete"
+            assert not await statuses.is_tombstoned(w.db, object_id)  # no permanent row
         else:
             assert outcome.ignored, outcome
             assert reason in (outcome.error or ""), outcome

@@ -803,6 +803,24 @@ async def test_likes_of_our_posts_and_their_undo(tmp_path: Path, template_root: 
         assert (await deliver(alice, sender, emoji)).state == "dead"
 
 
+async def test_undo_of_a_like_with_another_id_matches_by_the_liked_post(
+    tmp_path: Path, template_root: Path
+) -> None:
+    async with fleet_of(tmp_path, template_root, "alice", "bob") as (_, nodes):
+        alice, bob = nodes["alice"], nodes["bob"]
+        sender = solo_sender(bob)
+        ours = await local_post(alice)
+        like = activity("Like", sender, ours.ap_id)
+        assert (await deliver(alice, sender, like)).applied
+        assert len(await notifications_of(alice)) == 1
+        renamed = {k: v for k, v in like.items() if k != "@context"}
+        renamed["id"] = like["id"] + "-as-remembered-by-another-server"
+        assert (await deliver(alice, sender, activity("Undo", sender, renamed))).applied
+        db = alice.federation.db
+        assert await db.fetchval("SELECT COUNT(*) FROM interactions WHERE kind = 'like'") == 0
+        assert await notifications_of(alice) == []
+
+
 async def test_like_undone_before_it_arrives_is_not_applied(
     tmp_path: Path, template_root: Path
 ) -> None:

@@ -33,8 +33,11 @@ async def on_delete(federation: Federation, activity: dict[str, Any], actor: Rem
     stored = await statuses.get_status_by_ap_id(federation.db, object_id)
     if stored is not None and stored.actor_id != actor.id:
         raise Ignored(f"{object_id} is not by {actor.ap_id}")
-    async with federation.db.transaction() as conn:
-        # A tombstone also for an unknown id: a Create that arrives late cannot bring it back.
-        await statuses.tombstone(conn, object_id)
     if stored is None:
+        # Servers send Deletes of posts we never had far and wide: a permanent tombstone for
+        # each would grow without bound. A Create overtaken by its Delete is caught by the
+        # early-removal memory instead.
         await remember_early(federation, object_id, actor, "Delete")
+        return
+    async with federation.db.transaction() as conn:
+        await statuses.tombstone(conn, object_id)

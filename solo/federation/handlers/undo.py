@@ -8,7 +8,7 @@ from typing import Any
 from solo.federation.activitystreams import id_of
 from solo.federation.context import Federation
 from solo.federation.handlers import Ignored
-from solo.store import follows, notifications
+from solo.store import follows, interactions, notifications, statuses
 from solo.store.actors import RemoteActor
 
 # An Undo may overtake what it undoes; it is remembered this long (Mastodon: 6 hours).
@@ -18,11 +18,14 @@ EARLY_REMOVAL_SECONDS = 6 * 3600
 async def remember_early(
     federation: Federation, object_ap_id: str, actor: RemoteActor, kind: str
 ) -> None:
-    await federation.db.execute(
-        "INSERT OR REPLACE INTO early_removals (object_ap_id, actor_ap_id, kind, expires_at)"
-        " VALUES (?, ?, ?, ?)",
-        (object_ap_id, actor.ap_id, kind, time.time() + EARLY_REMOVAL_SECONDS),
-    )
+    now = time.time()
+    async with federation.db.transaction() as conn:
+        await conn.execute("DELETE FROM early_removals WHERE expires_at <= ?", (now,))
+        await conn.execute(
+            "INSERT OR REPLACE INTO early_removals (object_ap_id, actor_ap_id, kind, expires_at)"
+            " VALUES (?, ?, ?, ?)",
+            (object_ap_id, actor.ap_id, kind, now + EARLY_REMOVAL_SECONDS),
+        )
 
 
 async def removed_early(federation: Federation, object_ap_id: str, actor_ap_id: str) -> bool:
@@ -48,7 +51,11 @@ async def on_undo(federation: Federation, activity: dict[str, Any], actor: Remot
     if kind == "Follow" or (kind is None and await _is_follow(federation, undone_id)):
         await _undo_follow(federation, actor)
     elif kind in ("Like", "Announce") or kind is None:
-        if not await _undo_interaction(federation, undone_id, actor) and kind is not None:
+        if await _undo_interaction(federation, undone_id, actor):
+            return
+        if kind == "Like" and isinstance(obj, dict) and await _undo_like_of(federation, obj, actor):
+            return
+        if kind is not None:
             await remember_early(federation, undone_id, actor, kind)
     elif kind == "Block":
         async with federation.db.transaction() as conn:
@@ -61,6 +68,21 @@ async def on_undo(federation: Federation, activity: dict[str, Any], actor: Remot
             await follows.remove_follow(conn, "out", actor.id)
     else:
         raise Ignored(f"an Undo of {kind}")
+
+
+async def _undo_like_of(federation: Federation, like: dict[str, Any], actor: RemoteActor) -> bool:
+    """Undo a Like by what it liked: some servers' Undo carries another id than their Like
+    (or their Like had none), and Mastodon matches by the liked post too."""
+    liked = id_of(like.get("object"))
+    status = await statuses.get_status_by_ap_id(federation.db, liked) if liked else None
+    if status is None:
+        return False
+    async with federation.db.transaction() as conn:
+        removed = await interactions.remove(conn, "like", actor_id=actor.id, status_id=status.id)
+        if removed is None:
+            return False
+        await notifications.remove(conn, "favourite", actor.id or 0, status.id)
+    return True
 
 
 async def _is_follow(federation: Federation, ap_id: str) -> bool:
