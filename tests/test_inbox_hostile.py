@@ -13,12 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from solo.app import create_app
 from solo.federation.signatures import sign_headers
 from solo.store import hosts
+from solo.store.actors import RemoteActor, upsert_actor
+from solo.store.follows import put_follow
 from tests.conftest import initialise_fast, make_settings
 from tests.fleet import Node, eventually, fleet_of
 
@@ -300,3 +302,112 @@ async def test_a_valid_signed_request_is_accepted(tmp_path: Path, template_root:
             return state in ("done", "dead")
 
         await eventually(settled, what="the ingress job to settle")
+
+
+SSRF_OBJECTS = [
+    "https://127.0.0.1/notes/1",
+    "https://10.0.0.1/notes/1",
+    "https://169.254.169.254/latest/meta-data",
+    "https://[::1]/notes/1",
+    "https://[64:ff9b::7f00:1]/notes/1",
+    "https://localhost/notes/1",
+]
+
+
+@pytest.mark.parametrize("target", SSRF_OBJECTS)
+async def test_ssrf_object_ids_are_never_fetched(
+    tmp_path: Path, template_root: Path, target: str
+) -> None:
+    """A followed remote actor boosts an object at a private address: nothing is fetched."""
+    settings = make_settings(tmp_path / "alice", domain="alice.example", username="alice")
+    await initialise_fast(settings, template_root)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    actor = "https://remote.example/users/m"
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        db = app.state.instance.db
+        # The booster is known and followed: its key is cached, so no fetch is needed for it.
+        async with db.transaction() as conn:
+            actor_id = await upsert_actor(
+                conn,
+                RemoteActor(
+                    ap_id=actor,
+                    type="Person",
+                    username="m",
+                    domain="remote.example",
+                    inbox=f"{actor}/inbox",
+                    shared_inbox=None,
+                    key_id=f"{actor}#main-key",
+                    public_key_pem=pem.decode(),
+                ),
+            )
+            await put_follow(conn, "out", actor_id, "https://alice.example/f/1", "accepted")
+        announce = {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": f"{actor}/statuses/1/activity",
+            "type": "Announce",
+            "actor": actor,
+            "object": target,
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        }
+        body = json.dumps(announce).encode()
+        headers = {"Content-Type": AS_TYPE}
+        headers.update(
+            sign_headers(
+                "POST",
+                f"{settings.base_url}/inbox",
+                headers,
+                body,
+                key_id=f"{actor}#main-key",
+                private_key=key,
+            )
+        )
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=settings.base_url) as client:
+            response = await client.post("/inbox", content=body, headers=headers)
+        assert response.status_code == 202
+
+        async def settled() -> bool:
+            state = await db.fetchval("SELECT state FROM jobs WHERE queue = 'ingress'")
+            return state in ("done", "dead")
+
+        await eventually(settled, what="the Announce to be handled")
+        row = await db.fetchone("SELECT state, last_error FROM jobs WHERE queue = 'ingress'")
+        assert row is not None and row["state"] == "dead"  # refused for good, never retried
+        assert await db.fetchval("SELECT COUNT(*) FROM statuses") == 0
+
+
+async def test_a_create_of_an_object_on_another_host_stores_nothing(
+    tmp_path: Path, template_root: Path
+) -> None:
+    async with fleet_of(tmp_path, template_root, "alice", "bob") as (_, nodes):
+        alice, bob = nodes["alice"], nodes["bob"]
+        note = {
+            "id": "https://alice.test/users/alice/statuses/999",  # claims to be alice's
+            "type": "Note",
+            "attributedTo": bob.actor,
+            "content": "forged",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "cc": [alice.actor],
+        }
+        create = {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": f"{bob.actor}/forged/activity",
+            "type": "Create",
+            "actor": bob.actor,
+            "object": note,
+        }
+        body, headers = signed(bob, alice, create)
+        response = await alice.client.post("/inbox", content=body, headers=headers)
+        assert response.status_code == 202
+
+        async def settled() -> bool:
+            state = await alice.federation.db.fetchval("SELECT state FROM jobs")
+            return state in ("done", "dead")
+
+        await eventually(settled, what="the Create to be handled")
+        assert await alice.federation.db.fetchval("SELECT state FROM jobs") == "dead"
+        assert (await stored(alice))["statuses"] == 0
