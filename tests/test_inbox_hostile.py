@@ -377,6 +377,7 @@ async def test_ssrf_object_ids_are_never_fetched(
         await eventually(settled, what="the Announce to be handled")
         row = await db.fetchone("SELECT state, last_error FROM jobs WHERE queue = 'ingress'")
         assert row is not None and row["state"] == "dead"  # refused for good, never retried
+        assert "not a public address" in row["last_error"]
         assert await db.fetchval("SELECT COUNT(*) FROM statuses") == 0
 
 
