@@ -29,7 +29,7 @@ from solo.store.follows import Direction
 from solo.store.statuses import NewStatus, Status
 from tests.conftest import initialise_fast, make_settings
 from tests.fleet import Fleet, Node, eventually
-from tests.test_ingress_content import (
+from tests.ingress_helpers import (
     FakeServer,
     Outcome,
     Sender,

@@ -1,23 +1,26 @@
-"""RFC 9421 HTTP Message Signatures: the message format, without policy.
+"""RFC 9421 HTTP Message Signatures (`Signature-Input` with `Signature`): format and policy.
 
-This module parses the structured fields involved (the subset of RFC 8941 that signatures use:
-dictionaries, inner lists, items with parameters), builds the signature base (RFC 9421 §2.5) and
-checks a signature with one of the asymmetric algorithms of the registry (§3.3). What a
-signature must cover and how old it may be is Solo's policy, in `solo.federation.signatures`.
+The format: the signature base (RFC 9421 §2.5), built from structured fields parsed by
+`solo.federation.structured_fields`, and a signature checked with one of the asymmetric
+algorithms of the registry (§3.3). Bad input raises `FormatError` (a `ValueError`); a signature
+that does not verify raises cryptography's `InvalidSignature`; a key that cannot be used with the
+algorithm raises `KeyMismatch`. Nothing here catches anything broader.
 
-Bad input raises `FormatError` (a `ValueError`); a signature that does not verify raises
-cryptography's `InvalidSignature`; a key that cannot be used with the algorithm raises
-`KeyMismatch`. Nothing here catches anything broader.
+Solo's policy, in `prepare_signature`, besides the time window of
+`solo.federation.signature_checks`:
+
+- only the first signature is used, and `created` is required;
+- `@method` and `@target-uri`, or `@method`, `@authority` and `@path`, are signed;
+- a POST, or any request with a body, signs `content-digest`, and its sha-256 or sha-512 must
+  match the body.
+
+Refusals there are `SignatureError`s; the entry points are in `solo.federation.signatures`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from cryptography.exceptions import InvalidSignature
@@ -26,207 +29,64 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from solo.federation.signature_checks import (
+    DIGESTS,
+    PreparedSignature,
+    check_digests,
+    check_time,
+    encode,
+    has_body,
+    joined,
+)
+from solo.federation.signature_errors import (
+    DigestMismatch,
+    MalformedSignature,
+    SignaturePolicyError,
+    UnsupportedAlgorithm,
+)
+from solo.federation.structured_fields import (
+    BareItem,
+    FormatError,
+    InnerList,
+    Item,
+    Member,
+    Params,
+    Token,
+    parse_dictionary,
+    serialize_bare_item,
+    serialize_member,
+    serialize_params,
+)
 
-class FormatError(ValueError):
-    """A structured field, component identifier or message that we cannot read."""
+# The structured-field names are re-exported: callers and tests use them through this module.
+__all__ = [
+    "ALGORITHMS",
+    "BareItem",
+    "FormatError",
+    "InnerList",
+    "Item",
+    "KeyMismatch",
+    "Member",
+    "Message",
+    "Params",
+    "Token",
+    "algorithm_for_key",
+    "component_value",
+    "integer_param",
+    "parse_content_digest",
+    "parse_dictionary",
+    "prepare_signature",
+    "serialize_bare_item",
+    "serialize_member",
+    "serialize_params",
+    "signature_base",
+    "string_param",
+    "verify_signature",
+]
 
 
 class KeyMismatch(ValueError):
     """The key cannot be used with the signature's algorithm (or with any we accept)."""
-
-
-# --- Structured fields (RFC 8941), the part HTTP signatures need -------------------------------
-
-
-class Token(str):
-    """An sf-token, kept apart from sf-string because the two serialize differently."""
-
-    __slots__ = ()
-
-
-BareItem = bool | int | Decimal | str | bytes
-Params = dict[str, BareItem]
-
-
-@dataclass(frozen=True)
-class Item:
-    value: BareItem
-    params: Params = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class InnerList:
-    items: tuple[Item, ...]
-    params: Params = field(default_factory=dict)
-
-
-Member = Item | InnerList
-
-_KEY = re.compile(r"[a-z*][a-z0-9_\-.*]*")
-_TOKEN = re.compile(r"[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]*")
-_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-_BASE64 = re.compile(r"[A-Za-z0-9+/=]*")
-
-
-class _Reader:
-    """A cursor over one field value; each method consumes what it parses."""
-
-    def __init__(self, text: str) -> None:
-        if not text.isascii():
-            raise FormatError("structured fields are ASCII only")
-        self.text = text
-        self.pos = 0
-
-    def peek(self) -> str:
-        return self.text[self.pos : self.pos + 1]
-
-    def at_end(self) -> bool:
-        return self.pos >= len(self.text)
-
-    def skip(self, chars: str) -> None:
-        while not self.at_end() and self.text[self.pos] in chars:
-            self.pos += 1
-
-    def match(self, pattern: re.Pattern[str], what: str) -> str:
-        found = pattern.match(self.text, self.pos)
-        if found is None or not found.group():
-            raise FormatError(f"expected {what} at position {self.pos}")
-        self.pos = found.end()
-        return found.group()
-
-    def expect(self, char: str) -> None:
-        if self.peek() != char:
-            raise FormatError(f"expected {char!r} at position {self.pos}")
-        self.pos += 1
-
-    def bare_item(self) -> BareItem:
-        char = self.peek()
-        if char == '"':
-            return self.string()
-        if char == ":":
-            self.pos += 1
-            encoded = self.match(_BASE64, "base64") if self.peek() != ":" else ""
-            self.expect(":")
-            try:
-                return base64.b64decode(encoded, validate=True)
-            except binascii.Error as error:
-                raise FormatError(f"invalid byte sequence: {error}") from None
-        if char == "?":
-            self.pos += 1
-            flag = self.peek()
-            if flag not in ("0", "1"):
-                raise FormatError(f"invalid boolean at position {self.pos}")
-            self.pos += 1
-            return flag == "1"
-        if char == "-" or char.isdigit():
-            number = self.match(_NUMBER, "a number")
-            whole, _, fraction = number.lstrip("-").partition(".")
-            if len(whole) > (12 if fraction else 15) or len(fraction) > 3:
-                raise FormatError(f"number out of range: {number}")
-            return Decimal(number) if fraction else int(number)
-        if char == "*" or char.isalpha():
-            return Token(self.match(_TOKEN, "a token"))
-        raise FormatError(f"unexpected {char or 'end of field'!r} at position {self.pos}")
-
-    def string(self) -> str:
-        self.expect('"')
-        chars: list[str] = []
-        while True:
-            char = self.peek()
-            self.pos += 1
-            if char == "":
-                raise FormatError("unterminated string")
-            if char == '"':
-                return "".join(chars)
-            if char == "\\":
-                escaped = self.peek()
-                if escaped not in ('"', "\\"):
-                    raise FormatError(f"invalid escape at position {self.pos}")
-                self.pos += 1
-                chars.append(escaped)
-            elif " " <= char <= "~":
-                chars.append(char)
-            else:
-                raise FormatError(f"invalid character in string at position {self.pos - 1}")
-
-    def params(self) -> Params:
-        params: Params = {}
-        while self.peek() == ";":
-            self.pos += 1
-            self.skip(" ")
-            key = self.match(_KEY, "a parameter name")
-            value: BareItem = True
-            if self.peek() == "=":
-                self.pos += 1
-                value = self.bare_item()
-            params[key] = value
-        return params
-
-    def member(self) -> Member:
-        if self.peek() != "(":
-            return Item(self.bare_item(), self.params())
-        self.pos += 1
-        items: list[Item] = []
-        while True:
-            self.skip(" ")
-            if self.peek() == ")":
-                self.pos += 1
-                return InnerList(tuple(items), self.params())
-            items.append(Item(self.bare_item(), self.params()))
-            if self.peek() not in (" ", ")"):
-                raise FormatError(f"expected ' ' or ')' at position {self.pos}")
-
-
-def parse_dictionary(text: str) -> dict[str, Member]:
-    """Parse an sf-dictionary such as Signature-Input, Signature or Content-Digest."""
-    reader = _Reader(text)
-    reader.skip(" ")
-    members: dict[str, Member] = {}
-    while not reader.at_end():
-        key = reader.match(_KEY, "a dictionary key")
-        if reader.peek() == "=":
-            reader.pos += 1
-            members[key] = reader.member()
-        else:
-            members[key] = Item(True, reader.params())
-        reader.skip(" \t")
-        if reader.at_end():
-            break
-        reader.expect(",")
-        reader.skip(" \t")
-        if reader.at_end():
-            raise FormatError("trailing comma")
-    return members
-
-
-def serialize_bare_item(value: BareItem) -> str:
-    # bool before int: Python's bool is an int.
-    if isinstance(value, bool):
-        return "?1" if value else "?0"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, Decimal):
-        text = f"{value.quantize(Decimal('0.001')):f}".rstrip("0")
-        return text + "0" if text.endswith(".") else text
-    if isinstance(value, Token):
-        return str(value)
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return ":" + base64.b64encode(value).decode("ascii") + ":"
-
-
-def serialize_params(params: Params) -> str:
-    return "".join(
-        f";{key}" if value is True else f";{key}={serialize_bare_item(value)}"
-        for key, value in params.items()
-    )
-
-
-def serialize_member(member: Member) -> str:
-    if isinstance(member, InnerList):
-        inner = " ".join(serialize_member(item) for item in member.items)
-        return f"({inner}){serialize_params(member.params)}"
-    return serialize_bare_item(member.value) + serialize_params(member.params)
 
 
 # --- Signature base (§2) ------------------------------------------------------------------------
@@ -237,7 +97,7 @@ class Message:
     """What a signature base is computed from: a request, or a response and its request.
 
     `fields` maps lowercased field names to their field line values in order, as
-    `solo.federation.signatures` collects them.
+    `solo.federation.signature_checks.header_fields` collects them.
     """
 
     fields: Mapping[str, Sequence[str]]
@@ -416,3 +276,80 @@ def verify_signature(algorithm: str, key: PublicKeyTypes, message: bytes, signat
         key.verify(encode_dss_signature(r, s), message, ec.ECDSA(hashes.SHA256()))
     else:
         raise KeyMismatch(f"algorithm {algorithm!r} is not supported")
+
+
+# --- Policy -------------------------------------------------------------------------------------
+
+
+def _check_content_digest(value: str | None, body: bytes) -> None:
+    if value is None:
+        raise DigestMismatch("Content-Digest header is signed but missing")
+    try:
+        digests = parse_content_digest(value)
+    except FormatError as error:
+        raise MalformedSignature(f"Content-Digest could not be parsed: {error}") from None
+    offered = {name: digest for name, digest in digests.items() if name in DIGESTS}
+    if not offered:
+        raise DigestMismatch(
+            f"Content-Digest must include sha-256 or sha-512 (offered: {', '.join(digests)})"
+        )
+    check_digests("Content-Digest", offered, body)
+
+
+def prepare_signature(
+    method: str, target: str, fields: dict[str, list[str]], body: bytes, now: float, scheme: str
+) -> PreparedSignature:
+    """Parse and check a request's RFC 9421 signature; `fields` as `header_fields` returns."""
+    try:
+        inputs = parse_dictionary(joined(fields, "signature-input") or "")
+        values = parse_dictionary(joined(fields, "signature") or "")
+    except FormatError as error:
+        raise MalformedSignature(
+            f"Signature-Input or Signature could not be parsed: {error}"
+        ) from None
+    if not inputs:
+        raise MalformedSignature("Signature-Input is empty")
+    # Like Mastodon, only the first signature is used; others may be a proxy's, not the sender's.
+    label, covered = next(iter(inputs.items()))
+    signature = values.get(label)
+    if not isinstance(covered, InnerList):
+        raise MalformedSignature(f"Signature-Input {label} is not a list of components")
+    if not isinstance(signature, Item) or not isinstance(signature.value, bytes):
+        raise MalformedSignature(f"Signature has no byte sequence for {label}")
+    try:
+        key_id = string_param(covered.params, "keyid")
+        algorithm = string_param(covered.params, "alg")
+        created = integer_param(covered.params, "created")
+        expires = integer_param(covered.params, "expires")
+    except FormatError as error:
+        raise MalformedSignature(f"Signature-Input {label}: {error}") from None
+    if not key_id:
+        raise MalformedSignature(f"Signature-Input {label} has no keyid")
+    if algorithm is not None and algorithm.startswith("hmac"):
+        raise UnsupportedAlgorithm("HMAC signatures are not accepted from remote servers")
+    if algorithm is not None and algorithm not in ALGORITHMS:
+        raise UnsupportedAlgorithm(f"algorithm {algorithm!r} is not supported")
+    if created is None:
+        raise SignaturePolicyError("created parameter is required (a Unix time in seconds)")
+    check_time(created, expires, now)
+    # Components with parameters (";req", ";key") are other values, so they do not count here.
+    names = {
+        item.value.lower()
+        for item in covered.items
+        if isinstance(item.value, str) and not item.params
+    }
+    if "@method" not in names or not ("@target-uri" in names or {"@authority", "@path"} <= names):
+        raise SignaturePolicyError("@method and @target-uri must be signed")
+    if has_body(method, body) and "content-digest" not in names:
+        raise SignaturePolicyError("Content-Digest header not signed (required on a POST)")
+    if "content-digest" in names:
+        _check_content_digest(joined(fields, "content-digest"), body)
+    host = joined(fields, "host")
+    if host is None:
+        raise MalformedSignature("the request has no Host header")
+    message = Message(fields, method=method, target_uri=f"{scheme}://{host}{target}")
+    try:
+        base = signature_base(covered, message)
+    except FormatError as error:
+        raise MalformedSignature(str(error)) from None
+    return PreparedSignature("rfc9421", key_id, algorithm, encode(base), signature.value)
