@@ -78,6 +78,7 @@ async def unfollow(federation: Federation, actor_ap_id: str) -> None:
             conn, vocab.undo(settings, undo_id, original), [(actor.inbox, actor.domain)]
         )
     federation.push.wake.set()
+    await federation.feeds.rebuild_timeline("home")  # their posts leave it
 
 
 async def _follower(federation: Federation, actor_ap_id: str) -> tuple[RemoteActor, Follow]:
@@ -103,6 +104,7 @@ async def approve(federation: Federation, actor_ap_id: str) -> None:
         )
         await send_answer(federation, conn, "Accept", request.ap_id, actor)
     federation.push.wake.set()
+    await federation.feeds.rebuild_notifications()
 
 
 async def reject(federation: Federation, actor_ap_id: str) -> None:
@@ -117,6 +119,7 @@ async def reject(federation: Federation, actor_ap_id: str) -> None:
         )
         await send_answer(federation, conn, "Reject", request.ap_id, actor)
     federation.push.wake.set()
+    await federation.feeds.rebuild_notifications()
 
 
 remove_follower = reject

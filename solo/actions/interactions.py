@@ -112,6 +112,7 @@ async def boost(federation: Federation, status_id: int) -> Status:
     federation.push.wake.set()
     found = await status_store.get_local_boost(federation.db, status.id)
     assert found is not None
+    await federation.feeds.status_added(found.id)
     return found
 
 
@@ -137,4 +138,5 @@ async def unboost(federation: Federation, status_id: int) -> Status:
             activity = vocab.undo(settings, undo_id, original)
             await enqueue_delivery(conn, activity, inboxes, object_ap_id=status.ap_id)
     federation.push.wake.set()
+    federation.feeds.status_removed(boosted.id)
     return status

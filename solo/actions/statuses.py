@@ -190,6 +190,7 @@ async def post(
         create = vocab.with_context(vocab.create(settings, _as_status(new), tags))
         await enqueue_delivery(conn, create, inboxes, object_ap_id=ap_id)
     federation.push.wake.set()
+    await federation.feeds.status_added(status_id)
     return await _get(federation, status_id)
 
 
@@ -286,6 +287,7 @@ async def edit(
         activity = vocab.update(settings, edited, update_id, tags)
         await enqueue_delivery(conn, activity, inboxes, object_ap_id=status.ap_id)
     federation.push.wake.set()
+    federation.feeds.status_edited(status.id)
     return await _get(federation, status.id)
 
 
@@ -302,11 +304,14 @@ async def delete(federation: Federation, status_id: int) -> None:
     tags = await _stored_tags(federation, status)
     parent = await _stored_parent(federation, status)
     inboxes = await audience_inboxes(federation, status.visibility, vocab.mentioned(tags), parent)
+    boosts = await status_store.boost_ids(federation.db, status.id)
     async with federation.db.transaction() as conn:
         await status_store.tombstone(conn, status.ap_id)
         activity = vocab.delete(settings, status, tags)
         await enqueue_delivery(conn, activity, inboxes, object_ap_id=status.ap_id)
     federation.push.wake.set()
+    for removed in (status.id, *boosts):
+        federation.feeds.status_removed(removed)
     await cancel_deliveries(federation, status.ap_id, keep=(activity["id"],))
 
 

@@ -8,9 +8,11 @@ from starlette.requests import HTTPConnection
 
 from solo.config import Settings
 from solo.db import Database
+from solo.events import EventBus
 from solo.federation.fetch import Fetcher
 from solo.federation.resolver import Resolver
 from solo.federation.signatures import HTTPSignatureAuth
+from solo.feeds import Feeds
 from solo.ids import IdGenerator
 from solo.instance import Instance
 from solo.jobs import JobQueue
@@ -25,6 +27,8 @@ class Federation:
     ingress: JobQueue  # accepted incoming activities
     user_auth: HTTPSignatureAuth  # signs our deliveries, as the user
     ids: IdGenerator  # time-sortable ids for our statuses and activities
+    feeds: Feeds  # the timelines in memory, told of every change after it commits
+    events: EventBus  # what the streams send
 
     @property
     def db(self) -> Database:

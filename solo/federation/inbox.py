@@ -134,6 +134,7 @@ async def receive(request: Request) -> Response:
             # Rule 20: the account is gone (410) and says so; forget everything of theirs.
             async with federation.db.transaction() as conn:
                 await actor_store.delete_actor(conn, actor_id)
+            await federation.feeds.rebuild()
             return ACCEPTED
         raise Unauthorized(f"{actor_id} is gone (410); its signature cannot be checked.") from None
     if signer.ap_id != actor_id:

@@ -9,12 +9,14 @@ from contextlib import asynccontextmanager
 import httpx
 
 from solo import urls
+from solo.events import EventBus
 from solo.federation.context import Federation
 from solo.federation.delivery import Deliverer
 from solo.federation.fetch import Fetcher
 from solo.federation.ingress import Ingress
 from solo.federation.resolver import Resolver
 from solo.federation.signatures import HTTPSignatureAuth
+from solo.feeds import Feeds
 from solo.ids import IdGenerator
 from solo.instance import Instance
 from solo.jobs import JobQueue, run_worker
@@ -32,6 +34,9 @@ async def federation(
     fetcher = Fetcher(instance.settings, transport=transport)
     await fetcher.open()
     settings = instance.settings
+    events = EventBus()
+    feeds = Feeds(instance.db, events)
+    await feeds.rebuild()
     built = Federation(
         instance=instance,
         fetcher=fetcher,
@@ -40,6 +45,8 @@ async def federation(
         ingress=JobQueue(instance.db, "ingress"),
         user_auth=HTTPSignatureAuth(urls.key_id(settings), instance.user_keys.private_key()),
         ids=IdGenerator(),
+        feeds=feeds,
+        events=events,
     )
     workers = [
         asyncio.create_task(

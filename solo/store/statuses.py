@@ -265,3 +265,9 @@ async def has_boost(conn: aiosqlite.Connection, actor_id: int, reblog_of_id: int
         "SELECT 1 FROM statuses WHERE actor_id = ? AND reblog_of_id = ?", (actor_id, reblog_of_id)
     ) as cursor:
         return await cursor.fetchone() is not None
+
+
+async def boost_ids(db: Database, status_id: int) -> list[int]:
+    """The rows of every boost of a status (they go with it when it is deleted)."""
+    rows = await db.fetchall("SELECT id FROM statuses WHERE reblog_of_id = ?", (status_id,))
+    return [row[0] for row in rows]

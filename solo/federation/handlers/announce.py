@@ -65,17 +65,22 @@ async def on_announce(federation: Federation, activity: dict[str, Any], actor: R
         reblog_of_id=boosted.id,
         raw=json.dumps(activity, ensure_ascii=False, separators=(",", ":")),
     )
+    notification = None
     async with federation.db.transaction() as conn:
         # One boost per account and post, as Mastodon keeps them, whatever the Announce's id.
         if await statuses.has_boost(conn, actor.id, boosted.id):
             return
-        if await statuses.insert_status(conn, boost) is None:
+        boost_id = await statuses.insert_status(conn, boost)
+        if boost_id is None:
             return  # seen before (or deleted): nothing more to record
         new = await interactions.add(
             conn, "announce", actor_id=actor.id, status_id=boosted.id, ap_id=announce_id
         )
         if new and boosted.actor_id is None:
-            await notifications.add(conn, "reblog", actor.id, boosted.id)
+            notification = await notifications.add(conn, "reblog", actor.id, boosted.id)
+    await federation.feeds.status_added(boost_id)
+    if notification is not None:
+        federation.feeds.notification_added(notification)
 
 
 async def _boosted(federation: Federation, obj: Any, object_id: str, actor: RemoteActor) -> Status:
@@ -99,7 +104,9 @@ async def _boosted(federation: Federation, obj: Any, object_id: str, actor: Remo
     if post.visibility not in _SHAREABLE:
         raise Ignored(f"{post.ap_id} is not public")
     async with db.transaction() as conn:
-        await statuses.insert_remote_status(conn, post)
+        stored_id = await statuses.insert_remote_status(conn, post)
+    if stored_id is not None:
+        await federation.feeds.status_added(stored_id)  # the federated timeline may show it
     found = await statuses.get_status_by_ap_id(db, post.ap_id)
     if found is None:
         raise Ignored(f"{post.ap_id} was deleted")

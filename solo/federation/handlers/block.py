@@ -27,3 +27,5 @@ async def on_block(federation: Federation, activity: dict[str, Any], actor: Remo
             actor_id=actor.id,
             ap_id=block_id if isinstance(block_id, str) else None,
         )
+    # Their posts and boosts leave the home timeline, as after an unfollow.
+    await federation.feeds.rebuild_timeline("home")

@@ -50,10 +50,15 @@ async def on_create(federation: Federation, activity: dict[str, Any], actor: Rem
         raise Ignored(f"{status.ap_id} was deleted")
     if await removed_early(federation, status.ap_id, actor.ap_id):
         raise Ignored(f"{status.ap_id} was deleted before it arrived")
+    notification = None
     async with federation.db.transaction() as conn:
         row_id = await statuses.insert_remote_status(conn, status)
         # A reply to one of our posts is a mention too, in Mastodon's terms.
         if row_id is not None and (
             mentions_us or reply_to_us or (addressed and status.visibility == "direct")
         ):
-            await notifications.add(conn, "mention", actor.id, row_id)
+            notification = await notifications.add(conn, "mention", actor.id, row_id)
+    if row_id is not None:
+        await federation.feeds.status_added(row_id)
+    if notification is not None:
+        federation.feeds.notification_added(notification)

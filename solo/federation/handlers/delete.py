@@ -25,6 +25,7 @@ async def on_delete(federation: Federation, activity: dict[str, Any], actor: Rem
         # Statuses, follows, interactions and notifications follow through the foreign keys.
         async with federation.db.transaction() as conn:
             await actor_store.delete_actor(conn, actor.ap_id)
+        await federation.feeds.rebuild()
         return
     if not same_origin(object_id, actor.ap_id):
         raise Ignored(f"{object_id} is not on {actor.domain}")
@@ -39,5 +40,8 @@ async def on_delete(federation: Federation, activity: dict[str, Any], actor: Rem
         # early-removal memory instead.
         await remember_early(federation, object_id, actor, "Delete")
         return
+    boosts = await statuses.boost_ids(federation.db, stored.id)
     async with federation.db.transaction() as conn:
         await statuses.tombstone(conn, object_id)
+    for status_id in (stored.id, *boosts):
+        federation.feeds.status_removed(status_id)

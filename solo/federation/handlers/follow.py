@@ -29,13 +29,16 @@ async def on_follow(federation: Federation, activity: dict[str, Any], actor: Rem
     existing = await follows.get_follow(federation.db, "in", actor.id)
     already = existing is not None and existing.state == "accepted"
     state = "accepted" if already or not account.locked else "pending"
+    notification = None
     async with federation.db.transaction() as conn:
         await follows.put_follow(conn, "in", actor.id, follow_id, state)
         if existing is None:
             kind = "follow" if state == "accepted" else "follow_request"
-            await notifications.add(conn, kind, actor.id)
+            notification = await notifications.add(conn, kind, actor.id)
         if state == "accepted":
             await send_answer(federation, conn, "Accept", follow_id, actor)
+    if notification is not None:
+        federation.feeds.notification_added(notification)
 
 
 async def send_answer(

@@ -32,8 +32,11 @@ async def on_like(federation: Federation, activity: dict[str, Any], actor: Remot
     like_id = like_id if isinstance(like_id, str) else None
     if like_id is not None and await removed_early(federation, like_id, actor.ap_id):
         raise Ignored("the Like was undone before it arrived")
+    notification = None
     async with federation.db.transaction() as conn:
         if await interactions.add(
             conn, "like", actor_id=actor.id, status_id=liked.id, ap_id=like_id
         ):
-            await notifications.add(conn, "favourite", actor.id, liked.id)
+            notification = await notifications.add(conn, "favourite", actor.id, liked.id)
+    if notification is not None:
+        federation.feeds.notification_added(notification)

@@ -66,6 +66,7 @@ async def on_undo(federation: Federation, activity: dict[str, Any], actor: Remot
         # They take back their acceptance: our follow of them is over.
         async with federation.db.transaction() as conn:
             await follows.remove_follow(conn, "out", actor.id)
+        await federation.feeds.rebuild_timeline("home")
     else:
         raise Ignored(f"an Undo of {kind}")
 
@@ -82,6 +83,7 @@ async def _undo_like_of(federation: Federation, like: dict[str, Any], actor: Rem
         if removed is None:
             return False
         await notifications.remove(conn, "favourite", actor.id or 0, status.id)
+    await federation.feeds.rebuild_notifications()
     return True
 
 
@@ -95,6 +97,7 @@ async def _undo_follow(federation: Federation, actor: RemoteActor) -> None:
         if await follows.remove_follow(conn, "in", actor.id):
             await notifications.remove(conn, "follow", actor.id)
             await notifications.remove(conn, "follow_request", actor.id)
+    await federation.feeds.rebuild_notifications()
 
 
 async def _undo_interaction(federation: Federation, ap_id: str, actor: RemoteActor) -> bool:
@@ -111,9 +114,16 @@ async def _undo_interaction(federation: Federation, ap_id: str, actor: RemoteAct
             return False
         kind = "favourite" if row[0] == "like" else "reblog"
         await notifications.remove(conn, kind, actor.id, row[1])
+        boost_id = None
         if row[0] == "announce":
             # The boost's own status row goes with it.
-            await conn.execute(
-                "DELETE FROM statuses WHERE ap_id = ? AND actor_id = ?", (ap_id, actor.id)
-            )
+            async with conn.execute(
+                "DELETE FROM statuses WHERE ap_id = ? AND actor_id = ? RETURNING id",
+                (ap_id, actor.id),
+            ) as cursor:
+                boost = await cursor.fetchone()
+            boost_id = boost[0] if boost else None
+    if boost_id is not None:
+        federation.feeds.status_removed(boost_id)
+    await federation.feeds.rebuild_notifications()
     return True

@@ -81,6 +81,10 @@ async def _update_post(
             edited_at=edited_at,
             raw=edited.raw,
         )
+        notification = None
         if we_boosted:
             # Mastodon tells those who boosted a post that it changed under them.
-            await notifications.add(conn, "update", actor.id, stored.id)
+            notification = await notifications.add(conn, "update", actor.id, stored.id)
+    federation.feeds.status_edited(stored.id)
+    if notification is not None:
+        federation.feeds.notification_added(notification)

@@ -1,0 +1,208 @@
+"""Timelines in memory: home, local, federated and notifications, as lists of row ids.
+
+Never the source of truth: every feed is rebuilt from SQLite at start-up (`Feeds.rebuild`) and
+after changes that remove many entries at once (an unfollow, a block). Adding one status is an
+indexed check and an insertion. A page beyond what memory keeps is read from SQLite with the
+same rules (`older`), so every rule lives once, in the SQL below.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from solo.db import Database
+from solo.events import Event, EventBus
+
+HOME_SIZE = 800
+PUBLIC_SIZE = 400
+NOTIFICATIONS_SIZE = 400
+# A boost of a post already among the newest entries is not shown again (Mastodon: 40).
+BOOST_WINDOW = 40
+
+_FOLLOWED = "SELECT actor_id FROM follows WHERE direction = 'out' AND state = 'accepted'"
+_BLOCKED = (
+    "SELECT target_actor_id FROM interactions WHERE kind = 'block' AND actor_id IS NULL"
+    " AND target_actor_id IS NOT NULL"
+)
+# What the home timeline shows (Mastodon's rules): our own posts and boosts; posts and boosts of
+# accounts we follow, their replies only to us, to themselves or to accounts we follow; direct
+# posts that mention us. Nothing by (or boosting) an account we block.
+HOME_RULE = f"""
+    s.deleted_at IS NULL
+    AND (s.actor_id IS NULL OR s.actor_id NOT IN ({_BLOCKED}))
+    AND NOT EXISTS (
+        SELECT 1 FROM statuses b WHERE b.id = s.reblog_of_id AND b.actor_id IN ({_BLOCKED})
+    )
+    AND (
+        s.actor_id IS NULL
+        OR s.id IN (SELECT status_id FROM notifications WHERE type = 'mention')
+        OR (
+            s.visibility != 'direct'
+            AND s.actor_id IN ({_FOLLOWED})
+            AND (
+                s.in_reply_to_ap_id IS NULL
+                OR EXISTS (
+                    SELECT 1 FROM statuses p WHERE p.id = s.in_reply_to_id
+                    AND (p.actor_id IS NULL OR p.actor_id = s.actor_id
+                         OR p.actor_id IN ({_FOLLOWED}))
+                )
+            )
+        )
+    )
+"""
+# Public timelines: public posts (no boosts); local is ours, federated is everything we know.
+LOCAL_RULE = (
+    "s.deleted_at IS NULL AND s.reblog_of_id IS NULL AND s.visibility = 'public'"
+    " AND s.actor_id IS NULL"
+)
+FEDERATED_RULE = (
+    f"s.deleted_at IS NULL AND s.reblog_of_id IS NULL AND s.visibility = 'public'"
+    f" AND (s.actor_id IS NULL OR s.actor_id NOT IN ({_BLOCKED}))"
+)
+RULES = {"home": HOME_RULE, "local": LOCAL_RULE, "federated": FEDERATED_RULE}
+SIZES = {"home": HOME_SIZE, "local": PUBLIC_SIZE, "federated": PUBLIC_SIZE}
+STREAMS = {"home": "user", "local": "public:local", "federated": "public"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    reblog_of_id: int | None = None
+
+
+class Feed:
+    """Entries newest first, at most `size`; ids are time-sortable, so order is id order."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._ids: list[int] = []  # ascending, for bisect; read back to front
+        self._reblogs: dict[int, int | None] = {}
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, entry_id: int) -> bool:
+        return entry_id in self._reblogs
+
+    @property
+    def full(self) -> bool:
+        return len(self._ids) >= self.size
+
+    def ids(self) -> list[int]:
+        return self._ids[::-1]
+
+    def recently_shows(self, status_id: int) -> bool:
+        """Whether the post, or a boost of it, is among the newest entries."""
+        for entry_id in self._ids[-BOOST_WINDOW:]:
+            if entry_id == status_id or self._reblogs.get(entry_id) == status_id:
+                return True
+        return False
+
+    def add(self, entry: Entry) -> bool:
+        """Insert in order; False when it is already there, a repeated boost, or too old."""
+        if entry.id in self._reblogs:
+            return False
+        if entry.reblog_of_id is not None and self.recently_shows(entry.reblog_of_id):
+            return False
+        if self.full and entry.id < self._ids[0]:
+            return False
+        bisect.insort(self._ids, entry.id)
+        self._reblogs[entry.id] = entry.reblog_of_id
+        if len(self._ids) > self.size:
+            oldest = self._ids.pop(0)
+            del self._reblogs[oldest]
+        return True
+
+    def remove(self, entry_id: int) -> bool:
+        if entry_id not in self._reblogs:
+            return False
+        del self._reblogs[entry_id]
+        self._ids.pop(bisect.bisect_left(self._ids, entry_id))
+        return True
+
+    def page(self, max_id: int | None, limit: int) -> list[int] | None:
+        """Up to `limit` ids older than `max_id`; None when memory cannot tell (ask SQLite)."""
+        end = len(self._ids) if max_id is None else bisect.bisect_left(self._ids, max_id)
+        start = max(0, end - limit)
+        ids = self._ids[start:end][::-1]
+        if len(ids) < limit and self.full:
+            return None  # the page runs past what memory keeps
+        return ids
+
+
+class Feeds:
+    def __init__(self, db: Database, events: EventBus) -> None:
+        self.db = db
+        self.events = events
+        self.timelines = {name: Feed(SIZES[name]) for name in RULES}
+        self.notifications = Feed(NOTIFICATIONS_SIZE)
+        self.unread = 0
+
+    async def rebuild(self) -> None:
+        for name in RULES:
+            await self.rebuild_timeline(name)
+        await self.rebuild_notifications()
+
+    async def rebuild_timeline(self, name: str) -> None:
+        feed = Feed(SIZES[name])
+        rows = await self.db.fetchall(
+            f"SELECT s.id, s.reblog_of_id FROM statuses s WHERE {RULES[name]}"
+            " ORDER BY s.id DESC LIMIT ?",
+            (feed.size + BOOST_WINDOW,),
+        )
+        for row in reversed(rows):  # oldest first, so repeated boosts are judged as they came
+            feed.add(Entry(row[0], row[1]))
+        self.timelines[name] = feed
+
+    async def rebuild_notifications(self) -> None:
+        feed = Feed(NOTIFICATIONS_SIZE)
+        rows = await self.db.fetchall(
+            "SELECT id FROM notifications ORDER BY id DESC LIMIT ?", (NOTIFICATIONS_SIZE,)
+        )
+        for row in rows:
+            feed.add(Entry(row[0]))
+        self.notifications = feed
+        self.unread = int(
+            await self.db.fetchval("SELECT COUNT(*) FROM notifications WHERE read = 0")
+        )
+
+    async def status_added(self, status_id: int) -> list[str]:
+        """Put a newly stored status in every timeline whose rule it meets; returns their names."""
+        entered = []
+        for name, rule in RULES.items():
+            row = await self.db.fetchone(
+                f"SELECT s.id, s.reblog_of_id FROM statuses s WHERE s.id = ? AND {rule}",
+                (status_id,),
+            )
+            if row is not None and self.timelines[name].add(Entry(row[0], row[1])):
+                entered.append(name)
+                self.events.publish(Event("update", STREAMS[name], {"status_id": status_id}))
+        return entered
+
+    def status_removed(self, status_id: int) -> None:
+        for feed in self.timelines.values():
+            feed.remove(status_id)
+        self.events.publish(Event("delete", "user", {"status_id": status_id}))
+
+    def status_edited(self, status_id: int) -> None:
+        self.events.publish(Event("status.update", "user", {"status_id": status_id}))
+
+    def notification_added(self, notification_id: int) -> None:
+        if self.notifications.add(Entry(notification_id)):
+            self.unread += 1
+            self.events.publish(
+                Event("notification", "user", {"id": notification_id, "unread": self.unread})
+            )
+
+    async def older(self, name: str, max_id: int | None, limit: int) -> list[int]:
+        """A page of a timeline: from memory when it can, else from SQLite by the same rule."""
+        ids = self.timelines[name].page(max_id, limit)
+        if ids is not None:
+            return ids
+        rows = await self.db.fetchall(
+            f"SELECT s.id FROM statuses s WHERE {RULES[name]} AND (? IS NULL OR s.id < ?)"
+            " ORDER BY s.id DESC LIMIT ?",
+            (max_id, max_id, limit),
+        )
+        return [row[0] for row in rows]
