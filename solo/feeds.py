@@ -27,7 +27,8 @@ _BLOCKED = (
 )
 # What the home timeline shows (Mastodon's rules): our own posts and boosts; posts and boosts of
 # accounts we follow, their replies only to us, to themselves or to accounts we follow; direct
-# posts that mention us. Nothing by (or boosting) an account we block.
+# messages to us. Nothing by (or boosting) an account we block. Other mentions of us are
+# notifications, not home entries.
 HOME_RULE = f"""
     s.deleted_at IS NULL
     AND (s.actor_id IS NULL OR s.actor_id NOT IN ({_BLOCKED}))
@@ -36,7 +37,8 @@ HOME_RULE = f"""
     )
     AND (
         s.actor_id IS NULL
-        OR s.id IN (SELECT status_id FROM notifications WHERE type = 'mention')
+        OR (s.visibility = 'direct'
+            AND s.id IN (SELECT status_id FROM notifications WHERE type = 'mention'))
         OR (
             s.visibility != 'direct'
             AND s.actor_id IN ({_FOLLOWED})
@@ -132,11 +134,14 @@ class Feed:
 
 
 class Feeds:
-    def __init__(self, db: Database, events: EventBus) -> None:
+    def __init__(
+        self, db: Database, events: EventBus, sizes: dict[str, int] | None = None
+    ) -> None:
         self.db = db
         self.events = events
-        self.timelines = {name: Feed(SIZES[name]) for name in RULES}
-        self.notifications = Feed(NOTIFICATIONS_SIZE)
+        self.sizes = {**SIZES, "notifications": NOTIFICATIONS_SIZE, **(sizes or {})}
+        self.timelines = {name: Feed(self.sizes[name]) for name in RULES}
+        self.notifications = Feed(self.sizes["notifications"])
         self.unread = 0
 
     async def rebuild(self) -> None:
@@ -145,7 +150,7 @@ class Feeds:
         await self.rebuild_notifications()
 
     async def rebuild_timeline(self, name: str) -> None:
-        feed = Feed(SIZES[name])
+        feed = Feed(self.sizes[name])
         rows = await self.db.fetchall(
             f"SELECT s.id, s.reblog_of_id FROM statuses s WHERE {RULES[name]}"
             " ORDER BY s.id DESC LIMIT ?",
@@ -156,9 +161,9 @@ class Feeds:
         self.timelines[name] = feed
 
     async def rebuild_notifications(self) -> None:
-        feed = Feed(NOTIFICATIONS_SIZE)
+        feed = Feed(self.sizes["notifications"])
         rows = await self.db.fetchall(
-            "SELECT id FROM notifications ORDER BY id DESC LIMIT ?", (NOTIFICATIONS_SIZE,)
+            "SELECT id FROM notifications ORDER BY id DESC LIMIT ?", (feed.size,)
         )
         for row in rows:
             feed.add(Entry(row[0]))
