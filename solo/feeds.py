@@ -134,9 +134,7 @@ class Feed:
 
 
 class Feeds:
-    def __init__(
-        self, db: Database, events: EventBus, sizes: dict[str, int] | None = None
-    ) -> None:
+    def __init__(self, db: Database, events: EventBus, sizes: dict[str, int] | None = None) -> None:
         self.db = db
         self.events = events
         self.sizes = {**SIZES, "notifications": NOTIFICATIONS_SIZE, **(sizes or {})}
