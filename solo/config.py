@@ -37,6 +37,7 @@ class Settings:
     port: int = 8000
     locked: bool | None = None  # None → keep what the database has
     allow_private_addresses: bool = False
+    max_post_chars: int = 500
     # Test-only name resolution: "*.test=127.0.0.1,peer.example=127.0.0.1" (fnmatch patterns).
     resolve: str = ""
 
@@ -55,6 +56,8 @@ class Settings:
             raise SetupError(
                 f"username {self.username!r} must be 1-30 lowercase letters, digits or _"
             )
+        if not 1 <= self.max_post_chars <= 100_000:
+            raise SetupError(f"max_post_chars {self.max_post_chars} is not between 1 and 100000")
         if not 0 < self.port < 65536:
             raise SetupError(f"port {self.port} is out of range")
         for item in self.resolve.split(","):

@@ -452,3 +452,11 @@ async def test_only_public_posts_can_be_boosted(tmp_path: Path, template_root: P
         assert announce["id"] == boost.ap_id
         with pytest.raises(ActionError, match="no longer exists"):
             await interaction_actions.favourite(alice.federation, 42)
+
+
+async def test_the_length_limit_is_a_setting(tmp_path: Path, template_root: Path) -> None:
+    async with fleet_of(tmp_path, template_root, "alice", max_post_chars=20) as (_, nodes):
+        alice = nodes["alice"]
+        await status_actions.post(alice.federation, "x" * 20)
+        with pytest.raises(ActionError, match="at most 20 characters long; this one has 21"):
+            await status_actions.post(alice.federation, "x" * 21)

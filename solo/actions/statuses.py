@@ -33,7 +33,7 @@ from solo.store.statuses import NewStatus, Status, Visibility
 from solo.text import find_mentions, render_post
 
 # Another issue makes this a setting; until then, Mastodon's default.
-MAX_CHARS: Final = 500
+MAX_CHARS: Final = 500  # the default of Settings.max_post_chars, as Mastodon's
 VISIBILITIES: Final = frozenset(get_args(Visibility))
 GONE_PARENT: Final = "The post you are replying to no longer exists."
 
@@ -54,16 +54,14 @@ def inbox_of(actor: RemoteActor) -> Inbox:
     return (actor.shared_inbox or actor.inbox, actor.domain)
 
 
-def _checked_text(text: str, summary: str) -> tuple[str, str]:
+def _checked_text(text: str, summary: str, limit: int) -> tuple[str, str]:
     text, summary = text.strip(), summary.strip()
     if not text:
         raise ActionError("Write something first.")
     # Like Mastodon, the content warning counts against the limit too.
     length = len(text) + len(summary)
-    if length > MAX_CHARS:
-        raise ActionError(
-            f"Posts can be at most {MAX_CHARS} characters long; this one has {length}."
-        )
+    if length > limit:
+        raise ActionError(f"Posts can be at most {limit} characters long; this one has {length}.")
     return text, summary
 
 
@@ -154,7 +152,7 @@ async def post(
     language: str | None = None,
 ) -> Status:
     """Publish a note: stored, and its Create queued for every inbox of its audience."""
-    text, summary = _checked_text(text, summary)
+    text, summary = _checked_text(text, summary, federation.settings.max_post_chars)
     if visibility not in VISIBILITIES:
         raise ActionError(f"Visibility must be one of {', '.join(sorted(VISIBILITIES))}.")
     chosen = cast(Visibility, visibility)
@@ -256,7 +254,9 @@ async def edit(
     The Update goes to everyone who had the post and to anyone newly mentioned.
     """
     status = await _own_post(federation, status_id)
-    text, new_summary = _checked_text(text, status.summary if summary is None else summary)
+    text, new_summary = _checked_text(
+        text, status.summary if summary is None else summary, federation.settings.max_post_chars
+    )
     content_html, tags = await _render(federation, text)
     old_tags = await _stored_tags(federation, status)
     mentions = dict.fromkeys([*vocab.mentioned(old_tags), *vocab.mentioned(tags)])
