@@ -1,3 +1,39 @@
-from bench import startup
+"""`make bench` / `python -m bench [startup|fanout|burst|ingress …] [--profile] [--delay S]`.
 
-startup.main()
+With no name, every benchmark runs in turn. See bench/README.md for what each one measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from bench import fanout, ingress, startup
+
+NAMES = ("startup", "fanout", "ingress", "burst")
+
+parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+parser.add_argument(
+    "names", nargs="*", metavar="NAME", help=f"of {', '.join(NAMES)} (default: all)"
+)
+parser.add_argument("--profile", action="store_true", help="py-spy Solo; print its top functions")
+parser.add_argument(
+    "--delay", type=float, default=0.0, help="fanout: fleet answers held back this many seconds"
+)
+parser.add_argument(
+    "--concurrency", type=int, default=64, help="ingress: connections of the sustained phase"
+)
+args = parser.parse_args()
+unknown = [name for name in args.names if name not in NAMES]
+if unknown:
+    parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(NAMES)}")
+
+for name in args.names or NAMES:
+    if name == "startup":
+        startup.main()
+    elif name == "fanout":
+        asyncio.run(fanout.run(profile=args.profile, delay=args.delay))
+    elif name == "ingress":
+        asyncio.run(ingress.run(profile=args.profile, concurrency=args.concurrency))
+    elif name == "burst":
+        asyncio.run(fanout.run(burst=True, profile=args.profile))

@@ -1,0 +1,137 @@
+"""Ingress: signed inbox POSTs from many actors, accepted (verified, stored, 202) by Solo.
+
+    python -m bench ingress [--profile] [--concurrency N]
+
+Likes of the Solo user's status, from 2,000 fleet actors Solo has never seen (`uJ` with J ≥ 5,
+so not among the 50,000 seeded followers), POSTed to the shared inbox over keep-alive sockets.
+Phases, each bounded in count and time:
+
+1. cold: one request per actor (32 connections): each makes Solo fetch the actor's key.
+2. sustained: closed loop over `--concurrency` connections for 10 s (keys now cached):
+   the most accepted per second.
+3. paced: 500 per second for 10 s (open loop): p50/p99 accept latency, counted from the moment
+   each request was due.
+
+Between phases the ingress queue is left to drain (bounded), so each phase starts from an
+empty backlog; how fast it drains is the ingress worker's rate for these activities.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from bench import loadgen, pyspy_top
+from bench.fanout import PENDING, drain, solo_public_key
+from bench.procs import CpuShare, Processes
+from bench.world import World, applied, generate_keys, job_counts, job_errors, populate
+from solo import urls
+from solo.instance import initialise
+
+TARGET_RATE = 1500.0
+TARGET_P99 = 0.050
+COLD_ACTORS = 2000
+COLD_CONCURRENCY = 32
+SUSTAINED_SECONDS = 10.0
+SUSTAINED_REQUESTS = 24_000  # enough for 2,400/s over 10 s; the phase ends when they run out
+PACED_RATE = 500.0
+PACED_SECONDS = 10.0
+PACED_CONNECTIONS = 64
+DRAIN_TIMEOUT = 60.0
+STRANGER = 5  # user number of the actors: followers are u0…u4
+
+
+def specs(first_seq: int, count: int) -> list[loadgen.Spec]:
+    """`count` Likes with distinct ids, from the COLD_ACTORS strangers in turn."""
+    return [
+        ("like", seq % COLD_ACTORS, STRANGER, seq) for seq in range(first_seq, first_seq + count)
+    ]
+
+
+async def run(*, profile: bool = False, concurrency: int = 64) -> None:
+    world = World.allocate()
+    paced_count = int(PACED_RATE * PACED_SECONDS)
+    with tempfile.TemporaryDirectory(prefix="solo-bench-ingress-") as tmp_name:
+        tmp = Path(tmp_name)
+        settings = world.settings(tmp / "data")
+        began = time.perf_counter()
+        with ProcessPoolExecutor(2) as pool:
+            keys = generate_keys(pool)
+        await initialise(settings, "benchmark password")
+        public_pems = [public for _, public in keys]
+        _, note = populate(world, settings, public_pems)
+        with loadgen.signer_pool([private for private, _ in keys]) as signers:
+            signed = loadgen.presign(
+                signers, world, note, urls.actor(settings),
+                specs(0, COLD_ACTORS + SUSTAINED_REQUESTS + paced_count),
+            )  # fmt: skip
+        cold = signed[:COLD_ACTORS]
+        sustained = signed[COLD_ACTORS : COLD_ACTORS + SUSTAINED_REQUESTS]
+        paced = signed[COLD_ACTORS + SUSTAINED_REQUESTS :]
+        setup = time.perf_counter() - began
+        print(f"ingress: signed {len(signed):,} requests, set up in {setup:.1f} s")
+        config = {
+            "public_pems": public_pems,
+            "solo_public_pem": solo_public_key(settings.db_path),
+            "solo_key_id": urls.key_id(settings),
+        }
+        port = world.solo_port
+        with Processes(tmp, world) as procs:
+            await procs.start_fleet(config)
+            procs.start_solo(settings.data_dir)
+            await procs.wait_solo()
+
+            cold_results = (await loadgen.closed_loop(cold, port, COLD_CONCURRENCY, 60)).summary()
+            cold_drain = await drain(settings.db_path, "ingress", DRAIN_TIMEOUT)
+
+            if profile:
+                procs.start_profiler("ingress-sustained")
+            share = CpuShare(procs)
+            hot = await loadgen.closed_loop(sustained, port, concurrency, SUSTAINED_SECONDS)
+            hot_results = hot.summary()
+            hot_cpu = share.summary()
+            profile_path = procs.stop_profiler()
+            backlog = job_counts(settings.db_path, "ingress")
+            hot_drain = await drain(settings.db_path, "ingress", DRAIN_TIMEOUT)
+
+            share = CpuShare(procs)
+            paced_results = (
+                await loadgen.paced(paced, port, PACED_RATE, PACED_CONNECTIONS)
+            ).summary()
+            paced_cpu = share.summary()
+            paced_drain = await drain(settings.db_path, "ingress", DRAIN_TIMEOUT)
+            log_tail = procs.solo_log_tail()
+
+        rate_met = "MET" if hot_results["rate"] >= TARGET_RATE else "MISSED"
+        p99_met = "MET" if paced_results["p99"] <= TARGET_P99 else "MISSED"
+        p99 = paced_results["p99"] * 1000
+        print(
+            f"ingress: {hot_results['rate']:,.0f} accepted/s sustained"
+            f" (target ≥ {TARGET_RATE:,.0f}/s: {rate_met}); at {PACED_RATE:.0f}/s p99"
+            f" {p99:.1f} ms (target ≤ {TARGET_P99 * 1000:.0f} ms: {p99_met})"
+        )
+        print("  " + loadgen.describe(f"cold keys, {COLD_CONCURRENCY} connections", cold_results))
+        print("  " + loadgen.describe(f"sustained, {concurrency} connections", hot_results))
+        print(f"    {hot_cpu}\n    ingress backlog when the load stopped: {backlog}")
+        print("  " + loadgen.describe(f"paced {PACED_RATE:.0f}/s", paced_results))
+        print(f"    {paced_cpu}")
+        for phase, (counts, waited) in (
+            ("cold", cold_drain),
+            ("sustained", hot_drain),
+            ("paced", paced_drain),
+        ):
+            left = sum(counts.get(state, 0) for state in PENDING)
+            print(f"  after {phase}: ingress queue drained in {waited:.1f} s, {left} pending")
+        print(f"  ingress jobs by state: {job_counts(settings.db_path, 'ingress')}")
+        for error, count in job_errors(settings.db_path, "ingress"):
+            print(f"    {count:,} × {error}")
+        likes, _ = applied(settings.db_path, note)
+        print(
+            f"  favourites recorded on the post: {likes:,} (one per actor: {COLD_ACTORS:,} actors)"
+        )
+        if hot_results["statuses"].get(0) or paced_results["statuses"].get(0):
+            print(f"  Solo's log ends with:\n{log_tail}")
+        if profile_path is not None:
+            pyspy_top.report(profile_path)

@@ -1,0 +1,226 @@
+"""The processes of a federation benchmark: the fleet, `solo serve`, and optionally py-spy.
+
+`Processes` starts them and, as a context manager, always stops every one of them: the fleet and
+Solo with SIGTERM (SIGKILL after 10 s), py-spy with SIGINT so that it writes its profile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from bench.world import World
+
+READY_TIMEOUT = 60.0
+PYSPY_EXTRA = os.environ.get("SOLO_BENCH_PYSPY", "").split()  # e.g. "--native"
+
+
+def proc_status(pid: int, field: str) -> float:
+    """A VmRSS/VmHWM-like field of /proc/PID/status, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} for {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> float:
+    """CPU seconds all processes of the machine have used since boot (from /proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuShare:
+    """Who used the CPU during a phase: Solo, the fleet, this process, and everything else
+    (others' tests, say): a figure taken while the machine was busy says so."""
+
+    def __init__(self, procs: Processes) -> None:
+        self.procs = procs
+        self.start = self._sample()
+
+    def _sample(self) -> tuple[float, float, float, float, float]:
+        solo = cpu_seconds(self.procs.solo.pid) if self.procs.solo is not None else 0.0
+        return (time.monotonic(), machine_busy(), solo, self.procs.fleet_cpu(),
+                cpu_seconds(os.getpid()))  # fmt: skip
+
+    def summary(self) -> str:
+        end = self._sample()
+        wall, busy, solo, fleet, bench = (b - a for a, b in zip(self.start, end, strict=True))
+        others = max(0.0, busy - solo - fleet - bench)
+        wall = max(wall, 1e-9)
+        return (
+            f"CPU in cores: Solo {solo / wall:.2f}, fleet {fleet / wall:.2f}, load generator"
+            f" {bench / wall:.2f}, other processes {others / wall:.2f} (of {os.cpu_count()})"
+        )
+
+
+class Processes:
+    """Owns every child process of one benchmark run."""
+
+    def __init__(self, tmp: Path, world: World) -> None:
+        self.tmp = tmp
+        self.world = world
+        self.children: list[subprocess.Popen[bytes]] = []
+        self.fleet: list[subprocess.Popen[bytes]] = []
+        self.solo: subprocess.Popen[bytes] | None = None
+        self.profiler: subprocess.Popen[bytes] | None = None
+        self.profile_path: Path | None = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop_profiler()
+        for child in self.children:
+            if child.poll() is None:
+                child.terminate()
+        for child in self.children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+    def _spawn(self, args: list[str], log: str, env: dict[str, str] | None = None) -> Any:
+        with (self.tmp / log).open("wb") as out:
+            child = subprocess.Popen(
+                args, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=Path.cwd()
+            )
+        self.children.append(child)
+        return child
+
+    async def start_fleet(self, config: dict[str, Any]) -> None:
+        """The fleet processes, each on its share of the ports; returns once all answer."""
+        path = self.tmp / "fleet.json"
+        path.write_text(json.dumps(config))
+        for process in range(self.world.fleet_processes):
+            ports = [str(port) for port in self.world.process_ports(process)]
+            child = self._spawn(
+                [sys.executable, "-m", "bench.fleet", str(path), *ports], f"fleet-{process}.log"
+            )
+            self.fleet.append(child)
+        for process, child in enumerate(self.fleet):
+            for port in self.world.process_ports(process):
+                await _wait_answer(f"http://127.0.0.1:{port}/_stats", {}, child)
+
+    def fleet_cpu(self) -> float:
+        """CPU seconds the fleet processes have used: the fleet must not be the bottleneck."""
+        return sum(cpu_seconds(child.pid) for child in self.fleet)
+
+    def start_solo(self, data_dir: Path) -> float:
+        """`python -m solo serve` on the world's port; returns the time it was started."""
+        env = {
+            **os.environ,
+            "SOLO_DATA_DIR": str(data_dir),
+            "SOLO_PORT": str(self.world.solo_port),
+            "SOLO_DOMAIN": self.world.solo_domain,
+            "SOLO_SCHEME": "http",
+            "SOLO_USERNAME": "bench",
+            "SOLO_ALLOW_PRIVATE_ADDRESSES": "true",
+            "SOLO_RESOLVE": "*.test=127.0.0.1",
+        }
+        started = time.time()
+        self.solo = self._spawn([sys.executable, "-m", "solo", "serve"], "solo.log", env)
+        return started
+
+    async def wait_solo(self) -> float:
+        """Wait until Solo answers a request; returns when it did."""
+        assert self.solo is not None
+        await _wait_answer(
+            f"http://127.0.0.1:{self.world.solo_port}/.well-known/nodeinfo",
+            {"Host": self.world.solo_domain},
+            self.solo,
+        )
+        return time.time()
+
+    def start_profiler(self, name: str) -> None:
+        """Attach py-spy to Solo (raw collapsed stacks, every thread); see bench/pyspy_top.py."""
+        assert self.solo is not None
+        py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        if not Path(py_spy).exists():
+            print("  --profile needs py-spy: .venv/bin/pip install py-spy (not a dependency)")
+            return
+        self.profile_path = Path(tempfile.gettempdir()) / f"solo-{name}.pyspy.txt"
+        with (self.tmp / "py-spy.log").open("wb") as log:
+            self.profiler = subprocess.Popen(
+                [py_spy, "record", "--pid", str(self.solo.pid), "--format", "raw", "--threads",
+                 "--rate", "200", *PYSPY_EXTRA, "--output", str(self.profile_path)],
+                stdout=subprocess.DEVNULL, stderr=log,
+            )  # fmt: skip
+
+    def stop_profiler(self) -> Path | None:
+        if self.profiler is None:
+            return None
+        profiler, self.profiler = self.profiler, None
+        if profiler.poll() is None:
+            profiler.send_signal(signal.SIGINT)
+        try:
+            profiler.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            profiler.kill()
+            profiler.wait()
+        return self.profile_path
+
+    def solo_log_tail(self, lines: int = 15) -> str:
+        text = (self.tmp / "solo.log").read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+
+async def _wait_answer(url: str, headers: dict[str, str], child: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
+        while True:
+            try:
+                await client.get(url, headers=headers)
+                return
+            except httpx.TransportError:
+                if child.poll() is not None:
+                    raise RuntimeError(f"{child.args!r} exited with {child.returncode}") from None
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{url} did not answer within {READY_TIMEOUT} s") from None
+                await asyncio.sleep(0.005)
+
+
+async def fleet_stats(world: World, client: httpx.AsyncClient) -> dict[str, Any]:
+    """The fleet's counters, summed over its processes."""
+    ports = [world.process_ports(process)[0] for process in range(world.fleet_processes)]
+    total: dict[str, Any] = {"verified": 0, "hosts": 0, "rejected": 0, "actor_gets": 0}
+    firsts: list[float] = []
+    lasts: list[float] = []
+    errors: dict[str, int] = {}
+    for port in ports:
+        stats = (await client.get(f"http://127.0.0.1:{port}/_stats")).json()
+        for name in total:
+            total[name] += stats[name]
+        if stats["first"] is not None:
+            firsts.append(stats["first"])
+            lasts.append(stats["last_new_host"])
+        for kind, count in stats["errors"].items():
+            errors[kind] = errors.get(kind, 0) + count
+    total["first"] = min(firsts, default=None)
+    total["last_new_host"] = max(lasts, default=None)
+    total["errors"] = errors
+    return total
