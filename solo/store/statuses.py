@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Literal, cast
 
@@ -271,3 +273,143 @@ async def boost_ids(db: Database, status_id: int) -> list[int]:
     """The rows of every boost of a status (they go with it when it is deleted)."""
     rows = await db.fetchall("SELECT id FROM statuses WHERE reblog_of_id = ?", (status_id,))
     return [row[0] for row in rows]
+
+
+@dataclass(frozen=True)
+class ShownStatus:
+    """A status as a page shows it: with the author of the post it answers, when we have that
+    post (`parent_known`; `parent_actor_id` None then means the parent is ours)."""
+
+    status: Status
+    parent_actor_id: int | None
+    parent_known: bool
+
+
+def _id_list(ids: Iterable[int]) -> str:
+    """Ids as one JSON parameter for `json_each`: any number of them in a fixed statement."""
+    return json.dumps([int(i) for i in ids])
+
+
+async def shown_statuses(db: Database, ids: Iterable[int]) -> list[ShownStatus]:
+    """The statuses `ids` and the posts those boost, in ONE query (a timeline page's rows)."""
+    rows = await db.fetchall(
+        "WITH page(id) AS (SELECT value FROM json_each(?)),"
+        " wanted(id) AS (SELECT id FROM page UNION SELECT reblog_of_id FROM statuses"
+        "  WHERE id IN page AND reblog_of_id IS NOT NULL)"
+        " SELECT s.*, p.actor_id AS parent_actor_id, p.id IS NOT NULL AS parent_known"
+        " FROM statuses s LEFT JOIN statuses p ON p.id = s.in_reply_to_id"
+        " WHERE s.id IN wanted",
+        (_id_list(ids),),
+    )
+    return [
+        ShownStatus(_status(row), row["parent_actor_id"], bool(row["parent_known"])) for row in rows
+    ]
+
+
+async def local_posts_page(
+    db: Database, *, max_id: int | None, limit: int, public_only: bool
+) -> list[int]:
+    """Our posts and boosts, newest first: the own profile's list (public ones for visitors)."""
+    shown = "AND visibility IN ('public', 'unlisted')" if public_only else ""
+    rows = await db.fetchall(
+        f"SELECT id FROM statuses WHERE actor_id IS NULL AND deleted_at IS NULL {shown}"
+        " AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
+        (max_id, max_id, limit),
+    )
+    return [row[0] for row in rows]
+
+
+async def actor_posts_page(
+    db: Database, actor_id: int, *, max_id: int | None, limit: int
+) -> list[int]:
+    """A remote actor's posts and boosts that we have, newest first."""
+    rows = await db.fetchall(
+        "SELECT id FROM statuses WHERE actor_id = ? AND deleted_at IS NULL"
+        " AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
+        (actor_id, max_id, max_id, limit),
+    )
+    return [row[0] for row in rows]
+
+
+async def count_actor_posts(db: Database, actor_id: int) -> int:
+    """A remote actor's posts that we have (not boosts)."""
+    return int(
+        await db.fetchval(
+            "SELECT COUNT(*) FROM statuses WHERE actor_id = ? AND deleted_at IS NULL"
+            " AND reblog_of_id IS NULL",
+            (actor_id,),
+        )
+    )
+
+
+# Threads deeper than this are cut: a reply chain can be made arbitrarily long by anyone.
+THREAD_DEPTH = 200
+
+
+async def ancestor_ids(db: Database, status_id: int) -> list[int]:
+    """The posts `status_id` answers, oldest first, as far up as we have them."""
+    rows = await db.fetchall(
+        "WITH RECURSIVE up(id, parent, depth) AS ("
+        " SELECT id, in_reply_to_id, 0 FROM statuses WHERE id = ?"
+        " UNION ALL SELECT s.id, s.in_reply_to_id, up.depth + 1 FROM statuses s"
+        " JOIN up ON s.id = up.parent WHERE up.depth < ?)"
+        " SELECT id FROM up WHERE depth > 0 ORDER BY depth DESC",
+        (status_id, THREAD_DEPTH),
+    )
+    return [row[0] for row in rows]
+
+
+async def descendant_pairs(db: Database, status_id: int) -> list[tuple[int, int]]:
+    """Every reply under `status_id`, at any depth, as (id, parent id) pairs."""
+    rows = await db.fetchall(
+        "WITH RECURSIVE down(id, parent, depth) AS ("
+        " SELECT id, in_reply_to_id, 0 FROM statuses WHERE id = ?"
+        " UNION ALL SELECT s.id, s.in_reply_to_id, down.depth + 1 FROM statuses s"
+        " JOIN down ON s.in_reply_to_id = down.id WHERE down.depth < ?)"
+        " SELECT id, parent FROM down WHERE depth > 0",
+        (status_id, THREAD_DEPTH),
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+async def hashtag_page(
+    db: Database, name: str, *, max_id: int | None, limit: int, local_only: bool
+) -> list[int]:
+    """Public posts tagged `#name` (any case), newest first.
+
+    The tags live in each status's `raw` JSON (ours: `local_extras`; remote: the document), so
+    this scans; a tag index belongs with full-text search.
+    """
+    local = "AND s.actor_id IS NULL" if local_only else ""
+    rows = await db.fetchall(
+        "SELECT s.id FROM statuses s WHERE s.deleted_at IS NULL AND s.reblog_of_id IS NULL"
+        f" AND s.visibility = 'public' {local} AND (? IS NULL OR s.id < ?)"
+        " AND EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(s.raw)"
+        "  AND json_type(s.raw, '$.tag') = 'array' THEN s.raw ELSE '{\"tag\": []}' END, '$.tag') t"
+        "  WHERE json_extract(t.value, '$.type') = 'Hashtag'"
+        "  AND lower(json_extract(t.value, '$.name')) = lower(?))"
+        " ORDER BY s.id DESC LIMIT ?",
+        (max_id, max_id, f"#{name}", limit),
+    )
+    return [row[0] for row in rows]
+
+
+async def get_status_by_url(db: Database, url: str) -> Status | None:
+    """A status by its id or its web page address (`url`), as a search box is given either."""
+    row = await db.fetchone(
+        "SELECT * FROM statuses WHERE ap_id = ? OR url = ? ORDER BY actor_id IS NULL DESC LIMIT 1",
+        (url, url),
+    )
+    return None if row is None else _status(row)
+
+
+async def deleted_before_arrival(db: Database, ap_id: str, author_ap_id: str) -> bool:
+    """Whether a Delete of this post by its author arrived before the post and is remembered
+    still; read without forgetting it, unlike ingress's check, so that the Create it overtook
+    is refused too when it comes."""
+    found = await db.fetchval(
+        "SELECT 1 FROM early_removals WHERE object_ap_id = ? AND actor_ap_id = ?"
+        " AND expires_at > ?",
+        (ap_id, author_ap_id, time.time()),
+    )
+    return found is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from solo import urls
+from solo.federation import backfill
 from solo.federation.activitystreams import id_of
 from solo.federation.context import Federation
 from solo.federation.handlers import Ignored
@@ -39,6 +40,9 @@ async def on_accept(federation: Federation, activity: dict[str, Any], actor: Rem
     if follow.state != "accepted":
         async with federation.db.transaction() as conn:
             await follows.set_follow_state(conn, follow.id, "accepted")
+        # Their recent posts fill the home feed at once rather than as they post. Awaited here,
+        # but within the backfill's own deadline (seconds), so the job is not held for long.
+        await backfill.after_follow_accepted(federation, actor)
 
 
 async def on_reject(federation: Federation, activity: dict[str, Any], actor: RemoteActor) -> None:
