@@ -150,6 +150,9 @@ async def serve(settings: Settings, started: float | None = None) -> None:
         forwarded_allow_ips="127.0.0.1",
         server_header=False,
         log_level="info",
+        # One log line per request costs more than the inbox itself at a thousand a second;
+        # start-up, shutdown and errors are still logged.
+        access_log=False,
     )
     server = uvicorn.Server(config)
     print(

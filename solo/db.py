@@ -4,6 +4,11 @@ Writes go through `Database.transaction()`, which serialises them on the one wri
 `BEGIN IMMEDIATE`. Reads go to a small pool of read-only connections, so a long read never waits
 for a write (WAL). The schema version is `PRAGMA user_version`; migrations are the numbered
 `.sql` files in `solo/migrations`, each applied once in its own transaction.
+
+`Database.write(fn)` is the fast path for small writes: concurrent calls are grouped into one
+transaction (group commit), each in its own savepoint, so a burst of inbox POSTs costs one
+commit and one hop to the writer thread. `Database.watch` tells in-memory caches which rows of a
+table changed, after the change commits (temporary triggers on the writer connection).
 """
 
 from __future__ import annotations
@@ -11,10 +16,10 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -23,6 +28,9 @@ from solo.errors import SetupError
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 Params = Sequence[Any] | dict[str, Any]
+T = TypeVar("T")
+ChangeListener = Callable[[frozenset[Any]], None]
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 def migrations() -> list[tuple[int, Path]]:
@@ -42,6 +50,60 @@ def schema_version() -> int:
     return len(migrations())
 
 
+async def _on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
+    """Run `fn(*args)` on the connection's own thread: one hop, whatever `fn` does there.
+
+    aiosqlite has no public call for this (`_execute` is what its own methods use); keeping it in
+    this one function leaves a single place to change if it ever moves."""
+    result: T = await conn._execute(fn, *args)  # type: ignore[no-untyped-call]
+    return result
+
+
+def _fetchall(raw: sqlite3.Connection, sql: str, params: Params) -> list[sqlite3.Row]:
+    return raw.execute(sql, params).fetchall()
+
+
+def _fetchone(raw: sqlite3.Connection, sql: str, params: Params) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = raw.execute(sql, params).fetchone()
+    return row
+
+
+class _Pending:
+    """One `Database.write` call waiting for the next group commit."""
+
+    __slots__ = ("error", "fn", "future", "outcome")
+
+    def __init__(self, fn: Callable[[sqlite3.Connection], Any], future: asyncio.Future[Any]):
+        self.fn = fn
+        self.future = future
+        self.outcome: Any = None
+        self.error: Exception | None = None
+
+
+def _run_each(raw: sqlite3.Connection, batch: list[_Pending]) -> None:
+    """Each function in its own savepoint: one that raises is undone alone, and told."""
+    for item in batch:
+        raw.execute("SAVEPOINT solo_item")
+        try:
+            item.outcome = item.fn(raw)
+        except Exception as error:  # noqa: BLE001 - raised again to that caller alone
+            raw.execute("ROLLBACK TO solo_item")
+            item.error = error
+        raw.execute("RELEASE solo_item")
+
+
+def _commit_batch(raw: sqlite3.Connection, batch: list[_Pending]) -> None:
+    """The whole batch in one `BEGIN IMMEDIATE … COMMIT` (runs on the writer thread)."""
+    raw.execute("BEGIN IMMEDIATE")
+    try:
+        _run_each(raw, batch)
+        raw.execute("COMMIT")
+    except BaseException:
+        if raw.in_transaction:
+            raw.execute("ROLLBACK")
+        raise
+
+
 async def _configure(conn: aiosqlite.Connection) -> None:
     conn.row_factory = sqlite3.Row
     await conn.execute("PRAGMA busy_timeout = 5000")
@@ -56,6 +118,13 @@ class Database:
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
         self._write_lock = asyncio.Lock()
+        self._waiting: list[_Pending] = []
+        self._committer: asyncio.Task[None] | None = None
+        # Rows changed by the open transaction, as (table, key), reported by the triggers of
+        # `watch` on the writer thread; handed to the listeners once the transaction commits.
+        self._changed: list[tuple[str, Any]] = []
+        self._listeners: dict[str, list[ChangeListener]] = {}
+        self._versions: dict[str, int] = {}
 
     async def open(self, *, create: bool = False) -> None:
         """Open the file (creating it only when `create`) and bring the schema up to date."""
@@ -86,6 +155,8 @@ class Database:
             self._readers.put_nowait(reader)
 
     async def close(self) -> None:
+        if self._committer is not None:
+            await asyncio.gather(self._committer, return_exceptions=True)
         for reader in self._all_readers:
             await reader.close()
         self._all_readers.clear()
@@ -102,13 +173,17 @@ class Database:
             self._readers.put_nowait(conn)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        async with self._reader() as conn, conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        async with self._reader() as conn:
+            return await _on_thread(conn, _fetchall, conn._conn, sql, params)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        async with self._reader() as conn, conn.execute(sql, params) as cursor:
-            row: sqlite3.Row | None = await cursor.fetchone()
-            return row
+        async with self._reader() as conn:
+            return await _on_thread(conn, _fetchone, conn._conn, sql, params)
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """`fn(connection)` on a read-only connection's thread: several reads in one hop."""
+        async with self._reader() as conn:
+            return await _on_thread(conn, fn, conn._conn)
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -125,9 +200,117 @@ class Database:
             try:
                 yield conn
             except BaseException:
+                self._changed.clear()
                 await conn.execute("ROLLBACK")
                 raise
             await conn.execute("COMMIT")
+            self._committed()
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(connection)` inside a write transaction on the writer thread; its result.
+
+        Calls made while a commit is under way wait and then share the next transaction (group
+        commit): each runs in its own savepoint, so an exception undoes that call's changes and
+        is raised to its caller alone. Whatever the others did returns only once committed. If
+        the commit itself fails, each call is tried again in its own transaction, so a caller
+        sees only its own failure. `fn` must not block for long: it holds the writer.
+        """
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        loop = asyncio.get_running_loop()
+        item = _Pending(fn, loop.create_future())
+        self._waiting.append(item)
+        if self._committer is None:
+            self._committer = loop.create_task(self._commit_waiting(), name="solo-db-commit")
+        result: T = await item.future
+        return result
+
+    async def _commit_waiting(self) -> None:
+        batch: list[_Pending] = []
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                async with self._write_lock:
+                    assert self._writer is not None
+                    conn = self._writer
+                    try:
+                        await _on_thread(conn, _commit_batch, conn._conn, batch)
+                    except sqlite3.Error:
+                        # The transaction as a whole failed (busy, disk full…): try each alone,
+                        # so that one caller's failure is not everyone's.
+                        self._changed.clear()
+                        for item in batch:
+                            item.error = None
+                            try:
+                                await _on_thread(conn, _commit_batch, conn._conn, [item])
+                            except sqlite3.Error as error:
+                                self._changed.clear()
+                                item.error = error
+                            else:
+                                self._committed()
+                    else:
+                        self._committed()
+                for item in batch:
+                    if item.future.done():  # the caller went away; its write stands
+                        continue
+                    if item.error is not None:
+                        item.future.set_exception(item.error)
+                    else:
+                        item.future.set_result(item.outcome)
+        finally:
+            self._committer = None
+            for item in (*batch, *self._waiting):  # cancelled (shutdown): nobody waits forever
+                if not item.future.done():
+                    item.future.cancel()
+
+    async def watch(self, table: str, key: str, listener: ChangeListener) -> None:
+        """Call `listener(keys)` after each commit that changed rows of `table`, with the
+        values of column `key` of those rows (before and after the change).
+
+        Temporary triggers on the writer connection report the changes, so only writes made
+        through this `Database` are seen, not another process's. `version(table)` counts them.
+        """
+        if not (_IDENTIFIER.match(table) and _IDENTIFIER.match(key)):
+            raise ValueError(f"not a plain identifier: {table}.{key}")
+        if table not in self._listeners:
+            self._listeners[table] = []
+            self._versions.setdefault(table, 0)
+            async with self._write_lock:
+                assert self._writer is not None
+                await self._writer.create_function(
+                    "solo_changed", 2, self._record_change, deterministic=False
+                )
+                for event, rows in (
+                    ("INSERT", ("NEW",)),
+                    ("UPDATE", ("OLD", "NEW")),
+                    ("DELETE", ("OLD",)),
+                ):
+                    calls = " ".join(f"SELECT solo_changed('{table}', {r}.{key});" for r in rows)
+                    await self._writer.execute(
+                        f"CREATE TEMP TRIGGER IF NOT EXISTS solo_watch_{table}_{event.lower()}"
+                        f" AFTER {event} ON main.{table} BEGIN {calls} END"
+                    )
+        self._listeners[table].append(listener)
+
+    def version(self, table: str) -> int:
+        """How many committed transactions changed a watched `table` so far."""
+        return self._versions.get(table, 0)
+
+    def _record_change(self, table: str, key: Any) -> None:
+        self._changed.append((table, key))  # on the writer thread, inside a trigger
+
+    def _committed(self) -> None:
+        if not self._changed:
+            return
+        changed: dict[str, set[Any]] = {}
+        for table, key in self._changed:
+            changed.setdefault(table, set()).add(key)
+        self._changed.clear()
+        for table, keys in changed.items():
+            self._versions[table] = self._versions.get(table, 0) + 1
+            frozen = frozenset(keys)
+            for listener in self._listeners.get(table, ()):
+                listener(frozen)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """One statement in its own transaction; returns the last row id."""

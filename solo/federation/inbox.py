@@ -4,31 +4,123 @@ Order of checks: the size (BodyLimit middleware, 413), JSON (400), a Delete or U
 unknown actor by itself (202 with no fetch), the signature without the key (401), blocked
 domains (403), the key from the cache or fetched, with one refetch on failure (401), the signer
 is the activity's actor (401), duplicates dropped, then one durable ingress job and 202.
+
+The hot path touches the database once: blocked domains and hosts with delivery failures are
+sets in memory (`_Hosts`, reloaded after a change to them commits), keys come from the
+resolver's cache, and the activity with its job is written by `Database.write`, which commits
+the requests arriving together in one transaction. A 202 leaves only after that commit.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import sqlite3
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from solo.db import Database
 from solo.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from solo.federation.activitystreams import id_of
 from solo.federation.context import Federation, federation_of
 from solo.federation.remote_actors import authority
 from solo.federation.resolver import ResolveError
 from solo.federation.signatures import PreparedSignature, SignatureError, prepare, verify
-from solo.jobs import enqueue
 from solo.store import actors as actor_store
 from solo.store import hosts
 from solo.store.actors import RemoteActor
 
 ACCEPTED = Response(status_code=202)
+RETRY_AFTER_SECONDS = 10
+
+
+class _Hosts:
+    """Blocked domains and hosts with delivery failures, in memory for the inbox.
+
+    Each set is read once, and again after a transaction changing its table commits; a set read
+    while such a change was committing is used once but not kept."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._blocked: frozenset[str] | None = None
+        self._failing: frozenset[str] | None = None
+        self._ready: asyncio.Future[None] | None = None
+
+    @classmethod
+    async def of(cls, request: Request, db: Database) -> _Hosts:
+        view: _Hosts | None = getattr(request.app.state, "inbox_hosts", None)
+        if view is None or view.db is not db:
+            view = cls(db)
+            request.app.state.inbox_hosts = view
+        if view._ready is None:
+            view._ready = asyncio.ensure_future(view._watch())
+        if not view._ready.done():
+            await asyncio.shield(view._ready)
+        return view
+
+    async def _watch(self) -> None:
+        await self.db.watch("domain_blocks", "domain", self._blocks_changed)
+        await self.db.watch("hosts", "domain", self._hosts_changed)
+
+    def _blocks_changed(self, _: frozenset[Any]) -> None:
+        self._blocked = None
+
+    def _hosts_changed(self, _: frozenset[Any]) -> None:
+        self._failing = None
+
+    async def _load(self, table: str, sql: str) -> tuple[frozenset[str], bool]:
+        version = self.db.version(table)
+        rows = await self.db.fetchall(sql)
+        return frozenset(row[0] for row in rows), self.db.version(table) == version
+
+    async def is_blocked(self, domain: str) -> bool:
+        """As `hosts.is_blocked`: `domain` or a parent domain of it is blocked."""
+        blocked = self._blocked
+        if blocked is None:
+            blocked, current = await self._load("domain_blocks", "SELECT domain FROM domain_blocks")
+            if current:
+                self._blocked = blocked
+        parts = domain.lower().split(".")
+        return any(".".join(parts[i:]) in blocked for i in range(len(parts)))
+
+    async def heard_from(self, domain: str) -> None:
+        """As `hosts.heard_from`, without a query for a host that has no failures."""
+        failing = self._failing
+        if failing is None:
+            failing, current = await self._load(
+                "hosts", "SELECT domain FROM hosts WHERE failure_days > 0 OR unavailable = 1"
+            )
+            if current:
+                self._failing = failing
+        if domain in failing:
+            await hosts.heard_from(self.db, domain)
+
+
+def _store(key: str, kind: str, job: str, now: float) -> Callable[[sqlite3.Connection], bool]:
+    """The activity's key, and its ingress job unless the key was already there (a duplicate,
+    even one committed in the same batch); the job row is the one `solo.jobs.enqueue` writes."""
+
+    def store(conn: sqlite3.Connection) -> bool:
+        cursor = conn.execute(
+            "INSERT OR IGNORE INTO activities (ap_id, type, local, created_at) VALUES (?, ?, 0, ?)",
+            (key, kind, now),
+        )
+        if not cursor.rowcount:
+            return False
+        conn.execute(
+            "INSERT INTO jobs (queue, payload, host, ref, next_attempt_at, created_at, updated_at)"
+            " VALUES ('ingress', ?, NULL, NULL, ?, ?, ?)",
+            (job, now, now, now),
+        )
+        return True
+
+    return store
 
 
 def _parse(body: bytes) -> dict[str, Any]:
@@ -63,11 +155,11 @@ class ActorGone(Exception):
 
 async def _signer(federation: Federation, prepared: PreparedSignature) -> RemoteActor:
     """The actor whose key verifies the request: cached key first, then one fresh fetch."""
-    cached = await federation.resolver.cached_actor_for_key(prepared.key_id)
-    if cached is not None and cached.public_key_pem:
+    cached = await federation.resolver.cached_key(prepared.key_id)
+    if cached is not None:
         try:
-            verify(prepared, cached.public_key_pem)
-            return cached
+            verify(prepared, cached.public_key)
+            return cached.actor
         except SignatureError:
             pass  # the key may have rotated: fetch it again, once
     try:
@@ -120,8 +212,9 @@ async def receive(request: Request) -> Response:
         raise Unauthorized("The keyId is not an http(s) URL.")
     actor_host = authority(actor_id)
     assert actor_host is not None
+    known_hosts = await _Hosts.of(request, federation.db)
     for domain in {key_host, actor_host}:
-        if await hosts.is_blocked(federation.db, domain.split(":")[0]):
+        if await known_hosts.is_blocked(domain.split(":")[0]):
             raise Forbidden(f"{domain} is blocked here.")
     try:
         signer = await _signer(federation, prepared)
@@ -139,16 +232,21 @@ async def receive(request: Request) -> Response:
         raise Unauthorized(f"{actor_id} is gone (410); its signature cannot be checked.") from None
     if signer.ap_id != actor_id:
         raise Unauthorized(f"Signed by {signer.ap_id}, but the activity's actor is {actor_id}.")
-    await hosts.heard_from(federation.db, signer.domain)
-    key = activity_key(activity, body)
-    async with federation.db.transaction() as conn:
-        cursor = await conn.execute(
-            "INSERT OR IGNORE INTO activities (ap_id, type, local, created_at) VALUES (?, ?, 0, ?)",
-            (key, kind, time.time()),
+    await known_hosts.heard_from(signer.domain)
+    job = json.dumps({"activity": activity, "actor": signer.ap_id}, separators=(",", ":"))
+    try:
+        added = await federation.db.write(
+            _store(activity_key(activity, body), kind, job, time.time())
         )
-        if cursor.rowcount:
-            await enqueue(conn, "ingress", [({"activity": activity, "actor": signer.ap_id}, None)])
-    federation.ingress.wake.set()
+    except sqlite3.OperationalError:
+        # Not stored (the disk is full, the database locked too long…): the sender retries.
+        return Response(
+            "Cannot store the activity now; try again later.",
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    if added:
+        federation.ingress.wake.set()
     return ACCEPTED
 
 

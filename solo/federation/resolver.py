@@ -3,28 +3,54 @@
 Rule 6 of FEDERATION.md: a keyId is fetched without its fragment; a Key document leads to its
 `owner`; the actor's `publicKey.id` must equal the keyId. Rule 15: handles resolve through
 WebFinger, and the actor found must name the same handle back.
+
+Actors found by key id are kept in memory with their parsed key (`cached_key`), at most
+`KEY_CACHE_SIZE`, least recently used first out. An entry is dropped as soon as a transaction
+that changes or deletes that actor's row commits (`Database.watch`), so a key replaced by an
+`Update` or gone with a `Delete` is never used from memory.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urldefrag
 
+import cryptography.exceptions
 import httpx
+from cryptography.hazmat.primitives import serialization
 
 from solo import urls
 from solo.db import Database
 from solo.federation.activitystreams import ACTOR_TYPES, id_of, types_of
 from solo.federation.fetch import Fetcher, FetchError, HTTPStatusError
 from solo.federation.remote_actors import InvalidActor, parse_actor, same_origin
-from solo.federation.signatures import HTTPSignatureAuth
+from solo.federation.signatures import HTTPSignatureAuth, PublicKeyInput
 from solo.instance import Instance
 from solo.store import actors as actor_store
 from solo.store.actors import RemoteActor
 
 # A cached actor older than this is fetched again when next needed (its key on a failure).
 ACTOR_MAX_AGE = 24 * 3600
+KEY_CACHE_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class CachedKey:
+    """An actor found by its key id, with that key parsed once."""
+
+    actor: RemoteActor
+    public_key: PublicKeyInput
+
+
+def _parsed(pem: str) -> PublicKeyInput:
+    try:
+        return serialization.load_pem_public_key(pem.encode())
+    except (ValueError, cryptography.exceptions.UnsupportedAlgorithm):
+        return pem  # verifying with it says why it cannot be read
 
 
 class ResolveError(Exception):
@@ -40,13 +66,19 @@ class ResolveError(Exception):
 
 
 class Resolver:
-    def __init__(self, instance: Instance, fetcher: Fetcher) -> None:
+    def __init__(
+        self, instance: Instance, fetcher: Fetcher, *, key_cache_size: int = KEY_CACHE_SIZE
+    ) -> None:
         self.db: Database = instance.db
         self.settings = instance.settings
         self.fetcher = fetcher
         self.auth: httpx.Auth = HTTPSignatureAuth(
             urls.instance_key_id(instance.settings), instance.instance_keys.private_key()
         )
+        self._keys: OrderedDict[str, CachedKey] = OrderedDict()
+        self._key_cache_size = key_cache_size
+        self._watching: asyncio.Future[None] | None = None
+        self._watched = False
 
     async def fetch(self, url: str) -> dict[str, Any]:
         """A signed GET of an ActivityStreams document whose id its origin vouches for."""
@@ -57,10 +89,13 @@ class Resolver:
             actor = parse_actor(document)
         except InvalidActor as error:
             raise ResolveError(str(error)) from None
+        await self._watch()
         async with self.db.transaction() as conn:
             row_id = await actor_store.upsert_actor(conn, actor)
+        version = self.db.version("actors")
         stored = await actor_store.get_actor_by_id(self.db, row_id)
         assert stored is not None
+        self._remember(stored, version)
         return stored
 
     async def actor(self, ap_id: str, *, refresh: bool = False) -> RemoteActor:
@@ -81,7 +116,48 @@ class Resolver:
         return await self._store(document)
 
     async def cached_actor_for_key(self, key_id: str) -> RemoteActor | None:
-        return await actor_store.get_actor_by_key_id(self.db, key_id)
+        cached = await self.cached_key(key_id)
+        return None if cached is None else cached.actor
+
+    async def cached_key(self, key_id: str) -> CachedKey | None:
+        """The stored actor owning `key_id` and its parsed key, from memory when possible;
+        None when unknown or keyless."""
+        found = self._keys.get(key_id)
+        if found is not None:
+            self._keys.move_to_end(key_id)
+            return found
+        await self._watch()
+        version = self.db.version("actors")
+        actor = await actor_store.get_actor_by_key_id(self.db, key_id)
+        if actor is None:
+            return None
+        return self._remember(actor, version)
+
+    async def _watch(self) -> None:
+        """Listen to changes of actors before the first is cached (once; callers share it)."""
+        if self._watched:
+            return
+        if self._watching is None:
+            self._watching = asyncio.ensure_future(self.db.watch("actors", "key_id", self._forget))
+        await asyncio.shield(self._watching)
+        self._watched = True
+
+    def _forget(self, key_ids: frozenset[Any]) -> None:
+        for key_id in key_ids:
+            self._keys.pop(key_id, None)
+
+    def _remember(self, actor: RemoteActor, version: int) -> CachedKey | None:
+        """Cache `actor` as read when the actors table was at `version`, unless it changed
+        since (the row read may already be stale)."""
+        if not actor.key_id or not actor.public_key_pem:
+            return None
+        cached = CachedKey(actor, _parsed(actor.public_key_pem))
+        if self.db.version("actors") == version:
+            self._keys[actor.key_id] = cached
+            self._keys.move_to_end(actor.key_id)
+            while len(self._keys) > self._key_cache_size:
+                self._keys.popitem(last=False)
+        return cached
 
     async def actor_for_key(self, key_id: str) -> RemoteActor:
         """Fetch the owner of `key_id` (fresh) and require that it names this very key."""

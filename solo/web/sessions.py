@@ -23,14 +23,31 @@ MAX_AGE = 30 * 24 * 3600
 CSRF_FIELD = "csrf"
 
 
+def _is_inbox(path: str) -> bool:
+    """/inbox or /users/<name>/inbox."""
+    if path == "/inbox":
+        return True
+    parts = path.split("/")
+    return len(parts) == 4 and parts[1] == "users" and parts[2] != "" and parts[3] == "inbox"
+
+
+def _has_cookie(scope: Scope) -> bool:
+    return any(name == b"cookie" for name, _ in scope["headers"])
+
+
 class Sessions:
-    """Puts the signed cookie's content in `scope["session"]` and writes it back when changed."""
+    """Puts the signed cookie's content in `scope["session"]` and writes it back when changed.
+
+    Inbox requests without a cookie (every server-to-server POST) pass untouched: they never
+    use a session, and building one costs a serializer and two JSON dumps per request."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        if scope["type"] not in ("http", "websocket") or (
+            _is_inbox(scope["path"]) and not _has_cookie(scope)
+        ):
             await self.app(scope, receive, send)
             return
         instance: Instance = scope["app"].state.instance
