@@ -22,7 +22,18 @@ from solo.federation.activitystreams import wants_activity_json
 from solo.federation.runtime import federation
 from solo.instance import open_instance
 from solo.paths import static_dir
-from solo.web import forms, pages
+from solo.web import (
+    account,
+    compose,
+    forms,
+    pages,
+    profiles,
+    relationships,
+    search,
+    streaming,
+    threads,
+    timelines,
+)
 from solo.web.middleware import BodyLimit, SecurityHeaders
 from solo.web.sessions import Sessions
 from solo.web.templating import make_environment, render
@@ -113,7 +124,15 @@ def create_app(
         *inbox.routes,
         Route("/users/{username}", actor_or_profile, methods=["GET", "HEAD"]),
         *pages.routes,
+        *timelines.routes,
+        *profiles.routes,
+        *threads.routes,
+        *relationships.routes,
+        *compose.routes,
         *forms.routes,
+        *search.routes,
+        *account.routes,
+        *streaming.routes,
         Mount("/static", StaticFiles(directory=static_dir()), name="static"),
     ]
     middleware = [

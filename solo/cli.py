@@ -149,6 +149,8 @@ async def serve(settings: Settings, started: float | None = None) -> None:
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
         server_header=False,
+        # An open /streaming connection would otherwise hold a SIGTERM off for ever.
+        timeout_graceful_shutdown=5,
         log_level="info",
         # One log line per request costs more than the inbox itself at a thousand a second;
         # start-up, shutdown and errors are still logged.

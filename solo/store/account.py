@@ -125,3 +125,35 @@ async def set_meta(conn: aiosqlite.Connection, key: str, value: str) -> None:
 async def get_meta(db: Database, key: str) -> str | None:
     value = await db.fetchval("SELECT value FROM meta WHERE key = ?", (key,))
     return None if value is None else str(value)
+
+
+async def update_profile(
+    conn: aiosqlite.Connection,
+    *,
+    display_name: str,
+    summary_source: str,
+    summary_html: str,
+    fields: tuple[ProfileField, ...],
+    locked: bool,
+) -> None:
+    """Replace what the settings page edits, in the caller's transaction."""
+    await conn.execute(
+        "UPDATE account SET display_name = ?, summary_source = ?, summary_html = ?,"
+        " fields_json = ?, locked = ?, updated_at = ? WHERE id = 1",
+        (
+            display_name,
+            summary_source,
+            summary_html,
+            json.dumps([{"name": f.name, "value": f.value} for f in fields], ensure_ascii=False),
+            int(locked),
+            time.time(),
+        ),
+    )
+
+
+async def read_account(conn: aiosqlite.Connection) -> Account:
+    """The account as the writer sees it, inside the caller's transaction."""
+    async with conn.execute("SELECT * FROM account WHERE id = 1") as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return _account(row)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 import aiosqlite
@@ -118,3 +119,21 @@ async def delete_actor(conn: aiosqlite.Connection, ap_id: str) -> bool:
     """Remove an actor and, through the foreign keys, everything of theirs."""
     cursor = await conn.execute("DELETE FROM actors WHERE ap_id = ?", (ap_id,))
     return cursor.rowcount > 0
+
+
+async def actors_by_ids(db: Database, ids: Iterable[int]) -> dict[int, RemoteActor]:
+    """Many actors in ONE query, by row id (a page's authors)."""
+    rows = await db.fetchall(
+        "SELECT * FROM actors WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps(sorted({int(i) for i in ids})),),
+    )
+    return {row["id"]: _actor(row) for row in rows}
+
+
+async def get_actor_by_url(db: Database, url: str) -> RemoteActor | None:
+    """An actor by its id or its profile page address, as a search box is given either."""
+    row = await db.fetchone(
+        "SELECT * FROM actors WHERE (ap_id = ? OR url = ?) AND deleted_at IS NULL LIMIT 1",
+        (url, url),
+    )
+    return None if row is None else _actor(row)

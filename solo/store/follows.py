@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -120,3 +122,28 @@ async def follower_inboxes(db: Database) -> list[tuple[str, str]]:
         ("in",),
     )
     return [(row[0], row[1]) for row in rows]
+
+
+async def follows_page(
+    db: Database, direction: Direction, state: str | None, *, max_id: int | None, limit: int
+) -> list[Follow]:
+    """Follows one way (in one state, unless None), newest first, older than the follow
+    `max_id` when given; follows of actors whose account is gone are left out."""
+    rows = await db.fetchall(
+        "SELECT follows.* FROM follows JOIN actors ON actors.id = follows.actor_id"
+        " WHERE follows.direction = ? AND (? IS NULL OR follows.state = ?)"
+        " AND actors.deleted_at IS NULL"
+        " AND (? IS NULL OR follows.id < ?) ORDER BY follows.id DESC LIMIT ?",
+        (direction, state, state, max_id, max_id, limit),
+    )
+    return [_follow(row) for row in rows]
+
+
+async def follows_of(db: Database, actor_ids: Iterable[int]) -> dict[tuple[Direction, int], str]:
+    """The follow states, both ways, with many actors in ONE query: (direction, actor) → state."""
+    rows = await db.fetchall(
+        "SELECT direction, actor_id, state FROM follows"
+        " WHERE actor_id IN (SELECT value FROM json_each(?))",
+        (json.dumps(sorted({int(i) for i in actor_ids})),),
+    )
+    return {(row[0], row[1]): row[2] for row in rows}

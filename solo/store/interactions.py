@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import aiosqlite
@@ -71,3 +74,51 @@ async def count(db: Database, kind: Kind, status_id: int) -> int:
             (kind, status_id),
         )
     )
+
+
+@dataclass(frozen=True)
+class StatusCounts:
+    """What a status card shows beside a post: its counts and what we did to it."""
+
+    favourites: int = 0
+    boosts: int = 0
+    replies: int = 0
+    favourited: bool = False
+    boosted: bool = False
+    bookmarked: bool = False
+
+
+async def status_counts(db: Database, status_ids: Iterable[int]) -> dict[int, StatusCounts]:
+    """Counts and our own flags for many posts in ONE query; posts with none are absent."""
+    rows = await db.fetchall(
+        "WITH page(id) AS (SELECT value FROM json_each(?))"
+        " SELECT status_id, kind, COUNT(*), MAX(actor_id IS NULL) FROM interactions"
+        " WHERE status_id IN page AND kind IN ('like', 'announce', 'bookmark')"
+        " GROUP BY status_id, kind"
+        " UNION ALL SELECT in_reply_to_id, 'reply', COUNT(*), 0 FROM statuses"
+        " WHERE in_reply_to_id IN page AND deleted_at IS NULL GROUP BY in_reply_to_id",
+        (json.dumps([int(i) for i in status_ids]),),
+    )
+    found: dict[int, StatusCounts] = {}
+    for status_id, kind, number, mine in rows:
+        counts = found.get(status_id, StatusCounts())
+        if kind == "like":
+            counts = replace(counts, favourites=number, favourited=bool(mine))
+        elif kind == "announce":
+            counts = replace(counts, boosts=number, boosted=bool(mine))
+        elif kind == "bookmark":
+            counts = replace(counts, bookmarked=bool(mine))  # ours only: no count to show
+        else:
+            counts = replace(counts, replies=number)
+        found[status_id] = counts
+    return found
+
+
+async def bookmarks_page(db: Database, *, max_id: int | None, limit: int) -> list[tuple[int, int]]:
+    """Our bookmarks, newest first, as (bookmark id, status id); `max_id` is a bookmark id."""
+    rows = await db.fetchall(
+        "SELECT id, status_id FROM interactions WHERE kind = 'bookmark' AND actor_id IS NULL"
+        " AND status_id IS NOT NULL AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
+        (max_id, max_id, limit),
+    )
+    return [(row[0], row[1]) for row in rows]

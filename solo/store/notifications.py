@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import aiosqlite
@@ -72,3 +74,27 @@ async def remove(
 async def latest(db: Database, limit: int = 40) -> list[Notification]:
     rows = await db.fetchall("SELECT * FROM notifications ORDER BY id DESC LIMIT ?", (limit,))
     return [_notification(row) for row in rows]
+
+
+async def notifications_by_ids(db: Database, ids: Iterable[int]) -> list[Notification]:
+    """Many notifications in one query, newest first."""
+    rows = await db.fetchall(
+        "SELECT * FROM notifications WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id DESC",
+        (json.dumps([int(i) for i in ids]),),
+    )
+    return [_notification(row) for row in rows]
+
+
+async def notifications_page(db: Database, *, max_id: int | None, limit: int) -> list[int]:
+    """Notification ids, newest first, older than `max_id` when given."""
+    rows = await db.fetchall(
+        "SELECT id FROM notifications WHERE (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
+        (max_id, max_id, limit),
+    )
+    return [row[0] for row in rows]
+
+
+async def mark_all_read(conn: aiosqlite.Connection) -> int:
+    """Mark every notification read; returns how many were unread."""
+    cursor = await conn.execute("UPDATE notifications SET read = 1 WHERE read = 0")
+    return cursor.rowcount

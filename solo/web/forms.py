@@ -1,118 +1,78 @@
-"""The user's actions as plain HTML forms: post, favourite, boost, edit, delete.
+"""The buttons on a post: favourite, boost, bookmark (and their undoing), and delete.
 
-Each is a POST with the CSRF token; success redirects back (303), a refused action shows the
-home page again with the reason and the text typed so far, so that nothing is lost.
+Each is a POST with the CSRF token. Without the script, success goes back to the page (303)
+and a refusal goes back with its reason shown; the script's in-place forms get the redrawn
+card (or 204 when the post is gone), or the reason as a fragment.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from solo.actions import ActionError, interactions, statuses
-from solo.errors import BadRequest
+from solo.actions import ActionError, bookmarks, interactions, statuses
 from solo.federation.context import Federation, federation_of
 from solo.store.account import Account
-from solo.web.sessions import checked_form, current_account
-from solo.web.templating import render
+from solo.web.common import (
+    id_from,
+    login_required,
+    page_loader,
+    page_of,
+    safe_back,
+    wants_fragment,
+)
+from solo.web.sessions import checked_form
+from solo.web.templating import flash, render
 
 Action = Callable[[Federation, int], Awaitable[object]]
 
 
-def _back(form: FormData) -> RedirectResponse:
-    target = str(form.get("back", "/"))
-    # Only paths on this site: an open redirect would let links bounce through us.
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
-    return RedirectResponse(target, status_code=303)
-
-
-def _refused(request: Request, account: Account, error: ActionError, form: FormData) -> Response:
-    context = {
-        "account": account,
-        "error": error.message,
-        "notice": None,
-        "draft": str(form.get("text", "")),
-        "draft_summary": str(form.get("summary", "")),
-    }
-    return render(request, "home.html", context, status=error.status)
-
-
-def _status_id(request: Request) -> int:
-    try:
-        return int(request.path_params["status_id"])
-    except ValueError:
-        raise BadRequest("That is not a post id.") from None
-
-
-async def _logged_in(request: Request) -> Account | Response:
-    account = await current_account(request)
-    return RedirectResponse("/login", status_code=303) if account is None else account
-
-
-async def post_status(request: Request) -> Response:
-    account = await _logged_in(request)
-    if isinstance(account, Response):
-        return account
-    form = await checked_form(request)
-    reply_to = str(form.get("in_reply_to", "")).strip()
-    try:
-        await statuses.post(
-            federation_of(request),
-            str(form.get("text", "")),
-            visibility=str(form.get("visibility", "public")),
-            summary=str(form.get("summary", "")),
-            sensitive=bool(form.get("sensitive")),
-            in_reply_to=int(reply_to) if reply_to.isdigit() else None,
-        )
-    except ActionError as error:
-        return _refused(request, account, error, form)
-    return _back(form)
-
-
-async def edit_status(request: Request) -> Response:
-    account = await _logged_in(request)
-    if isinstance(account, Response):
-        return account
-    form = await checked_form(request)
-    try:
-        await statuses.edit(
-            federation_of(request),
-            _status_id(request),
-            str(form.get("text", "")),
-            summary=str(form.get("summary", "")),
-            sensitive=bool(form.get("sensitive")),
-        )
-    except ActionError as error:
-        return _refused(request, account, error, form)
-    return _back(form)
-
-
-def _simple(action: Action) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        account = await _logged_in(request)
-        if isinstance(account, Response):
-            return account
+def _action(action: Action) -> Callable[[Request], Awaitable[Response]]:
+    @login_required
+    async def endpoint(request: Request, account: Account) -> Response:
         form = await checked_form(request)
+        status_id = id_from(str(request.path_params["status_id"]))
+        assert status_id is not None
         try:
-            await action(federation_of(request), _status_id(request))
+            await action(federation_of(request), status_id)
         except ActionError as error:
-            return _refused(request, account, error, form)
-        return _back(form)
+            if wants_fragment(request):
+                message = {"message": error.message}
+                return render(request, "fragment_error.html", message, status=error.status)
+            flash(request, error.message)
+            return RedirectResponse(safe_back(form), status_code=303)
+        if not wants_fragment(request):
+            back = safe_back(form)
+            if action is statuses.delete and page_of(back).endswith(f"/{status_id}"):
+                back = "/"  # the post's own page is gone with it
+            return RedirectResponse(back, status_code=303)
+        # The card the form was on: a boost entry may be gone (unboost), then the post shows.
+        entry = id_from(str(form.get("entry", ""))) or status_id
+        page = page_loader(request, account)
+        views = await page.statuses([entry]) or await page.statuses([status_id])
+        if not views:
+            return Response(status_code=204)  # deleted: the script removes the card
+        context: dict[str, Any] = {"view": views[0], "here": page_of(safe_back(form))}
+        return render(request, "fragment_status.html", context)
 
     return endpoint
 
 
+ACTIONS: dict[str, Action] = {
+    "delete": statuses.delete,
+    "favourite": interactions.favourite,
+    "unfavourite": interactions.unfavourite,
+    "boost": interactions.boost,
+    "unboost": interactions.unboost,
+    "bookmark": bookmarks.bookmark,
+    "unbookmark": bookmarks.unbookmark,
+}
+
 routes: list[BaseRoute] = [
-    Route("/statuses", post_status, methods=["POST"]),
-    Route("/statuses/{status_id}/edit", edit_status, methods=["POST"]),
-    Route("/statuses/{status_id}/delete", _simple(statuses.delete), methods=["POST"]),
-    Route("/statuses/{status_id}/favourite", _simple(interactions.favourite), methods=["POST"]),
-    Route("/statuses/{status_id}/unfavourite", _simple(interactions.unfavourite), methods=["POST"]),
-    Route("/statuses/{status_id}/boost", _simple(interactions.boost), methods=["POST"]),
-    Route("/statuses/{status_id}/unboost", _simple(interactions.unboost), methods=["POST"]),
+    Route(f"/statuses/{{status_id}}/{name}", _action(action), methods=["POST"])
+    for name, action in ACTIONS.items()
 ]

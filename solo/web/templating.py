@@ -1,7 +1,10 @@
-"""Jinja2 rendering with what every page needs: the instance, the login state, a CSRF token."""
+"""Jinja2 rendering with what every page needs: the instance, the login state, a CSRF token,
+the unread notification count, and times shown relative with the exact time on hover."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -13,6 +16,35 @@ from solo.instance import instance_of
 from solo.paths import templates_dir
 from solo.web.sessions import csrf_token
 
+FLASH = "flash"  # the session key of a message shown once, on the page after a redirect
+
+
+def iso_time(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def exact_time(timestamp: float) -> str:
+    """What the hover shows (the script replaces it with the reader's local time)."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def relative_time(timestamp: float, now: float | None = None) -> str:
+    """Mastodon's short form: 12s, 5m, 3h, 2d, then the date."""
+    now = time.time() if now is None else now
+    seconds = max(0, int(now - timestamp))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h"
+    if seconds < 7 * 86400:
+        return f"{seconds // 86400}d"
+    when = datetime.fromtimestamp(timestamp, UTC)
+    if when.year == datetime.fromtimestamp(now, UTC).year:
+        return f"{when:%b} {when.day}"
+    return f"{when:%b} {when.day}, {when.year}"
+
 
 def make_environment() -> Environment:
     env = Environment(
@@ -22,7 +54,26 @@ def make_environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["version"] = __version__
+    env.filters["iso"] = iso_time
+    env.filters["exact"] = exact_time
+    env.filters["ago"] = relative_time
     return env
+
+
+def current_path(request: Request) -> str:
+    """This page's path and query: where a form on it comes back to."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def flash(request: Request, message: str) -> None:
+    """Show `message` on the next page rendered for this session (after a redirect)."""
+    request.session[FLASH] = message[:500]
+
+
+def _unread(request: Request) -> int:
+    federation = getattr(request.app.state, "federation", None)
+    return 0 if federation is None else int(federation.feeds.unread)
 
 
 def render(
@@ -36,13 +87,17 @@ def render(
     instance = instance_of(request)
     env: Environment = request.app.state.templates
     settings = instance.settings
+    logged_in = bool(request.session.get("auth"))
     page = {
         "request": request,
         "settings": settings,
         "handle": urls.handle(settings),
         "profile_url": urls.profile(settings),
         "csrf_token": lambda: csrf_token(request),
-        "logged_in": bool(request.session.get("auth")),
+        "logged_in": logged_in,
+        "unread": _unread(request) if logged_in else 0,
+        "here": current_path(request),
+        "flash": request.session.pop(FLASH, None) if FLASH in request.session else None,
         **(context or {}),
     }
     body = env.get_template(template).render(page)

@@ -1,0 +1,162 @@
+"""The user's profile and password, as the settings page changes them.
+
+A profile change is stored and its Update(Person) queued for every follower's server in ONE
+transaction, so that peers never miss a change that was saved (and never hear of one that was
+not). Mastodon replaces its copy of the actor with the embedded one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Final
+
+from solo import urls
+from solo.actions import ActionError
+from solo.actions import follows as follow_actions
+from solo.federation import vocab
+from solo.federation.activitystreams import PUBLIC
+from solo.federation.context import Federation
+from solo.federation.delivery import enqueue_delivery
+from solo.passwords import check_password_async, hash_password, validate_new_password
+from solo.store import account as account_store
+from solo.store import actors as actor_store
+from solo.store import follows
+from solo.store.account import Account, ProfileField
+from solo.text import MentionTarget, find_mentions, render_post
+
+# Mastodon's limits, so that what we send fits what the biggest peer keeps.
+MAX_NAME: Final = 30
+MAX_BIO: Final = 500
+MAX_FIELDS: Final = 4
+MAX_FIELD: Final = 255
+
+
+def _checked_fields(pairs: Sequence[tuple[str, str]]) -> tuple[ProfileField, ...]:
+    fields = []
+    for name, value in pairs:
+        name, value = " ".join(name.split()), value.strip()
+        if not name and not value:
+            continue  # an empty row of the form
+        if not name:
+            raise ActionError(f"The field with the value {value[:40]!r} needs a label.")
+        if len(name) > MAX_FIELD or len(value) > MAX_FIELD:
+            raise ActionError(
+                f"Profile field labels and values take at most {MAX_FIELD} characters."
+            )
+        fields.append(ProfileField(name, value))
+    if len(fields) > MAX_FIELDS:
+        raise ActionError(f"A profile has at most {MAX_FIELDS} fields.")
+    return tuple(fields)
+
+
+async def _bio_html(federation: Federation, bio: str) -> str:
+    """The bio as HTML, with links, hashtags and mentions of accounts we already know (a
+    profile save should not wait on other servers)."""
+    if not bio:
+        return ""
+    known: dict[tuple[str, str | None], MentionTarget] = {}
+    for username, host in find_mentions(bio):
+        if host is None or host == federation.settings.domain:
+            continue
+        actor = await actor_store.get_actor_by_handle(federation.db, username, host)
+        if actor is not None:
+            known[(username, host)] = MentionTarget(actor.url or actor.ap_id, actor.ap_id)
+    rendered = render_post(
+        bio, base_url=federation.settings.base_url, resolve_mention=lambda u, h: known.get((u, h))
+    )
+    return rendered.html
+
+
+def update_person(federation: Federation, account: Account, update_id: str) -> vocab.Document:
+    """Update(Person): the whole actor embedded, as Mastodon sends and expects it."""
+    settings = federation.settings
+    person = vocab.person(settings, account, federation.instance.user_keys.public_pem)
+    person.pop("@context", None)
+    return vocab.with_context(
+        {
+            "id": update_id,
+            "type": "Update",
+            "actor": urls.actor(settings),
+            "to": [PUBLIC],
+            "cc": [urls.followers(settings)],
+            "object": person,
+        },
+        vocab.ACTOR_CONTEXT,
+    )
+
+
+async def update_profile(
+    federation: Federation,
+    *,
+    display_name: str,
+    bio: str,
+    fields: Sequence[tuple[str, str]],
+    locked: bool,
+) -> Account:
+    """Save the profile and tell followers' servers; nothing is sent when nothing changed.
+
+    Unlocking the account approves the follow requests waiting, as Mastodon does.
+    """
+    display_name = " ".join(display_name.split())
+    bio = bio.strip()
+    if len(display_name) > MAX_NAME:
+        raise ActionError(f"The display name takes at most {MAX_NAME} characters.")
+    if len(bio) > MAX_BIO:
+        raise ActionError(f"The bio takes at most {MAX_BIO} characters; this one has {len(bio)}.")
+    checked = _checked_fields(fields)
+    before = await account_store.get_account(federation.db)
+    assert before is not None
+    bio_html = (
+        before.summary_html if bio == before.summary_source else await _bio_html(federation, bio)
+    )
+    if (display_name, bio, checked, locked) == (
+        before.display_name,
+        before.summary_source,
+        before.fields,
+        before.locked,
+    ):
+        return before
+    inboxes = await follows.follower_inboxes(federation.db)
+    update_id = vocab.activity_id(federation.settings, "Update", federation.ids.next())
+    async with federation.db.transaction() as conn:
+        await account_store.update_profile(
+            conn,
+            display_name=display_name,
+            summary_source=bio,
+            summary_html=bio_html,
+            fields=checked,
+            locked=locked,
+        )
+        account = await account_store.read_account(conn)
+        activity = update_person(federation, account, update_id)
+        await enqueue_delivery(
+            conn, activity, inboxes, object_ap_id=urls.actor(federation.settings)
+        )
+    federation.push.wake.set()
+    if before.locked and not locked:
+        for request in await follows.pending_requests(federation.db):
+            actor = await actor_store.get_actor_by_id(federation.db, request.actor_id)
+            if actor is not None:
+                await follow_actions.approve(federation, actor.ap_id)
+    return account
+
+
+async def change_password(federation: Federation, current: str, new: str, repeated: str) -> Account:
+    """Set a new password once the current one is given; every other session ends with it."""
+    account = await account_store.get_account(federation.db)
+    assert account is not None
+    if not await check_password_async(current, account.password_hash):
+        raise ActionError("The current password is not right.")
+    problem = validate_new_password(new)
+    if problem is not None:
+        raise ActionError(problem)
+    if new != repeated:
+        raise ActionError("The new password and its repetition differ.")
+    # Argon2 takes tens of milliseconds: off the event loop, as checking it is.
+    await account_store.set_password_hash(
+        federation.db, await asyncio.to_thread(hash_password, new)
+    )
+    changed = await account_store.get_account(federation.db)
+    assert changed is not None
+    return changed

@@ -1,0 +1,114 @@
+"""The settings page: the profile (name, bio, fields, locked) and the password."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from solo.actions import ActionError, profile
+from solo.federation.context import federation_of
+from solo.store.account import Account
+from solo.web.common import login_required
+from solo.web.sessions import checked_form, log_in
+from solo.web.templating import flash, render
+
+
+@dataclass(frozen=True)
+class ProfileForm:
+    """What the profile form shows: the saved values, or what was typed when refused."""
+
+    display_name: str
+    bio: str
+    fields: list[tuple[str, str]]
+    locked: bool
+
+    @classmethod
+    def of(cls, account: Account) -> ProfileForm:
+        return cls(
+            account.display_name,
+            account.summary_source,
+            _padded([(field.name, field.value) for field in account.fields]),
+            account.locked,
+        )
+
+    @classmethod
+    def typed(cls, form: FormData) -> ProfileForm:
+        names = [str(value) for value in form.getlist("field_name")]
+        values = [str(value) for value in form.getlist("field_value")]
+        pairs = list(zip(names, values, strict=False))
+        return cls(
+            str(form.get("display_name", "")),
+            str(form.get("bio", "")),
+            _padded(pairs),
+            bool(form.get("locked")),
+        )
+
+
+def _padded(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The rows of the form: the fields, then empty rows up to the limit."""
+    return pairs + [("", "")] * max(0, profile.MAX_FIELDS - len(pairs))
+
+
+def _page(request: Request, account: Account, **context: Any) -> Response:
+    status = context.pop("status", 200)
+    values = {
+        "form": ProfileForm.of(account),
+        "error": None,
+        "notice": None,
+        "password_error": None,
+        "password_notice": None,
+        **context,
+    }
+    return render(request, "settings.html", values, status=status)
+
+
+@login_required
+async def settings_page(request: Request, account: Account) -> Response:
+    return _page(request, account)
+
+
+@login_required
+async def save_profile(request: Request, account: Account) -> Response:
+    form = await checked_form(request)
+    typed = ProfileForm.typed(form)
+    try:
+        await profile.update_profile(
+            federation_of(request),
+            display_name=typed.display_name,
+            bio=typed.bio,
+            fields=typed.fields,
+            locked=typed.locked,
+        )
+    except ActionError as error:
+        return _page(request, account, form=typed, error=error.message, status=error.status)
+    flash(request, "Your profile is saved, and on its way to your followers' servers.")
+    return RedirectResponse("/settings", status_code=303)
+
+
+@login_required
+async def change_password(request: Request, account: Account) -> Response:
+    form = await checked_form(request)
+    try:
+        changed = await profile.change_password(
+            federation_of(request),
+            str(form.get("current", "")),
+            str(form.get("new", "")),
+            str(form.get("repeat", "")),
+        )
+    except ActionError as error:
+        return _page(request, account, password_error=error.message, status=error.status)
+    log_in(request, changed)  # this session goes on; every other one ends
+    flash(request, "Your password is changed. Other sessions are logged out.")
+    return RedirectResponse("/settings", status_code=303)
+
+
+routes: list[BaseRoute] = [
+    Route("/settings", settings_page, methods=["GET", "HEAD"]),
+    Route("/settings", save_profile, methods=["POST"]),
+    Route("/settings/password", change_password, methods=["POST"]),
+]

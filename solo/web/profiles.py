@@ -1,0 +1,124 @@
+"""Profiles: ours at /@username (public), and remote ones at /@user@host (for the user only:
+opening one fetches from other servers)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from solo.actions import ActionError, follows
+from solo.errors import NotFound
+from solo.federation import backfill
+from solo.federation.context import Federation, federation_of
+from solo.federation.resolver import ResolveError
+from solo.store import actors as actor_store
+from solo.store import follows as follow_store
+from solo.store import statuses as status_store
+from solo.store.account import Account, get_account
+from solo.store.actors import RemoteActor
+from solo.web.common import Cursor, login_required, older_link
+from solo.web.relationships import relationship
+from solo.web.sessions import current_account
+from solo.web.templating import render
+from solo.web.views import Page, local_author, local_profile, remote_profile
+
+
+async def profile(request: Request) -> Response:
+    """`/@name`: our profile; `/@user@host`: someone else's."""
+    name = str(request.path_params["username"])
+    if "@" in name:
+        return await remote(request)
+    federation = federation_of(request)
+    if name != federation.settings.username:
+        raise NotFound(f"There is no account called {name} here.")
+    account = await current_account(request)
+    shown = account or await get_account(federation.db)
+    if shown is None:
+        raise NotFound(f"There is no account called {name} here.")
+    return await _own(request, federation, shown, logged_in=account is not None)
+
+
+async def _own(
+    request: Request, federation: Federation, account: Account, *, logged_in: bool
+) -> Response:
+    db = federation.db
+    # Visitors see what anyone may read; the user sees every post of theirs.
+    cursor = Cursor.of(request)
+    ids, more = cursor.split(
+        await status_store.local_posts_page(
+            db, max_id=cursor.max_id, limit=cursor.fetch, public_only=not logged_in
+        )
+    )
+    posts = await (
+        status_store.count_local_statuses(db) if logged_in else status_store.count_outbox(db)
+    )
+    counts = (
+        posts,
+        await follow_store.count_accepted(db, "in"),
+        await follow_store.count_accepted(db, "out"),
+    )
+    me = local_author(federation.settings, account)
+    context = {
+        "profile": local_profile(me, account, counts),
+        "statuses": await Page(db, me).statuses(ids),
+        "older": older_link(request, ids[-1]) if more else None,
+    }
+    return render(request, "profile.html", context)
+
+
+async def _known_actor(federation: Federation, handle: str) -> RemoteActor:
+    """A remote account by handle: stored (refreshed when stale), else looked up."""
+    username, _, host = handle.lstrip("@").partition("@")
+    stored = await actor_store.get_actor_by_handle(federation.db, username, host)
+    if stored is None:
+        return await follows.find_account(federation, f"@{username}@{host}")
+    try:
+        return await federation.resolver.actor(stored.ap_id)
+    except ResolveError:
+        return stored  # its server is away: what we have is still worth showing
+
+
+@login_required
+async def remote(request: Request, account: Account) -> Response:
+    federation = federation_of(request)
+    handle = str(request.path_params["username"])
+    actor = await _known_actor(federation, handle)
+    if f"@{actor.handle}" != f"@{handle.lstrip('@')}":
+        return RedirectResponse(f"/@{actor.handle}", status_code=303)
+    assert actor.id is not None
+    cursor = Cursor.of(request)
+    if cursor.max_id is None:
+        # Their recent posts, as far as their server answers within the wait.
+        await backfill.profile(federation, actor.ap_id)
+    db = federation.db
+    ids, more = cursor.split(
+        await status_store.actor_posts_page(db, actor.id, max_id=cursor.max_id, limit=cursor.fetch)
+    )
+    page = Page(db, local_author(federation.settings, account))
+    context = {
+        "profile": remote_profile(actor, await status_store.count_actor_posts(db, actor.id)),
+        "relationship": await relationship(federation, actor),
+        "statuses": await page.statuses(ids),
+        "older": older_link(request, ids[-1]) if more else None,
+    }
+    return render(request, "profile.html", context)
+
+
+@login_required
+async def lookup(request: Request, account: Account) -> Response:
+    """`/remote?account=@user@host` (or an actor URL): to that account's page here."""
+    target = request.query_params.get("account", "").strip()
+    if not target:
+        raise ActionError("Say which account: @user@host or the address of its profile.")
+    federation = federation_of(request)
+    actor = await actor_store.get_actor_by_url(federation.db, target) or (
+        await follows.find_account(federation, target)
+    )
+    return RedirectResponse(f"/@{actor.handle}", status_code=303)
+
+
+routes: list[BaseRoute] = [
+    Route("/@{username}", profile, methods=["GET", "HEAD"]),
+    Route("/remote", lookup, methods=["GET", "HEAD"]),
+]

@@ -1,0 +1,297 @@
+"""What pages show, loaded in a fixed number of queries whatever the page's size.
+
+A page of statuses is: the rows and the posts they boost (one query), their authors and the
+authors of the posts they answer (one query), then counts and our own favourite, boost and
+bookmark flags (one query). Nothing here queries per item (DESIGN.md, Reading).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from markupsafe import Markup
+
+from solo import urls
+from solo.config import Settings
+from solo.db import Database
+from solo.store import actors as actor_store
+from solo.store import interactions as interaction_store
+from solo.store import notifications as notification_store
+from solo.store import statuses as status_store
+from solo.store.account import Account
+from solo.store.actors import RemoteActor
+from solo.store.interactions import StatusCounts
+from solo.store.statuses import Status
+from solo.text import sanitize_remote_html
+
+# Avatars are initials on one of this many background colours (remote images wait for the
+# media cache: the CSP allows only our own images).
+HUES: Final = 8
+BOOSTABLE: Final = frozenset({"public", "unlisted"})
+VISIBILITY_LABELS: Final = {
+    "public": "Public",
+    "unlisted": "Unlisted",
+    "private": "Followers only",
+    "direct": "Mentioned people only",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorView:
+    """Someone shown beside a post or in a list: us or a remote actor."""
+
+    ap_id: str
+    name: str
+    handle: str  # user@host, without the leading @
+    page: str  # our page about them: /@user for us, /@user@host for others
+    url: str  # their own profile page (on their server, for remote actors)
+    local: bool
+    actor_id: int | None = None  # the actors row, for remote actors
+
+    @property
+    def initials(self) -> str:
+        letters = [word[0] for word in self.name.split() if word[:1].isalnum()]
+        return ("".join(letters[:2]) or self.handle[:1]).upper()
+
+    @property
+    def hue(self) -> int:
+        """A stable colour per account, from its id."""
+        return zlib.crc32(self.ap_id.encode()) % HUES
+
+
+def local_author(settings: Settings, account: Account) -> AuthorView:
+    return AuthorView(
+        ap_id=urls.actor(settings),
+        name=account.display_name or account.username,
+        handle=urls.handle(settings),
+        page=f"/@{settings.username}",
+        url=urls.profile(settings),
+        local=True,
+    )
+
+
+def remote_author(actor: RemoteActor) -> AuthorView:
+    return AuthorView(
+        ap_id=actor.ap_id,
+        name=actor.display_name or actor.username,
+        handle=actor.handle,
+        page=f"/@{actor.handle}",
+        url=actor.url or actor.ap_id,
+        local=False,
+        actor_id=actor.id,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    """One card: a post, who boosted it when the entry is a boost, and what we did to it."""
+
+    entry_id: int  # the timeline entry: the boost's own row for a boost
+    status: Status  # the post itself
+    author: AuthorView
+    boosted_by: AuthorView | None
+    reply_to: AuthorView | None  # the author of the post it answers, when we have that post
+    content: Markup
+    counts: StatusCounts
+
+    @property
+    def id(self) -> int:
+        return self.status.id
+
+    @property
+    def own(self) -> bool:
+        return self.status.actor_id is None
+
+    @property
+    def page(self) -> str:
+        """The thread page: `urls.status_page` for ours, the same shape for others."""
+        return f"{self.author.page}/{self.status.id}"
+
+    @property
+    def original_url(self) -> str:
+        return self.status.url or self.status.ap_id
+
+    @property
+    def boostable(self) -> bool:
+        return self.status.visibility in BOOSTABLE
+
+    @property
+    def visibility_label(self) -> str:
+        return VISIBILITY_LABELS.get(self.status.visibility, self.status.visibility)
+
+
+def _content(status: Status) -> Markup:
+    # Ours is HTML we wrote from escaped text; theirs was sanitized when stored and is
+    # sanitized again here, so that no row written by an older or buggy path reaches a page raw.
+    if status.actor_id is None:
+        return Markup(status.content_html)  # noqa: S704 - our own renderer's escaped output
+    return Markup(sanitize_remote_html(status.content_html))  # noqa: S704 - sanitized
+
+
+class Page:
+    """Loads the views of one page; `me` is the local account as an author."""
+
+    def __init__(self, db: Database, me: AuthorView) -> None:
+        self.db = db
+        self.me = me
+
+    def _author(self, actor_id: int | None, actors: dict[int, RemoteActor]) -> AuthorView | None:
+        if actor_id is None:
+            return self.me
+        actor = actors.get(actor_id)
+        return None if actor is None else remote_author(actor)
+
+    async def statuses(self, entry_ids: Sequence[int]) -> list[StatusView]:
+        """The cards for these timeline entries, in their order; gone ones are left out."""
+        if not entry_ids:
+            return []
+        shown = {
+            row.status.id: row for row in await status_store.shown_statuses(self.db, entry_ids)
+        }
+        actor_ids = {row.status.actor_id for row in shown.values()}
+        actor_ids |= {row.parent_actor_id for row in shown.values() if row.parent_known}
+        actors = await actor_store.actors_by_ids(self.db, (i for i in actor_ids if i is not None))
+        posts = {row.status.reblog_of_id or row.status.id for row in shown.values()}
+        counts = await interaction_store.status_counts(self.db, posts)
+        views = []
+        for entry_id in entry_ids:
+            entry = shown.get(entry_id)
+            if entry is None or entry.status.deleted_at is not None:
+                continue
+            booster = None
+            post = entry
+            if entry.status.reblog_of_id is not None:
+                booster = self._author(entry.status.actor_id, actors)
+                found = shown.get(entry.status.reblog_of_id)
+                if booster is None or found is None or found.status.deleted_at is not None:
+                    continue
+                post = found
+            author = self._author(post.status.actor_id, actors)
+            if author is None:
+                continue
+            reply_to = self._author(post.parent_actor_id, actors) if post.parent_known else None
+            views.append(
+                StatusView(
+                    entry_id=entry_id,
+                    status=post.status,
+                    author=author,
+                    boosted_by=booster,
+                    reply_to=reply_to,
+                    content=_content(post.status),
+                    counts=counts.get(post.status.id, StatusCounts()),
+                )
+            )
+        return views
+
+    async def notifications(self, ids: Sequence[int]) -> list[NotificationView]:
+        """The notifications `ids` with their accounts and posts: a fixed number of queries."""
+        if not ids:
+            return []
+        found = await notification_store.notifications_by_ids(self.db, ids)
+        actors = await actor_store.actors_by_ids(
+            self.db, (n.actor_id for n in found if n.actor_id is not None)
+        )
+        cards = {
+            view.entry_id: view
+            for view in await self.statuses(
+                list(dict.fromkeys(n.status_id for n in found if n.status_id is not None))
+            )
+        }
+        views = []
+        for notification in found:
+            account = self._author(notification.actor_id, actors)
+            card = None if notification.status_id is None else cards.get(notification.status_id)
+            if account is None or (notification.status_id is not None and card is None):
+                continue  # its account or post is gone
+            views.append(
+                NotificationView(
+                    id=notification.id,
+                    type=notification.type,
+                    account=account,
+                    status=card,
+                    created_at=notification.created_at,
+                    read=notification.read,
+                )
+            )
+        return views
+
+
+NOTIFICATION_TEXT: Final = {
+    "follow": "followed you",
+    "follow_request": "asked to follow you",
+    "mention": "mentioned you",
+    "reblog": "boosted your post",
+    "favourite": "favourited your post",
+    "poll": "ended a poll you voted in",
+    "update": "edited a post you boosted",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationView:
+    id: int
+    type: str
+    account: AuthorView
+    status: StatusView | None
+    created_at: float
+    read: bool
+
+    @property
+    def text(self) -> str:
+        return NOTIFICATION_TEXT.get(self.type, self.type)
+
+
+@dataclass(frozen=True, slots=True)
+class RelationshipView:
+    """Where we stand with a remote account: what its follow buttons say."""
+
+    actor: AuthorView
+    following: str | None  # our follow of them: None, 'pending' or 'accepted'
+    followed_by: str | None  # theirs of us
+    message: str | None = None  # what just happened, after an in-place form
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileView:
+    author: AuthorView
+    bio: Markup
+    fields: list[tuple[str, Markup | str]]
+    locked: bool
+    posts: int
+    followers: int | None  # None: not known here
+    following: int | None
+    joined: float | None
+
+
+def local_profile(me: AuthorView, account: Account, counts: tuple[int, int, int]) -> ProfileView:
+    posts, followers, following = counts
+    return ProfileView(
+        author=me,
+        bio=Markup(account.summary_html),  # noqa: S704 - rendered by solo.text from escaped text
+        fields=[(field.name, field.value) for field in account.fields],  # plain text: escaped
+        locked=account.locked,
+        posts=posts,
+        followers=followers,
+        following=following,
+        joined=account.created_at,
+    )
+
+
+def remote_profile(actor: RemoteActor, posts: int) -> ProfileView:
+    fields: list[tuple[str, Markup | str]] = [
+        (field.get("name", ""), Markup(sanitize_remote_html(field.get("value", ""))))  # noqa: S704
+        for field in actor.fields
+    ]
+    return ProfileView(
+        author=remote_author(actor),
+        bio=Markup(sanitize_remote_html(actor.summary_html)),  # noqa: S704 - sanitized
+        fields=fields,
+        locked=actor.locked,
+        posts=posts,
+        followers=None,
+        following=None,
+        joined=None,
+    )
