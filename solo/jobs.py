@@ -4,6 +4,12 @@ A job is enqueued inside the transaction of the change that causes it, so a cras
 both or neither. States: queued → running → done, or → retrying (with `next_attempt_at`) →
 running … → dead after the last attempt. At start-up, rows left `running` by a crash are put back
 to `queued`: every job runs at least once.
+
+Two things are held in memory for speed, both safe under that rule. Acknowledgements (`done`) are
+written together, one transaction every `ack_delay` seconds or `ack_batch` jobs: a crash before
+the write leaves those jobs `running`, so they are run again. And the worker claims jobs ahead
+(`claim_ahead` at a time, one transaction): they are `running` in the table while they wait, so a
+crash puts them back to `queued` like any other.
 """
 
 from __future__ import annotations
@@ -11,9 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import random
+import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +33,14 @@ from solo.db import Database
 MAX_ATTEMPTS = 16
 STATES = ("queued", "running", "retrying", "done", "dead")
 DONE_KEPT_SECONDS = 24 * 3600
+ACK_DELAY = 0.02  # seconds an acknowledgement may wait to be written with others
+ACK_BATCH = 200  # ... or until this many wait
+CLAIM_AHEAD = 128  # jobs claimed per transaction by the worker
+# What writing to a database that is being closed raises: `Database` closed (RuntimeError),
+# aiosqlite's connection gone (ValueError), SQLite itself.
+DATABASE_GONE = (RuntimeError, ValueError, sqlite3.Error)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -75,13 +92,30 @@ async def enqueue(
 class JobQueue:
     """One named queue over the jobs table."""
 
-    def __init__(self, db: Database, name: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        name: str,
+        *,
+        ack_delay: float = ACK_DELAY,
+        ack_batch: int = ACK_BATCH,
+        claim_ahead: int = CLAIM_AHEAD,
+    ) -> None:
         self.db = db
         self.name = name
         self.wake = asyncio.Event()
+        self.ack_delay = ack_delay
+        self.ack_batch = ack_batch
+        self.claim_ahead = claim_ahead
+        self._acks: list[tuple[float, int]] = []  # (when, job id): done, not yet written
+        self._ack_timer: asyncio.Task[None] | None = None
+        self._flushing = asyncio.Lock()  # so that a flush waits for the one writing before it
+        self._ahead: deque[Job] = deque()  # claimed (running in the table), not handed out
 
     async def recover(self) -> int:
         """Put jobs a crash left running back in the queue; returns how many."""
+        await self.flush()
+        self._ahead.clear()
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "UPDATE jobs SET state = 'queued', updated_at = ?"
@@ -90,8 +124,19 @@ class JobQueue:
             )
             return cursor.rowcount
 
-    async def claim(self, limit: int, skip_hosts: Iterable[str] = ()) -> list[Job]:
-        """Mark up to `limit` due jobs running and return them, oldest due first."""
+    async def claim(
+        self,
+        limit: int,
+        skip_hosts: Iterable[str] = (),
+        *,
+        per_host: int | None = None,
+        load: Mapping[str, int] | None = None,
+    ) -> list[Job]:
+        """Mark up to `limit` due jobs running and return them, oldest due first.
+
+        With `per_host`, no host gets more than that many, counting its `load` (the jobs it
+        already has in progress); the jobs left over stay queued.
+        """
         now = time.time()
         skipped = list(skip_hosts)
         placeholders = ",".join("?" * len(skipped))
@@ -104,6 +149,16 @@ class JobQueue:
             )
             cursor = await conn.execute(sql, (self.name, now, *skipped, limit))
             rows = list(await cursor.fetchall())
+            if per_host is not None:
+                taken = Counter(load or {})
+                fitting = []
+                for row in rows:
+                    host = row["host"]
+                    if host is None or taken[host] < per_host:
+                        fitting.append(row)
+                        if host is not None:
+                            taken[host] += 1
+                rows = fitting
             if not rows:
                 return []
             await conn.executemany(
@@ -123,12 +178,96 @@ class JobQueue:
             for row in rows
         ]
 
+    async def next_jobs(
+        self, limit: int, *, per_host: int, running: Mapping[str, int]
+    ) -> list[Job]:
+        """Up to `limit` claimed jobs whose host has room, taken from the jobs claimed ahead.
+
+        `running` counts the jobs each host has in progress. When fewer than `limit` wait in
+        memory, one transaction claims up to `claim_ahead` more, never more for a host than
+        `per_host` counting those running and those waiting: every job waiting in memory can
+        start as soon as a slot is free.
+        """
+        if limit <= 0:
+            return []
+        if len(self._ahead) < limit:
+            load = Counter(running)
+            load.update(job.host for job in self._ahead if job.host is not None)
+            full = [host for host, count in load.items() if count >= per_host]
+            wanted = max(self.claim_ahead, limit - len(self._ahead))
+            self._ahead.extend(await self.claim(wanted, full, per_host=per_host, load=load))
+        taken: list[Job] = []
+        passed: list[Job] = []
+        room = dict(running)
+        while self._ahead and len(taken) < limit:
+            job = self._ahead.popleft()
+            if job.host is None:
+                taken.append(job)
+            elif room.get(job.host, 0) < per_host:
+                room[job.host] = room.get(job.host, 0) + 1
+                taken.append(job)
+            else:
+                passed.append(job)
+        self._ahead.extendleft(reversed(passed))
+        return taken
+
     async def done(self, job: Job) -> None:
-        await self.db.execute(
-            "UPDATE jobs SET state = 'done', attempts = attempts + 1, updated_at = ?,"
-            " last_error = NULL WHERE id = ?",
-            (time.time(), job.id),
-        )
+        """Record a success; written with others within `ack_delay` seconds (see the module)."""
+        self._acks.append((time.time(), job.id))
+        if len(self._acks) >= self.ack_batch:
+            await self.flush()
+        elif self._ack_timer is None:
+            self._ack_timer = asyncio.create_task(self._flush_later(), name=f"acks-{self.name}")
+
+    async def flush(self) -> None:
+        """Write the acknowledgements waiting in memory, in one transaction."""
+        async with self._flushing:
+            if not self._acks:
+                return
+            acks, self._acks = self._acks, []
+            timer, self._ack_timer = self._ack_timer, None
+            if timer is not None:
+                timer.cancel()  # this flush writes everything it was waiting for
+            written = False
+            try:
+                async with self.db.transaction() as conn:
+                    await conn.executemany(
+                        "UPDATE jobs SET state = 'done', attempts = attempts + 1, updated_at = ?,"
+                        " last_error = NULL WHERE id = ?",
+                        acks,
+                    )
+                written = True
+            finally:
+                if not written:
+                    self._acks[:0] = acks  # the next flush tries again; a crash re-runs them
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self.ack_delay)
+        self._ack_timer = None
+        try:
+            await self.flush()
+        except DATABASE_GONE as error:
+            log.warning(
+                "%s queue: %d acknowledgements not written: %s", self.name, len(self._acks), error
+            )
+
+    async def close(self) -> None:
+        """Write what waits in memory: acknowledgements, and the jobs claimed ahead (requeued).
+
+        Called when the worker stops. Whatever cannot be written stays `running` in the table
+        and is recovered at the next start.
+        """
+        timer, self._ack_timer = self._ack_timer, None
+        if timer is not None:
+            timer.cancel()
+            await asyncio.wait([timer])
+        await self.flush()
+        if self._ahead:
+            ids = [(job.id,) for job in self._ahead]
+            self._ahead.clear()
+            await self.db.executemany(
+                "UPDATE jobs SET state = 'queued' WHERE id = ? AND state = 'running'", ids
+            )
 
     async def fail(self, job: Job, error: str, *, retry_after: float | None = None) -> bool:
         """Record a failure: retry later (True) or, after the last attempt, dead (False)."""
@@ -158,17 +297,32 @@ class JobQueue:
         )
 
     async def cancel(self, ref: int, reason: str) -> int:
-        """Give up the waiting jobs tied to `ref` (a deleted post's deliveries)."""
+        """Give up the waiting jobs tied to `ref` (a deleted post's deliveries).
+
+        Jobs claimed ahead that have not started are waiting too.
+        """
+        ahead = [job.id for job in self._ahead if job.ref == ref]
+        if ahead:
+            self._ahead = deque(job for job in self._ahead if job.ref != ref)
+        now = time.time()
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "UPDATE jobs SET state = 'dead', last_error = ?, updated_at = ?"
                 " WHERE ref = ? AND queue = ? AND state IN ('queued', 'retrying')",
-                (reason, time.time(), ref, self.name),
+                (reason, now, ref, self.name),
             )
-            return cursor.rowcount
+            cancelled = cursor.rowcount
+            if ahead:
+                await conn.executemany(
+                    "UPDATE jobs SET state = 'dead', last_error = ?, updated_at = ? WHERE id = ?",
+                    [(reason, now, job_id) for job_id in ahead],
+                )
+        return cancelled + len(ahead)
 
     async def next_due_in(self) -> float | None:
         """Seconds until the next job is due (0 if one is due now), None when empty."""
+        if self._ahead:
+            return 0.0
         due = await self.db.fetchval(
             "SELECT MIN(next_attempt_at) FROM jobs"
             " WHERE queue = ? AND state IN ('queued', 'retrying')",
@@ -185,6 +339,7 @@ class JobQueue:
             return cursor.rowcount
 
     async def counts(self) -> dict[str, int]:
+        await self.flush()
         rows = await self.db.fetchall(
             "SELECT state, COUNT(*) FROM jobs WHERE queue = ? GROUP BY state", (self.name,)
         )
@@ -210,7 +365,6 @@ async def run_worker(
     await queue.recover()
     running: dict[int, asyncio.Task[None]] = {}
     per_host_count: dict[str, int] = {}
-    slots = asyncio.Semaphore(concurrency)
 
     async def run_one(job: Job) -> None:
         try:
@@ -220,7 +374,6 @@ async def run_worker(
         except Exception as error:  # noqa: BLE001 - a handler bug must not stop the worker
             await queue.fail(job, f"internal error: {error!r}")
         finally:
-            slots.release()
             running.pop(job.id, None)
             if job.host:
                 per_host_count[job.host] -= 1
@@ -232,34 +385,36 @@ async def run_worker(
         while True:
             queue.wake.clear()
             free = concurrency - len(running)
-            full_hosts = [host for host, n in per_host_count.items() if n >= per_host]
-            jobs = await queue.claim(free, full_hosts) if free > 0 else []
+            jobs = await queue.next_jobs(free, per_host=per_host, running=per_host_count)
             for job in jobs:
-                if job.host and per_host_count.get(job.host, 0) >= per_host:
-                    # Claimed in the same batch as siblings of a busy host: back in line.
-                    await queue.db.execute(
-                        "UPDATE jobs SET state = 'queued' WHERE id = ?", (job.id,)
-                    )
-                    continue
-                await slots.acquire()
                 if job.host:
                     per_host_count[job.host] = per_host_count.get(job.host, 0) + 1
                 running[job.id] = asyncio.create_task(run_one(job))
-            if jobs and len(running) < concurrency:
+            if len(running) >= concurrency:
+                wait = idle_poll  # every slot is busy: a finishing job sets `wake`
+            elif jobs:
                 continue
-            due_in = await queue.next_due_in()
-            if due_in is None or (due_in <= 0 and running):
-                # Nothing due, or what is due waits for a busy host or a free slot: a finishing
-                # job or a new enqueue sets `wake`.
-                wait = idle_poll
             else:
-                wait = min(idle_poll, max(due_in, 0.01))
+                due_in = await queue.next_due_in()
+                if due_in is None or (due_in <= 0 and running):
+                    # Nothing due, or what is due waits for a busy host: a finishing job or a
+                    # new enqueue sets `wake`.
+                    wait = idle_poll
+                else:
+                    wait = min(idle_poll, max(due_in, 0.01))
+            # Not `asyncio.wait_for`: on 3.11 it can lose the worker's own cancellation when the
+            # event is set at the same moment, and the worker would never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(queue.wake.wait(), timeout=wait)
+                async with asyncio.timeout(wait):
+                    await queue.wake.wait()
     finally:
         for task in running.values():
             task.cancel()
         await asyncio.gather(*running.values(), return_exceptions=True)
+        try:
+            await queue.close()
+        except DATABASE_GONE as error:
+            log.warning("%s queue: left for recovery at the next start: %s", queue.name, error)
 
 
 async def summary(db: Database) -> dict[str, dict[str, int]]:

@@ -47,6 +47,7 @@ async def test_claim_done_fail_drop(db: Database) -> None:
     await queue.done(jobs[0])
     assert await queue.fail(jobs[1], "HTTP 503", retry_after=3600) is True
     await queue.drop(jobs[2], "HTTP 410")
+    await queue.flush()  # acknowledgements are written in batches
     rows = await db.fetchall("SELECT * FROM jobs WHERE queue = 'push' ORDER BY id")
     assert [row["state"] for row in rows] == ["done", "retrying", "dead"]
     assert rows[1]["last_error"] == "HTTP 503"
@@ -140,3 +141,98 @@ async def test_a_handler_bug_becomes_a_retry_not_a_loss(db: Database) -> None:
     assert row is not None
     assert row["state"] == "retrying"
     assert "KeyError" in row["last_error"]
+
+
+async def test_acknowledgements_are_written_in_batches(db: Database) -> None:
+    queue = JobQueue(db, "push", ack_delay=0.05, ack_batch=3)
+    async with db.transaction() as conn:
+        await enqueue(conn, "push", [({"n": n}, "a.test") for n in range(4)])
+    jobs = await queue.claim(10)
+    await queue.done(jobs[0])
+    await queue.done(jobs[1])
+    assert list((await states(db)).values()) == ["running"] * 4  # not written yet
+    await queue.done(jobs[2])  # a full batch is written at once
+    assert list((await states(db)).values()) == ["done", "done", "done", "running"]
+    await queue.done(jobs[3])
+    for _ in range(100):  # ... and a partial one after `ack_delay`
+        if (await states(db))[jobs[3].id] == "done":
+            break
+        await asyncio.sleep(0.01)
+    assert set((await states(db)).values()) == {"done"}
+    row = await db.fetchone("SELECT attempts, last_error FROM jobs WHERE id = ?", (jobs[3].id,))
+    assert row is not None and (row["attempts"], row["last_error"]) == (1, None)
+
+
+async def test_claiming_ahead_respects_the_per_host_limit(db: Database) -> None:
+    queue = JobQueue(db, "push", claim_ahead=50)
+    async with db.transaction() as conn:
+        await enqueue(conn, "push", [({"n": n}, "busy.test") for n in range(10)])
+        await enqueue(conn, "push", [({"n": n}, "calm.test") for n in range(10, 12)])
+        await enqueue(conn, "push", [({"n": 12}, None)])
+    jobs = await queue.next_jobs(8, per_host=2, running={"busy.test": 1})
+    assert [job.host for job in jobs] == ["busy.test", "calm.test", "calm.test", None]
+    # Claimed ahead means running in the table, and never more than the host may have.
+    rows = await db.fetchall("SELECT host, COUNT(*) FROM jobs WHERE state = 'running' GROUP BY 1")
+    assert {row[0]: row[1] for row in rows} == {"busy.test": 1, "calm.test": 2, None: 1}
+    # busy.test is full (two running): nothing more for it until one finishes.
+    assert await queue.next_jobs(8, per_host=2, running={"busy.test": 2, "calm.test": 2}) == []
+    more = await queue.next_jobs(8, per_host=2, running={"calm.test": 2})
+    assert [job.host for job in more] == ["busy.test", "busy.test"]
+
+
+async def test_claimed_ahead_jobs_are_cancelled_with_their_post(db: Database) -> None:
+    queue = JobQueue(db, "push", claim_ahead=10)
+    async with db.transaction() as conn:
+        await enqueue(conn, "push", [({"n": n}, f"h{n}.test") for n in range(4)], ref=7)
+    (first,) = await queue.next_jobs(1, per_host=4, running={})
+    assert await queue.cancel(7, "deleted") == 3  # the three waiting in memory
+    assert await queue.next_jobs(4, per_host=4, running={}) == []
+    assert sorted((await states(db)).values()) == ["dead", "dead", "dead", "running"]
+    await queue.done(first)
+    await queue.close()
+    assert (await states(db))[first.id] == "done"
+
+
+async def test_a_crash_before_the_acknowledgements_are_written_runs_the_jobs_again(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "crash.db"
+    first = Database(path)
+    await first.open(create=True)
+    async with first.transaction() as conn:
+        await enqueue(conn, "push", [({"n": n}, f"h{n}.test") for n in range(6)])
+    queue = JobQueue(first, "push", ack_delay=3600)
+    seen: list[int] = []
+
+    async def handle(job: Job) -> None:
+        seen.append(job.payload["n"])
+        await queue.done(job)
+
+    worker = asyncio.create_task(run_worker(queue, handle, concurrency=2, per_host=1))
+    for _ in range(200):
+        if len(seen) == 6:
+            break
+        await asyncio.sleep(0.01)
+    assert sorted(seen) == list(range(6))
+    # The crash: the database goes away with the acknowledgements still in memory.
+    await first.close()
+    worker.cancel()
+    await asyncio.gather(worker, return_exceptions=True)
+
+    again = Database(path)
+    await again.open()
+    try:
+        assert set((await states(again)).values()) == {"running"}
+        queue = JobQueue(again, "push")
+        seen.clear()
+        worker = asyncio.create_task(run_worker(queue, handle, concurrency=4, per_host=1))
+        for _ in range(200):
+            if len(seen) == 6:
+                break
+            await asyncio.sleep(0.01)
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
+        assert sorted(seen) == list(range(6))  # every job ran again: at least once
+        assert set((await states(again)).values()) == {"done"}
+    finally:
+        await again.close()

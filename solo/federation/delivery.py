@@ -3,6 +3,10 @@
 Policy (FEDERATION.md, delivery facts): 2xx done; 4xx other than 401/408/429, and 501, are final;
 everything else is retried with backoff over about two days, honouring Retry-After. A server
 failing on 7 distinct days is unavailable until it is heard from again.
+
+Healthy servers cost no database access per delivery: host health is read from the in-memory
+view (`hosts.watch_health`), written only when it changes, and acknowledgements are batched by
+the queue.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from solo.federation.fetch import (
     ForbiddenAddress,
     Reply,
 )
+from solo.federation.poster import Sender
 from solo.jobs import Job, enqueue
 from solo.store import hosts
 
@@ -77,8 +82,9 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 class Deliverer:
     """The push worker's job handler."""
 
-    def __init__(self, federation: Federation) -> None:
+    def __init__(self, federation: Federation, sender: Sender | None = None) -> None:
         self.federation = federation
+        self.sender: Sender = sender if sender is not None else federation.fetcher
         self._bodies: OrderedDict[int, bytes] = OrderedDict()
 
     async def _body(self, ref: int) -> bytes | None:
@@ -111,7 +117,7 @@ class Deliverer:
             await queue.drop(job, f"{host} is unavailable")
             return
         try:
-            reply = await federation.fetcher.post(inbox, body, auth=federation.user_auth)
+            reply = await self.sender.post(inbox, body, auth=federation.user_auth)
         except (ForbiddenAddress, BadDocument) as error:
             await queue.drop(job, str(error))
             return
@@ -126,7 +132,7 @@ class Deliverer:
         if 200 <= status < 300:
             await queue.done(job)
             if host:
-                await hosts.record_success(self.federation.db, host)
+                await hosts.delivered(self.federation.db, host)
         elif (400 <= status < 500 and status not in RETRIED_4XX) or status == 501:
             await queue.drop(job, f"HTTP {status} from {reply.url}")
         else:
