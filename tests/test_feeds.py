@@ -66,6 +66,15 @@ async def arrived(node: Node, ap_id: str) -> int:
     return found.id
 
 
+async def in_feed(node: Node, name: str, status_id: int) -> None:
+    """Wait for a stored status to reach a feed: the handler commits first, then tells feeds."""
+
+    async def there() -> bool:
+        return status_id in node.federation.feeds.timelines[name]
+
+    await eventually(there, what=f"{status_id} in {name}")
+
+
 def home(node: Node) -> list[int]:
     return node.federation.feeds.timelines["home"].ids()
 
@@ -84,20 +93,21 @@ async def test_what_home_local_and_federated_show(tmp_path: Path, template_root:
         public = await statuses.post(bob.federation, "bob says hi")
         public_id = await arrived(alice, public.ap_id)
         # Remote posts take their place by publication time (to the second), not arrival.
+        await in_feed(alice, "federated", public_id)  # the last feed told: all are settled
         assert public_id in feeds.timelines["home"]
-        assert public_id in feeds.timelines["federated"]
         assert public_id not in feeds.timelines["local"]
 
         # carol is not followed: her public post mentioning alice notifies, but is not home.
         mention = await statuses.post(carol.federation, "hey @alice@alice.test")
         mention_id = await arrived(alice, mention.ap_id)
+        await in_feed(alice, "federated", mention_id)
         assert mention_id not in feeds.timelines["home"]
         # A direct message is.
         direct = await statuses.post(
             carol.federation, "psst @alice@alice.test", visibility="direct"
         )
         direct_id = await arrived(alice, direct.ap_id)
-        assert direct_id in feeds.timelines["home"]
+        await in_feed(alice, "home", direct_id)
         assert direct_id not in feeds.timelines["federated"]
 
         # bob replies to carol (not followed): not home; bob replies to alice: home.
@@ -112,11 +122,11 @@ async def test_what_home_local_and_federated_show(tmp_path: Path, template_root:
             bob.federation, "@alice@alice.test nice", in_reply_to=alice_copy_of_own
         )
         to_alice_id = await arrived(alice, to_alice.ap_id)
-        assert to_alice_id in feeds.timelines["home"]
+        await in_feed(alice, "home", to_alice_id)
         # alice follows bob, so she stores his reply to carol; her home does not show it.
         reply_to_carol = await arrived(alice, to_carol.ap_id)
+        await in_feed(alice, "federated", reply_to_carol)
         assert reply_to_carol not in feeds.timelines["home"]
-        assert reply_to_carol in feeds.timelines["federated"]
 
         # Unfollowing bob takes his posts out of home.
         await follow_actions.unfollow(alice.federation, bob.actor)
@@ -142,6 +152,13 @@ async def test_a_post_boosted_twice_is_shown_once(tmp_path: Path, template_root:
             return int(count) == 2
 
         await eventually(both_boosts_stored, what="both boosts at alice")
+
+        async def handled() -> bool:
+            # A job is done once its handler returned, feeds told; `counts` flushes the acks.
+            counts = await alice.federation.ingress.counts()
+            return not any(counts.get(state) for state in ("queued", "running", "retrying"))
+
+        await eventually(handled, what="alice's ingress to settle")
         boosted = await get_status_by_ap_id(alice.federation.db, original.ap_id)
         assert boosted is not None
         rows = await alice.federation.db.fetchall(
