@@ -1,4 +1,4 @@
-"""`make bench` / `python -m bench [startup|fanout|burst|ingress …] [--profile] [--delay S]`.
+"""`make bench` / `python -m bench [startup|fanout|burst|ingress|timelines …] [--profile] …`.
 
 With no name, every benchmark runs in turn. See bench/README.md for what each one measures.
 """
@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bench import fanout, ingress, startup
+from bench import fanout, ingress, startup, timelines
 
-NAMES = ("startup", "fanout", "ingress", "burst")
+NAMES = ("startup", "fanout", "ingress", "burst", "timelines")
 
 parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
 parser.add_argument(
@@ -37,3 +37,5 @@ for name in args.names or NAMES:
         asyncio.run(ingress.run(profile=args.profile, concurrency=args.concurrency))
     elif name == "burst":
         asyncio.run(fanout.run(burst=True, profile=args.profile))
+    elif name == "timelines":
+        asyncio.run(timelines.run(profile=args.profile))
