@@ -98,21 +98,43 @@ class Feed:
     def ids(self) -> list[int]:
         return self._ids[::-1]
 
+    def _near(self, entry_id: int, post_id: int) -> list[int]:
+        """Entries showing `post_id` (itself or a boost of it) within BOOST_WINDOW places of
+        where `entry_id` stands or would stand."""
+        at = bisect.bisect_left(self._ids, entry_id)
+        low, high = max(0, at - BOOST_WINDOW), at + BOOST_WINDOW
+        return [
+            other
+            for other in self._ids[low:high]
+            if other != entry_id and (other == post_id or self._reblogs.get(other) == post_id)
+        ]
+
     def recently_shows(self, status_id: int) -> bool:
         """Whether the post, or a boost of it, is among the newest entries."""
-        for entry_id in self._ids[-BOOST_WINDOW:]:
-            if entry_id == status_id or self._reblogs.get(entry_id) == status_id:
-                return True
-        return False
+        newest = self._ids[-1] + 1 if self._ids else 0
+        return bool(self._near(newest, status_id))
 
     def add(self, entry: Entry) -> bool:
-        """Insert in order; False when it is already there, a repeated boost, or too old."""
+        """Insert in order; False when it is already there, a repeated boost, or too old.
+
+        A post is shown once among nearby entries: the post itself wins over its boosts, and
+        the earliest boost over later ones. The outcome does not depend on the order entries
+        are added in, so a rebuild gives the feed the live updates built (remote ids follow
+        publication times to the second, so a boost can sort before the post it boosts).
+        """
         if entry.id in self._reblogs:
-            return False
-        if entry.reblog_of_id is not None and self.recently_shows(entry.reblog_of_id):
             return False
         if self.full and entry.id < self._ids[0]:
             return False
+        post = entry.reblog_of_id if entry.reblog_of_id is not None else entry.id
+        near = self._near(entry.id, post)
+        if entry.reblog_of_id is not None and any(
+            other == post or other < entry.id for other in near
+        ):
+            return False
+        for other in near:
+            if other != post:  # a boost shown in this entry's place
+                self.remove(other)
         bisect.insort(self._ids, entry.id)
         self._reblogs[entry.id] = entry.reblog_of_id
         if len(self._ids) > self.size:

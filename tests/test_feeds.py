@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 from solo.actions import follows as follow_actions
@@ -31,6 +32,24 @@ def test_feed_keeps_order_bounds_and_skips_repeated_boosts() -> None:
     assert feed.page(80, 2) == [70, 50]
     assert feed.page(50, 5) is None  # runs past memory: SQLite answers
     assert feed.remove(70) and feed.ids() == [90, 80, 50, 30]
+
+
+def test_the_feed_does_not_depend_on_the_order_entries_arrive_in() -> None:
+    """Live updates and a rebuild add the same entries in different orders."""
+    entries = [Entry(100), Entry(90, reblog_of_id=100), Entry(95, reblog_of_id=100)]
+    entries += [Entry(200, reblog_of_id=7), Entry(210, reblog_of_id=7), Entry(205)]
+    entries += [Entry(n) for n in range(300, 330)]
+    shuffler = random.Random(4)
+    results = set()
+    for _ in range(50):
+        shuffler.shuffle(entries)
+        feed = Feed(100)
+        for entry in entries:
+            feed.add(entry)
+        results.add(tuple(feed.ids()))
+    (result,) = results
+    assert 100 in result and 90 not in result and 95 not in result  # the post beats its boosts
+    assert 200 in result and 210 not in result  # the earliest boost stays
 
 
 def test_a_boost_far_down_the_feed_is_shown_again() -> None:

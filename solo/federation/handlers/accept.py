@@ -43,6 +43,8 @@ async def on_accept(federation: Federation, activity: dict[str, Any], actor: Rem
         # Their recent posts fill the home feed at once rather than as they post. Awaited here,
         # but within the backfill's own deadline (seconds), so the job is not held for long.
         await backfill.after_follow_accepted(federation, actor)
+        # Posts of theirs stored before (a profile opened, a boost seen) join home too.
+        await federation.feeds.rebuild_timeline("home")
 
 
 async def on_reject(federation: Federation, activity: dict[str, Any], actor: RemoteActor) -> None:

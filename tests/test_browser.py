@@ -1,0 +1,219 @@
+"""The web interface in a real headless Chromium, against real `solo serve` processes.
+
+alice is driven through her browser; bob, the other server, through HTTP forms. The browser
+reaches `*.test` through Chromium's own host rules, so no DNS or /etc/hosts is involved.
+Screenshots of alice's pages land in `test-artifacts/screenshots/` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Locator,
+    Page,
+    async_playwright,
+    expect,
+)
+
+from tests.conftest import PASSWORD
+from tests.fleet import eventually
+from tests.processes import SoloProcess, submit
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # The instances are `name.test:port` on 127.0.0.1, as in tests/processes.py.
+    "--host-resolver-rules=MAP *.test 127.0.0.1",
+]
+PHONE = {"width": 420, "height": 900}
+DESKTOP = {"width": 1280, "height": 900}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+WAIT_MS = 20_000
+
+
+def _need_chromium() -> None:
+    """Skip on a developer machine without Chromium; in CI (CI=true) a missing one fails."""
+    if CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK):
+        return
+    reason = f"headless Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    _need_chromium()
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def log_in(context: BrowserContext, node: SoloProcess) -> Page:
+    page = await context.new_page()
+    await page.goto(f"{node.base_url}/login")
+    await page.fill("#username", node.name)
+    await page.fill("#password", PASSWORD)
+    await page.click("form[action='/login'] button[type=submit]")
+    await page.wait_for_url(f"{node.base_url}/")
+    await expect(page.locator("#timeline")).to_be_attached()
+    return page
+
+
+def card(page: Page, text: str) -> Locator:
+    return page.locator("#timeline article.status", has_text=text)
+
+
+async def status_id_at(node: SoloProcess, client: httpx.AsyncClient, address: str) -> str:
+    """The id `node` gives the post at `address`, found through its search page."""
+    response = await client.get("/search", params={"q": address})
+    match = re.search(r'data-status="(\d+)"', response.text)
+    assert match, f"{node.name} cannot find {address}: {response.status_code}"
+    return match.group(1)
+
+
+async def screenshot(page: Page, name: str, scheme: str, size: dict[str, int]) -> Path:
+    await page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+    await page.set_viewport_size(size)  # type: ignore[arg-type]
+    path = SCREENSHOTS / f"{name}-{scheme}-{size['width']}.png"
+    # Nothing may push the page wider than the screen (the header's nav scrolls on its own).
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{name} is {overflow}px wider than a {size['width']}px screen"
+    await page.screenshot(path=str(path), full_page=True)
+    data = path.read_bytes()
+    assert data.startswith(PNG_SIGNATURE) and len(data) > 2_000, path
+    return path
+
+
+async def test_alice_posts_follows_boosts_and_sees_a_reply_live(
+    tmp_path: Path, template_root: Path, browser: Browser
+) -> None:
+    async with SoloProcess("alice", tmp_path) as alice, SoloProcess("bob", tmp_path) as bob:
+        for node in (alice, bob):
+            await node.initialise(template_root)
+            await node.start()
+        context = await browser.new_context(viewport=DESKTOP)
+        errors: list[str] = []
+        page = await log_in(context, alice)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+
+        # Posting from the home page's form puts the post on the timeline in place.
+        await page.fill("#compose-text", "Hello from alice's browser")
+        await page.click("form.compose button[type=submit]")
+        mine = card(page, "Hello from alice's browser")
+        await expect(mine).to_have_count(1, timeout=WAIT_MS)
+        await expect(page.locator("#compose-text")).to_have_value("")
+        alice_status = await mine.get_attribute("data-status")
+
+        # bob writes before alice knows him.
+        bob_notes = [f"Bob's note number {n}" for n in range(1, 4)]
+        async with bob.logged_in() as http:
+            for text in bob_notes:
+                response = await submit(http, "/", "/statuses", text=text)
+                assert response.status_code == 303, response.text
+
+        # Search, open the profile, follow.
+        await page.fill("#search-q", f"@bob@{bob.domain}")
+        await page.press("#search-q", "Enter")
+        account_link = page.locator(".accounts a.author", has_text=f"@bob@{bob.domain}")
+        await expect(account_link).to_be_visible(timeout=WAIT_MS)
+        await account_link.click()
+        await page.wait_for_url(re.compile(r"/@bob@"))
+        await page.click(".relationship form[action='/follow'] button")
+        await expect(page.locator(".relationship form[action='/unfollow'] button")).to_be_visible(
+            timeout=WAIT_MS
+        )
+
+        # Following fills the home timeline with bob's earlier posts.
+        await page.goto(f"{alice.base_url}/")
+
+        async def backfilled() -> bool:
+            for text in bob_notes:
+                if await card(page, text).count() == 0:
+                    await page.reload()
+                    return False
+            return True
+
+        await eventually(backfilled, within=20, what="bob's posts on alice's home")
+
+        # Boosting acts in place: the button turns into a pressed Unboost, no page load.
+        await page.evaluate("window.soloMarker = 'same page'")
+        target = card(page, bob_notes[1]).first
+        entry = await target.get_attribute("data-id")
+        boosted_card = page.locator(f'#timeline article.status[data-id="{entry}"]')
+        await boosted_card.locator("form.boost button").click()
+        unboost = boosted_card.locator("form.unboost button")
+        await expect(unboost).to_have_attribute("aria-pressed", "true", timeout=WAIT_MS)
+        await expect(boosted_card.locator("form.boost")).to_have_count(0)
+
+        # bob follows alice and replies to her post, mentioning her: with her home page open,
+        # the follow notification, the reply and its notification arrive without a reload.
+        badge = page.locator("header.site .notification-count")
+        async with bob.logged_in() as http:
+            response = await submit(http, "/", "/follow", account=f"@alice@{alice.domain}")
+            assert response.status_code in (200, 303), response.text
+            await expect(badge).to_have_text("1", timeout=WAIT_MS)
+            await expect(badge).to_be_visible()
+            address = f"{alice.actor}/statuses/{alice_status}"
+            bob_copy = await status_id_at(bob, http, address)
+            reply_text = "Welcome to the fediverse, alice!"
+            response = await submit(
+                http,
+                "/",
+                "/statuses",
+                text=f"@alice@{alice.domain} {reply_text}",
+                in_reply_to=bob_copy,
+            )
+            assert response.status_code == 303, response.text
+        reply = card(page, reply_text)
+        await expect(reply).to_have_count(1, timeout=WAIT_MS)
+        await expect(reply.locator(".reply-to")).to_contain_text("@alice@")
+        await expect(badge).to_have_text("2", timeout=WAIT_MS)
+        assert await page.evaluate("window.soloMarker") == "same page"
+
+        # Screenshots for a person to look at, checked here only for being real PNGs.
+        if SCREENSHOTS.exists():
+            shutil.rmtree(SCREENSHOTS)
+        SCREENSHOTS.mkdir(parents=True)
+        for scheme in ("light", "dark"):
+            for size in (PHONE, DESKTOP):
+                await screenshot(page, "home", scheme, size)
+        await page.goto(f"{alice.base_url}/@bob@{bob.domain}")
+        await screenshot(page, "profile", "light", DESKTOP)
+        await screenshot(page, "profile", "dark", PHONE)
+        await page.goto(f"{alice.base_url}/notifications")
+        await expect(page.locator("#notifications li.notification")).to_have_count(2)
+        await screenshot(page, "notifications", "light", DESKTOP)
+        await screenshot(page, "notifications", "dark", PHONE)
+        assert errors == [], errors
+        await context.close()
+
+        visitor = await browser.new_context()
+        login = await visitor.new_page()
+        await login.goto(f"{alice.base_url}/login")
+        await screenshot(login, "login", "light", PHONE)
+        await visitor.close()
