@@ -15,6 +15,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from solo import control
 from solo.config import Settings
 from solo.errors import RequestError, TooManyRequests
 from solo.federation import actors, inbox, nodeinfo, objects, webfinger
@@ -100,10 +101,14 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    serving: bool = False,
 ) -> Starlette:
     """The whole instance as an ASGI app. `transport` replaces the network for outgoing
-    requests (tests route them to other in-process instances)."""
+    requests (tests route them to other in-process instances); `serving` is for `solo serve`
+    alone: a pid file and signal handlers belong to the process, not to every app."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -112,7 +117,11 @@ def create_app(
         try:
             async with federation(instance, transport=transport) as running:
                 app.state.federation = running
-                yield
+                if serving:
+                    with control.serving(settings, running.feeds):
+                        yield
+                else:
+                    yield
         finally:
             await instance.db.close()
 

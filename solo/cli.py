@@ -5,23 +5,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
 
 import uvicorn
 
-from solo import __version__, jobs, urls
+from solo import __version__, control, jobs, urls
 from solo.app import create_app
 from solo.config import TOML_NAME, Settings, load_settings, write_toml
 from solo.db import Database
 from solo.errors import SetupError
+from solo.events import EventBus
+from solo.feeds import Feeds
 from solo.instance import initialise, open_instance
 from solo.passwords import generate_password, hash_password, validate_new_password
 from solo.store import hosts
 from solo.store.account import set_password_hash
 
-COMMANDS = ("init", "serve", "passwd", "queue")
+COMMANDS = ("init", "serve", "passwd", "queue", "rebuild-feeds")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     commands.add_parser("queue", help="show the delivery and ingress queues and the worst hosts")
+    commands.add_parser(
+        "rebuild-feeds", help="rebuild the timelines of the running server from the database"
+    )
     return parser
 
 
@@ -131,6 +138,30 @@ def cmd_queue(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rebuild_feeds(args: argparse.Namespace) -> int:
+    settings = load_settings(data_dir=args.data_dir)
+    pid = control.running_server(settings)
+    if pid is not None:
+        os.kill(pid, signal.SIGHUP)
+        print(f"Asked the running server (pid {pid}) to rebuild its feeds; its log says when.")
+        return 0
+
+    async def count() -> str:
+        db = Database(settings.db_path)
+        await db.open()
+        try:
+            feeds = Feeds(db, EventBus())
+            await feeds.rebuild()
+        finally:
+            await db.close()
+        sizes = ", ".join(f"{name} {len(feed)}" for name, feed in feeds.timelines.items())
+        return f"{sizes}, notifications {len(feeds.notifications)}"
+
+    sizes = asyncio.run(count())
+    print(f"No server is running; it builds its feeds from the database at start ({sizes}).")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     started = time.monotonic()
     settings = load_settings(data_dir=args.data_dir, host=args.host, port=args.port)
@@ -143,7 +174,7 @@ async def serve(settings: Settings, started: float | None = None) -> None:
     instance = await open_instance(settings)
     await instance.db.close()
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, serving=True),
         host=settings.host,
         port=settings.port,
         proxy_headers=True,
@@ -169,7 +200,13 @@ async def serve(settings: Settings, started: float | None = None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"init": cmd_init, "serve": cmd_serve, "passwd": cmd_passwd, "queue": cmd_queue}
+    handlers = {
+        "init": cmd_init,
+        "serve": cmd_serve,
+        "passwd": cmd_passwd,
+        "queue": cmd_queue,
+        "rebuild-feeds": cmd_rebuild_feeds,
+    }
     try:
         return handlers[args.command](args)
     except SetupError as error:

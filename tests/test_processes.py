@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.fleet import eventually
@@ -153,3 +156,26 @@ async def test_three_processes_post_reply_boost_edit_delete(
         assert rows(carol, query) == []
         pushed = rows(alice, "SELECT host FROM jobs WHERE queue = 'push' ORDER BY id DESC LIMIT 1")
         assert pushed == [(bob.domain,)]
+
+
+async def test_rebuild_feeds_asks_the_running_server(tmp_path: Path, template_root: Path) -> None:
+    async with SoloProcess("alice", tmp_path) as alice:
+        await alice.initialise(template_root)
+        env = {**os.environ, **alice.environment}
+        command = [sys.executable, "-m", "solo", "rebuild-feeds"]
+        idle = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+        assert "No server is running" in idle.stdout
+        assert "home 0, local 0, federated 0, notifications 0" in idle.stdout
+        await alice.start()
+        async with alice.logged_in() as browser:
+            await submit(browser, "/", "/statuses", text="kept across rebuilds")
+        asked = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+        assert "Asked the running server" in asked.stdout
+
+        async def logged() -> bool:
+            return "feeds rebuilt from the database: home 1, local 1" in alice.log.read_text()
+
+        await eventually(logged, what="the server to rebuild its feeds")
+        async with alice.logged_in() as browser:
+            assert "kept across rebuilds" in (await browser.get("/")).text
+    assert not alice.settings.data_dir.joinpath("solo.pid").exists()  # removed at shutdown
