@@ -24,7 +24,7 @@ from solo.store.statuses import NewStatus, Status
 BOOSTABLE = frozenset({"public", "unlisted"})
 
 
-async def _target(federation: Federation, status_id: int) -> Status:
+async def target_post(federation: Federation, status_id: int) -> Status:
     """The post acted on; a boost stands for the post it boosts."""
     status = await status_store.get_status(federation.db, status_id)
     if status is not None and status.reblog_of_id is not None:
@@ -46,7 +46,7 @@ async def _author(federation: Federation, status: Status) -> tuple[str, list[Inb
 
 async def favourite(federation: Federation, status_id: int) -> Status:
     """Like a post; the author's server is told. Favouriting twice sends one Like."""
-    status = await _target(federation, status_id)
+    status = await target_post(federation, status_id)
     _, inboxes = await _author(federation, status)
     settings = federation.settings
     like_id = vocab.activity_id(settings, "Like", federation.ids.next())
@@ -63,7 +63,7 @@ async def favourite(federation: Federation, status_id: int) -> Status:
 
 async def unfavourite(federation: Federation, status_id: int) -> Status:
     """Take a favourite back: Undo with the original Like embedded. Nothing to undo is fine."""
-    status = await _target(federation, status_id)
+    status = await target_post(federation, status_id)
     _, inboxes = await _author(federation, status)
     settings = federation.settings
     undo_id = vocab.activity_id(settings, "Undo", federation.ids.next())
@@ -80,7 +80,7 @@ async def unfavourite(federation: Federation, status_id: int) -> Status:
 async def boost(federation: Federation, status_id: int) -> Status:
     """Boost a public or unlisted post: an Announce to our followers and the author. Returns
     the boost's own row (`reblog_of_id` set), which timelines show; boosting twice sends once."""
-    status = await _target(federation, status_id)
+    status = await target_post(federation, status_id)
     if status.visibility not in BOOSTABLE:
         raise ActionError("Only public and unlisted posts can be boosted.")
     existing = await status_store.get_local_boost(federation.db, status.id)
@@ -119,7 +119,7 @@ async def boost(federation: Federation, status_id: int) -> Status:
 async def unboost(federation: Federation, status_id: int) -> Status:
     """Take a boost back: its row goes, and an Undo embedding the original Announce (rebuilt
     from the boost's row: same id, same time) goes where the Announce went."""
-    status = await _target(federation, status_id)
+    status = await target_post(federation, status_id)
     boosted = await status_store.get_local_boost(federation.db, status.id)
     if boosted is None:
         return status
