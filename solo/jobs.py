@@ -77,16 +77,30 @@ async def enqueue(
     cancelled together.
     """
     now = time.time()
-    rows = [
-        (queue, json.dumps(payload, separators=(",", ":")), host, ref, at or now, now, now)
-        for payload, host in items
-    ]
-    await conn.executemany(
-        "INSERT INTO jobs (queue, payload, host, ref, next_attempt_at, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        rows,
-    )
+    rows = [job_row(queue, payload, host=host, ref=ref, at=at, now=now) for payload, host in items]
+    await conn.executemany(INSERT_JOB, rows)
     return len(rows)
+
+
+INSERT_JOB = (
+    "INSERT INTO jobs (queue, payload, host, ref, next_attempt_at, created_at, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def job_row(
+    queue: str,
+    payload: dict[str, Any],
+    *,
+    host: str | None = None,
+    ref: int | None = None,
+    at: float | None = None,
+    now: float,
+) -> tuple[str, str, str | None, int | None, float, float, float]:
+    """The values of INSERT_JOB for one job: for writers that are not `enqueue` (the inbox
+    writes its jobs with plain sqlite3, inside a group commit)."""
+    text = json.dumps(payload, separators=(",", ":"))
+    return (queue, text, host, ref, at or now, now, now)
 
 
 class JobQueue:

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from solo import jobs
 from solo.db import Database
 from solo.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from solo.federation.activitystreams import id_of
@@ -102,9 +103,11 @@ class _Hosts:
             await hosts.heard_from(self.db, domain)
 
 
-def _store(key: str, kind: str, job: str, now: float) -> Callable[[sqlite3.Connection], bool]:
+def _store(
+    key: str, kind: str, job: dict[str, Any], now: float
+) -> Callable[[sqlite3.Connection], bool]:
     """The activity's key, and its ingress job unless the key was already there (a duplicate,
-    even one committed in the same batch); the job row is the one `solo.jobs.enqueue` writes."""
+    even one committed in the same batch)."""
 
     def store(conn: sqlite3.Connection) -> bool:
         cursor = conn.execute(
@@ -113,11 +116,7 @@ def _store(key: str, kind: str, job: str, now: float) -> Callable[[sqlite3.Conne
         )
         if not cursor.rowcount:
             return False
-        conn.execute(
-            "INSERT INTO jobs (queue, payload, host, ref, next_attempt_at, created_at, updated_at)"
-            " VALUES ('ingress', ?, NULL, NULL, ?, ?, ?)",
-            (job, now, now, now),
-        )
+        conn.execute(jobs.INSERT_JOB, jobs.job_row("ingress", job, now=now))
         return True
 
     return store
@@ -233,7 +232,7 @@ async def receive(request: Request) -> Response:
     if signer.ap_id != actor_id:
         raise Unauthorized(f"Signed by {signer.ap_id}, but the activity's actor is {actor_id}.")
     await known_hosts.heard_from(signer.domain)
-    job = json.dumps({"activity": activity, "actor": signer.ap_id}, separators=(",", ":"))
+    job = {"activity": activity, "actor": signer.ap_id}
     try:
         added = await federation.db.write(
             _store(activity_key(activity, body), kind, job, time.time())
