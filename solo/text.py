@@ -18,11 +18,12 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, NamedTuple, Protocol
 from urllib.parse import quote, urlsplit
 
+from solo.markdown import Token, make_parser, safety_net
 from solo.sanitize import plain_text, sanitize_name, sanitize_remote_html
 
 __all__ = [
@@ -139,81 +140,128 @@ def find_mentions(text: str) -> list[tuple[str, str | None]]:
     """The `(username, host)` pairs mentioned in `text`, hosts lowercased, each once.
 
     `host` is None for `@user`, which the caller resolves as it sees fit (usually our own
-    domain). Handles inside URLs and e-mail addresses are not mentions.
+    domain). Handles inside URLs, e-mail addresses, code and link texts are not mentions.
     """
     found: dict[tuple[str, str | None], None] = {}
-    for line in _lines(text):
-        for token in _tokens(line):
-            if isinstance(token, _MentionToken):
-                found.setdefault((token.username, token.host))
+    for block in _parse(text):
+        in_link = False
+        for child in block.children or ():
+            if child.type in ("link_open", "link_close"):
+                in_link = child.type == "link_open"
+            elif child.type == "text" and not in_link:
+                for token in _tokens(child.content):
+                    if isinstance(token, _MentionToken):
+                        found.setdefault((token.username, token.host))
     return list(found)
 
 
 def render_post(text: str, *, base_url: str, resolve_mention: MentionResolver) -> RenderedPost:
-    """HTML for a post typed as plain text, plus the mentions, hashtags and links it contains.
+    """HTML for a post typed as plain text with a little Markdown, plus what it refers to.
 
     Blank lines separate paragraphs and single newlines become `<br>`. http(s) URLs become
     links, `#tags` link to `{base_url}/tags/{tag}`, and mentions that `resolve_mention` knows
-    link to the profile; unresolved mentions stay plain text.
+    link to the profile; unresolved mentions stay plain text. The Markdown is `solo.markdown`'s
+    subset: emphasis, strong, code, fenced code, http(s) links, lists and block quotes.
     """
-    base = base_url.rstrip("/")
-    mentions: dict[str, Mention] = {}
-    hashtags: dict[str, None] = {}
-    links: dict[str, None] = {}
-    resolved: dict[tuple[str, str | None], ResolvedMention | None] = {}
-    paragraphs: list[str] = []
-    for paragraph in _paragraphs(text):
-        rendered_lines: list[str] = []
-        for line in paragraph:
-            pieces: list[str] = []
-            for token in _tokens(line):
-                if isinstance(token, str):
-                    pieces.append(html.escape(token, quote=False))
-                elif isinstance(token, _Link):
-                    links.setdefault(token.url)
-                    pieces.append(_link_html(token.url))
-                elif isinstance(token, _Hashtag):
-                    name = _normalise_tag(token.name)
-                    hashtags.setdefault(name)
-                    pieces.append(_hashtag_html(token.name, name, base))
-                else:
-                    key = (token.username, token.host)
-                    if key not in resolved:
-                        resolved[key] = resolve_mention(token.username, token.host)
-                    target = _usable_target(resolved[key])
-                    if target is None:
-                        pieces.append(html.escape(token.text, quote=False))
-                        continue
-                    href, ap_id = target
-                    mentions.setdefault(ap_id, Mention(token.username, token.host, ap_id, href))
-                    pieces.append(_mention_html(token.username, href))
-            rendered_lines.append("".join(pieces))
-        paragraphs.append("<p>" + "<br>".join(rendered_lines) + "</p>")
+    renderer = _Renderer(base_url.rstrip("/"), resolve_mention)
+    parts = [renderer.block(token) for token in _parse(text)]
     return RenderedPost(
-        html="".join(paragraphs),
-        mentions=list(mentions.values()),
-        hashtags=list(hashtags),
-        links=list(links),
+        html=safety_net("".join(parts)),
+        mentions=list(renderer.mentions.values()),
+        hashtags=list(renderer.hashtags),
+        links=list(renderer.links),
     )
 
 
-def _lines(text: str) -> Iterator[str]:
+class _Renderer:
+    """Markdown tokens to HTML, collecting the mentions, hashtags and links on the way."""
+
+    def __init__(self, base: str, resolve_mention: MentionResolver) -> None:
+        self.base = base
+        self.resolve_mention = resolve_mention
+        self.mentions: dict[str, Mention] = {}
+        self.hashtags: dict[str, None] = {}
+        self.links: dict[str, None] = {}
+        self.resolved: dict[tuple[str, str | None], ResolvedMention | None] = {}
+        self.in_link = False
+
+    def block(self, token: Token) -> str:
+        if token.type == "inline":
+            return "".join(self.inline(child) for child in token.children or ())
+        if token.type == "fence":
+            return f"<pre><code>{_escape(token.content.rstrip(chr(10)))}</code></pre>"
+        if token.hidden:  # the paragraphs of a tight list item
+            return ""
+        if token.type == "ordered_list_open":
+            start = str(token.attrGet("start") or "1")
+            return "<ol>" if start == "1" else f'<ol start="{html.escape(start)}">'
+        return _SIMPLE_TAGS.get(token.type, "")
+
+    def inline(self, token: Token) -> str:
+        if token.type == "text":
+            return _escape(token.content) if self.in_link else self.prose(token.content)
+        if token.type == "code_inline":
+            return f"<code>{_escape(token.content)}</code>"
+        if token.type == "link_open":
+            href = str(token.attrGet("href"))
+            self.links.setdefault(href)
+            self.in_link = True
+            return f'<a href="{html.escape(href)}" rel="nofollow noopener" target="_blank">'
+        if token.type == "link_close":
+            self.in_link = False
+            return "</a>"
+        if token.type == "image":
+            # Images are not part of a post's text: written back as typed, with a usable URL.
+            src = str(token.attrGet("src"))
+            return _escape(f"![{token.content}](") + self.prose(src) + ")"
+        if token.type in _SIMPLE_TAGS:
+            return _SIMPLE_TAGS[token.type]
+        return _escape(token.content)
+
+    def prose(self, text: str) -> str:
+        pieces: list[str] = []
+        for token in _tokens(text):
+            if isinstance(token, str):
+                pieces.append(_escape(token))
+            elif isinstance(token, _Link):
+                self.links.setdefault(token.url)
+                pieces.append(_link_html(token.url))
+            elif isinstance(token, _Hashtag):
+                name = _normalise_tag(token.name)
+                self.hashtags.setdefault(name)
+                pieces.append(_hashtag_html(token.name, name, self.base))
+            else:
+                pieces.append(self.mention(token))
+        return "".join(pieces)
+
+    def mention(self, token: _MentionToken) -> str:
+        key = (token.username, token.host)
+        if key not in self.resolved:
+            self.resolved[key] = self.resolve_mention(token.username, token.host)
+        target = _usable_target(self.resolved[key])
+        if target is None:
+            return _escape(token.text)
+        href, ap_id = target
+        self.mentions.setdefault(ap_id, Mention(token.username, token.host, ap_id, href))
+        return _mention_html(token.username, href)
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _parse(text: str) -> list[Token]:
     normalised = text.replace("\r\n", "\n").replace("\r", "\n").translate(_CONTROL)
-    for line in normalised.split("\n"):
-        yield line.rstrip()
+    return _PARSER.parse(normalised)
 
 
-def _paragraphs(text: str) -> Iterator[list[str]]:
-    """Runs of non-blank lines; any number of blank (or whitespace-only) lines separates them."""
-    paragraph: list[str] = []
-    for line in _lines(text):
-        if line.strip():
-            paragraph.append(line)
-        elif paragraph:
-            yield paragraph
-            paragraph = []
-    if paragraph:
-        yield paragraph
+def _url_end(source: str, start: int) -> int | None:
+    """Where a bare URL starting at `start` ends, for the Markdown parser."""
+    previous = source[start - 1] if start else " "
+    found = _token_at(source, start, previous)
+    if found is None or not isinstance(found[0], _Link):
+        return None
+    return found[1]
 
 
 def _tokens(line: str) -> list[_Token]:
@@ -349,3 +397,24 @@ def _mention_html(username: str, href: str) -> str:
         f'<span class="h-card" translate="no"><a href="{html.escape(href)}" class="u-url mention">'
         f"@<span>{html.escape(username, quote=False)}</span></a></span>"
     )
+
+
+_SIMPLE_TAGS: Final = {
+    "paragraph_open": "<p>",
+    "paragraph_close": "</p>",
+    "blockquote_open": "<blockquote>",
+    "blockquote_close": "</blockquote>",
+    "bullet_list_open": "<ul>",
+    "bullet_list_close": "</ul>",
+    "ordered_list_close": "</ol>",
+    "list_item_open": "<li>",
+    "list_item_close": "</li>",
+    "softbreak": "<br>",
+    "hardbreak": "<br>",
+    "em_open": "<em>",
+    "em_close": "</em>",
+    "strong_open": "<strong>",
+    "strong_close": "</strong>",
+}
+# Built once on import: a MarkdownIt instance is configuration, not a resource.
+_PARSER: Final = make_parser(_url_end)
