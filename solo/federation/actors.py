@@ -19,6 +19,7 @@ from solo.federation import vocab
 from solo.federation.activitystreams import activity_response
 from solo.instance import Instance, instance_of
 from solo.store import follows as follow_store
+from solo.store import pins as pin_store
 from solo.store import statuses as status_store
 from solo.store.account import Account, get_account
 
@@ -117,9 +118,19 @@ def _follow_collection(
 
 
 async def featured(request: Request) -> Response:
+    """Our pinned posts, newest pin first, as whole Notes: Mastodon embeds them so and reads
+    no pages of this collection (there are at most five)."""
     instance, _ = await _account(request)
-    # No pinned posts yet: an empty collection tells Mastodon there is nothing to fetch.
-    document = vocab.ordered_collection(urls.featured(instance.settings), 0, paged=False)
+    settings, db = instance.settings, instance.db
+    pinned = [
+        status
+        for status_id in await pin_store.pinned_ids(db, None)
+        if (status := await status_store.get_status(db, status_id)) is not None
+    ]
+    raws = await status_store.raw_of(db, [status.id for status in pinned])
+    notes = [vocab.note(settings, s, vocab.stored_tags(raws.get(s.id))) for s in pinned]
+    document = vocab.ordered_collection(urls.featured(settings), len(notes), paged=False)
+    document["orderedItems"] = notes
     return activity_response(document)
 
 

@@ -1,5 +1,5 @@
-"""Backfill: what Mastodon leaves empty — a new follow's recent posts, a remote profile's posts,
-a thread's missing ancestors and replies.
+"""Backfill: what Mastodon leaves empty — a new follow's recent posts, a remote profile's posts
+and pinned posts, a thread's missing ancestors and replies.
 
 Every object fetched passes the checks ingress applies (`notes.parse_post`: the id on its
 author's host, sanitized content), plus blocks, tombstones and Deletes that overtook their post;
@@ -30,7 +30,7 @@ from solo.federation.handlers import Ignored
 from solo.federation.handlers.create import blocked_by_us
 from solo.federation.notes import POST_TYPES, author_of, first, parse_post
 from solo.federation.remote_actors import authority, same_origin
-from solo.store import hosts, statuses
+from solo.store import hosts, pins, statuses
 from solo.store.actors import RemoteActor
 from solo.store.statuses import NewStatus, Status
 
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 OUTBOX_ITEMS: Final = 20  # the newest posts of an outbox's first page
 OUTBOX_FETCHES: Final = 50  # the collection, its page, and each post given by id only
+FEATURED_ITEMS: Final = 5  # pinned posts read from a profile's `featured` (Mastodon pins 5)
 ANCESTORS: Final = 20
 REPLY_DEPTH: Final = 3  # replies, replies to replies, and one level more
 REPLY_PAGES: Final = 2  # per post (Mastodon: the author's own replies, then the others')
@@ -67,6 +68,7 @@ async def profile(federation: Federation, actor_ap_id: str, *, wait: float = 2.0
         actor = await budget.actor(actor_ap_id, refresh=True)
         if actor is not None:
             await _outbox(federation, budget, actor)
+            await _featured(federation, budget, actor)
 
     await _in_background(federation, f"profile {actor_ap_id}", work, wait)
 
@@ -311,6 +313,41 @@ async def _outbox(federation: Federation, budget: Budget, actor: RemoteActor) ->
         if status is not None:
             batch.append(status)
     return await _store(federation, batch)
+
+
+async def _featured(federation: Federation, budget: Budget, actor: RemoteActor) -> None:
+    """Record the actor's pinned posts from their `featured` collection (fetching the ones we
+    lack), with the outbox's checks: on the actor's host, by the actor, public or unlisted."""
+    if actor.featured_url is None or actor.id is None or await blocked_by_us(federation, actor):
+        return
+    items = await read_items(
+        budget,
+        actor.featured_url,
+        owner=actor.ap_id,
+        refetch=True,
+        pages=1,
+        limit=2 * FEATURED_ITEMS,
+    )
+    refs = [ref for item in items if (ref := _reference(item, actor.ap_id)) is not None]
+    refs = refs[:FEATURED_ITEMS]
+    batch: list[NewStatus] = []
+    for ref in reversed(refs):
+        _, status = await _resolve(federation, budget, ref)
+        if status is not None:
+            batch.append(status)
+    await _store(federation, batch)
+    pinned: list[int] = []
+    for ref in refs:
+        stored = await statuses.get_status_by_ap_id(federation.db, ref.object_id)
+        if (
+            stored is not None
+            and stored.actor_id == actor.id
+            and stored.reblog_of_id is None
+            and stored.visibility in _SHAREABLE
+        ):
+            pinned.append(stored.id)
+    async with federation.db.transaction() as conn:
+        await pins.replace_remote(conn, actor.id, pinned)
 
 
 async def _ancestors(federation: Federation, budget: Budget, status: Status) -> list[_Post]:

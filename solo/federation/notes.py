@@ -30,6 +30,7 @@ POST_TYPES: Final = frozenset({"Note", "Article", "Page", "Question"})
 _TITLED: Final = frozenset({"Article", "Page"})
 # Compacted JSON-LD may name the public collection by its short forms (rule 25).
 PUBLIC_IDS: Final = frozenset({PUBLIC, "as:Public", "Public"})
+AS_MEDIA_TYPE: Final = "application/activity+json"
 MAX_CONTENT: Final = 100 * 1024  # characters of sanitized content and summary together
 MAX_RAW_CONTENT: Final = 4 * MAX_CONTENT  # before sanitizing, markup included
 _LANGUAGE: Final = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}")
@@ -133,6 +134,33 @@ def _http_url(value: str | None) -> str | None:
     return value if value is not None and authority(value) is not None else None
 
 
+# Where each kind of server names the post quoted, most trusted first: Mastodon 4.5 and
+# FEP-044f, Misskey, then the older `quoteUrl` (Pleroma, Misskey) and Fedibird's `quoteUri`.
+# Only the id is read: an embedded copy is never trusted, the post is fetched from its origin.
+_QUOTE_KEYS: Final = ("quote", "_misskey_quote", "quoteUrl", "quoteUri", "quoteURL")
+# FEP-e232: a Link tag whose media type says it names an ActivityStreams object.
+_OBJECT_LINK_TYPES: Final = frozenset(
+    {'application/ld+json; profile="https://www.w3.org/ns/activitystreams"', AS_MEDIA_TYPE}
+)
+
+
+def quote_of(document: dict[str, Any]) -> str | None:
+    """The id of the post `document` quotes; None when it quotes nothing or itself."""
+    candidates = [id_of(first(document.get(key))) for key in _QUOTE_KEYS]
+    for tag in as_list(document.get("tag")):
+        if (
+            isinstance(tag, dict)
+            and "Link" in types_of(tag)
+            and " ".join(str(tag.get("mediaType", "")).split()) in _OBJECT_LINK_TYPES
+        ):
+            candidates.append(href_of(tag.get("href")))
+    for candidate in candidates:
+        url = _http_url(candidate)
+        if url is not None:
+            return None if url == document.get("id") else url
+    return None
+
+
 def check_origin(document: dict[str, Any], author: RemoteActor) -> str:
     """The object's id, once it is known to be a post by `author` on `author`'s host."""
     kinds = types_of(document)
@@ -199,6 +227,7 @@ def parse_post(
         sensitive=document.get("sensitive") is True,
         language=_language(document),
         raw=json.dumps(document, ensure_ascii=False, separators=(",", ":")),
+        quote_ap_id=quote_of(document),
     )
 
 

@@ -86,6 +86,7 @@ class StatusCounts:
     favourited: bool = False
     boosted: bool = False
     bookmarked: bool = False
+    pinned: bool = False
 
 
 async def status_counts(db: Database, status_ids: Iterable[int]) -> dict[int, StatusCounts]:
@@ -96,7 +97,8 @@ async def status_counts(db: Database, status_ids: Iterable[int]) -> dict[int, St
         " WHERE status_id IN page AND kind IN ('like', 'announce', 'bookmark')"
         " GROUP BY status_id, kind"
         " UNION ALL SELECT in_reply_to_id, 'reply', COUNT(*), 0 FROM statuses"
-        " WHERE in_reply_to_id IN page AND deleted_at IS NULL GROUP BY in_reply_to_id",
+        " WHERE in_reply_to_id IN page AND deleted_at IS NULL GROUP BY in_reply_to_id"
+        " UNION ALL SELECT status_id, 'pin', 1, 1 FROM pins WHERE status_id IN page",
         (json.dumps([int(i) for i in status_ids]),),
     )
     found: dict[int, StatusCounts] = {}
@@ -108,6 +110,8 @@ async def status_counts(db: Database, status_ids: Iterable[int]) -> dict[int, St
             counts = replace(counts, boosts=number, boosted=bool(mine))
         elif kind == "bookmark":
             counts = replace(counts, bookmarked=bool(mine))  # ours only: no count to show
+        elif kind == "pin":
+            counts = replace(counts, pinned=True)
         else:
             counts = replace(counts, replies=number)
         found[status_id] = counts

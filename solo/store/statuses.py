@@ -41,6 +41,8 @@ class Status:
     published_at: float
     edited_at: float | None
     deleted_at: float | None
+    quote_ap_id: str | None = None  # the post it quotes, as its author named it
+    quote_id: int | None = None  # that post's row, when we have it and may show it
 
 
 def _status(row: sqlite3.Row) -> Status:
@@ -63,6 +65,8 @@ def _status(row: sqlite3.Row) -> Status:
         published_at=row["published_at"],
         edited_at=row["edited_at"],
         deleted_at=row["deleted_at"],
+        quote_ap_id=row["quote_ap_id"],
+        quote_id=row["quote_id"],
     )
 
 
@@ -106,6 +110,8 @@ class NewStatus:
     source_text: str | None = None
     language: str | None = None
     raw: str | None = None
+    quote_ap_id: str | None = None
+    quote_id: int | None = None
 
 
 async def insert_status(conn: aiosqlite.Connection, status: NewStatus) -> int | None:
@@ -130,8 +136,8 @@ async def _insert(conn: aiosqlite.Connection, status: NewStatus, row_id: int) ->
     cursor = await conn.execute(
         "INSERT INTO statuses (id, ap_id, url, actor_id, type, visibility,"
         " in_reply_to_ap_id, in_reply_to_id, reblog_of_id, conversation, summary, sensitive,"
-        " content_html, source_text, language, raw, published_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " content_html, source_text, language, raw, published_at, quote_ap_id, quote_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (ap_id) DO NOTHING",
         (
             row_id,
@@ -151,6 +157,8 @@ async def _insert(conn: aiosqlite.Connection, status: NewStatus, row_id: int) ->
             status.language,
             status.raw,
             status.published_at,
+            status.quote_ap_id,
+            status.quote_id,
         ),
     )
     return row_id if cursor.rowcount > 0 else None
@@ -413,3 +421,13 @@ async def deleted_before_arrival(db: Database, ap_id: str, author_ap_id: str) ->
         (ap_id, author_ap_id, time.time()),
     )
     return found is not None
+
+
+async def quoted_statuses(db: Database, ids: Iterable[int]) -> list[Status]:
+    """The posts that the statuses `ids` quote, in ONE query (a page's embedded quotes)."""
+    rows = await db.fetchall(
+        "SELECT q.* FROM statuses s JOIN statuses q ON q.id = s.quote_id"
+        " WHERE s.id IN (SELECT value FROM json_each(?)) AND q.deleted_at IS NULL",
+        (_id_list(ids),),
+    )
+    return [_status(row) for row in rows]

@@ -1,4 +1,4 @@
-"""The buttons on a post: favourite, boost, bookmark (and their undoing), and delete.
+"""The buttons on a post: favourite, boost, bookmark, pin (and their undoing), and delete.
 
 Each is a POST with the CSRF token. Without the script, success goes back to the page (303)
 and a refusal goes back with its reason shown; the script's in-place forms get the redrawn
@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from solo.actions import ActionError, bookmarks, interactions, statuses
+from solo.actions import ActionError, bookmarks, interactions, pins, statuses
 from solo.federation.context import Federation, federation_of
 from solo.store.account import Account
 from solo.web.common import (
@@ -70,6 +70,8 @@ ACTIONS: dict[str, Action] = {
     "unboost": interactions.unboost,
     "bookmark": bookmarks.bookmark,
     "unbookmark": bookmarks.unbookmark,
+    "pin": pins.pin,
+    "unpin": pins.unpin,
 }
 
 routes: list[BaseRoute] = [

@@ -14,6 +14,7 @@ from solo.federation.context import Federation, federation_of
 from solo.federation.resolver import ResolveError
 from solo.store import actors as actor_store
 from solo.store import follows as follow_store
+from solo.store import pins as pin_store
 from solo.store import statuses as status_store
 from solo.store.account import Account, get_account
 from solo.store.actors import RemoteActor
@@ -21,7 +22,7 @@ from solo.web.common import Cursor, login_required, older_link
 from solo.web.relationships import relationship
 from solo.web.sessions import current_account
 from solo.web.templating import render
-from solo.web.views import Page, local_author, local_profile, remote_profile
+from solo.web.views import Page, StatusView, local_author, local_profile, remote_profile
 
 
 async def profile(request: Request) -> Response:
@@ -59,12 +60,25 @@ async def _own(
         await follow_store.count_accepted(db, "out"),
     )
     me = local_author(federation.settings, account)
+    pinned, shown = await _with_pins(Page(db, me), None, cursor, ids)
     context = {
         "profile": local_profile(me, account, counts),
-        "statuses": await Page(db, me).statuses(ids),
+        "pinned": pinned,
+        "statuses": shown,
         "older": older_link(request, ids[-1]) if more else None,
     }
     return render(request, "profile.html", context)
+
+
+async def _with_pins(
+    page: Page, actor_id: int | None, cursor: Cursor, ids: list[int]
+) -> tuple[list[StatusView], list[StatusView]]:
+    """The pinned posts shown above a profile's first page (ours: actor_id None), and the
+    page's cards less those (each card once a page); both loaded together."""
+    pinned_ids = [] if cursor.max_id is not None else await pin_store.pinned_ids(page.db, actor_id)
+    views = await page.statuses([*pinned_ids, *(i for i in ids if i not in pinned_ids)])
+    pinned = [view for view in views if view.entry_id in pinned_ids]
+    return pinned, views[len(pinned) :]
 
 
 async def _known_actor(federation: Federation, handle: str) -> RemoteActor:
@@ -96,10 +110,12 @@ async def remote(request: Request, account: Account) -> Response:
         await status_store.actor_posts_page(db, actor.id, max_id=cursor.max_id, limit=cursor.fetch)
     )
     page = Page(db, local_author(federation.settings, account))
+    pinned, shown = await _with_pins(page, actor.id, cursor, ids)
     context = {
         "profile": remote_profile(actor, await status_store.count_actor_posts(db, actor.id)),
         "relationship": await relationship(federation, actor),
-        "statuses": await page.statuses(ids),
+        "pinned": pinned,
+        "statuses": shown,
         "older": older_link(request, ids[-1]) if more else None,
     }
     return render(request, "profile.html", context)

@@ -97,6 +97,7 @@ class StatusView:
     reply_to: AuthorView | None  # the author of the post it answers, when we have that post
     content: Markup
     counts: StatusCounts
+    quote: QuoteView | None = None  # the post it quotes, when we have it and may show it
 
     @property
     def id(self) -> int:
@@ -122,6 +123,19 @@ class StatusView:
     @property
     def visibility_label(self) -> str:
         return VISIBILITY_LABELS.get(self.status.visibility, self.status.visibility)
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteView:
+    """A quoted post, embedded in the card of the post quoting it."""
+
+    status: Status
+    author: AuthorView
+    content: Markup
+
+    @property
+    def page(self) -> str:
+        return f"{self.author.page}/{self.status.id}"
 
 
 def _content(status: Status) -> Markup:
@@ -151,6 +165,12 @@ class Page:
         actor = actors.get(actor_id)
         return None if actor is None else remote_author(actor)
 
+    def _quote(self, status: Status | None, actors: dict[int, RemoteActor]) -> QuoteView | None:
+        if status is None or status.visibility not in BOOSTABLE:
+            return None
+        author = self._author(status.actor_id, actors)
+        return None if author is None else QuoteView(status, author, _content(status))
+
     async def statuses(self, entry_ids: Sequence[int]) -> list[StatusView]:
         """The cards for these timeline entries, in their order; gone ones are left out."""
         if not entry_ids:
@@ -158,7 +178,15 @@ class Page:
         shown = {
             row.status.id: row for row in await status_store.shown_statuses(self.db, entry_ids)
         }
+        quoting = [row.status.id for row in shown.values() if row.status.quote_id is not None]
+        # One more query, only on pages that quote: the quoted posts (never their own quotes).
+        quoted = (
+            {q.id: q for q in await status_store.quoted_statuses(self.db, quoting)}
+            if quoting
+            else {}
+        )
         actor_ids = {row.status.actor_id for row in shown.values()}
+        actor_ids |= {q.actor_id for q in quoted.values()}
         actor_ids |= {row.parent_actor_id for row in shown.values() if row.parent_known}
         actors = await actor_store.actors_by_ids(self.db, (i for i in actor_ids if i is not None))
         posts = {row.status.reblog_of_id or row.status.id for row in shown.values()}
@@ -189,6 +217,7 @@ class Page:
                     reply_to=reply_to,
                     content=_content(post.status),
                     counts=counts.get(post.status.id, StatusCounts()),
+                    quote=self._quote(quoted.get(post.status.quote_id or 0), actors),
                 )
             )
         return views

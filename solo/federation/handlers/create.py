@@ -9,6 +9,7 @@ from solo.federation.context import Federation
 from solo.federation.handlers import Ignored
 from solo.federation.handlers.undo import removed_early
 from solo.federation.notes import audience, mentioned, object_of, parse_post
+from solo.federation.quotes import with_quote
 from solo.store import follows, interactions, notifications, statuses
 from solo.store.actors import RemoteActor
 
@@ -50,6 +51,7 @@ async def on_create(federation: Federation, activity: dict[str, Any], actor: Rem
         raise Ignored(f"{status.ap_id} was deleted")
     if await removed_early(federation, status.ap_id, actor.ap_id):
         raise Ignored(f"{status.ap_id} was deleted before it arrived")
+    status = await with_quote(federation, status)
     notification = None
     async with federation.db.transaction() as conn:
         row_id = await statuses.insert_remote_status(conn, status)
