@@ -175,7 +175,12 @@ async def test_person_profile(client: httpx.AsyncClient, app: Starlette) -> None
     assert person["manuallyApprovesFollowers"] is True
     assert person["discoverable"] is False
     assert person["attachment"] == [
-        {"type": "PropertyValue", "name": "Site", "value": "https://alice.test"},
+        {
+            "type": "PropertyValue",
+            "name": "Site",
+            "value": '<a href="https://alice.test" rel="me nofollow noopener noreferrer"'
+            ' target="_blank">https://alice.test</a>',
+        },
         {"type": "PropertyValue", "name": "Tag", "value": "&lt;b&gt;"},
     ]
     assert person["icon"] == {

@@ -14,7 +14,7 @@ from typing import Final
 from solo import urls
 from solo.actions import ActionError
 from solo.actions import follows as follow_actions
-from solo.federation import vocab
+from solo.federation import verify_links, vocab
 from solo.federation.activitystreams import PUBLIC
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
@@ -48,6 +48,15 @@ def _checked_fields(pairs: Sequence[tuple[str, str]]) -> tuple[ProfileField, ...
     if len(fields) > MAX_FIELDS:
         raise ActionError(f"A profile has at most {MAX_FIELDS} fields.")
     return tuple(fields)
+
+
+def _kept_marks(
+    fields: tuple[ProfileField, ...], before: tuple[ProfileField, ...]
+) -> tuple[ProfileField, ...]:
+    """The fields with the rel="me" marks of those whose value is unchanged; a changed value
+    loses its mark until it is verified again."""
+    marks = {field.value: field.verified_at for field in before if field.verified_at}
+    return tuple(ProfileField(f.name, f.value, marks.get(f.value)) for f in fields)
 
 
 async def _bio_html(federation: Federation, bio: str) -> str:
@@ -104,9 +113,9 @@ async def update_profile(
         raise ActionError(f"The display name takes at most {MAX_NAME} characters.")
     if len(bio) > MAX_BIO:
         raise ActionError(f"The bio takes at most {MAX_BIO} characters; this one has {len(bio)}.")
-    checked = _checked_fields(fields)
     before = await account_store.get_account(federation.db)
     assert before is not None
+    checked = _kept_marks(_checked_fields(fields), before.fields)
     bio_html = (
         before.summary_html if bio == before.summary_source else await _bio_html(federation, bio)
     )
@@ -134,6 +143,7 @@ async def update_profile(
             conn, activity, inboxes, object_ap_id=urls.actor(federation.settings)
         )
     federation.push.wake.set()
+    verify_links.start(federation, checked)
     if before.locked and not locked:
         for request in await follows.pending_requests(federation.db):
             actor = await actor_store.get_actor_by_id(federation.db, request.actor_id)

@@ -20,7 +20,7 @@ import aiosqlite
 
 from solo import urls
 from solo.actions import ActionError
-from solo.federation import vocab
+from solo.federation import cards, vocab
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
 from solo.federation.fetch import FetchError
@@ -190,6 +190,7 @@ async def post(
         await enqueue_delivery(conn, create, inboxes, object_ap_id=ap_id)
     federation.push.wake.set()
     await federation.feeds.status_added(status_id)
+    cards.start(federation, status_id)
     return await _get(federation, status_id)
 
 

@@ -15,7 +15,7 @@ Errors, all raised with a message a person understands:
      ├── TooManyRedirects    more than `Limits.max_redirects` hops
      ├── HTTPStatusError     not a 200 (for GETs); `.status` tells which (410 = gone)
      ├── TooLarge            the body, decompressed, exceeds `Limits.max_body`
-     ├── BadContentType      not the JSON media type asked for
+     ├── BadContentType      not the media type asked for (JSON, or HTML for `get_html`)
      ├── BadDocument         undecodable body, not JSON, or not a JSON object
      └── IdMismatch          the document's `id` is not the URL it was served from
 """
@@ -41,6 +41,9 @@ from solo.federation.addresses import AddressRefused, PinnedTransport, check_url
 AS_NAMESPACE: Final = "https://www.w3.org/ns/activitystreams"
 ACCEPT_ACTIVITY: Final = f'application/activity+json, application/ld+json; profile="{AS_NAMESPACE}"'
 ACCEPT_JSON: Final = "application/jrd+json, application/json"
+ACCEPT_HTML: Final = "text/html"
+# A page's <head> is all a link preview reads: the rest of the body is left unread.
+HTML_HEAD: Final = 256 * 1024
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 
 
@@ -245,6 +248,34 @@ class Fetcher:
         document, _ = await self._get_document(url, ACCEPT_JSON, _is_plain_json, auth)
         return document
 
+    async def get_html(self, url: str) -> tuple[str, str]:
+        """The start of a text/html page (at most `HTML_HEAD` bytes, decoded) and the URL that
+        finally served it, for link previews. No signature: pages are not ActivityPub."""
+        reply = await self._exchange(
+            "GET",
+            url,
+            headers={"Accept": ACCEPT_HTML},
+            content=None,
+            auth=None,
+            follow=True,
+            cut=False,
+            head=HTML_HEAD,
+        )
+        if reply.status != 200:
+            raise HTTPStatusError(f"{reply.url} answered {reply.status}", url, reply.status)
+        content_type = reply.headers.get("content-type", "")
+        kind, parameters = media_type(content_type)
+        if kind != ACCEPT_HTML:
+            raise BadContentType(
+                f"{reply.url} answered {content_type or 'no content type'!r}, not text/html", url
+            )
+        charset = parameters.get("charset", "utf-8")
+        try:
+            text = reply.body.decode(charset, errors="replace")
+        except LookupError:
+            text = reply.body.decode("utf-8", errors="replace")
+        return text, reply.url
+
     async def post(
         self,
         url: str,
@@ -299,8 +330,10 @@ class Fetcher:
         auth: httpx.Auth | None,
         follow: bool,
         cut: bool,
+        head: int = 0,
     ) -> Reply:
-        """One request with its redirects and body, under the total deadline."""
+        """One request with its redirects and body, under the total deadline; with `head`,
+        only the first `head` bytes of the decoded body are read."""
         if self._client is None:
             raise RuntimeError("Fetcher.open() was not awaited")
         client = self._client
@@ -319,7 +352,7 @@ class Fetcher:
                                 response.url.join(location), allow_private=allow_private
                             )
                             continue
-                        body = await self._read_body(response, url, cut=cut)
+                        body = await self._read_body(response, url, cut=cut, head=head)
                         return Reply(
                             response.status_code, response.headers, body, str(response.url)
                         )
@@ -337,7 +370,9 @@ class Fetcher:
         except httpx.HTTPError as error:
             raise Unreachable(f"{url} could not be reached: {error}", url) from None
 
-    async def _read_body(self, response: httpx.Response, url: str, *, cut: bool) -> bytes:
+    async def _read_body(
+        self, response: httpx.Response, url: str, *, cut: bool, head: int = 0
+    ) -> bytes:
         cap = self.limits.max_body
         if cut:
             # POST answers are only logged: asked for as identity, kept undecoded, cut at the cap.
@@ -347,8 +382,14 @@ class Fetcher:
                 if len(kept) >= cap:
                     break
             return bytes(kept[:cap])
-        declared = response.headers.get("content-length", "")
         encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if head:
+            reader = _BodyReader(encoding, min(head, cap), url)
+            async for chunk in response.aiter_raw():
+                if not reader.feed(chunk):
+                    break
+            return reader.start()
+        declared = response.headers.get("content-length", "")
         if encoding == "identity" and declared.isdigit() and int(declared) > cap:
             raise TooLarge(f"{response.url} announced {declared} bytes, over {cap}", url)
         reader = _BodyReader(encoding, cap, url)
@@ -393,6 +434,10 @@ class _BodyReader:
         except zlib.error:
             raise BadDocument(f"{self._url} sent a corrupt gzip body", self._url) from None
         return True
+
+    def start(self) -> bytes:
+        """What was decoded so far, at most the cap, complete or not."""
+        return bytes(self._body[: self._cap])
 
     def finish(self) -> bytes:
         if self._inflater is not None and not self._inflater.eof:

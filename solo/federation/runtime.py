@@ -10,7 +10,7 @@ import httpx
 
 from solo import urls
 from solo.events import EventBus
-from solo.federation import backfill
+from solo.federation import backfill, cards, verify_links
 from solo.federation.context import Federation
 from solo.federation.delivery import Deliverer
 from solo.federation.fetch import Fetcher
@@ -86,6 +86,8 @@ async def federation(
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
         await backfill.shutdown(built)
+        await cards.shutdown(built)
+        await verify_links.shutdown(built)
         if poster is not None:
             await poster.aclose()
         await fetcher.aclose()

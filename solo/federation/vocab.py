@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 from solo import urls
 from solo.config import Settings
 from solo.federation.activitystreams import AS_CONTEXT, PUBLIC, SECURITY_CONTEXT
-from solo.store.account import Account
+from solo.store.account import Account, ProfileField
 from solo.store.statuses import Status, Visibility
 
 Document = dict[str, Any]
@@ -85,8 +85,9 @@ def person(settings: Settings, account: Account, public_pem: str) -> Document:
         "published": iso8601(account.created_at),
         "tag": [],
         # Field values are stored as plain text; peers render PropertyValue values as HTML.
+        # No verification claim is sent: each server checks rel="me" links itself.
         "attachment": [
-            {"type": "PropertyValue", "name": field.name, "value": html.escape(field.value)}
+            {"type": "PropertyValue", "name": field.name, "value": field_value_html(field)}
             for field in account.fields
         ],
     }
@@ -95,6 +96,18 @@ def person(settings: Settings, account: Account, public_pem: str) -> Document:
         if image is not None:
             document[key] = image
     return document
+
+
+def field_value_html(field: ProfileField) -> str:
+    """A field's value as peers render it: escaped text, or a link (Mastodon's shape) when it
+    is one http(s) URL."""
+    link = field.link
+    if link is None:
+        return html.escape(field.value)
+    return (
+        f'<a href="{html.escape(link)}" rel="me nofollow noopener noreferrer" target="_blank">'
+        f"{html.escape(link)}</a>"
+    )
 
 
 def instance_actor(settings: Settings, public_pem: str) -> Document:

@@ -6,6 +6,8 @@ import json
 import sqlite3
 import time
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 import aiosqlite
 
@@ -17,6 +19,19 @@ from solo.keys import KeyPair
 class ProfileField:
     name: str
     value: str
+    verified_at: float | None = None  # when the linked page was last seen to link back (rel=me)
+
+    @property
+    def link(self) -> str | None:
+        """The value when it is one http(s) URL, which profiles show as a link."""
+        value = self.value
+        if any(c.isspace() for c in value) or not value.lower().startswith(("http://", "https://")):
+            return None
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            return None
+        return value if parts.scheme.lower() in ("http", "https") and parts.hostname else None
 
 
 @dataclass(frozen=True)
@@ -36,7 +51,10 @@ class Account:
 
 
 def _account(row: sqlite3.Row) -> Account:
-    fields = tuple(ProfileField(f["name"], f["value"]) for f in json.loads(row["fields_json"]))
+    fields = tuple(
+        ProfileField(f["name"], f["value"], f.get("verified_at"))
+        for f in json.loads(row["fields_json"])
+    )
     return Account(
         username=row["username"],
         display_name=row["display_name"],
@@ -144,7 +162,7 @@ async def update_profile(
             display_name,
             summary_source,
             summary_html,
-            json.dumps([{"name": f.name, "value": f.value} for f in fields], ensure_ascii=False),
+            fields_json(fields),
             int(locked),
             time.time(),
         ),
@@ -157,3 +175,20 @@ async def read_account(conn: aiosqlite.Connection) -> Account:
         row = await cursor.fetchone()
     assert row is not None
     return _account(row)
+
+
+def fields_json(fields: tuple[ProfileField, ...]) -> str:
+    """The fields as stored; `verified_at` only on the fields that have one."""
+    stored: list[dict[str, Any]] = []
+    for field in fields:
+        item: dict[str, Any] = {"name": field.name, "value": field.value}
+        if field.verified_at is not None:
+            item["verified_at"] = field.verified_at
+        stored.append(item)
+    return json.dumps(stored, ensure_ascii=False)
+
+
+async def set_fields(conn: aiosqlite.Connection, fields: tuple[ProfileField, ...]) -> None:
+    """Replace the fields alone (their verification marks), in the caller's transaction; the
+    profile itself is unchanged, so `updated_at` is kept."""
+    await conn.execute("UPDATE account SET fields_json = ? WHERE id = 1", (fields_json(fields),))

@@ -58,6 +58,8 @@ def _page(request: Request, account: Account, **context: Any) -> Response:
     status = context.pop("status", 200)
     values = {
         "form": ProfileForm.of(account),
+        # The saved values whose rel="me" link was verified (a changed value has no mark).
+        "verified": {field.value for field in account.fields if field.verified_at is not None},
         "error": None,
         "notice": None,
         "password_error": None,

@@ -3,6 +3,9 @@ opening one fetches from other servers)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -16,7 +19,7 @@ from solo.store import actors as actor_store
 from solo.store import follows as follow_store
 from solo.store import pins as pin_store
 from solo.store import statuses as status_store
-from solo.store.account import Account, get_account
+from solo.store.account import Account, ProfileField, get_account
 from solo.store.actors import RemoteActor
 from solo.web.common import Cursor, login_required, older_link
 from solo.web.relationships import relationship
@@ -62,12 +65,31 @@ async def _own(
     me = local_author(federation.settings, account)
     pinned, shown = await _with_pins(Page(db, me), None, cursor, ids)
     context = {
-        "profile": local_profile(me, account, counts),
+        "profile": replace(local_profile(me, account, counts), fields=_own_fields(account)),
         "pinned": pinned,
         "statuses": shown,
         "older": older_link(request, ids[-1]) if more else None,
     }
     return render(request, "profile.html", context)
+
+
+def _own_field(field: ProfileField) -> Markup | str:
+    """A field of ours: plain text escaped, a link as a link, marked when rel="me" verified."""
+    link = field.link
+    if link is None:
+        return field.value
+    shown = Markup('<a href="{0}" rel="me nofollow noopener" target="_blank">{0}</a>').format(link)
+    if field.verified_at is None:
+        return shown
+    mark = Markup(
+        ' <span class="verified" title="{0}"><span aria-hidden="true">✓</span>'
+        '<span class="visually-hidden">{0}</span></span>'
+    ).format("Verified: this page links back to this profile")
+    return shown + mark
+
+
+def _own_fields(account: Account) -> list[tuple[str, Markup | str]]:
+    return [(field.name, _own_field(field)) for field in account.fields]
 
 
 async def _with_pins(

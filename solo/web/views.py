@@ -2,7 +2,8 @@
 
 A page of statuses is: the rows and the posts they boost (one query), their authors and the
 authors of the posts they answer (one query), then counts and our own favourite, boost and
-bookmark flags (one query). Nothing here queries per item (DESIGN.md, Reading).
+bookmark flags (one query), then the link preview cards (one query). Nothing here queries per
+item (DESIGN.md, Reading).
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from solo import urls
 from solo.config import Settings
 from solo.db import Database
 from solo.store import actors as actor_store
+from solo.store import cards as card_store
 from solo.store import interactions as interaction_store
 from solo.store import notifications as notification_store
 from solo.store import statuses as status_store
 from solo.store.account import Account
 from solo.store.actors import RemoteActor
+from solo.store.cards import Card
 from solo.store.interactions import StatusCounts
 from solo.store.statuses import Status
 from solo.text import sanitize_remote_html
@@ -98,6 +101,7 @@ class StatusView:
     content: Markup
     counts: StatusCounts
     quote: QuoteView | None = None  # the post it quotes, when we have it and may show it
+    card: Card | None = None  # the preview of its first link, once fetched
 
     @property
     def id(self) -> int:
@@ -191,6 +195,7 @@ class Page:
         actors = await actor_store.actors_by_ids(self.db, (i for i in actor_ids if i is not None))
         posts = {row.status.reblog_of_id or row.status.id for row in shown.values()}
         counts = await interaction_store.status_counts(self.db, posts)
+        link_cards = await card_store.cards_of(self.db, posts)
         views = []
         for entry_id in entry_ids:
             entry = shown.get(entry_id)
@@ -218,6 +223,7 @@ class Page:
                     content=_content(post.status),
                     counts=counts.get(post.status.id, StatusCounts()),
                     quote=self._quote(quoted.get(post.status.quote_id or 0), actors),
+                    card=link_cards.get(post.status.id),
                 )
             )
         return views

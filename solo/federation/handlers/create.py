@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from solo import urls
+from solo.federation import cards
 from solo.federation.context import Federation
 from solo.federation.handlers import Ignored
 from solo.federation.handlers.undo import removed_early
@@ -62,5 +63,6 @@ async def on_create(federation: Federation, activity: dict[str, Any], actor: Rem
             notification = await notifications.add(conn, "mention", actor.id, row_id)
     if row_id is not None:
         await federation.feeds.status_added(row_id)
+        cards.start(federation, row_id)
     if notification is not None:
         federation.feeds.notification_added(notification)
