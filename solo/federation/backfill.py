@@ -23,14 +23,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from solo.federation import fetched_posts
 from solo.federation.activitystreams import id_of, types_of
 from solo.federation.collections import Budget, read_items
 from solo.federation.context import Federation
-from solo.federation.handlers import Ignored
 from solo.federation.handlers.create import blocked_by_us
-from solo.federation.notes import POST_TYPES, author_of, first, parse_post
+from solo.federation.notes import POST_TYPES, first
 from solo.federation.remote_actors import authority, same_origin
-from solo.store import hosts, pins, statuses
+from solo.store import pins, statuses
 from solo.store.actors import RemoteActor
 from solo.store.statuses import NewStatus, Status
 
@@ -48,7 +48,6 @@ FOLLOW_SECONDS: Final = 15.0  # awaited by the ingress job of the Accept: kept s
 BACKGROUND_SECONDS: Final = 20.0
 COOLDOWN_SECONDS: Final = 300.0
 REMEMBERED: Final = 1000  # keys whose start time is kept for the cooldown
-_SHAREABLE: Final = ("public", "unlisted")
 
 
 async def after_follow_accepted(federation: Federation, actor: RemoteActor) -> int:
@@ -237,47 +236,12 @@ async def _resolve(
         document = await budget.fetch(ref.object_id)
         if document is None:
             return None, None
-    status = await _accept(federation, budget, document, ref.addressing)
+    status = await fetched_posts.accept(
+        federation, budget, document, ref.addressing, purpose="backfill"
+    )
     if status is None:
         return None, None
     return _Post(status.ap_id, document.get("replies"), fresh=True), status
-
-
-async def _accept(
-    federation: Federation,
-    budget: Budget,
-    document: dict[str, Any],
-    addressing: dict[str, Any] | None,
-) -> NewStatus | None:
-    """The checks ingress makes of a post, and backfill's own; the status to store, or None."""
-    object_id = id_of(document) or "?"
-    if not types_of(document) & POST_TYPES:
-        log.info("backfill: %s is a %r, not a post", object_id, document.get("type"))
-        return None
-    author_id = author_of(document)
-    if author_id is None or not same_origin(author_id, object_id):
-        log.info("backfill: %s is not on its author's host", object_id)
-        return None
-    author = await budget.actor(author_id)
-    if author is None:
-        return None
-    if await hosts.is_blocked(federation.db, author.domain.split(":")[0]) or await blocked_by_us(
-        federation, author
-    ):
-        log.info("backfill: %s is blocked", author.ap_id)
-        return None
-    try:
-        status = parse_post(document, author, federation.ids, fallback_addressing=addressing)
-    except Ignored as reason:
-        log.info("backfill: %s", reason)
-        return None
-    if status.visibility not in _SHAREABLE:
-        log.info("backfill: %s is not public", status.ap_id)
-        return None
-    if await statuses.deleted_before_arrival(federation.db, status.ap_id, author.ap_id):
-        log.info("backfill: %s was deleted before it arrived", status.ap_id)
-        return None
-    return status
 
 
 async def _store(federation: Federation, batch: list[NewStatus]) -> list[int]:
@@ -343,7 +307,7 @@ async def _featured(federation: Federation, budget: Budget, actor: RemoteActor) 
             stored is not None
             and stored.actor_id == actor.id
             and stored.reblog_of_id is None
-            and stored.visibility in _SHAREABLE
+            and stored.visibility in fetched_posts.SHAREABLE
         ):
             pinned.append(stored.id)
     async with federation.db.transaction() as conn:

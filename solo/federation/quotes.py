@@ -1,24 +1,22 @@
 """Quote posts: the post a status quotes, found among ours or fetched from its origin.
 
-The quoted post goes through backfill's checks (its origin, its author, blocks, and public or
-unlisted only: a quote never reveals a followers-only or direct post). One level only: the
-quoted post's own quote is kept as an id and shown as a link, so a chain or a loop of quotes
-costs at most `FETCHES` fetches.
+The quoted post passes the checks of every fetched post (fetched_posts.py: its origin, its
+author, blocks, and public or unlisted only: a quote never reveals a followers-only or direct
+post). One level only: the quoted post's own quote is kept as an id and shown as a link, so a
+chain or a loop of quotes costs at most `FETCHES` fetches.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Any, Final
+from typing import Final
 
-from solo.federation.activitystreams import types_of
+from solo.federation import fetched_posts
 from solo.federation.collections import Budget
 from solo.federation.context import Federation
-from solo.federation.handlers import Ignored
-from solo.federation.notes import POST_TYPES, author_of, parse_post
-from solo.federation.remote_actors import authority, same_origin
-from solo.store import hosts, interactions, statuses
+from solo.federation.remote_actors import authority
+from solo.store import statuses
 from solo.store.statuses import NewStatus
 
 log = logging.getLogger(__name__)
@@ -51,7 +49,7 @@ async def resolve(federation: Federation, status: NewStatus) -> int | None:
     document = await budget.fetch(target)
     if document is None:
         return None
-    quoted = await _accept(federation, budget, document)
+    quoted = await fetched_posts.accept(federation, budget, document, purpose="quote")
     if quoted is None:
         return None
     # Its own quote stays an id: resolving it too would let quotes chain without end.
@@ -64,37 +62,3 @@ async def resolve(federation: Federation, status: NewStatus) -> int | None:
         log.info("quote: %s could not be stored", target)
         return None
     return found.id
-
-
-async def _accept(
-    federation: Federation, budget: Budget, document: dict[str, Any]
-) -> NewStatus | None:
-    """Backfill's checks of a fetched post (backfill imports the Create handler, which calls
-    this: the checks are repeated here rather than imported round a cycle)."""
-    object_id = document.get("id")
-    author_id = author_of(document)
-    if not types_of(document) & POST_TYPES or author_id is None:
-        log.info("quote: %s is not a post", object_id)
-        return None
-    if not same_origin(author_id, str(object_id)):
-        log.info("quote: %s is not on its author's host", object_id)
-        return None
-    author = await budget.actor(author_id)
-    if author is None:
-        return None
-    if await hosts.is_blocked(federation.db, author.domain.split(":")[0]) or (
-        await interactions.exists(federation.db, "block", actor_id=None, target_actor_id=author.id)
-    ):
-        log.info("quote: %s is blocked", author.ap_id)
-        return None
-    try:
-        status = parse_post(document, author, federation.ids)
-    except Ignored as reason:
-        log.info("quote: %s", reason)
-        return None
-    if status.visibility not in _SHOWN:
-        log.info("quote: %s is not public", status.ap_id)
-        return None
-    if await statuses.deleted_before_arrival(federation.db, status.ap_id, author.ap_id):
-        return None
-    return status

@@ -1,0 +1,64 @@
+"""The checks a post fetched from its origin must pass before it is stored.
+
+Backfill (outboxes, threads, pinned posts) and quotes both fetch posts nobody pushed to us;
+they pass ingress's checks (`notes.parse_post`: the id on its author's host, sanitized content)
+and these: a post type, an author on the post's host, no blocked domain or account, public or
+unlisted only, and no Delete that overtook it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Final
+
+from solo.federation.activitystreams import id_of, types_of
+from solo.federation.collections import Budget
+from solo.federation.context import Federation
+from solo.federation.handlers import Ignored
+from solo.federation.notes import POST_TYPES, author_of, parse_post
+from solo.federation.remote_actors import same_origin
+from solo.store import hosts, interactions, statuses
+from solo.store.statuses import NewStatus
+
+log = logging.getLogger(__name__)
+
+SHAREABLE: Final = ("public", "unlisted")
+
+
+async def accept(
+    federation: Federation,
+    budget: Budget,
+    document: dict[str, Any],
+    addressing: dict[str, Any] | None = None,
+    *,
+    purpose: str,
+) -> NewStatus | None:
+    """The status to store for a fetched post, or None (the reason is logged for `purpose`)."""
+    object_id = id_of(document) or "?"
+    if not types_of(document) & POST_TYPES:
+        log.info("%s: %s is a %r, not a post", purpose, object_id, document.get("type"))
+        return None
+    author_id = author_of(document)
+    if author_id is None or not same_origin(author_id, object_id):
+        log.info("%s: %s is not on its author's host", purpose, object_id)
+        return None
+    author = await budget.actor(author_id)
+    if author is None:
+        return None
+    if await hosts.is_blocked(federation.db, author.domain.split(":")[0]) or (
+        await interactions.exists(federation.db, "block", actor_id=None, target_actor_id=author.id)
+    ):
+        log.info("%s: %s is blocked", purpose, author.ap_id)
+        return None
+    try:
+        status = parse_post(document, author, federation.ids, fallback_addressing=addressing)
+    except Ignored as reason:
+        log.info("%s: %s", purpose, reason)
+        return None
+    if status.visibility not in SHAREABLE:
+        log.info("%s: %s is not public", purpose, status.ap_id)
+        return None
+    if await statuses.deleted_before_arrival(federation.db, status.ap_id, author.ap_id):
+        log.info("%s: %s was deleted before it arrived", purpose, status.ap_id)
+        return None
+    return status
