@@ -26,7 +26,6 @@ from solo.federation.delivery import enqueue_delivery
 from solo.federation.fetch import FetchError
 from solo.federation.resolver import ResolveError
 from solo.store import actors as actor_store
-from solo.store import edits as edit_store
 from solo.store import statuses as status_store
 from solo.store.actors import RemoteActor
 from solo.store.follows import follower_inboxes
@@ -276,13 +275,6 @@ async def edit(
     assert edited.edited_at is not None
     update_id = f"{status.ap_id}#updates/{federation.ids.next()}"
     async with federation.db.transaction() as conn:
-        await edit_store.record_replaced(
-            conn,
-            status.id,
-            content_html=edited.content_html,
-            summary=edited.summary,
-            sensitive=edited.sensitive,
-        )
         await status_store.update_content(
             conn,
             status.id,

@@ -33,9 +33,9 @@ async def record_replaced(
 ) -> None:
     """Keep the version of `status_id` that the given content is about to replace.
 
-    Call it inside the transaction that updates the row, before the update: the old version is
-    read there on the writer, so two edits in a row cannot both record the same one. An update
-    that changes nothing shown (a remote server re-sending its Note) adds no version."""
+    `statuses.update_content` calls it inside its transaction, before the update: the old
+    version is read there on the writer, so two edits in a row cannot both record the same one.
+    An update that changes nothing shown (a server re-sending its Note) adds no version."""
     await conn.execute(
         "INSERT INTO status_edits (status_id, content_html, summary, sensitive, created_at)"
         " SELECT id, content_html, summary, sensitive, COALESCE(edited_at, published_at)"

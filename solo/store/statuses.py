@@ -12,6 +12,7 @@ from typing import Literal, cast
 import aiosqlite
 
 from solo.db import Database
+from solo.store import edits
 
 Visibility = Literal["public", "unlisted", "private", "direct"]
 
@@ -175,6 +176,10 @@ async def update_content(
     source_text: str | None = None,
     raw: str | None = None,
 ) -> None:
+    """Edit a status; the version it replaces joins its history (store/edits.py)."""
+    await edits.record_replaced(
+        conn, status_id, content_html=content_html, summary=summary, sensitive=sensitive
+    )
     await conn.execute(
         "UPDATE statuses SET content_html = ?, summary = ?, sensitive = ?, edited_at = ?,"
         " source_text = COALESCE(?, source_text), raw = COALESCE(?, raw) WHERE id = ?",

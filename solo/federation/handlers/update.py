@@ -12,7 +12,7 @@ from solo.federation.handlers import Ignored
 from solo.federation.notes import first, object_of, parse_post, parse_time
 from solo.federation.remote_actors import InvalidActor, parse_actor
 from solo.store import actors as actor_store
-from solo.store import edits, interactions, notifications, statuses
+from solo.store import interactions, notifications, statuses
 from solo.store.actors import RemoteActor
 
 
@@ -72,13 +72,6 @@ async def _update_post(
         federation.db, "announce", actor_id=None, status_id=stored.id
     )
     async with federation.db.transaction() as conn:
-        await edits.record_replaced(
-            conn,
-            stored.id,
-            content_html=edited.content_html,
-            summary=edited.summary,
-            sensitive=edited.sensitive,
-        )
         await statuses.update_content(
             conn,
             stored.id,
