@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bench import fanout, ingress, startup, timelines
+from bench import fanout, ingress, media, startup, timelines
 
-NAMES = ("startup", "fanout", "ingress", "burst", "timelines")
+NAMES = ("startup", "fanout", "ingress", "burst", "timelines", "media")
 
 parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
 parser.add_argument(
@@ -39,3 +39,5 @@ for name in args.names or NAMES:
         asyncio.run(fanout.run(burst=True, profile=args.profile))
     elif name == "timelines":
         asyncio.run(timelines.run(profile=args.profile))
+    elif name == "media":
+        media.main()

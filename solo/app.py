@@ -15,7 +15,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from solo import control
+from solo import api, control
+from solo.api.cors import Cors
 from solo.config import Settings
 from solo.errors import RequestError, TooManyRequests
 from solo.federation import actors, inbox, nodeinfo, objects, webfinger
@@ -25,16 +26,20 @@ from solo.instance import open_instance
 from solo.paths import static_dir
 from solo.web import (
     account,
+    apps,
     compose,
     forms,
     history,
+    media_proxy,
     pages,
+    polls,
     profiles,
     relationships,
     search,
     streaming,
     threads,
     timelines,
+    uploads,
 )
 from solo.web.middleware import BodyLimit, SecurityHeaders
 from solo.web.sessions import Sessions
@@ -42,6 +47,7 @@ from solo.web.templating import make_environment, render
 
 FORM_LIMIT = 64 * 1024
 INBOX_LIMIT = 1024 * 1024
+API_LIMIT = 1024 * 1024
 
 
 async def actor_or_profile(request: Request) -> Response:
@@ -101,6 +107,22 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+def body_limits(settings: Settings) -> dict[str, int]:
+    """The largest request body each path prefix takes: forms are small, the inbox takes one
+    activity, and forms with files take their files (4 attachments, or avatar and header)."""
+    upload = settings.max_upload_bytes
+    return {
+        "/inbox": INBOX_LIMIT,
+        "/users/": INBOX_LIMIT,
+        "/statuses": 4 * upload + FORM_LIMIT,
+        "/settings": 2 * upload + FORM_LIMIT,
+        "/api/": API_LIMIT,
+        "/api/v1/media": upload + FORM_LIMIT,
+        "/api/v2/media": upload + FORM_LIMIT,
+        "/api/v1/accounts/update_credentials": 2 * upload + FORM_LIMIT,
+    }
+
+
 def create_app(
     settings: Settings,
     *,
@@ -141,16 +163,20 @@ def create_app(
         *relationships.routes,
         *compose.routes,
         *forms.routes,
+        *polls.routes,
         *search.routes,
         *account.routes,
+        *apps.routes,
+        *api.routes,
         *streaming.routes,
+        *media_proxy.routes,
+        *uploads.routes,
         Mount("/static", StaticFiles(directory=static_dir()), name="static"),
     ]
     middleware = [
+        Middleware(Cors),
         Middleware(SecurityHeaders),
-        Middleware(
-            BodyLimit, default=FORM_LIMIT, limits={"/inbox": INBOX_LIMIT, "/users/": INBOX_LIMIT}
-        ),
+        Middleware(BodyLimit, default=FORM_LIMIT, limits=body_limits(settings)),
         Middleware(Sessions),
     ]
     app = Starlette(
@@ -161,4 +187,5 @@ def create_app(
     )
     app.state.settings = settings
     app.state.templates = make_environment()
+    media_proxy.install(app.state.templates)
     return app

@@ -1,4 +1,4 @@
-"""The `solo` command: init, serve, passwd."""
+"""The `solo` command: init, serve, passwd, queue, rebuild-feeds, media."""
 
 from __future__ import annotations
 
@@ -21,11 +21,15 @@ from solo.errors import SetupError
 from solo.events import EventBus
 from solo.feeds import Feeds
 from solo.instance import initialise, open_instance
+from solo.media import cache as media_cache
+from solo.media.storage import open_storage
 from solo.passwords import generate_password, hash_password, validate_new_password
 from solo.store import hosts
+from solo.store import media_cache as media_cache_store
 from solo.store.account import set_password_hash
 
-COMMANDS = ("init", "serve", "passwd", "queue", "rebuild-feeds")
+COMMANDS = ("init", "serve", "passwd", "queue", "rebuild-feeds", "media")
+MB = 1024 * 1024
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("queue", help="show the delivery and ingress queues and the worst hosts")
     commands.add_parser(
         "rebuild-feeds", help="rebuild the timelines of the running server from the database"
+    )
+    media = commands.add_parser("media", help="the cache of remote avatars, headers and files")
+    media_actions = media.add_subparsers(dest="media_action", metavar="ACTION", required=True)
+    prune = media_actions.add_parser(
+        "prune", help="remove the least recently shown cached files until the cache fits"
+    )
+    prune.add_argument(
+        "--budget",
+        type=int,
+        metavar="BYTES",
+        help="the size to bring the cache down to (default: media_cache_bytes)",
     )
     return parser
 
@@ -162,6 +177,31 @@ def cmd_rebuild_feeds(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_media(args: argparse.Namespace) -> int:
+    settings = load_settings(data_dir=args.data_dir)
+    budget = settings.media_cache_bytes if args.budget is None else args.budget
+    if budget < 0:
+        raise SetupError(f"--budget {budget} is negative")
+
+    async def prune() -> tuple[int, int, int]:
+        db = Database(settings.db_path)
+        await db.open()
+        storage = open_storage(settings)
+        try:
+            removed, freed = await media_cache.prune(db, storage, budget)
+            return removed, freed, await media_cache_store.total_size(db)
+        finally:
+            await storage.aclose()
+            await db.close()
+
+    removed, freed, held = asyncio.run(prune())
+    print(
+        f"Removed {removed} files, freed {freed / MB:.1f} MB; the cache now holds"
+        f" {held / MB:.1f} MB of {budget / MB:.1f} MB."
+    )
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     started = time.monotonic()
     settings = load_settings(data_dir=args.data_dir, host=args.host, port=args.port)
@@ -206,6 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "passwd": cmd_passwd,
         "queue": cmd_queue,
         "rebuild-feeds": cmd_rebuild_feeds,
+        "media": cmd_media,
     }
     try:
         return handlers[args.command](args)

@@ -38,6 +38,14 @@ class Settings:
     locked: bool | None = None  # None → keep what the database has
     allow_private_addresses: bool = False
     max_post_chars: int = 500
+    max_upload_bytes: int = 16 * 1024 * 1024  # one uploaded file, as Mastodon's default
+    media_cache_bytes: int = 1024 * 1024 * 1024  # remote files kept on disk before pruning
+    media_storage: str = "local"  # "local" (<data dir>/media) or "s3"
+    s3_endpoint: str = ""  # e.g. https://s3.eu-west-1.amazonaws.com or a MinIO/Garage URL
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
     # Test-only name resolution: "*.test=127.0.0.1,peer.example=127.0.0.1" (fnmatch patterns).
     resolve: str = ""
 
@@ -58,6 +66,20 @@ class Settings:
             )
         if not 1 <= self.max_post_chars <= 100_000:
             raise SetupError(f"max_post_chars {self.max_post_chars} is not between 1 and 100000")
+        if not 1024 <= self.max_upload_bytes <= 1024 * 1024 * 1024:
+            raise SetupError(
+                f"max_upload_bytes {self.max_upload_bytes} is not between 1024 and 1073741824"
+            )
+        if self.media_cache_bytes < 0:
+            raise SetupError(f"media_cache_bytes {self.media_cache_bytes} is negative")
+        if self.media_storage not in ("local", "s3"):
+            raise SetupError(f"media_storage must be local or s3, not {self.media_storage!r}")
+        if self.media_storage == "s3":
+            for name in ("s3_endpoint", "s3_bucket", "s3_access_key", "s3_secret_key"):
+                if not getattr(self, name):
+                    raise SetupError(f"media_storage is s3 but {name} is empty")
+            if not self.s3_endpoint.startswith(("http://", "https://")):
+                raise SetupError(f"s3_endpoint {self.s3_endpoint!r} is not an http(s) URL")
         if not 0 < self.port < 65536:
             raise SetupError(f"port {self.port} is out of range")
         for item in self.resolve.split(","):
@@ -83,6 +105,10 @@ class Settings:
     @property
     def db_path(self) -> Path:
         return self.data_dir / "solo.db"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
 
     @property
     def secure_cookies(self) -> bool:

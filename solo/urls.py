@@ -61,3 +61,8 @@ def instance_key_id(s: Settings) -> str:
 
 def handle(s: Settings) -> str:
     return f"{s.username}@{s.domain}"
+
+
+def media(s: Settings, key: str) -> str:
+    """Where one of our stored files (an upload, its thumbnail, an avatar) is served."""
+    return f"{s.base_url}/media/{key}"

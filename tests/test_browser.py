@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 from playwright.async_api import (
     Browser,
     BrowserContext,
@@ -217,3 +218,86 @@ async def test_alice_posts_follows_boosts_and_sees_a_reply_live(
         await login.goto(f"{alice.base_url}/login")
         await screenshot(login, "login", "light", PHONE)
         await visitor.close()
+
+
+async def test_alice_posts_an_image_and_a_poll_that_bob_sees_and_answers(
+    tmp_path: Path, template_root: Path, browser: Browser
+) -> None:
+    async with SoloProcess("alice", tmp_path) as alice, SoloProcess("bob", tmp_path) as bob:
+        for node in (alice, bob):
+            await node.initialise(template_root)
+            await node.start()
+        async with bob.logged_in() as http:
+            response = await submit(http, "/", "/follow", account=f"@alice@{alice.domain}")
+            assert response.status_code in (200, 303), response.text
+        context = await browser.new_context(viewport=DESKTOP)
+        errors: list[str] = []
+        page = await log_in(context, alice)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        picture = tmp_path / "sunset.png"
+        image = Image.new("RGB", (800, 600), (250, 120, 30))
+        image.save(picture, "PNG")
+
+        await page.fill("#compose-text", "A picture for you")
+        await page.click("details.media-field summary")
+        await page.set_input_files("#file-1", str(picture))
+        await page.fill("#file-alt-1", "An orange sunset")
+        await page.click("form.compose button[type=submit]")
+        mine = card(page, "A picture for you")
+        await expect(mine).to_have_count(1, timeout=WAIT_MS)
+        shown = mine.locator("img.media")
+        await expect(shown).to_have_attribute("alt", "An orange sunset", timeout=WAIT_MS)
+        # The picture really loads (served by us, under our CSP).
+        loaded = await shown.evaluate("img => img.decode().then(() => img.naturalWidth)")
+        assert loaded > 0
+        await screenshot(page, "attachment", "light", DESKTOP)
+
+        # bob's server got it and shows it through its media cache.
+        bob_page = await log_in(await browser.new_context(viewport=PHONE), bob)
+
+        async def arrived() -> bool:
+            await bob_page.goto(f"{bob.base_url}/")
+            return await card(bob_page, "A picture for you").count() == 1
+
+        await eventually(arrived, within=20, what="alice's post at bob's")
+        remote = card(bob_page, "A picture for you").locator("img.media")
+        await expect(remote).to_have_attribute("alt", "An orange sunset")
+        assert (await remote.get_attribute("src") or "").startswith("/proxy/")
+        width = await remote.evaluate("img => img.decode().then(() => img.naturalWidth)")
+        assert width > 0
+        await screenshot(bob_page, "attachment", "dark", PHONE)
+
+        # A poll from alice's browser; bob votes at his server; alice sees the count change.
+        await page.fill("#compose-text", "Tea or coffee?")
+        await page.click("details.poll-field summary")
+        await page.fill("#poll-option-1", "Tea")
+        await page.fill("#poll-option-2", "Coffee")
+        await page.click("form.compose button[type=submit]")
+        poll = card(page, "Tea or coffee?")
+        await expect(poll.locator(".poll-option")).to_have_count(2, timeout=WAIT_MS)
+        await expect(poll.locator(".poll-meta")).to_contain_text("0 people")
+        poll_id = await poll.get_attribute("data-status")
+        async with bob.logged_in() as http:
+            address = f"{alice.actor}/statuses/{poll_id}"
+
+            async def at_bob() -> bool:
+                response = await http.get("/search", params={"q": address})
+                return "Tea or coffee?" in response.text
+
+            await eventually(at_bob, within=20, what="the poll at bob's")
+            bob_copy = await status_id_at(bob, http, address)
+            response = await submit(http, "/", f"/statuses/{bob_copy}/vote", choice="1")
+            assert response.status_code in (200, 303), response.text
+
+        async def counted() -> bool:
+            await page.reload()
+            text = await card(page, "Tea or coffee?").locator(".poll-meta").inner_text()
+            return "1 person" in text
+
+        await eventually(counted, within=20, what="bob's vote counted at alice's")
+        await expect(card(page, "Tea or coffee?").locator(".poll-percent").nth(1)).to_have_text(
+            "100%"
+        )
+        await screenshot(page, "poll", "light", PHONE)
+        assert errors == [], errors
+        await context.close()

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Final
 
 from solo import urls
 from solo.actions import ActionError
 from solo.actions import follows as follow_actions
+from solo.actions import media as media_actions
 from solo.federation import verify_links, vocab
 from solo.federation.activitystreams import PUBLIC
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
+from solo.media.storage import new_key
 from solo.passwords import check_password_async, hash_password, validate_new_password
 from solo.store import account as account_store
 from solo.store import actors as actor_store
@@ -95,6 +98,46 @@ def update_person(federation: Federation, account: Account, update_id: str) -> v
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ImageUpload:
+    """An avatar or header as uploaded."""
+
+    data: bytes
+    filename: str = ""
+    content_type: str = ""
+
+
+def _own_key(federation: Federation, url: str) -> str | None:
+    """The storage key of one of our files, from its URL (None for anything else)."""
+    prefix = urls.media(federation.settings, "")
+    return url.removeprefix(prefix) if url.startswith(prefix + "profile/") else None
+
+
+async def _remove(federation: Federation, keys: Sequence[str]) -> None:
+    for key in keys:
+        await federation.storage.delete(key)
+
+
+async def _image_url(
+    federation: Federation, upload: ImageUpload | None, what: str, stored: list[str]
+) -> str | None:
+    """Process and store an avatar (at most 640 pixels a side) or a header; its URL."""
+    if upload is None:
+        return None
+    processed = await media_actions.process(
+        federation, upload.data, upload.filename, upload.content_type
+    )
+    if processed.kind != "image":
+        raise ActionError(f"The {what} must be an image: JPEG, PNG, GIF or WebP.")
+    data, media_type = processed.data, processed.media_type
+    if what == "avatar" and processed.thumbnail is not None and processed.thumbnail_type:
+        data, media_type = processed.thumbnail, processed.thumbnail_type
+    key = new_key("profile", media_type.split("/")[1].replace("jpeg", "jpg"))
+    await federation.storage.put(key, data, media_type)
+    stored.append(key)
+    return urls.media(federation.settings, key)
+
+
 async def update_profile(
     federation: Federation,
     *,
@@ -102,9 +145,14 @@ async def update_profile(
     bio: str,
     fields: Sequence[tuple[str, str]],
     locked: bool,
+    avatar: ImageUpload | None = None,
+    header: ImageUpload | None = None,
+    remove_avatar: bool = False,
+    remove_header: bool = False,
 ) -> Account:
     """Save the profile and tell followers' servers; nothing is sent when nothing changed.
 
+    A new avatar or header replaces the old one (whose file goes once the change is saved).
     Unlocking the account approves the follow requests waiting, as Mastodon does.
     """
     display_name = " ".join(display_name.split())
@@ -119,11 +167,22 @@ async def update_profile(
     bio_html = (
         before.summary_html if bio == before.summary_source else await _bio_html(federation, bio)
     )
-    if (display_name, bio, checked, locked) == (
+    new_files: list[str] = []
+    try:
+        avatar_url = await _image_url(federation, avatar, "avatar", new_files)
+        header_url = await _image_url(federation, header, "header", new_files)
+    except BaseException:
+        await _remove(federation, new_files)
+        raise
+    avatar_url = None if remove_avatar and avatar is None else avatar_url or before.avatar_url
+    header_url = None if remove_header and header is None else header_url or before.header_url
+    if (display_name, bio, checked, locked, avatar_url, header_url) == (
         before.display_name,
         before.summary_source,
         before.fields,
         before.locked,
+        before.avatar_url,
+        before.header_url,
     ):
         return before
     inboxes = await follows.follower_inboxes(federation.db)
@@ -136,6 +195,8 @@ async def update_profile(
             summary_html=bio_html,
             fields=checked,
             locked=locked,
+            avatar_url=avatar_url,
+            header_url=header_url,
         )
         account = await account_store.read_account(conn)
         activity = update_person(federation, account, update_id)
@@ -143,6 +204,12 @@ async def update_profile(
             conn, activity, inboxes, object_ap_id=urls.actor(federation.settings)
         )
     federation.push.wake.set()
+    replaced = [
+        url
+        for url, now in ((before.avatar_url, avatar_url), (before.header_url, header_url))
+        if url is not None and url != now
+    ]
+    await _remove(federation, [key for url in replaced if (key := _own_key(federation, url))])
     verify_links.start(federation, checked)
     if before.locked and not locked:
         for request in await follows.pending_requests(federation.db):

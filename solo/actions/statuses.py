@@ -3,8 +3,8 @@
 Every action resolves what it needs first (mentions through WebFinger, the inboxes), then stores
 the change and enqueues its deliveries in ONE transaction (DESIGN.md, Posting), then wakes the
 push worker. A post's tags are fixed when it is written or edited and kept with it
-(`vocab.local_extras` in the `raw` column), so its Update and Delete reach the same people as
-its Create.
+(`vocab.Extras` in the `raw` column, with its attachments and poll), so its Update and
+Delete reach the same people as its Create.
 """
 
 from __future__ import annotations
@@ -20,12 +20,17 @@ import aiosqlite
 
 from solo import urls
 from solo.actions import ActionError
-from solo.federation import cards, vocab
+from solo.actions import media as media_actions
+from solo.actions import polls as poll_actions
+from solo.actions.polls import PollDraft
+from solo.federation import cards, poll_tasks, vocab
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
 from solo.federation.fetch import FetchError
 from solo.federation.resolver import ResolveError
 from solo.store import actors as actor_store
+from solo.store import media as media_store
+from solo.store import polls as poll_store
 from solo.store import statuses as status_store
 from solo.store.actors import RemoteActor
 from solo.store.follows import follower_inboxes
@@ -54,9 +59,11 @@ def inbox_of(actor: RemoteActor) -> Inbox:
     return (actor.shared_inbox or actor.inbox, actor.domain)
 
 
-def _checked_text(text: str, summary: str, limit: int) -> tuple[str, str]:
+def _checked_text(
+    text: str, summary: str, limit: int, *, may_be_empty: bool = False
+) -> tuple[str, str]:
     text, summary = text.strip(), summary.strip()
-    if not text:
+    if not text and not may_be_empty:
         raise ActionError("Write something first.")
     # Like Mastodon, the content warning counts against the limit too.
     length = len(text) + len(summary)
@@ -150,17 +157,32 @@ async def post(
     sensitive: bool = False,
     in_reply_to: int | None = None,
     language: str | None = None,
+    media_ids: Sequence[int] = (),
+    poll: PollDraft | None = None,
 ) -> Status:
-    """Publish a note: stored, and its Create queued for every inbox of its audience."""
-    text, summary = _checked_text(text, summary, federation.settings.max_post_chars)
+    """Publish a note: stored with its attachments or its poll, and its Create queued for every
+    inbox of its audience."""
+    text, summary = _checked_text(
+        text, summary, federation.settings.max_post_chars, may_be_empty=bool(media_ids)
+    )
+    if poll is not None and media_ids:
+        raise ActionError("A post can have a poll or attachments, not both.")
+    draft = None if poll is None else poll.checked()
+    attachments = await media_actions.attachable(federation, media_ids)
     if visibility not in VISIBILITIES:
         raise ActionError(f"Visibility must be one of {', '.join(sorted(VISIBILITIES))}.")
     chosen = cast(Visibility, visibility)
     parent = None if in_reply_to is None else await _parent(federation, in_reply_to)
     content_html, tags = await _render(federation, text)
     inboxes = await audience_inboxes(federation, chosen, vocab.mentioned(tags), parent)
+    extras = vocab.Extras(
+        tag=tuple(tags),
+        attachment=tuple(media_actions.document(federation, item) for item in attachments),
+    )
     settings = federation.settings
     now = time.time()
+    if draft is not None:
+        extras = dataclasses.replace(extras, question=poll_actions.question(draft, now))
     async with federation.db.transaction() as conn:
         status_id = await new_status_id(federation, conn)
         ap_id = urls.status(settings, status_id)
@@ -181,15 +203,22 @@ async def post(
             sensitive=sensitive or bool(summary),
             source_text=text,
             language=(language or "").strip() or None,
-            raw=vocab.local_extras(tags),
+            raw=extras.to_json(),
+            type="Note" if draft is None else "Question",
         )
         stored = await status_store.insert_status(conn, new)
         assert stored == status_id  # the id was free and a new ap_id cannot be tombstoned
-        create = vocab.with_context(vocab.create(settings, _as_status(new), tags))
+        if not await media_store.attach(conn, status_id, media_ids):
+            raise ActionError("One of the attachments already belongs to another post.")
+        if draft is not None:
+            await poll_store.save(conn, status_id, draft.state(now), refreshed_at=None)
+        create = vocab.with_context(vocab.create(settings, _as_status(new), extras))
         await enqueue_delivery(conn, create, inboxes, object_ap_id=ap_id)
     federation.push.wake.set()
     await federation.feeds.status_added(status_id)
     cards.start(federation, status_id)
+    if draft is not None:
+        poll_tasks.wake(federation)
     return await _get(federation, status_id)
 
 
@@ -238,8 +267,8 @@ async def _stored_parent(federation: Federation, status: Status) -> Status | Non
     return await status_store.get_status(federation.db, status.in_reply_to_id)
 
 
-async def _stored_tags(federation: Federation, status: Status) -> list[vocab.Document]:
-    return vocab.stored_tags(await status_store.get_raw(federation.db, status.id))
+async def _stored_extras(federation: Federation, status: Status) -> vocab.Extras:
+    return vocab.stored_extras(await status_store.get_raw(federation.db, status.id))
 
 
 async def edit(
@@ -255,12 +284,22 @@ async def edit(
     The Update goes to everyone who had the post and to anyone newly mentioned.
     """
     status = await _own_post(federation, status_id)
+    old = await _stored_extras(federation, status)
     text, new_summary = _checked_text(
-        text, status.summary if summary is None else summary, federation.settings.max_post_chars
+        text,
+        status.summary if summary is None else summary,
+        federation.settings.max_post_chars,
+        may_be_empty=bool(old.attachment),
     )
     content_html, tags = await _render(federation, text)
-    old_tags = await _stored_tags(federation, status)
-    mentions = dict.fromkeys([*vocab.mentioned(old_tags), *vocab.mentioned(tags)])
+    # Attachments stay, with their alt text as it is now (it may have been changed since).
+    attached = (await media_store.media_of(federation.db, [status.id])).get(status.id, [])
+    extras = dataclasses.replace(
+        old,
+        tag=tuple(tags),
+        attachment=tuple(media_actions.document(federation, item) for item in attached),
+    )
+    mentions = dict.fromkeys([*vocab.mentioned(old.tag), *vocab.mentioned(tags)])
     parent = await _stored_parent(federation, status)
     inboxes = await audience_inboxes(federation, status.visibility, mentions, parent)
     settings = federation.settings
@@ -274,6 +313,7 @@ async def edit(
     )
     assert edited.edited_at is not None
     update_id = f"{status.ap_id}#updates/{federation.ids.next()}"
+    poll = await poll_store.get_poll(federation.db, status.id)  # its counts ride along
     async with federation.db.transaction() as conn:
         await status_store.update_content(
             conn,
@@ -283,9 +323,9 @@ async def edit(
             sensitive=edited.sensitive,
             edited_at=edited.edited_at,
             source_text=text,
-            raw=vocab.local_extras(tags),
+            raw=extras.to_json(),
         )
-        activity = vocab.update(settings, edited, update_id, tags)
+        activity = vocab.update(settings, edited, update_id, extras, poll=poll)
         await enqueue_delivery(conn, activity, inboxes, object_ap_id=status.ap_id)
     federation.push.wake.set()
     federation.feeds.status_edited(status.id)
@@ -302,17 +342,21 @@ async def delete(federation: Federation, status_id: int) -> None:
     ):
         return  # already deleted: deleting twice is not an error
     status = await _own_post(federation, status_id)
-    tags = await _stored_tags(federation, status)
+    extras = await _stored_extras(federation, status)
     parent = await _stored_parent(federation, status)
-    inboxes = await audience_inboxes(federation, status.visibility, vocab.mentioned(tags), parent)
+    inboxes = await audience_inboxes(
+        federation, status.visibility, vocab.mentioned(extras.tag), parent
+    )
     boosts = await status_store.boost_ids(federation.db, status.id)
+    attached = (await media_store.media_of(federation.db, [status.id])).get(status.id, [])
     async with federation.db.transaction() as conn:
         await status_store.tombstone(conn, status.ap_id)
-        activity = vocab.delete(settings, status, tags)
+        activity = vocab.delete(settings, status, extras)
         await enqueue_delivery(conn, activity, inboxes, object_ap_id=status.ap_id)
     federation.push.wake.set()
     for removed in (status.id, *boosts):
         federation.feeds.status_removed(removed)
+    await media_actions.remove_files(federation, attached)
     await cancel_deliveries(federation, status.ap_id, keep=(activity["id"],))
 
 

@@ -89,7 +89,7 @@ async def outbox(request: Request) -> Response:
         statuses = await status_store.outbox_page(db, max_id=max_id, limit=limit)
         raws = await status_store.raw_of(db, [status.id for status in statuses])
         return [
-            (status.id, vocab.create(settings, status, vocab.stored_tags(raws.get(status.id))))
+            (status.id, vocab.create(settings, status, vocab.stored_extras(raws.get(status.id))))
             for status in statuses
         ]
 
@@ -128,7 +128,7 @@ async def featured(request: Request) -> Response:
         if (status := await status_store.get_status(db, status_id)) is not None
     ]
     raws = await status_store.raw_of(db, [status.id for status in pinned])
-    notes = [vocab.note(settings, s, vocab.stored_tags(raws.get(s.id))) for s in pinned]
+    notes = [vocab.note(settings, s, vocab.stored_extras(raws.get(s.id))) for s in pinned]
     document = vocab.ordered_collection(urls.featured(settings), len(notes), paged=False)
     document["orderedItems"] = notes
     return activity_response(document)

@@ -120,7 +120,7 @@ def check_url(url: str | httpx.URL, *, allow_private: bool) -> httpx.URL:
         raise AddressRefused(f"{str(url)!r}: URLs with a user name are refused")
     if port is not None and not 0 < port < 65536:
         raise AddressRefused(f"{str(url)!r}: port {port} is out of range")
-    literal = _ip_literal(host)
+    literal = ip_literal(host)
     if literal is not None:
         if not is_allowed_address(literal, allow_private=allow_private):
             raise AddressRefused(f"{str(url)!r}: {literal} is not a public address")
@@ -167,13 +167,13 @@ async def resolve(host: str, port: int, settings: Settings) -> list[IPAddress]:
     `TimeoutError` after `RESOLVE_TIMEOUT` seconds, or `OSError` when the name does not resolve.
     """
     allow_private = settings.allow_private_addresses
-    literal = _ip_literal(host)
+    literal = ip_literal(host)
     if literal is not None:
         return checked_addresses(host, [literal], allow_private=allow_private)
     check_host_name(host)
     for pattern, address in settings.resolve_map:
         if fnmatch.fnmatchcase(host, pattern):
-            configured = _ip_literal(address)
+            configured = ip_literal(address)
             if configured is None:
                 raise AddressRefused(f"resolve maps {host} to {address!r}, not an IP address")
             return checked_addresses(host, [configured], allow_private=allow_private)
@@ -184,7 +184,7 @@ async def resolve(host: str, port: int, settings: Settings) -> list[IPAddress]:
     return checked_addresses(host, found, allow_private=allow_private)
 
 
-def _ip_literal(text: str) -> IPAddress | None:
+def ip_literal(text: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(text)
     except ValueError:

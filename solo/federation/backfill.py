@@ -18,17 +18,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from solo.federation import fetched_posts
+from solo.federation import fetched_posts, polls
 from solo.federation.activitystreams import id_of, types_of
 from solo.federation.collections import Budget, read_items
 from solo.federation.context import Federation
 from solo.federation.handlers.create import blocked_by_us
 from solo.federation.notes import POST_TYPES, first
+from solo.federation.per_federation import PerFederation, cancel_all
 from solo.federation.remote_actors import authority, same_origin
 from solo.store import pins, statuses
 from solo.store.actors import RemoteActor
@@ -92,10 +92,7 @@ async def thread(federation: Federation, status_id: int, *, wait: float = 2.0) -
 async def shutdown(federation: Federation) -> None:
     """Cancel the instance's backfills still running; for the lifespan, before the fetcher and
     the database close under them."""
-    tasks = list(_backfills_of(federation).running.values())
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await cancel_all(_backfills_of(federation).running.values())
 
 
 # Running in the background
@@ -115,19 +112,7 @@ class _Backfills:
             del self.started[next(iter(self.started))]
 
 
-# Several instances may share a process (tests, benchmarks): one registry each, by identity,
-# forgotten with its Federation.
-_registries: dict[int, tuple[weakref.ref[Federation], _Backfills]] = {}
-
-
-def _backfills_of(federation: Federation) -> _Backfills:
-    key = id(federation)
-    entry = _registries.get(key)
-    if entry is not None and entry[0]() is federation:
-        return entry[1]
-    backfills = _Backfills()
-    _registries[key] = (weakref.ref(federation, lambda _: _registries.pop(key, None)), backfills)
-    return backfills
+_backfills_of = PerFederation(_Backfills)
 
 
 async def _in_background(
@@ -254,6 +239,7 @@ async def _store(federation: Federation, batch: list[NewStatus]) -> list[int]:
             row_id = await statuses.insert_remote_status(conn, status)
             if row_id is not None:
                 row_ids.append(row_id)
+                await polls.store_remote(conn, row_id, status)
     for row_id in row_ids:
         await federation.feeds.status_added(row_id)
     return row_ids

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Final
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit
 
 from solo.federation.context import Federation
 from solo.federation.fetch import FetchError
+from solo.federation.per_federation import PerFederation, cancel_all
 from solo.store import cards as card_store
 from solo.store import statuses as status_store
 from solo.store.cards import Card
@@ -140,17 +140,7 @@ class _Running:
     fetching: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
 
-_registries: dict[int, tuple[weakref.ref[Federation], _Running]] = {}
-
-
-def _running_of(federation: Federation) -> _Running:
-    key = id(federation)
-    entry = _registries.get(key)
-    if entry is not None and entry[0]() is federation:
-        return entry[1]
-    running = _Running()
-    _registries[key] = (weakref.ref(federation, lambda _: _registries.pop(key, None)), running)
-    return running
+_running_of = PerFederation(_Running)
 
 
 def start(federation: Federation, status_id: int) -> None:
@@ -163,11 +153,7 @@ def start(federation: Federation, status_id: int) -> None:
 
 async def shutdown(federation: Federation) -> None:
     """Cancel the card tasks still running (the lifespan ends)."""
-    running = _running_of(federation)
-    tasks = list(running.tasks)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await cancel_all(_running_of(federation).tasks)
 
 
 async def _logged(federation: Federation, status_id: int) -> None:

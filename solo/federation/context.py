@@ -16,6 +16,8 @@ from solo.feeds import Feeds
 from solo.ids import IdGenerator
 from solo.instance import Instance
 from solo.jobs import JobQueue
+from solo.media.cache import MediaCache
+from solo.media.storage import Storage
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,12 @@ class Federation:
     ids: IdGenerator  # time-sortable ids for our statuses and activities
     feeds: Feeds  # the timelines in memory, told of every change after it commits
     events: EventBus  # what the streams send
+    media: MediaCache  # remote files shown through /proxy/, kept on our disk
+
+    @property
+    def storage(self) -> Storage:
+        """Where our uploads and the cached remote files are kept."""
+        return self.media.storage
 
     @property
     def db(self) -> Database:

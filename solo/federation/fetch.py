@@ -5,6 +5,8 @@ at connect time, to each resolved address (FEDERATION.md rule 35), and the limit
 connect 5 s, read and write 10 s each, a total deadline per request (slow servers,
 CVE-2023-36461), 1 MB of decompressed body and 3 redirects. `get_activity` adds the checks of
 rule 22 (status, AS content type, `id` equal to where the document came from; CVE-2024-23832).
+`get_media` reads a remote file for the media cache, with its own size cap and only the media
+types `solo.media.serve` may serve.
 
 Errors, all raised with a message a person understands:
 
@@ -15,7 +17,7 @@ Errors, all raised with a message a person understands:
      ├── TooManyRedirects    more than `Limits.max_redirects` hops
      ├── HTTPStatusError     not a 200 (for GETs); `.status` tells which (410 = gone)
      ├── TooLarge            the body, decompressed, exceeds `Limits.max_body`
-     ├── BadContentType      not the media type asked for (JSON, or HTML for `get_html`)
+     ├── BadContentType      not the media type asked for (JSON, HTML, or a servable file)
      ├── BadDocument         undecodable body, not JSON, or not a JSON object
      └── IdMismatch          the document's `id` is not the URL it was served from
 """
@@ -37,6 +39,7 @@ from solo import __version__
 from solo.config import Settings
 from solo.errors import SoloError
 from solo.federation.addresses import AddressRefused, PinnedTransport, check_url
+from solo.media.serve import SERVABLE
 
 AS_NAMESPACE: Final = "https://www.w3.org/ns/activitystreams"
 ACCEPT_ACTIVITY: Final = f'application/activity+json, application/ld+json; profile="{AS_NAMESPACE}"'
@@ -101,7 +104,7 @@ class TooLarge(FetchError):
 
 
 class BadContentType(FetchError):
-    """The answer is not of the JSON media type asked for."""
+    """The answer is not of the media type asked for."""
 
 
 class BadDocument(FetchError):
@@ -276,6 +279,33 @@ class Fetcher:
             text = reply.body.decode("utf-8", errors="replace")
         return text, reply.url
 
+    async def get_media(self, url: str, *, max_bytes: int, accept: str) -> tuple[bytes, str]:
+        """A remote file (avatar, header, attachment, emoji) and its media type, for the media
+        cache: only a type in `SERVABLE`, at most `max_bytes` (TooLarge while streaming).
+
+        Unsigned, as Mastodon serves media; the caller checks the bytes match the type."""
+        reply = await self._exchange(
+            "GET",
+            url,
+            headers={"Accept": accept},
+            content=None,
+            auth=None,
+            follow=True,
+            cut=False,
+            cap=max_bytes,
+        )
+        if reply.status != 200:
+            raise HTTPStatusError(f"{reply.url} answered {reply.status}", url, reply.status)
+        content_type = reply.headers.get("content-type", "")
+        kind = media_type(content_type)[0]
+        if kind not in SERVABLE:
+            raise BadContentType(
+                f"{reply.url} answered {content_type or 'no content type'!r},"
+                " not an image, video or audio file Solo serves",
+                url,
+            )
+        return reply.body, kind
+
     async def post(
         self,
         url: str,
@@ -331,9 +361,11 @@ class Fetcher:
         follow: bool,
         cut: bool,
         head: int = 0,
+        cap: int | None = None,
     ) -> Reply:
         """One request with its redirects and body, under the total deadline; with `head`,
-        only the first `head` bytes of the decoded body are read."""
+        only the first `head` bytes of the decoded body are read; `cap` replaces
+        `Limits.max_body`."""
         if self._client is None:
             raise RuntimeError("Fetcher.open() was not awaited")
         client = self._client
@@ -352,7 +384,7 @@ class Fetcher:
                                 response.url.join(location), allow_private=allow_private
                             )
                             continue
-                        body = await self._read_body(response, url, cut=cut, head=head)
+                        body = await self._read_body(response, url, cut=cut, head=head, cap=cap)
                         return Reply(
                             response.status_code, response.headers, body, str(response.url)
                         )
@@ -371,9 +403,15 @@ class Fetcher:
             raise Unreachable(f"{url} could not be reached: {error}", url) from None
 
     async def _read_body(
-        self, response: httpx.Response, url: str, *, cut: bool, head: int = 0
+        self,
+        response: httpx.Response,
+        url: str,
+        *,
+        cut: bool,
+        head: int = 0,
+        cap: int | None = None,
     ) -> bytes:
-        cap = self.limits.max_body
+        cap = self.limits.max_body if cap is None else cap
         if cut:
             # POST answers are only logged: asked for as identity, kept undecoded, cut at the cap.
             kept = bytearray()

@@ -16,11 +16,13 @@ from datetime import datetime
 from typing import Any, Final
 
 from solo.federation.activitystreams import PUBLIC, as_list, href_of, id_of, text_of, types_of
+from solo.federation.attachments import parse_attachments
 from solo.federation.context import Federation
 from solo.federation.fetch import FetchError
 from solo.federation.handlers import Ignored
 from solo.federation.remote_actors import authority, same_origin
 from solo.ids import IdGenerator
+from solo.media import emoji
 from solo.sanitize import plain_text, sanitize_remote_html
 from solo.store.actors import RemoteActor
 from solo.store.statuses import NewStatus, Visibility
@@ -228,6 +230,8 @@ def parse_post(
         language=_language(document),
         raw=json.dumps(document, ensure_ascii=False, separators=(",", ":")),
         quote_ap_id=quote_of(document),
+        emojis_json=emoji.to_json(emoji.parse_emojis(document)),
+        media=parse_attachments(document),
     )
 
 

@@ -24,6 +24,7 @@ from solo.federation import vocab
 from solo.federation.activitystreams import AS_CONTEXT, activity_response, wants_activity_json
 from solo.instance import Instance, instance_of
 from solo.store import actors as actor_store
+from solo.store import polls as poll_store
 from solo.store import statuses as status_store
 from solo.store.statuses import Status
 
@@ -92,8 +93,9 @@ async def note(request: Request) -> Response:
         raise NotFound(NO_SUCH_POST)  # a boost is an activity, not an object
 
     async def render(found: Status) -> vocab.Document:
-        tags = vocab.stored_tags(await status_store.get_raw(instance.db, found.id))
-        return vocab.with_context(vocab.note(instance.settings, found, tags))
+        extras = vocab.stored_extras(await status_store.get_raw(instance.db, found.id))
+        poll = await poll_store.get_poll(instance.db, found.id)  # a Question's live counts
+        return vocab.with_context(vocab.note(instance.settings, found, extras, poll=poll))
 
     return await _answer(request, instance, status, ap_id, render)
 
@@ -114,8 +116,9 @@ async def activity(request: Request) -> Response:
         return await _answer(request, instance, status, ap_id, announce)
 
     async def create(found: Status) -> vocab.Document:
-        tags = vocab.stored_tags(await status_store.get_raw(db, found.id))
-        return vocab.with_context(vocab.create(settings, found, tags))
+        extras = vocab.stored_extras(await status_store.get_raw(db, found.id))
+        poll = await poll_store.get_poll(db, found.id)
+        return vocab.with_context(vocab.create(settings, found, extras, poll=poll))
 
     return await _answer(request, instance, status, ap_id, create, suffix="/activity")
 

@@ -14,6 +14,7 @@ from solo.federation.activitystreams import (
     text_of,
     types_of,
 )
+from solo.media import emoji
 from solo.store.actors import RemoteActor
 from solo.text import sanitize_name, sanitize_remote_html
 
@@ -114,5 +115,6 @@ def parse_actor(document: dict[str, Any]) -> RemoteActor:
         locked=document.get("manuallyApprovesFollowers") is True,
         discoverable=document.get("discoverable") is True,
         fields=_fields(document),
+        emojis_json=emoji.to_json(emoji.parse_emojis(document)),
         raw=json.dumps(document, separators=(",", ":")),
     )

@@ -1,4 +1,5 @@
-"""Starting and stopping federation: the fetcher, the poster, the resolver and the two workers."""
+"""Starting and stopping federation: the fetcher, the poster, the resolver, the media cache and
+the two workers."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import httpx
 
 from solo import urls
 from solo.events import EventBus
-from solo.federation import backfill, cards, verify_links
+from solo.federation import backfill, cards, poll_tasks, verify_links
 from solo.federation.context import Federation
 from solo.federation.delivery import Deliverer
 from solo.federation.fetch import Fetcher
@@ -22,6 +23,9 @@ from solo.feeds import Feeds
 from solo.ids import IdGenerator
 from solo.instance import Instance
 from solo.jobs import JobQueue, run_worker
+from solo.media.cache import MediaCache
+from solo.media.proxy import MediaProxy
+from solo.media.storage import open_storage
 from solo.store import hosts
 
 # Deliveries mostly wait on the network: at 50 ms a round trip, 32 at once cap a fan-out at
@@ -58,6 +62,13 @@ async def federation(
         ids=IdGenerator(),
         feeds=feeds,
         events=events,
+        media=MediaCache(
+            settings,
+            instance.db,
+            open_storage(settings),
+            fetcher,
+            MediaProxy.of(instance.session_secret),
+        ),
     )
     workers = [
         asyncio.create_task(
@@ -79,6 +90,7 @@ async def federation(
             name="solo-ingress",
         ),
     ]
+    poll_tasks.start_scheduler(built)  # tells when polls end
     try:
         yield built
     finally:
@@ -87,7 +99,9 @@ async def federation(
         await asyncio.gather(*workers, return_exceptions=True)
         await backfill.shutdown(built)
         await cards.shutdown(built)
+        await poll_tasks.shutdown(built)
         await verify_links.shutdown(built)
+        await built.media.aclose()
         if poster is not None:
             await poster.aclose()
         await fetcher.aclose()

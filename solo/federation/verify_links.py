@@ -13,13 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from html.parser import HTMLParser
 from typing import Final
 
 from solo import urls
 from solo.federation.context import Federation
 from solo.federation.fetch import FetchError
+from solo.federation.per_federation import PerFederation, cancel_all
 from solo.store import account as account_store
 from solo.store.account import ProfileField
 
@@ -98,17 +98,7 @@ async def verify(federation: Federation, fields: tuple[ProfileField, ...]) -> No
 
 # Running in the background: one set of tasks per instance (several may share a process, so by
 # identity, forgotten with its Federation), which also keeps the tasks alive until they end.
-_running: dict[int, tuple[weakref.ref[Federation], set[asyncio.Task[None]]]] = {}
-
-
-def _tasks_of(federation: Federation) -> set[asyncio.Task[None]]:
-    key = id(federation)
-    entry = _running.get(key)
-    if entry is not None and entry[0]() is federation:
-        return entry[1]
-    tasks: set[asyncio.Task[None]] = set()
-    _running[key] = (weakref.ref(federation, lambda _: _running.pop(key, None)), tasks)
-    return tasks
+_tasks_of: PerFederation[set[asyncio.Task[None]]] = PerFederation(set)
 
 
 def start(federation: Federation, fields: tuple[ProfileField, ...]) -> None:
@@ -123,10 +113,7 @@ def start(federation: Federation, fields: tuple[ProfileField, ...]) -> None:
 
 async def shutdown(federation: Federation) -> None:
     """Cancel the checks still running (the lifespan ends)."""
-    tasks = list(_tasks_of(federation))
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await cancel_all(_tasks_of(federation))
 
 
 async def settled(federation: Federation) -> None:

@@ -9,15 +9,18 @@ from __future__ import annotations
 import html
 import json
 import mimetypes
+import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 from urllib.parse import quote, urlencode
 
 from solo import urls
 from solo.config import Settings
 from solo.federation.activitystreams import AS_CONTEXT, PUBLIC, SECURITY_CONTEXT
 from solo.store.account import Account, ProfileField
+from solo.store.polls import Poll
 from solo.store.statuses import Status, Visibility
 
 Document = dict[str, Any]
@@ -39,6 +42,10 @@ NOTE_TERMS: Document = {
     "conversation": "ostatus:conversation",
     "sensitive": "as:sensitive",
     "Hashtag": "as:Hashtag",
+    "toot": "http://joinmastodon.org/ns#",
+    "blurhash": "toot:blurhash",
+    "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
+    "votersCount": "toot:votersCount",
 }
 NOTE_CONTEXT: list[Any] = [AS_CONTEXT, NOTE_TERMS]
 
@@ -167,27 +174,55 @@ def hashtag_tag(settings: Settings, name: str) -> Document:
     return {"type": "Hashtag", "href": hashtag_url(settings, name), "name": f"#{name}"}
 
 
-def local_extras(tags: Iterable[Document]) -> str:
-    """What our own statuses keep in their `raw` column: the Note's properties that have no
-    column of their own (today only `tag`), as JSON.
+@dataclass(frozen=True, slots=True)
+class Extras:
+    """What one of our Notes carries beyond its columns, fixed when it is written or edited:
+    its tags, its attachments (Documents) and, for a poll, the Question's static part (the
+    options with zero counts, `endTime`; live counts come from the polls table).
 
-    The tags are fixed when the post is written or edited, so the object served at its id, an
-    Update and a Delete name the same mentions and audience as the Create did, even if a
-    mentioned account later changes its name or disappears.
+    Kept as JSON in the status's `raw` column, so that the object served at its id, an Update
+    and a Delete name the same mentions and audience as the Create did, even if a mentioned
+    account later changes its name or disappears.
     """
-    return json.dumps({"tag": list(tags)}, ensure_ascii=False, separators=(",", ":"))
+
+    tag: tuple[Document, ...] = ()
+    attachment: tuple[Document, ...] = ()
+    question: Document | None = None
+
+    def to_json(self) -> str:
+        document: Document = {"tag": list(self.tag)}
+        if self.attachment:
+            document["attachment"] = list(self.attachment)
+        if self.question is not None:
+            document["question"] = self.question
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
-def stored_tags(raw: str | None) -> list[Document]:
-    """The tags in the `raw` of one of our statuses, as `local_extras` wrote them."""
+NO_EXTRAS: Final = Extras()
+
+
+def _dicts(value: Any) -> tuple[Document, ...]:
+    return (
+        tuple(item for item in value if isinstance(item, dict)) if isinstance(value, list) else ()
+    )
+
+
+def stored_extras(raw: str | None) -> Extras:
+    """The extras in the `raw` of one of our statuses, as `Extras.to_json` wrote them."""
     if not raw:
-        return []
+        return NO_EXTRAS
     try:
-        extras = json.loads(raw)
+        document = json.loads(raw)
     except ValueError:
-        return []
-    tags = extras.get("tag") if isinstance(extras, dict) else None
-    return [tag for tag in tags if isinstance(tag, dict)] if isinstance(tags, list) else []
+        return NO_EXTRAS
+    if not isinstance(document, dict):
+        return NO_EXTRAS
+    question = document.get("question")
+    return Extras(
+        tag=_dicts(document.get("tag")),
+        attachment=_dicts(document.get("attachment")),
+        question=question if isinstance(question, dict) else None,
+    )
 
 
 def mentioned(tags: Iterable[Document]) -> list[str]:
@@ -206,12 +241,36 @@ def conversation_id(settings: Settings, status_id: int, published: float) -> str
     return f"tag:{host},{day}:objectId={status_id}:objectType=Conversation"
 
 
-def note(settings: Settings, status: Status, tags: Sequence[Document] = ()) -> Document:
-    """A local status as a Note (without @context: it is usually embedded in an activity).
+def live_question(question: Document, poll: Poll) -> Document:
+    """Our Question's stored part (`Extras.question`) with its poll's live counts, and
+    `closed` once it has ended, as Mastodon serves its polls."""
+    live = dict(question)
+    key = "anyOf" if "anyOf" in question else "oneOf"
+    options = question.get(key)
+    if isinstance(options, list):
+        live[key] = [
+            {**option, "replies": {"type": "Collection", "totalItems": counted.votes}}
+            if isinstance(option, dict)
+            else option
+            for option, counted in zip(options, poll.options, strict=False)
+        ]
+    live["votersCount"] = poll.voters_count or 0
+    closed = poll.closed_at or poll.expires_at
+    if closed is not None and poll.ended(time.time()):
+        live["closed"] = iso8601(closed)
+    return live
 
-    `tags` are the status's stored tags (`stored_tags`); its Mention tags add to the audience.
+
+def note(
+    settings: Settings, status: Status, extras: Extras = NO_EXTRAS, *, poll: Poll | None = None
+) -> Document:
+    """A local status as a Note, or a Question for a poll (without @context: it is usually
+    embedded in an activity).
+
+    `extras` are the status's stored extras (`stored_extras`); its Mention tags add to the
+    audience. `poll` gives a Question its live counts (`live_question`).
     """
-    to, cc = audience(settings, status.visibility, mentioned(tags))
+    to, cc = audience(settings, status.visibility, mentioned(extras.tag))
     document: Document = {
         "id": status.ap_id,
         "type": status.type,
@@ -224,9 +283,12 @@ def note(settings: Settings, status: Status, tags: Sequence[Document] = ()) -> D
         "inReplyTo": status.in_reply_to_ap_id,
         "to": to,
         "cc": cc,
-        "tag": list(tags),
-        "attachment": [],
+        "tag": list(extras.tag),
+        "attachment": list(extras.attachment),
     }
+    if extras.question is not None:
+        question = extras.question if poll is None else live_question(extras.question, poll)
+        document.update(question)
     if status.conversation:
         document["conversation"] = status.conversation
     if status.language:
@@ -236,9 +298,11 @@ def note(settings: Settings, status: Status, tags: Sequence[Document] = ()) -> D
     return document
 
 
-def create(settings: Settings, status: Status, tags: Sequence[Document] = ()) -> Document:
+def create(
+    settings: Settings, status: Status, extras: Extras = NO_EXTRAS, *, poll: Poll | None = None
+) -> Document:
     """The Create that published a local status, with the same audience as its Note."""
-    obj = note(settings, status, tags)
+    obj = note(settings, status, extras, poll=poll)
     return {
         "id": f"{obj['id']}/activity",
         "type": "Create",
@@ -251,11 +315,17 @@ def create(settings: Settings, status: Status, tags: Sequence[Document] = ()) ->
 
 
 def update(
-    settings: Settings, status: Status, update_id: str, tags: Sequence[Document] = ()
+    settings: Settings,
+    status: Status,
+    update_id: str,
+    extras: Extras = NO_EXTRAS,
+    *,
+    poll: Poll | None = None,
 ) -> Document:
     """Update(Note) after an edit: the whole new Note, carrying `updated` (Mastodon needs it to
-    accept the edit as newer than what it has)."""
-    obj = note(settings, status, tags)
+    accept the edit as newer than what it has). A poll's new counts go the same way, as an
+    Update(Question) without a new `updated`."""
+    obj = note(settings, status, extras, poll=poll)
     return {
         "@context": NOTE_CONTEXT,
         "id": update_id,
@@ -272,9 +342,9 @@ def tombstone(ap_id: str) -> Document:
     return {"id": ap_id, "type": "Tombstone"}
 
 
-def delete(settings: Settings, status: Status, tags: Sequence[Document] = ()) -> Document:
+def delete(settings: Settings, status: Status, extras: Extras = NO_EXTRAS) -> Document:
     """Delete of a local status, addressed as the status was."""
-    to, cc = audience(settings, status.visibility, mentioned(tags))
+    to, cc = audience(settings, status.visibility, mentioned(extras.tag))
     return {
         "@context": AS_CONTEXT,
         "id": f"{status.ap_id}#delete",

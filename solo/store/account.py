@@ -153,17 +153,22 @@ async def update_profile(
     summary_html: str,
     fields: tuple[ProfileField, ...],
     locked: bool,
+    avatar_url: str | None,
+    header_url: str | None,
 ) -> None:
     """Replace what the settings page edits, in the caller's transaction."""
     await conn.execute(
         "UPDATE account SET display_name = ?, summary_source = ?, summary_html = ?,"
-        " fields_json = ?, locked = ?, updated_at = ? WHERE id = 1",
+        " fields_json = ?, locked = ?, avatar_url = ?, header_url = ?, updated_at = ?"
+        " WHERE id = 1",
         (
             display_name,
             summary_source,
             summary_html,
             fields_json(fields),
             int(locked),
+            avatar_url,
+            header_url,
             time.time(),
         ),
     )

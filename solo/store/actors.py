@@ -35,6 +35,7 @@ class RemoteActor:
     locked: bool = False
     discoverable: bool = False
     fields: list[dict[str, str]] = field(default_factory=list)
+    emojis_json: str | None = None  # the custom emoji of their name (solo.media.emoji)
     raw: str = "{}"
     id: int | None = None  # the row id once stored
 
@@ -46,7 +47,7 @@ class RemoteActor:
 COLUMNS = (
     "ap_id", "type", "username", "domain", "inbox", "shared_inbox", "key_id", "public_key_pem",
     "display_name", "summary_html", "url", "outbox", "followers_url", "following_url",
-    "featured_url", "avatar_url", "header_url", "locked", "discoverable",
+    "featured_url", "avatar_url", "header_url", "locked", "discoverable", "emojis_json",
 )  # fmt: skip
 
 

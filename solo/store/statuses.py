@@ -13,6 +13,7 @@ import aiosqlite
 
 from solo.db import Database
 from solo.store import edits
+from solo.store import media as media_store
 
 Visibility = Literal["public", "unlisted", "private", "direct"]
 
@@ -44,6 +45,7 @@ class Status:
     deleted_at: float | None
     quote_ap_id: str | None = None  # the post it quotes, as its author named it
     quote_id: int | None = None  # that post's row, when we have it and may show it
+    emojis_json: str | None = None  # a remote post's custom emoji (solo.media.emoji)
 
 
 def _status(row: sqlite3.Row) -> Status:
@@ -68,6 +70,7 @@ def _status(row: sqlite3.Row) -> Status:
         deleted_at=row["deleted_at"],
         quote_ap_id=row["quote_ap_id"],
         quote_id=row["quote_id"],
+        emojis_json=row["emojis_json"],
     )
 
 
@@ -113,6 +116,9 @@ class NewStatus:
     raw: str | None = None
     quote_ap_id: str | None = None
     quote_id: int | None = None
+    emojis_json: str | None = None  # a remote post's custom emoji (solo.media.emoji)
+    # A remote post's attachments, stored with it (ours are attached by `media.attach`).
+    media: tuple[media_store.NewMedia, ...] = ()
 
 
 async def insert_status(conn: aiosqlite.Connection, status: NewStatus) -> int | None:
@@ -126,7 +132,10 @@ async def insert_status(conn: aiosqlite.Connection, status: NewStatus) -> int | 
             return None
     for attempt in range(64):
         try:
-            return await _insert(conn, status, status.id + attempt)
+            row_id = await _insert(conn, status, status.id + attempt)
+            if row_id is not None and status.media:
+                await media_store.insert_remote(conn, row_id, status.media)
+            return row_id
         except sqlite3.IntegrityError as error:
             if "statuses.id" not in str(error):
                 raise
@@ -137,8 +146,8 @@ async def _insert(conn: aiosqlite.Connection, status: NewStatus, row_id: int) ->
     cursor = await conn.execute(
         "INSERT INTO statuses (id, ap_id, url, actor_id, type, visibility,"
         " in_reply_to_ap_id, in_reply_to_id, reblog_of_id, conversation, summary, sensitive,"
-        " content_html, source_text, language, raw, published_at, quote_ap_id, quote_id)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " content_html, source_text, language, raw, published_at, quote_ap_id, quote_id,"
+        " emojis_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (ap_id) DO NOTHING",
         (
             row_id,
@@ -160,6 +169,7 @@ async def _insert(conn: aiosqlite.Connection, status: NewStatus, row_id: int) ->
             status.published_at,
             status.quote_ap_id,
             status.quote_id,
+            status.emojis_json,
         ),
     )
     return row_id if cursor.rowcount > 0 else None
@@ -175,16 +185,33 @@ async def update_content(
     edited_at: float,
     source_text: str | None = None,
     raw: str | None = None,
+    remote_media: tuple[media_store.NewMedia, ...] | None = None,
+    emojis_json: str | None = None,
 ) -> None:
-    """Edit a status; the version it replaces joins its history (store/edits.py)."""
+    """Edit a status; the version it replaces joins its history (store/edits.py).
+
+    `remote_media`, for a remote post, replaces its attachments; `emojis_json` always replaces
+    its custom emoji (an edit may add or drop some; ours have none)."""
     await edits.record_replaced(
         conn, status_id, content_html=content_html, summary=summary, sensitive=sensitive
     )
     await conn.execute(
         "UPDATE statuses SET content_html = ?, summary = ?, sensitive = ?, edited_at = ?,"
-        " source_text = COALESCE(?, source_text), raw = COALESCE(?, raw) WHERE id = ?",
-        (content_html, summary, int(sensitive), edited_at, source_text, raw, status_id),
+        " source_text = COALESCE(?, source_text), raw = COALESCE(?, raw), emojis_json = ?"
+        " WHERE id = ?",
+        (
+            content_html,
+            summary,
+            int(sensitive),
+            edited_at,
+            source_text,
+            raw,
+            emojis_json,
+            status_id,
+        ),
     )
+    if remote_media is not None:
+        await media_store.replace_remote(conn, status_id, remote_media)
 
 
 async def get_status(db: Database, status_id: int) -> Status | None:
@@ -219,7 +246,7 @@ async def id_taken(conn: aiosqlite.Connection, status_id: int) -> bool:
 
 
 async def get_raw(db: Database, status_id: int) -> str | None:
-    """The `raw` column: a remote status's document; for ours, what `vocab.local_extras` wrote
+    """The `raw` column: a remote status's document; for ours, what `vocab.Extras.to_json` wrote
     (the tags its Note is rebuilt with)."""
     value = await db.fetchval("SELECT raw FROM statuses WHERE id = ?", (status_id,))
     return None if value is None else str(value)
@@ -390,7 +417,7 @@ async def hashtag_page(
 ) -> list[int]:
     """Public posts tagged `#name` (any case), newest first.
 
-    The tags live in each status's `raw` JSON (ours: `local_extras`; remote: the document), so
+    The tags live in each status's `raw` JSON (ours: `vocab.Extras`; remote: the document), so
     this scans; a tag index belongs with full-text search.
     """
     local = "AND s.actor_id IS NULL" if local_only else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 from solo.actions import ActionError, profile
 from solo.federation.context import federation_of
 from solo.store.account import Account
+from solo.web import apps
 from solo.web.common import login_required
 from solo.web.sessions import checked_form, log_in
 from solo.web.templating import flash, render
@@ -57,6 +58,7 @@ def _padded(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
 def _page(request: Request, account: Account, **context: Any) -> Response:
     status = context.pop("status", 200)
     values = {
+        "account": account,
         "form": ProfileForm.of(account),
         # The saved values whose rel="me" link was verified (a changed value has no mark).
         "verified": {field.value for field in account.fields if field.verified_at is not None},
@@ -71,20 +73,46 @@ def _page(request: Request, account: Account, **context: Any) -> Response:
 
 @login_required
 async def settings_page(request: Request, account: Account) -> Response:
-    return _page(request, account)
+    return _page(request, account, authorized_apps=await apps.authorized_apps(request))
+
+
+async def _image(form: FormData, name: str, limit: int) -> profile.ImageUpload | None:
+    """An avatar or header file from the form; None when none was chosen."""
+    upload = form.get(name)
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    if upload.size is not None and upload.size > limit:
+        raise ActionError(
+            f"The {name} file is {upload.size / 1048576:.1f} MB; the limit is"
+            f" {limit // 1048576} MB."
+        )
+    data = await upload.read(limit + 1)
+    return profile.ImageUpload(data, upload.filename, upload.content_type or "")
 
 
 @login_required
 async def save_profile(request: Request, account: Account) -> Response:
     form = await checked_form(request)
+    try:
+        return await _save_profile(request, account, form)
+    finally:
+        await form.close()  # the uploaded files' temporary copies
+
+
+async def _save_profile(request: Request, account: Account, form: FormData) -> Response:
     typed = ProfileForm.typed(form)
+    federation = federation_of(request)
     try:
         await profile.update_profile(
-            federation_of(request),
+            federation,
             display_name=typed.display_name,
             bio=typed.bio,
             fields=typed.fields,
             locked=typed.locked,
+            avatar=await _image(form, "avatar", federation.settings.max_upload_bytes),
+            header=await _image(form, "header", federation.settings.max_upload_bytes),
+            remove_avatar=bool(form.get("remove_avatar")),
+            remove_header=bool(form.get("remove_header")),
         )
     except ActionError as error:
         return _page(request, account, form=typed, error=error.message, status=error.status)

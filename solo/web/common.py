@@ -93,7 +93,7 @@ def me(request: Request, account: Account) -> AuthorView:
 
 
 def page_loader(request: Request, account: Account) -> Page:
-    return Page(federation_of(request).db, me(request, account))
+    return Page(federation_of(request), me(request, account))
 
 
 def safe_path(target: str, default: str = "/") -> str:

@@ -6,15 +6,18 @@ nothing is lost; the script's in-place forms get the new card, or the reason, as
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from solo.actions import ActionError, statuses
+from solo.actions import ActionError, media, statuses
 from solo.federation.context import federation_of
+from solo.media.process import MAX_ATTACHMENTS
+from solo.store import media as media_store
 from solo.store import statuses as status_store
 from solo.store.account import Account
 from solo.store.statuses import Status
@@ -27,9 +30,10 @@ from solo.web.common import (
     safe_back,
     wants_fragment,
 )
+from solo.web.polls import poll_draft
 from solo.web.sessions import checked_form
 from solo.web.templating import render
-from solo.web.views import StatusView
+from solo.web.views import MediaView, StatusView, media_view
 
 
 async def _card(request: Request, account: Account, status_id: int | None) -> StatusView | None:
@@ -58,8 +62,14 @@ async def _compose_page(
     back: str = "/",
     error: str | None = None,
     status: int = 200,
+    attached: Sequence[MediaView] = (),
+    sensitive: bool = False,
 ) -> Response:
+    settings = federation_of(request).settings
     context: dict[str, Any] = {
+        "attached": list(attached),
+        "sensitive": sensitive,
+        "max_upload_mb": settings.max_upload_bytes // (1024 * 1024),
         "in_reply_to": in_reply_to,
         "edit": edit,
         "draft": draft,
@@ -110,6 +120,7 @@ async def _refused(
     error: ActionError,
     *,
     edit: Status | None = None,
+    kept: Sequence[int] = (),
 ) -> Response:
     """The reason, with what was typed: on the compose page, or as a fragment for the script."""
     if wants_fragment(request):
@@ -126,6 +137,8 @@ async def _refused(
         back=safe_back(form),
         error=error.message,
         status=error.status,
+        attached=await _kept_views(request, kept),
+        sensitive=bool(form.get("sensitive")),
     )
 
 
@@ -137,10 +150,69 @@ async def _written(request: Request, account: Account, form: FormData, status: S
     return RedirectResponse(safe_back(form), status_code=303)
 
 
+async def _kept_views(request: Request, media_ids: Sequence[int]) -> list[MediaView]:
+    federation = federation_of(request)
+    found = await media_store.get_many(federation.db, media_ids)
+    views = []
+    for media_id in media_ids:
+        item = found.get(media_id)
+        view = None if item is None else media_view(federation, item)
+        if view is not None:
+            views.append(view)
+    return views
+
+
+async def _uploads(request: Request, form: FormData, kept: list[int]) -> None:
+    """The form's attachments: the uploads kept from an earlier try (their alt text as edited
+    now, those marked removed left out) and the new files, processed and stored. `kept` gets
+    every usable id, so a refusal halfway still keeps what was uploaded."""
+    federation = federation_of(request)
+    for value in form.getlist("media_id"):
+        media_id = id_from(str(value))
+        if media_id is None or form.get(f"remove_{media_id}"):
+            continue
+        description = form.get(f"description_{media_id}")
+        if isinstance(description, str):
+            await media.describe(federation, media_id, description)
+        kept.append(media_id)
+    files = form.getlist("file")
+    descriptions = [str(value) for value in form.getlist("file_alt")]
+    for index, upload in enumerate(files):
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            continue  # an empty file field
+        if len(kept) >= MAX_ATTACHMENTS:
+            raise ActionError(f"A post can have at most {MAX_ATTACHMENTS} attachments.")
+        limit = federation.settings.max_upload_bytes
+        if upload.size is not None and upload.size > limit:
+            raise media.MediaRefused(
+                f"{upload.filename}: the file is {upload.size / 1048576:.1f} MB;"
+                f" the limit is {limit // 1048576} MB.",
+                413,
+            )
+        data = await upload.read(limit + 1)
+        uploaded = await media.upload(
+            federation,
+            data,
+            filename=upload.filename,
+            declared_type=upload.content_type or "",
+            description=descriptions[index] if index < len(descriptions) else "",
+        )
+        kept.append(uploaded.id)
+
+
 @login_required
 async def post_status(request: Request, account: Account) -> Response:
     form = await checked_form(request)
     try:
+        return await _post_status(request, account, form)
+    finally:
+        await form.close()  # the uploaded files' temporary copies
+
+
+async def _post_status(request: Request, account: Account, form: FormData) -> Response:
+    kept: list[int] = []
+    try:
+        await _uploads(request, form, kept)
         posted = await statuses.post(
             federation_of(request),
             str(form.get("text", "")),
@@ -148,9 +220,11 @@ async def post_status(request: Request, account: Account) -> Response:
             summary=str(form.get("summary", "")),
             sensitive=bool(form.get("sensitive")),
             in_reply_to=id_from(str(form.get("in_reply_to", ""))),
+            media_ids=kept,
+            poll=poll_draft(form),
         )
     except ActionError as error:
-        return await _refused(request, account, form, error)
+        return await _refused(request, account, form, error, kept=kept)
     return await _written(request, account, form, posted)
 
 

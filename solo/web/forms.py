@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -29,16 +30,23 @@ from solo.web.sessions import checked_form
 from solo.web.templating import flash, render
 
 Action = Callable[[Federation, int], Awaitable[object]]
+# An action that also reads the form (a poll's vote reads the choices).
+FormAction = Callable[[Federation, int, FormData], Awaitable[object]]
 
 
-def _action(action: Action) -> Callable[[Request], Awaitable[Response]]:
+def card_action(
+    action: FormAction, *, deletes: bool = False
+) -> Callable[[Request], Awaitable[Response]]:
+    """The endpoint of a form on a card: `action` on the status, then back to the page or
+    the redrawn card."""
+
     @login_required
     async def endpoint(request: Request, account: Account) -> Response:
         form = await checked_form(request)
         status_id = id_from(str(request.path_params["status_id"]))
         assert status_id is not None
         try:
-            await action(federation_of(request), status_id)
+            await action(federation_of(request), status_id, form)
         except ActionError as error:
             if wants_fragment(request):
                 message = {"message": error.message}
@@ -47,7 +55,7 @@ def _action(action: Action) -> Callable[[Request], Awaitable[Response]]:
             return RedirectResponse(safe_back(form), status_code=303)
         if not wants_fragment(request):
             back = safe_back(form)
-            if action is statuses.delete and page_of(back).endswith(f"/{status_id}"):
+            if deletes and page_of(back).endswith(f"/{status_id}"):
                 back = "/"  # the post's own page is gone with it
             return RedirectResponse(back, status_code=303)
         # The card the form was on: a boost entry may be gone (unboost), then the post shows.
@@ -74,7 +82,19 @@ ACTIONS: dict[str, Action] = {
     "unpin": pins.unpin,
 }
 
+
+def _without_form(action: Action) -> FormAction:
+    async def run(federation: Federation, status_id: int, form: FormData) -> object:
+        return await action(federation, status_id)
+
+    return run
+
+
 routes: list[BaseRoute] = [
-    Route(f"/statuses/{{status_id}}/{name}", _action(action), methods=["POST"])
+    Route(
+        f"/statuses/{{status_id}}/{name}",
+        card_action(_without_form(action), deletes=name == "delete"),
+        methods=["POST"],
+    )
     for name, action in ACTIONS.items()
 ]

@@ -60,7 +60,7 @@ async def history(request: Request) -> Response:
         raise NotFound(GONE)
     shown = account or await get_account(db)
     assert shown is not None
-    page = Page(db, local_author(federation.settings, shown))
+    page = Page(federation, local_author(federation.settings, shown))
     views = await page.statuses([status.id])
     if not views:
         raise NotFound(GONE)

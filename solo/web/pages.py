@@ -11,6 +11,7 @@ from solo.instance import instance_of
 from solo.passwords import check_password_async
 from solo.store.account import get_account
 from solo.web import profiles
+from solo.web.common import safe_path
 from solo.web.ratelimit import SlidingWindow
 from solo.web.sessions import checked_form, current_account, log_in, log_out
 from solo.web.templating import render
@@ -29,7 +30,9 @@ async def profile(request: Request) -> Response:
     return await profiles.profile(request)
 
 
-def _failed_logins(request: Request) -> SlidingWindow:
+def failed_logins(request: Request) -> SlidingWindow:
+    """Failed password checks per address, shared by the login form and the API's password
+    grant: one budget, however the guesses arrive."""
     window: SlidingWindow | None = getattr(request.app.state, "failed_logins", None)
     if window is None:
         window = SlidingWindow(FAILED_LOGINS_PER_MINUTE, 60.0)
@@ -37,19 +40,25 @@ def _failed_logins(request: Request) -> SlidingWindow:
     return window
 
 
-def _client_address(request: Request) -> str:
+def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _next(value: object) -> str:
+    """Where to go once logged in (`?next=`, e.g. back to an app's authorization page)."""
+    return safe_path(value if isinstance(value, str) else "/")
+
+
 async def login_form(request: Request) -> Response:
+    after = _next(request.query_params.get("next"))
     if await current_account(request) is not None:
-        return RedirectResponse("/", status_code=303)
-    return render(request, "login.html", {"error": None, "username": ""})
+        return RedirectResponse(after, status_code=303)
+    return render(request, "login.html", {"error": None, "username": "", "next": after})
 
 
 async def login(request: Request) -> Response:
-    window = _failed_logins(request)
-    address = _client_address(request)
+    window = failed_logins(request)
+    address = client_address(request)
     wait = window.retry_after(address)
     if wait is not None:
         raise TooManyRequests(
@@ -65,10 +74,13 @@ async def login(request: Request) -> Response:
         and username == account.username
     ):
         log_in(request, account)
-        return RedirectResponse("/", status_code=303)
+        return RedirectResponse(_next(form.get("next")), status_code=303)
     window.hit(address)
     return render(
-        request, "login.html", {"error": LOGIN_FAILED, "username": username[:64]}, status=401
+        request,
+        "login.html",
+        {"error": LOGIN_FAILED, "username": username[:64], "next": _next(form.get("next"))},
+        status=401,
     )
 
 

@@ -63,7 +63,7 @@ async def _own(
         await follow_store.count_accepted(db, "out"),
     )
     me = local_author(federation.settings, account)
-    pinned, shown = await _with_pins(Page(db, me), None, cursor, ids)
+    pinned, shown = await _with_pins(Page(federation, me), None, cursor, ids)
     context = {
         "profile": replace(local_profile(me, account, counts), fields=_own_fields(account)),
         "pinned": pinned,
@@ -131,7 +131,7 @@ async def remote(request: Request, account: Account) -> Response:
     ids, more = cursor.split(
         await status_store.actor_posts_page(db, actor.id, max_id=cursor.max_id, limit=cursor.fetch)
     )
-    page = Page(db, local_author(federation.settings, account))
+    page = Page(federation, local_author(federation.settings, account))
     pinned, shown = await _with_pins(page, actor.id, cursor, ids)
     context = {
         "profile": remote_profile(actor, await status_store.count_actor_posts(db, actor.id)),

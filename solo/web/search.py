@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from solo import urls
 from solo.actions import ActionError, follows
+from solo.federation import polls
 from solo.federation.activitystreams import ACTOR_TYPES, types_of
 from solo.federation.context import Federation, federation_of
 from solo.federation.fetch import FetchError
@@ -66,6 +67,8 @@ async def _fetched_post(federation: Federation, document: dict[str, Any]) -> Sta
         raise ActionError(f"{object_id} was deleted.")
     async with federation.db.transaction() as conn:
         row_id = await status_store.insert_remote_status(conn, status)
+        if row_id is not None:
+            await polls.store_remote(conn, row_id, status)
     if row_id is not None:
         await federation.feeds.status_added(row_id)
     found = await status_store.get_status_by_ap_id(federation.db, status.ap_id)

@@ -119,6 +119,7 @@ async def checked_form(request: Request) -> FormData:
         or not isinstance(expected, str)
         or not hmac.compare_digest(sent.encode(), expected.encode())
     ):
+        await form.close()
         raise Forbidden(
             "This form has expired or did not come from this site. Reload the page and try again."
         )

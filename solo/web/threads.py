@@ -65,7 +65,7 @@ async def thread(request: Request) -> Response:
     replies = reply_order(await status_store.descendant_pairs(db, status.id), status.id)
     shown = account or await get_account(db)
     assert shown is not None
-    page = Page(db, local_author(federation.settings, shown))
+    page = Page(federation, local_author(federation.settings, shown))
     views = {
         view.entry_id: view
         for view in await page.statuses([*ancestors, status.id, *(i for i, _ in replies)])
@@ -82,6 +82,7 @@ async def thread(request: Request) -> Response:
         "ancestors": [views[i] for i in ancestors if i in views],
         "replies": [(views[i], depth) for i, depth in replies if i in views],
         "max_chars": federation.settings.max_post_chars,
+        "max_upload_mb": federation.settings.max_upload_bytes // (1024 * 1024),
         "draft": f"@{focus.author.handle} " if not focus.own else "",
         "visibility": focus.status.visibility,
     }
@@ -92,7 +93,7 @@ async def thread(request: Request) -> Response:
 async def status_fragment(request: Request, account: Account) -> Response:
     """One card, as the timeline that shows entry `status_id` draws it (a boost or a post)."""
     federation = federation_of(request)
-    page = Page(federation.db, local_author(federation.settings, account))
+    page = Page(federation, local_author(federation.settings, account))
     status_id = id_from(str(request.path_params["status_id"]))
     views = [] if status_id is None else await page.statuses([status_id])
     if not views:

@@ -71,6 +71,7 @@ async def timeline_page(
         "error": error,
         "notice": notice,
         "max_chars": federation.settings.max_post_chars,
+        "max_upload_mb": federation.settings.max_upload_bytes // (1024 * 1024),
     }
     return render(request, "timeline.html", context, status=status)
 
@@ -106,7 +107,7 @@ async def hashtag(request: Request) -> Response:
             db, name, max_id=cursor.max_id, limit=cursor.fetch, local_only=account is None
         )
     )
-    page = Page(db, local_author(federation.settings, shown_account))
+    page = Page(federation, local_author(federation.settings, shown_account))
     context = {
         "title": f"#{name}",
         "intro": "Public posts with this hashtag"

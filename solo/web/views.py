@@ -2,8 +2,8 @@
 
 A page of statuses is: the rows and the posts they boost (one query), their authors and the
 authors of the posts they answer (one query), then counts and our own favourite, boost and
-bookmark flags (one query), then the link preview cards (one query). Nothing here queries per
-item (DESIGN.md, Reading).
+bookmark flags (one query), then the link preview cards (one query), and on pages with polls
+their counts and our choices (one query). Nothing here queries per item (DESIGN.md, Reading).
 """
 
 from __future__ import annotations
@@ -19,20 +19,25 @@ from markupsafe import Markup
 from solo import urls
 from solo.config import Settings
 from solo.db import Database
+from solo.federation.context import Federation
+from solo.media import emoji
+from solo.media.emoji import Emoji
 from solo.store import actors as actor_store
 from solo.store import cards as card_store
 from solo.store import interactions as interaction_store
+from solo.store import media as media_store
 from solo.store import notifications as notification_store
 from solo.store import statuses as status_store
 from solo.store.account import Account
 from solo.store.actors import RemoteActor
 from solo.store.cards import Card
 from solo.store.interactions import StatusCounts
+from solo.store.media import Media
 from solo.store.statuses import Status
 from solo.text import sanitize_remote_html
+from solo.web.poll_views import PollView, load_polls
 
-# Avatars are initials on one of this many background colours (remote images wait for the
-# media cache: the CSP allows only our own images).
+# Without a picture, an avatar is initials on one of this many background colours.
 HUES: Final = 8
 BOOSTABLE: Final = frozenset({"public", "unlisted"})
 VISIBILITY_LABELS: Final = {
@@ -54,6 +59,11 @@ class AuthorView:
     url: str  # their own profile page (on their server, for remote actors)
     local: bool
     actor_id: int | None = None  # the actors row, for remote actors
+    # Where their pictures are: ours under /media/, theirs on their server. Templates show
+    # remote ones through the media proxy (`media_src` in solo.web.media_proxy).
+    avatar: str | None = None
+    header: str | None = None
+    emojis: tuple[Emoji, ...] = ()  # the custom emoji of their name (the `emoji` filter)
 
     @property
     def initials(self) -> str:
@@ -74,6 +84,8 @@ def local_author(settings: Settings, account: Account) -> AuthorView:
         page=f"/@{settings.username}",
         url=urls.profile(settings),
         local=True,
+        avatar=account.avatar_url,
+        header=account.header_url,
     )
 
 
@@ -86,6 +98,9 @@ def remote_author(actor: RemoteActor) -> AuthorView:
         url=actor.url or actor.ap_id,
         local=False,
         actor_id=actor.id,
+        avatar=actor.avatar_url,
+        header=actor.header_url,
+        emojis=emoji.from_json(actor.emojis_json),
     )
 
 
@@ -102,6 +117,8 @@ class StatusView:
     counts: StatusCounts
     quote: QuoteView | None = None  # the post it quotes, when we have it and may show it
     card: Card | None = None  # the preview of its first link, once fetched
+    media: tuple[MediaView, ...] = ()  # its attachments, in order
+    poll: PollView | None = None  # a Question's poll
 
     @property
     def id(self) -> int:
@@ -127,6 +144,43 @@ class StatusView:
     @property
     def visibility_label(self) -> str:
         return VISIBILITY_LABELS.get(self.status.visibility, self.status.visibility)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaView:
+    """An attachment as a card shows it: our file, or a remote one through the media cache."""
+
+    item: Media
+    url: str  # the file itself
+    preview: str  # what the card shows: the thumbnail of an image of ours, else the file
+    sensitive: bool  # hidden behind a click (the post is marked sensitive)
+
+    @property
+    def kind(self) -> str:
+        return self.item.kind
+
+    @property
+    def description(self) -> str:
+        return self.item.description
+
+    @property
+    def object_position(self) -> str:
+        """The focal point as a CSS class: which ninth of the picture to keep in view."""
+        column = (
+            "left"
+            if self.item.focus_x < -1 / 3
+            else "right"
+            if self.item.focus_x > 1 / 3
+            else "center"
+        )
+        row = (
+            "top"
+            if self.item.focus_y > 1 / 3
+            else "bottom"
+            if self.item.focus_y < -1 / 3
+            else "middle"
+        )
+        return f"focus-{row}-{column}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,11 +210,29 @@ def _sanitized(html: str) -> str:
     return sanitize_remote_html(html)
 
 
+def media_view(federation: Federation, item: Media, sensitive: bool = False) -> MediaView | None:
+    """How a card shows an attachment: our file, or a remote one through the media cache (None
+    when its URL cannot be proxied)."""
+    settings = federation.settings
+    if item.storage_key is not None:
+        url = urls.media(settings, item.storage_key)
+        preview = url if item.thumbnail_key is None else urls.media(settings, item.thumbnail_key)
+    elif item.remote_url is not None:
+        proxied = federation.media.proxy_url(item.remote_url)
+        if proxied is None:
+            return None
+        url = preview = proxied
+    else:
+        return None
+    return MediaView(item, url, preview, sensitive)
+
+
 class Page:
     """Loads the views of one page; `me` is the local account as an author."""
 
-    def __init__(self, db: Database, me: AuthorView) -> None:
-        self.db = db
+    def __init__(self, federation: Federation, me: AuthorView) -> None:
+        self.federation = federation
+        self.db: Database = federation.db
         self.me = me
 
     def _author(self, actor_id: int | None, actors: dict[int, RemoteActor]) -> AuthorView | None:
@@ -196,6 +268,8 @@ class Page:
         posts = {row.status.reblog_of_id or row.status.id for row in shown.values()}
         counts = await interaction_store.status_counts(self.db, posts)
         link_cards = await card_store.cards_of(self.db, posts)
+        attached = await media_store.media_of(self.db, posts)
+        polls = await load_polls(self.federation, (row.status for row in shown.values()))
         views = []
         for entry_id in entry_ids:
             entry = shown.get(entry_id)
@@ -224,6 +298,13 @@ class Page:
                     counts=counts.get(post.status.id, StatusCounts()),
                     quote=self._quote(quoted.get(post.status.quote_id or 0), actors),
                     card=link_cards.get(post.status.id),
+                    poll=polls.get(post.status.id),
+                    media=tuple(
+                        view
+                        for item in attached.get(post.status.id, ())
+                        if (view := media_view(self.federation, item, post.status.sensitive))
+                        is not None
+                    ),
                 )
             )
         return views
@@ -283,6 +364,8 @@ class NotificationView:
 
     @property
     def text(self) -> str:
+        if self.type == "poll":
+            return "Your poll has ended" if self.account.local else "A poll you voted in has ended"
         return NOTIFICATION_TEXT.get(self.type, self.type)
 
 

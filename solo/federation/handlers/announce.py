@@ -11,6 +11,7 @@ import json
 import time
 from typing import Any
 
+from solo.federation import polls
 from solo.federation.activitystreams import id_of, types_of
 from solo.federation.context import Federation
 from solo.federation.handlers import Ignored
@@ -105,6 +106,8 @@ async def _boosted(federation: Federation, obj: Any, object_id: str, actor: Remo
         raise Ignored(f"{post.ap_id} is not public")
     async with db.transaction() as conn:
         stored_id = await statuses.insert_remote_status(conn, post)
+        if stored_id is not None:
+            await polls.store_remote(conn, stored_id, post)
     if stored_id is not None:
         await federation.feeds.status_added(stored_id)  # the federated timeline may show it
     found = await statuses.get_status_by_ap_id(db, post.ap_id)

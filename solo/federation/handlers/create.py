@@ -1,11 +1,12 @@
-"""Create of a post (Note, Article, Page, Question): stored when it concerns us (rule 24)."""
+"""Create of a post (Note, Article, Page, Question): stored when it concerns us (rule 24);
+or of a vote in one of our polls (a Note naming an option), recorded."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from solo import urls
-from solo.federation import cards
+from solo.federation import cards, poll_tasks, polls
 from solo.federation.context import Federation
 from solo.federation.handlers import Ignored
 from solo.federation.handlers.undo import removed_early
@@ -30,6 +31,11 @@ async def blocked_by_us(federation: Federation, actor: RemoteActor) -> bool:
 
 async def on_create(federation: Federation, activity: dict[str, Any], actor: RemoteActor) -> None:
     document = await object_of(federation, activity, actor)
+    if polls.is_vote(document):
+        poll_id = await polls.record_vote(federation, activity, document, actor)
+        poll_tasks.schedule_update(federation, poll_id)
+        federation.feeds.status_edited(poll_id)
+        return
     status = parse_post(document, actor, federation.ids, fallback_addressing=activity)
     me = urls.actor(federation.settings)
     mentions_us = me in mentioned(document)
@@ -56,6 +62,7 @@ async def on_create(federation: Federation, activity: dict[str, Any], actor: Rem
     notification = None
     async with federation.db.transaction() as conn:
         row_id = await statuses.insert_remote_status(conn, status)
+        has_poll = row_id is not None and await polls.store_remote(conn, row_id, status)
         # A reply to one of our posts is a mention too, in Mastodon's terms.
         if row_id is not None and (
             mentions_us or reply_to_us or (addressed and status.visibility == "direct")
@@ -64,5 +71,7 @@ async def on_create(federation: Federation, activity: dict[str, Any], actor: Rem
     if row_id is not None:
         await federation.feeds.status_added(row_id)
         cards.start(federation, row_id)
+        if has_poll:
+            poll_tasks.wake(federation)
     if notification is not None:
         federation.feeds.notification_added(notification)

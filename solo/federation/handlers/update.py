@@ -6,6 +6,7 @@ import dataclasses
 import time
 from typing import Any
 
+from solo.federation import poll_tasks, polls
 from solo.federation.activitystreams import ACTOR_TYPES, id_of, types_of
 from solo.federation.context import Federation
 from solo.federation.handlers import Ignored
@@ -13,7 +14,9 @@ from solo.federation.notes import first, object_of, parse_post, parse_time
 from solo.federation.remote_actors import InvalidActor, parse_actor
 from solo.store import actors as actor_store
 from solo.store import interactions, notifications, statuses
+from solo.store import polls as poll_store
 from solo.store.actors import RemoteActor
+from solo.store.statuses import NewStatus, Status
 
 
 async def on_update(federation: Federation, activity: dict[str, Any], actor: RemoteActor) -> None:
@@ -63,6 +66,8 @@ async def _update_post(
         raise Ignored(f"an Update of {edited.ap_id}, which we do not have")
     if stored.actor_id != actor.id or stored.reblog_of_id is not None:
         raise Ignored(f"{actor.ap_id} is not the author of {edited.ap_id}")
+    if stored.type == "Question" and await _poll_counts(federation, stored, edited, document):
+        return
     now = time.time()
     # A date in the future would make every later edit look older than this one.
     edited_at = min(parse_time(document.get("updated")) or now, now)
@@ -80,6 +85,8 @@ async def _update_post(
             sensitive=edited.sensitive,
             edited_at=edited_at,
             raw=edited.raw,
+            remote_media=edited.media,
+            emojis_json=edited.emojis_json,
         )
         notification = None
         if we_boosted:
@@ -88,3 +95,24 @@ async def _update_post(
     federation.feeds.status_edited(stored.id)
     if notification is not None:
         federation.feeds.notification_added(notification)
+
+
+async def _poll_counts(
+    federation: Federation, stored: Status, edited: NewStatus, document: dict[str, Any]
+) -> bool:
+    """Take a Question's new counts; True when that is all the Update says (Mastodon sends
+    them without a new `updated`), so that it is no edit."""
+    state = polls.parse_question(document)
+    if state is not None:
+        async with federation.db.transaction() as conn:
+            await poll_store.save(conn, stored.id, state, refreshed_at=time.time())
+        poll_tasks.wake(federation)
+    same = (edited.content_html, edited.summary, edited.sensitive) == (
+        stored.content_html,
+        stored.summary,
+        stored.sensitive,
+    )
+    if "updated" in document and not same:
+        return False
+    federation.feeds.status_edited(stored.id)
+    return True

@@ -1,0 +1,2 @@
+"""Media: uploads processed off the event loop, the storage backends, the remote media cache and
+how files are served."""

@@ -1,0 +1,51 @@
+"""Serving stored files: only as the media types we allow, never as something a browser runs.
+
+Uploads and cached remote files are other people's bytes served from our origin. Whatever they
+contain, they go out with their checked type, `nosniff`, and a CSP that sandboxes them, so that a
+file crafted to look like HTML, SVG or JSON can run nothing here (FEDERATION.md, rule 34).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from starlette.responses import Response
+
+# The types we store and serve; anything else is refused before it is stored.
+SERVABLE: Final = frozenset(
+    {
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "video/mp4",
+        "video/webm",
+        "audio/mpeg",
+        "audio/ogg",
+        "audio/mp4",
+        "video/ogg",
+    }
+)
+SANDBOX_CSP: Final = "default-src 'none'; media-src 'self'; img-src 'self'; sandbox"
+# Our uploads and cached files never change under a key: caches may keep them a long time.
+IMMUTABLE: Final = "public, max-age=31536000, immutable"
+
+
+def media_response(
+    data: bytes, media_type: str, *, cache_control: str = IMMUTABLE, head: bool = False
+) -> Response:
+    """`data` as `media_type` with the safe headers; an unexpected type goes out as a download."""
+    servable = media_type in SERVABLE
+    headers = {
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": SANDBOX_CSP,
+        "Cache-Control": cache_control,
+        "Cross-Origin-Resource-Policy": "same-site",
+        "Content-Disposition": "inline" if servable else "attachment",
+        "Content-Length": str(len(data)),
+    }
+    return Response(
+        b"" if head else data,
+        media_type=media_type if servable else "application/octet-stream",
+        headers=headers,
+    )
