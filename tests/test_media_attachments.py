@@ -470,3 +470,25 @@ async def test_avatar_and_header_upload_reach_followers(
             ).json()
         )
         assert (await ann.client.get(person["icon"]["url"])).status_code == 404
+
+
+async def test_the_focal_point_from_the_form(user: httpx.AsyncClient, app: Starlette) -> None:
+    federation = federation_of(app)
+    before = await snapshot(app)
+    refused = await compose(
+        user, "Off the edge", [("a.png", png(), "image/png", "")], file_focus="2,0"
+    )
+    assert refused.status_code == 422 and "focal point" in refused.text.lower()
+    assert await snapshot(app) == before
+    response = await compose(
+        user, "Look left", [("a.png", png(), "image/png", "")], file_focus="-0.5,0.25"
+    )
+    assert response.status_code == 303
+    [post] = await status_store.outbox_page(federation.db, max_id=None, limit=1)
+    note = (
+        await user.get(
+            f"/users/alice/statuses/{post.id}", headers={"Accept": "application/activity+json"}
+        )
+    ).json()
+    assert note["attachment"][0]["focalPoint"] == [-0.5, 0.25]
+    assert "focus-middle-left" in (await user.get(f"/@alice/{post.id}")).text

@@ -5,18 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from moto.server import ThreadedMotoServer
+from PIL import Image
 
+from solo.actions import media as media_actions
+from solo.actions import statuses as status_actions
+from solo.app import create_app
 from solo.config import Settings
 from solo.media.s3 import S3Storage
 from solo.media.storage import LocalStorage, check_key, new_key, open_storage
+from tests.conftest import initialise_fast, make_settings
 
 
 @pytest.mark.parametrize(
@@ -193,3 +200,50 @@ def test_boto3_is_not_loaded_for_local_storage(tmp_path: Path) -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     ).stdout
     assert output.strip() == "False False"
+
+
+async def test_an_instance_on_s3_stores_serves_and_deletes_uploads(
+    moto_endpoint: str, tmp_path: Path, template_root: Path
+) -> None:
+    """The whole path with `media_storage = "s3"`: an upload lands in the bucket (nothing in
+    the data directory), is served from there, and goes with its post."""
+    settings = make_settings(
+        tmp_path / "data",
+        media_storage="s3",
+        s3_endpoint=moto_endpoint,
+        s3_bucket="instance-media",
+        s3_region="eu-west-1",
+        s3_access_key="test-access",
+        s3_secret_key="test-secret",
+    )
+    await initialise_fast(settings, template_root)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        federation = app.state.federation
+        storage = federation.storage
+        assert isinstance(storage, S3Storage)
+        await asyncio.to_thread(
+            storage._client.create_bucket,
+            Bucket="instance-media",
+            CreateBucketConfiguration={"LocationConstraint": "eu-west-1"},
+        )
+        picture = io.BytesIO()
+        Image.new("RGB", (40, 30), (1, 2, 3)).save(picture, "PNG")
+        upload = await media_actions.upload(federation, picture.getvalue(), filename="a.png")
+        post = await status_actions.post(federation, "On S3", media_ids=[upload.id])
+        assert upload.storage_key is not None
+        assert not (tmp_path / "data" / "media").exists()
+        stored = await asyncio.to_thread(storage._client.list_objects_v2, Bucket="instance-media")
+        assert sorted(o["Key"] for o in stored["Contents"]) == sorted(
+            [upload.storage_key, str(upload.thumbnail_key)]
+        )
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=settings.base_url
+        ) as client:
+            served = await client.get(f"/media/{upload.storage_key}")
+            assert served.status_code == 200 and served.headers["content-type"] == "image/png"
+            assert Image.open(io.BytesIO(served.content)).size == (40, 30)
+            await status_actions.delete(federation, post.id)
+            assert (await client.get(f"/media/{upload.storage_key}")).status_code == 404
+        left = await asyncio.to_thread(storage._client.list_objects_v2, Bucket="instance-media")
+        assert left.get("KeyCount") == 0

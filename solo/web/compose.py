@@ -177,6 +177,7 @@ async def _uploads(request: Request, form: FormData, kept: list[int]) -> None:
         kept.append(media_id)
     files = form.getlist("file")
     descriptions = [str(value) for value in form.getlist("file_alt")]
+    focuses = [str(value) for value in form.getlist("file_focus")]
     for index, upload in enumerate(files):
         if not isinstance(upload, UploadFile) or not upload.filename:
             continue  # an empty file field
@@ -196,6 +197,7 @@ async def _uploads(request: Request, form: FormData, kept: list[int]) -> None:
             filename=upload.filename,
             declared_type=upload.content_type or "",
             description=descriptions[index] if index < len(descriptions) else "",
+            focus=focuses[index].strip() if index < len(focuses) else "",
         )
         kept.append(uploaded.id)
 
