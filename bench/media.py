@@ -25,7 +25,7 @@ from typing import Any
 
 from PIL import ExifTags, Image, ImageChops
 
-from solo.media.process import process_upload_async
+from solo.media.upload import process_upload_async
 
 RUNS = 5
 SIZE = (4000, 3000)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import io
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import blurhash
@@ -14,15 +16,12 @@ from PIL import ExifTags, Image, ImageChops
 from PIL.PngImagePlugin import PngInfo
 
 from solo.errors import RequestError
-from solo.media.process import (
+from solo.media.process import STORED_PIXELS, UNSUPPORTED, _shrunk, process_upload
+from solo.media.upload import (
     MAX_PIXELS,
-    STORED_PIXELS,
-    UNSUPPORTED,
     MediaError,
     Processed,
-    _shrunk,
     parse_focus,
-    process_upload,
     process_upload_async,
 )
 
@@ -353,3 +352,17 @@ def test_shrinking_band_by_band_matches_shrinking_at_once(turn: Image.Transpose 
     assert banded.size == whole.size
     difference = ImageChops.difference(banded, whole).getextrema()
     assert all(high <= 2 for _, high in difference)
+
+
+def test_the_decoders_load_at_the_first_upload_not_at_start() -> None:
+    """An idle server does not carry Pillow and mutagen (the idle memory target)."""
+    script = (
+        "import sys\n"
+        "import solo.app\n"
+        "from solo.media.upload import process_upload_async\n"
+        "print(sorted(m for m in ('PIL', 'mutagen', 'solo.media.process') if m in sys.modules))\n"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert output.strip() == "[]"

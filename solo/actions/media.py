@@ -15,7 +15,8 @@ from solo import urls
 from solo.actions import ActionError
 from solo.federation import vocab
 from solo.federation.context import Federation
-from solo.media.process import (
+from solo.media.storage import new_key
+from solo.media.upload import (
     MAX_ATTACHMENTS,
     MAX_DESCRIPTION,
     MediaError,
@@ -23,7 +24,6 @@ from solo.media.process import (
     parse_focus,
     process_upload_async,
 )
-from solo.media.storage import new_key
 from solo.store import media as media_store
 from solo.store.media import Media, NewMedia
 

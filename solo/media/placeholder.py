@@ -7,11 +7,11 @@ so no script or inline style is needed.
 from __future__ import annotations
 
 import functools
+import importlib
 import io
 from typing import Final
 
 import blurhash
-from PIL import Image
 
 WIDTH: Final = 32
 HEIGHT: Final = 24
@@ -35,7 +35,8 @@ def placeholder_png(value: str) -> bytes:
     if not valid_blurhash(value):
         raise ValueError("not a blurhash")
     pixels = blurhash.decode(value, WIDTH, HEIGHT)
-    image = Image.new("RGB", (WIDTH, HEIGHT))
+    # Pillow is loaded when first needed (see solo.media.upload: not carried by an idle server).
+    image = importlib.import_module("PIL.Image").new("RGB", (WIDTH, HEIGHT))
     image.putdata([tuple(int(c) for c in pixel[:3]) for row in pixels for pixel in row])
     buffer = io.BytesIO()
     image.save(buffer, "PNG")

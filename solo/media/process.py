@@ -8,19 +8,17 @@ are the exception: re-encoding animations is slow and bloats them, so their bloc
 as they are, minus comments, plain text and application extensions other than the loop count.
 Audio and video are checked and stored as sent (see `solo.media.av`).
 
-Decoding is CPU-bound and takes tens of MB: `process_upload_async` runs it in a thread, one
-upload at a time.
+Decoding is CPU-bound and takes tens of MB: `solo.media.upload.process_upload_async` runs it
+in a thread, one upload at a time, and loads this module (with Pillow, blurhash and mutagen) only
+then.
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 import math
 import struct
-import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import IO, Any, Final, Literal
 
 import blurhash
@@ -34,12 +32,9 @@ from PIL import (
     WebPImagePlugin,
 )
 
-from solo.errors import RequestError
 from solo.media import av
+from solo.media.upload import MAX_PIXELS, MediaError, Processed
 
-MAX_PIXELS: Final = 7680 * 4320
-MAX_ATTACHMENTS: Final = 4
-MAX_DESCRIPTION: Final = 1500  # alt text characters, as Mastodon
 STORED_PIXELS: Final = 3840 * 2160  # larger images are shrunk to this many pixels
 ANIMATION_PIXELS: Final = 10 * MAX_PIXELS  # width × height × frames of an animation
 THUMBNAIL_SIZE: Final = 640
@@ -48,7 +43,6 @@ BLURHASH_SIZE: Final = 32
 
 UNSUPPORTED: Final = "This file is not a JPEG, PNG, GIF, WebP, MP4, WebM, MP3 or Ogg file."
 DAMAGED_IMAGE: Final = "The image could not be read: it may be damaged or cut short."
-BAD_FOCUS: Final = "The focus must be two numbers between -1 and 1, as in 0.5,-0.2."
 MEGABYTE: Final = 1024 * 1024
 
 Family = Literal["jpeg", "png", "gif", "webp", "mp4", "webm", "mp3", "ogg"]
@@ -107,34 +101,11 @@ TRANSPOSE: Final = {
 }
 
 
-class MediaError(RequestError):
-    """An upload we refuse: 413 when too large (bytes or pixels), 422 when unreadable, of the
-    wrong type or empty."""
-
-    def __init__(self, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-@dataclass(frozen=True, slots=True)
-class Processed:
-    kind: Literal["image", "gifv", "video", "audio"]
-    media_type: str  # of `data`
-    extension: str
-    data: bytes  # what we store and serve
-    thumbnail: bytes | None  # images only: fits in 640×640
-    thumbnail_type: str | None
-    width: int | None
-    height: int | None
-    duration: float | None  # seconds
-    blurhash: str | None  # images only
-
-
 def process_upload(
     data: bytes, *, filename: str = "", declared_type: str | None = None, max_bytes: int
 ) -> Processed:
     """Check an upload and make the copy we keep; raises MediaError. CPU-bound: from the event
-    loop, call `process_upload_async`."""
+    loop, call `solo.media.upload.process_upload_async`."""
     if not data:
         raise MediaError("The file is empty.")
     if len(data) > max_bytes:
@@ -165,55 +136,6 @@ def process_upload(
         duration=info.duration,
         blurhash=None,
     )
-
-
-_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-async def process_upload_async(
-    data: bytes,
-    *,
-    filename: str = "",
-    declared_type: str | None = None,
-    max_bytes: int,
-    gate: asyncio.Semaphore | None = None,
-) -> Processed:
-    """`process_upload` in a worker thread, one at a time per event loop (or per `gate`), so
-    that two large photos never decode side by side and double the peak memory."""
-    if gate is None:
-        gate = _gates.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(1))
-    async with gate:
-        work = asyncio.ensure_future(
-            asyncio.to_thread(
-                process_upload,
-                data,
-                filename=filename,
-                declared_type=declared_type,
-                max_bytes=max_bytes,
-            )
-        )
-        try:
-            return await asyncio.shield(work)
-        except asyncio.CancelledError:
-            # A thread cannot be stopped: hold the gate until it has finished anyway.
-            await asyncio.wait([work])
-            raise
-
-
-def parse_focus(value: str) -> tuple[float, float]:
-    """A Mastodon focal point "x,y", each in [-1, 1]; "" is the centre."""
-    if not value.strip():
-        return 0.0, 0.0
-    parts = value.split(",")
-    try:
-        x, y = (float(part) for part in parts)
-    except ValueError:
-        raise MediaError(BAD_FOCUS) from None
-    if not (-1 <= x <= 1 and -1 <= y <= 1):
-        raise MediaError(BAD_FOCUS)
-    return x, y
 
 
 def sniff(data: bytes) -> Family | None:

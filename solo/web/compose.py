@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from solo.actions import ActionError, media, statuses
 from solo.federation.context import federation_of
-from solo.media.process import MAX_ATTACHMENTS
+from solo.media.upload import MAX_ATTACHMENTS
 from solo.store import media as media_store
 from solo.store import statuses as status_store
 from solo.store.account import Account
