@@ -1,4 +1,4 @@
-"""`make bench` / `python -m bench [startup|fanout|burst|ingress|timelines …] [--profile] …`.
+"""`make bench` / `python -m bench [startup|fanout|burst|ingress|timelines|api …] [--profile] …`.
 
 With no name, every benchmark runs in turn. See bench/README.md for what each one measures.
 """
@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bench import fanout, ingress, media, startup, timelines
+from bench import api, fanout, ingress, media, startup, timelines
 
-NAMES = ("startup", "fanout", "ingress", "burst", "timelines", "media")
+NAMES = ("startup", "fanout", "ingress", "burst", "timelines", "media", "api")
 
 parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
 parser.add_argument(
@@ -41,3 +41,5 @@ for name in args.names or NAMES:
         asyncio.run(timelines.run(profile=args.profile))
     elif name == "media":
         media.main()
+    elif name == "api":
+        asyncio.run(api.run(profile=args.profile))

@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from solo import api, control
 from solo.api.cors import Cors
+from solo.api.slashes import TrailingSlash
 from solo.config import Settings
 from solo.errors import RequestError, TooManyRequests
 from solo.federation import actors, inbox, nodeinfo, objects, webfinger
@@ -175,6 +176,7 @@ def create_app(
     ]
     middleware = [
         Middleware(Cors),
+        Middleware(TrailingSlash),
         Middleware(SecurityHeaders),
         Middleware(BodyLimit, default=FORM_LIMIT, limits=body_limits(settings)),
         Middleware(Sessions),

@@ -222,6 +222,10 @@ async def serve(settings: Settings, started: float | None = None) -> None:
         server_header=False,
         # An open /streaming connection would otherwise hold a SIGTERM off for ever.
         timeout_graceful_shutdown=5,
+        # The client API's streaming WebSocket (solo/api/streaming.py); clients only send
+        # small subscribe messages.
+        ws="websockets-sansio",
+        ws_max_size=64 * 1024,
         log_level="info",
         # One log line per request costs more than the inbox itself at a thousand a second;
         # start-up, shutdown and errors are still logged.

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from solo.db import Database
 from solo.events import Event, EventBus
+from solo.store.mutes import ACTIVE as ACTIVE_MUTES
 
 HOME_SIZE = 800
 PUBLIC_SIZE = 400
@@ -25,15 +26,17 @@ _BLOCKED = (
     "SELECT target_actor_id FROM interactions WHERE kind = 'block' AND actor_id IS NULL"
     " AND target_actor_id IS NOT NULL"
 )
+# Blocked and muted accounts (store/mutes.py): the timelines leave out both.
+_HIDDEN = f"{_BLOCKED} UNION {ACTIVE_MUTES}"
 # What the home timeline shows (Mastodon's rules): our own posts and boosts; posts and boosts of
 # accounts we follow, their replies only to us, to themselves or to accounts we follow; direct
 # messages to us. Nothing by (or boosting) an account we block. Other mentions of us are
-# notifications, not home entries.
+# notifications, not home entries. Nothing by (or boosting) an account we mute either.
 HOME_RULE = f"""
     s.deleted_at IS NULL
-    AND (s.actor_id IS NULL OR s.actor_id NOT IN ({_BLOCKED}))
+    AND (s.actor_id IS NULL OR s.actor_id NOT IN ({_HIDDEN}))
     AND NOT EXISTS (
-        SELECT 1 FROM statuses b WHERE b.id = s.reblog_of_id AND b.actor_id IN ({_BLOCKED})
+        SELECT 1 FROM statuses b WHERE b.id = s.reblog_of_id AND b.actor_id IN ({_HIDDEN})
     )
     AND (
         s.actor_id IS NULL
@@ -60,7 +63,7 @@ LOCAL_RULE = (
 )
 FEDERATED_RULE = (
     f"s.deleted_at IS NULL AND s.reblog_of_id IS NULL AND s.visibility = 'public'"
-    f" AND (s.actor_id IS NULL OR s.actor_id NOT IN ({_BLOCKED}))"
+    f" AND (s.actor_id IS NULL OR s.actor_id NOT IN ({_HIDDEN}))"
 )
 RULES = {"home": HOME_RULE, "local": LOCAL_RULE, "federated": FEDERATED_RULE}
 # The timeline queries read `statuses s NOT INDEXED`: walking the table newest first (by its
@@ -210,9 +213,9 @@ class Feeds:
         return entered
 
     def status_removed(self, status_id: int) -> None:
-        for feed in self.timelines.values():
-            feed.remove(status_id)
-        self.events.publish(Event("delete", "user", {"status_id": status_id}))
+        # Which timelines held it: the row is gone, and only public ones may hear of it.
+        held = [name for name, feed in self.timelines.items() if feed.remove(status_id)]
+        self.events.publish(Event("delete", "user", {"status_id": status_id, "timelines": held}))
 
     def status_edited(self, status_id: int) -> None:
         self.events.publish(Event("status.update", "user", {"status_id": status_id}))

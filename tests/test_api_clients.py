@@ -1,8 +1,11 @@
-"""Real Mastodon clients (Mastodon.py, toot) log in to a real `solo serve` process.
+"""Real Mastodon clients (Mastodon.py, toot) against real `solo serve` processes.
 
 Part 1 of the client API: app registration, the password grant and the code flow, the
-instance documents and verify_credentials. The instance is reached as 127.0.0.1:port, its own
-domain, so the URLs it hands out (the OAuth metadata's endpoints) resolve for the clients.
+instance documents and verify_credentials. Part 2: posting with an image and its description,
+replying, boosting, favouriting, reading home and notifications page by page, following an
+account of a second instance by its handle and receiving its post over SSE and WebSocket.
+The instance is reached as 127.0.0.1:port, its own domain, so the URLs it hands out (the OAuth
+metadata's endpoints) resolve for the clients.
 """
 
 from __future__ import annotations
@@ -10,17 +13,25 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pty
 import re
+import select
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from mastodon import Mastodon
+from mastodon import Mastodon, StreamListener
+from PIL import Image
+from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
 
 from tests.conftest import PASSWORD
-from tests.processes import SoloProcess
+from tests.fleet import eventually
+from tests.processes import SoloProcess, submit
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 SCOPES = ["read", "write", "follow", "push"]
@@ -130,3 +141,261 @@ async def test_toot_login_cli_and_whoami(node: SoloProcess, tmp_path: Path) -> N
     assert "@alice" in plain.stdout
     stored = json.loads((config / "toot" / "config.json").read_text())
     assert f"alice@{node.domain}" in stored["users"]
+
+
+# --- Part 2: posting, reading, following and streaming, with a second instance ------------------
+
+WAIT = 20.0  # seconds for anything that crosses from one process to the other
+
+
+@pytest.fixture
+async def pair(
+    node: SoloProcess, tmp_path: Path, template_root: Path
+) -> AsyncIterator[tuple[SoloProcess, SoloProcess]]:
+    """alice (reached as 127.0.0.1:port by the clients) and bob on `bob.test:port`."""
+    async with SoloProcess("bob", tmp_path) as bob:
+        await bob.initialise(template_root)
+        await bob.start()
+        yield node, bob
+
+
+def _image(path: Path) -> Path:
+    Image.new("RGB", (64, 48), (200, 80, 40)).save(path, "PNG")
+    return path
+
+
+def _wait_for(check: Callable[[], bool], what: str, within: float = WAIT) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+class _Collector(StreamListener):  # type: ignore[misc]
+    """What Mastodon.py's SSE reader hands over, for the test thread to wait on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.updates: list[dict[str, Any]] = []
+        self.notifications: list[dict[str, Any]] = []
+
+    def on_update(self, status: dict[str, Any]) -> None:
+        self.updates.append(status)
+
+    def on_notification(self, notification: dict[str, Any]) -> None:
+        self.notifications.append(notification)
+
+
+async def _websocket_update(
+    base_url: str, token: str, text: str, opened: asyncio.Event
+) -> dict[str, Any]:
+    """The first `update` on the user stream whose content has `text`, over a WebSocket that
+    sends the token as a browser does (the subprotocol)."""
+    url = base_url.replace("http://", "ws://") + "/api/v1/streaming?stream=user"
+    async with connect(url, subprotocols=[Subprotocol(token)], proxy=None) as socket:
+        assert socket.subprotocol == token
+        opened.set()
+        async for message in socket:
+            event = json.loads(message)
+            if event["event"] == "update" and event["stream"] == ["user"]:
+                status: dict[str, Any] = json.loads(event["payload"])
+                if text in status["content"]:
+                    return status
+    raise AssertionError("the WebSocket closed")
+
+
+async def test_mastodon_py_posts_reads_follows_and_streams(
+    pair: tuple[SoloProcess, SoloProcess], tmp_path: Path
+) -> None:
+    alice, bob = pair
+    secrets = tmp_path / "secrets.txt"
+    image = _image(tmp_path / "picture.png")
+
+    def log_in() -> Mastodon:
+        Mastodon.create_app("Solo e2e", scopes=SCOPES, api_base_url=alice.base_url, to_file=secrets)
+        mastodon = Mastodon(client_id=secrets)
+        mastodon.log_in("alice", PASSWORD, scopes=SCOPES, allow_http=True)
+        return mastodon
+
+    mastodon = await asyncio.to_thread(log_in)
+
+    def post_reply_boost_favourite() -> dict[str, Any]:
+        # Bytes, not a path: given a path, Mastodon.py leaves the file open.
+        media = mastodon.media_post(
+            image.read_bytes(), mime_type="image/png", description="A red rectangle"
+        )
+        _wait_for(lambda: mastodon.media(media["id"])["url"] is not None, "the upload")
+        posted = mastodon.status_post("A picture for you", media_ids=[media["id"]])
+        attached = posted["media_attachments"]
+        assert [(m["type"], m["description"]) for m in attached] == [("image", "A red rectangle")]
+        reply = mastodon.status_post("And a reply", in_reply_to_id=posted["id"])
+        assert reply["in_reply_to_id"] == posted["id"]
+        assert mastodon.status_reblog(posted["id"])["reblogged"] is True
+        assert mastodon.status_favourite(posted["id"])["favourited"] is True
+        assert mastodon.status(posted["id"])["favourites_count"] == 1
+        return dict(posted)
+
+    posted = await asyncio.to_thread(post_reply_boost_favourite)
+
+    def follow_bob() -> None:
+        found = mastodon.search_v2(f"bob@{bob.domain}", resolve=True, result_type="accounts")
+        accounts = found["accounts"]
+        assert [a["acct"] for a in accounts] == [f"bob@{bob.domain}"]
+        mastodon.account_follow(accounts[0]["id"])
+        _wait_for(
+            lambda: mastodon.account_relationships(accounts[0]["id"])[0]["following"],
+            "bob to accept the follow",
+        )
+
+    await asyncio.to_thread(follow_bob)
+
+    # Both streams open before bob posts: SSE through Mastodon.py, WebSocket on the side.
+    collector = _Collector()
+    handle = await asyncio.to_thread(
+        mastodon.stream_user, collector, run_async=True, reconnect_async=False
+    )
+    opened = asyncio.Event()
+    websocket = asyncio.create_task(
+        _websocket_update(alice.base_url, mastodon.access_token, "Hello from bob", opened)
+    )
+    try:
+        await asyncio.wait_for(opened.wait(), WAIT)
+        await asyncio.sleep(0.5)  # Mastodon.py's reader thread has sent its request by now
+        async with bob.logged_in() as browser:
+            followed = await submit(browser, "/", "/follow", account=f"alice@{alice.domain}")
+            assert "Follow request sent" in followed.text, followed.text
+            said = await submit(
+                browser, "/", "/statuses", text=f"Hello from bob, @alice@{alice.domain}"
+            )
+            assert said.status_code == 303, said.text
+        over_websocket = await asyncio.wait_for(websocket, WAIT)
+        assert over_websocket["account"]["acct"] == f"bob@{bob.domain}"
+
+        def streamed() -> bool:
+            return any("Hello from bob" in s["content"] for s in collector.updates)
+
+        await asyncio.to_thread(_wait_for, streamed, "the post on Mastodon.py's SSE stream")
+        await asyncio.to_thread(
+            _wait_for,
+            lambda: {n["type"] for n in collector.notifications} >= {"follow", "mention"},
+            "the follow and the mention on the SSE stream",
+        )
+    finally:
+        websocket.cancel()
+        await asyncio.gather(websocket, return_exceptions=True)
+        await asyncio.to_thread(handle.close)
+
+    def read_with_paging() -> None:
+        first = mastodon.timeline_home(limit=2)
+        assert len(first) == 2
+        second = mastodon.fetch_next(first)
+        assert second, "no second page of home"
+        assert int(second[0]["id"]) < int(first[-1]["id"])
+        everything = first + mastodon.fetch_remaining(second)  # which includes `second`
+        # bob's post is dated to the second by his server, so it may sort before ours.
+        texts = [s["content"] for s in everything]
+        assert len(texts) == 3, texts  # our boost of our own post is not shown again
+        assert any("Hello from bob" in text for text in texts), texts
+        assert posted["id"] in {s["id"] for s in everything}
+
+        newest = mastodon.notifications(limit=1)
+        assert [n["type"] for n in newest] == ["mention"]
+        older = mastodon.fetch_next(newest)
+        assert [n["type"] for n in older] == ["follow"]
+        assert older[0]["account"]["acct"] == f"bob@{bob.domain}"
+
+    await asyncio.to_thread(read_with_paging)
+
+
+def _toot_with_a_terminal(config: Path, *args: str, answers: list[str]) -> str:
+    """Run toot with a pseudo-terminal for stdin and stdout (it pages only on a terminal),
+    answering each `Continue? [Y/n]` in turn; returns everything it printed."""
+    env = {**os.environ, "XDG_CONFIG_HOME": str(config), "COLUMNS": "100", "TERM": "dumb"}
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "toot", *args],
+        env=env,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        close_fds=True,
+    )
+    os.close(terminal)
+    output = b""
+    pending = list(answers)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([controller], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(controller, 65536)
+                except OSError:  # EIO: toot exited and the terminal closed
+                    break
+                if not chunk:
+                    break
+                output += chunk
+                if output.count(b"Continue? [Y/n]") > len(answers) - len(pending) and pending:
+                    os.write(controller, pending.pop(0).encode() + b"\n")
+            elif process.poll() is not None:
+                break
+    finally:
+        os.close(controller)
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+    return output.decode("utf-8", "replace")
+
+
+async def test_toot_posts_reads_pages_and_follows(
+    pair: tuple[SoloProcess, SoloProcess], tmp_path: Path
+) -> None:
+    alice, bob = pair
+    config = tmp_path / "config"
+    login = await asyncio.to_thread(
+        _toot, config, "login_cli", "-i", alice.base_url, "-e", "alice", "-p", PASSWORD
+    )
+    assert login.returncode == 0, login.stdout + login.stderr
+
+    image = _image(tmp_path / "photo.png")
+    posted = await asyncio.to_thread(
+        _toot, config, "post", "A photo from toot", "--media", str(image),
+        "--description", "An orange rectangle",
+    )  # fmt: skip
+    assert posted.returncode == 0, posted.stdout + posted.stderr
+    assert "Toot posted" in posted.stdout
+    assert alice.base_url in posted.stdout  # toot prints status["url"]
+    for n in range(1, 4):
+        more = await asyncio.to_thread(_toot, config, "post", f"Paging test number {n}")
+        assert more.returncode == 0, more.stdout + more.stderr
+
+    async with alice.client() as http:
+        http.headers["Host"] = alice.domain
+        statuses = (await http.get("/api/v1/accounts/lookup", params={"acct": "alice"})).json()
+        shown = await http.get(f"/api/v1/accounts/{statuses['id']}/statuses")
+        photo = next(s for s in shown.json() if "A photo from toot" in s["content"])
+        assert [m["description"] for m in photo["media_attachments"]] == ["An orange rectangle"]
+
+    # Two per page: the first page shows 3 and 2, the Link header leads to 1 and the photo.
+    timeline = await asyncio.to_thread(
+        _toot_with_a_terminal, config, "timeline", "--count", "2", answers=["y", "n"]
+    )
+    assert timeline.count("Continue? [Y/n]") == 2, timeline
+    first, _, rest = timeline.partition("Continue? [Y/n]")
+    assert "Paging test number 3" in first and "Paging test number 2" in first
+    assert "Paging test number 1" not in first
+    assert "Paging test number 1" in rest and "A photo from toot" in rest
+
+    followed = await asyncio.to_thread(_toot, config, "follow", f"bob@{bob.domain}")
+    assert followed.returncode == 0, followed.stdout + followed.stderr
+    assert f"You are now following bob@{bob.domain}" in followed.stdout
+
+    async def bob_has_a_follower() -> bool:
+        async with bob.client() as client:
+            answer = await client.get(
+                "/users/bob/followers?page=true", headers={"Accept": "application/activity+json"}
+            )
+            return f"{alice.base_url}/users/alice" in answer.json().get("orderedItems", [])
+
+    await eventually(bob_has_a_follower, within=WAIT, what="bob to have alice as a follower")

@@ -2,8 +2,9 @@
 `statuses.post`), and our vote in someone else's poll.
 
 Our polls are Mastodon's: 2 to 4 options of at most 50 characters, one choice or several, open
-for 5 minutes to 7 days. A vote is sent as one Create(Note) per choice to the poll's author and
-recorded with the poll, so the card shows the results with our choices marked.
+for 5 minutes to 30 days (the form offers up to 7). A vote is sent as one Create(Note) per
+choice to the poll's author and recorded with the poll, so the card shows the results with our
+choices marked.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ EXPIRIES: Final = {
     7 * 86400: "7 days",
 }
 DEFAULT_EXPIRY: Final = 86400
+# What other clients may ask for through the API, as Mastodon allows: 5 minutes to a month.
+MIN_EXPIRY: Final = 300
+MAX_EXPIRY: Final = 2_629_746
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +62,8 @@ class PollDraft:
             raise ActionError(f"Poll options can be at most {MAX_OPTION_CHARS} characters.")
         if len({option.casefold() for option in options}) != len(options):
             raise ActionError("Poll options must differ.")
-        if self.expires_in not in EXPIRIES:
-            raise ActionError("Choose how long the poll stays open from the list.")
+        if not MIN_EXPIRY <= self.expires_in <= MAX_EXPIRY:
+            raise ActionError("Choose how long the poll stays open: from 5 minutes to 30 days.")
         return PollDraft(options, self.multiple, self.expires_in)
 
     def state(self, published_at: float) -> PollState:

@@ -11,7 +11,24 @@
     oauth.py     POST /oauth/token, /oauth/revoke, the server metadata
     cors.py      CORS for browser clients
     instance.py  /api/v1/instance, /api/v2/instance
-    accounts.py  /api/v1/accounts/…
+    accounts.py  /api/v1/accounts/… (get, lookup, statuses, followers, relationships…)
+    account_entities.py  Account and Relationship entities, loaded a page at a time
+    account_actions.py   follow, unfollow, block, mute… an account
+    timelines.py /api/v1/timelines/home, /public, /tag/:hashtag
+    notifications.py     /api/v1/notifications/… and the Notification entity
+    search.py    /api/v2/search
+    social.py    follow_requests, bookmarks, favourites, blocks, mutes
+    misc.py      markers, preferences, and the lists Solo keeps empty (filters, lists…)
+    ids.py       ids in paths and parameters
+    refusals.py  the actions' refusals as 422 answers
+    status_entities.py  Status and Context, a page in a fixed number of queries
+    status_parts.py     MediaAttachment, Poll, Card, Tag
+    statuses.py  /api/v1/statuses/…
+    status_history.py   /api/v1/statuses/:id/history
+    media.py     /api/v1/media, /api/v2/media
+    polls.py     /api/v1/polls/…
+    streams.py   which event goes to which open stream, rendered once
+    streaming.py /api/v1/streaming: WebSocket and Server-Sent Events
 
 `routes` is every route of the package, for `solo.app`.
 """
@@ -20,7 +37,23 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from solo.api import accounts, apps, authorize, instance, oauth
+from solo.api import (
+    account_actions,
+    accounts,
+    apps,
+    authorize,
+    instance,
+    misc,
+    notifications,
+    oauth,
+    search,
+    social,
+    timelines,
+)
+from solo.api import media as media_api
+from solo.api import polls as polls_api
+from solo.api import statuses as statuses_api
+from solo.api import streaming as streaming_api
 
 routes: list[BaseRoute] = [
     *apps.routes,
@@ -28,4 +61,14 @@ routes: list[BaseRoute] = [
     *oauth.routes,
     *instance.routes,
     *accounts.routes,
+    *account_actions.routes,
+    *timelines.routes,
+    *notifications.routes,
+    *search.routes,
+    *social.routes,
+    *misc.routes,
+    *statuses_api.routes,
+    *media_api.routes,
+    *polls_api.routes,
+    *streaming_api.routes,
 ]

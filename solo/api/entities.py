@@ -7,7 +7,7 @@ account's creation time, Mastodon-style (`unix_ms << 16`), stable for the life o
 and far above any row id SQLite hands out. `is_local_account_id` recognises it in a URL.
 
     local_account(settings, account, counts, source=False)   # the Account of our user
-    remote_account(settings, actor)                           # the Account of a remote actor
+    remote_account(settings, actor, proxy, statuses=0)        # the Account of a remote actor
     application(app, client_secret=None)                      # the Application entity
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -29,6 +30,9 @@ from solo.store.oauth import OAuthApp
 MISSING_AVATAR: Final = "/static/avatar-missing.png"
 MISSING_HEADER: Final = "/static/header-missing.png"
 BOT_TYPES: Final = frozenset({"Service", "Application"})
+
+# `MediaCache.proxy_url`: our /proxy/ path of a remote file (None when it cannot be proxied).
+Proxy = Callable[[str | None], str | None]
 
 
 def iso(timestamp: float) -> str:
@@ -165,12 +169,21 @@ def emoji_entities(emojis_json: str | None) -> list[dict[str, Any]]:
     ]
 
 
-def remote_account(settings: Settings, actor: RemoteActor) -> dict[str, Any]:
-    """A remote actor as an Account. Counts are 0: we do not count other servers' posts.
-    Image URLs are the remote ones (a later part may route them through the media proxy)."""
+def remote_account(
+    settings: Settings,
+    actor: RemoteActor,
+    proxy: Proxy,
+    *,
+    statuses: int = 0,
+    last_status_at: float | None = None,
+) -> dict[str, Any]:
+    """A remote actor as an Account. Its pictures are served through our media proxy
+    (`proxy` is `federation.media.proxy_url`), as absolute URLs; `statuses` counts the posts
+    of theirs we have (`solo.store.counts.actor_post_counts`). Follower counts are 0: actor
+    documents do not carry them."""
     assert actor.id is not None, "only stored actors have an account id"
-    avatar = absolute(settings, actor.avatar_url, MISSING_AVATAR)
-    header = absolute(settings, actor.header_url, MISSING_HEADER)
+    avatar = absolute(settings, proxy(actor.avatar_url), MISSING_AVATAR)
+    header = absolute(settings, proxy(actor.header_url), MISSING_HEADER)
     published = _published(actor)
     return {
         "id": str(actor.id),
@@ -192,8 +205,8 @@ def remote_account(settings: Settings, actor: RemoteActor) -> dict[str, Any]:
         "header_static": header,
         "followers_count": 0,
         "following_count": 0,
-        "statuses_count": 0,
-        "last_status_at": None,
+        "statuses_count": statuses,
+        "last_status_at": day(last_status_at),
         "hide_collections": None,
         "noindex": False,
         "emojis": emoji_entities(actor.emojis_json),

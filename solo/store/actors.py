@@ -131,6 +131,16 @@ async def actors_by_ids(db: Database, ids: Iterable[int]) -> dict[int, RemoteAct
     return {row["id"]: _actor(row) for row in rows}
 
 
+async def actors_by_ap_ids(db: Database, ap_ids: Iterable[str]) -> dict[str, RemoteActor]:
+    """Many actors in ONE query, by actor id (the accounts a page's posts mention)."""
+    rows = await db.fetchall(
+        "SELECT * FROM actors WHERE ap_id IN (SELECT value FROM json_each(?))"
+        " AND deleted_at IS NULL",
+        (json.dumps(sorted(set(ap_ids))),),
+    )
+    return {row["ap_id"]: _actor(row) for row in rows}
+
+
 async def get_actor_by_url(db: Database, url: str) -> RemoteActor | None:
     """An actor by its id or its profile page address, as a search box is given either."""
     row = await db.fetchone(

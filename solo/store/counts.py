@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from solo.db import Database
@@ -62,3 +64,17 @@ def _instance_counts(conn: sqlite3.Connection) -> InstanceCounts:
 
 async def instance_counts(db: Database) -> InstanceCounts:
     return await db.read(_instance_counts)
+
+
+async def actor_post_counts(
+    db: Database, actor_ids: Iterable[int]
+) -> dict[int, tuple[int, float | None]]:
+    """The posts and boosts we have of many remote actors, in ONE query: actor → (count, time
+    of the latest); actors with none are absent."""
+    rows = await db.fetchall(
+        "SELECT actor_id, count(*), max(published_at) FROM statuses"
+        " WHERE actor_id IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL"
+        " GROUP BY actor_id",
+        (json.dumps(sorted({int(i) for i in actor_ids})),),
+    )
+    return {row[0]: (row[1], row[2]) for row in rows}

@@ -98,3 +98,15 @@ async def mark_all_read(conn: aiosqlite.Connection) -> int:
     """Mark every notification read; returns how many were unread."""
     cursor = await conn.execute("UPDATE notifications SET read = 1 WHERE read = 0")
     return cursor.rowcount
+
+
+async def dismiss(conn: aiosqlite.Connection, notification_id: int) -> bool:
+    """Remove one notification (the client API's dismiss); True when it was there."""
+    cursor = await conn.execute("DELETE FROM notifications WHERE id = ?", (notification_id,))
+    return cursor.rowcount > 0
+
+
+async def clear(conn: aiosqlite.Connection) -> int:
+    """Remove every notification; how many there were."""
+    cursor = await conn.execute("DELETE FROM notifications")
+    return cursor.rowcount

@@ -323,6 +323,7 @@ class ShownStatus:
     status: Status
     parent_actor_id: int | None
     parent_known: bool
+    raw: str | None = None  # the `raw` column: its tags (the client API's mentions and tags)
 
 
 def _id_list(ids: Iterable[int]) -> str:
@@ -342,7 +343,8 @@ async def shown_statuses(db: Database, ids: Iterable[int]) -> list[ShownStatus]:
         (_id_list(ids),),
     )
     return [
-        ShownStatus(_status(row), row["parent_actor_id"], bool(row["parent_known"])) for row in rows
+        ShownStatus(_status(row), row["parent_actor_id"], bool(row["parent_known"]), raw=row["raw"])
+        for row in rows
     ]
 
 

@@ -1,8 +1,7 @@
 """The search box: `@user@host`, the address of a post or a profile, or a `#hashtag`.
 
 An address we do not have is fetched from its origin and kept when it is an account or a
-public post, with the checks ingress makes (the id rule, the author's host, blocks, the
-sanitizer in `parse_post`). Text search comes with the full-text index.
+public post (`solo.actions.lookup`). Text search comes with the full-text index.
 """
 
 from __future__ import annotations
@@ -16,18 +15,9 @@ from starlette.routing import BaseRoute, Route
 
 from solo import urls
 from solo.actions import ActionError, follows
-from solo.federation import polls
-from solo.federation.activitystreams import ACTOR_TYPES, types_of
-from solo.federation.context import Federation, federation_of
-from solo.federation.fetch import FetchError
-from solo.federation.handlers import Ignored
-from solo.federation.handlers.create import blocked_by_us
-from solo.federation.notes import POST_TYPES, author_of, parse_post
-from solo.federation.remote_actors import authority, same_origin
-from solo.federation.resolver import ResolveError
-from solo.store import actors as actor_store
-from solo.store import hosts
-from solo.store import statuses as status_store
+from solo.actions.lookup import resolve_url
+from solo.federation.context import federation_of
+from solo.federation.remote_actors import authority
 from solo.store.account import Account
 from solo.store.actors import RemoteActor
 from solo.store.statuses import Status
@@ -40,67 +30,6 @@ TEXT_SEARCH_LATER = (
     "Search looks up accounts (@user@host), addresses of posts and profiles, and #hashtags."
     " Searching the text of posts comes later."
 )
-SHAREABLE = ("public", "unlisted")
-
-
-async def _fetched_post(federation: Federation, document: dict[str, Any]) -> Status:
-    """Keep a post fetched from its origin, as ingress would; ActionError when refused."""
-    object_id = str(document.get("id"))
-    author_id = author_of(document)
-    if author_id is None or not same_origin(author_id, object_id):
-        raise ActionError(f"{object_id} is not on its author's server.")
-    try:
-        author = await federation.resolver.actor(author_id)
-    except ResolveError as error:
-        raise ActionError(f"Could not find the author of {object_id}: {error}") from None
-    if await hosts.is_blocked(federation.db, author.domain.split(":")[0]) or (
-        await blocked_by_us(federation, author)
-    ):
-        raise ActionError(f"You blocked {author.handle}.")
-    try:
-        status = parse_post(document, author, federation.ids)
-    except Ignored as reason:
-        raise ActionError(f"Solo cannot show {object_id}: {reason}") from None
-    if status.visibility not in SHAREABLE:
-        raise ActionError(f"{object_id} is not public.")
-    if await status_store.is_tombstoned(federation.db, status.ap_id):
-        raise ActionError(f"{object_id} was deleted.")
-    async with federation.db.transaction() as conn:
-        row_id = await status_store.insert_remote_status(conn, status)
-        if row_id is not None:
-            await polls.store_remote(conn, row_id, status)
-    if row_id is not None:
-        await federation.feeds.status_added(row_id)
-    found = await status_store.get_status_by_ap_id(federation.db, status.ap_id)
-    if found is None:
-        raise ActionError(f"{object_id} was deleted.")
-    return found
-
-
-async def resolve_url(federation: Federation, url: str) -> RemoteActor | Status:
-    """What an address names: a stored post or account, else fetched from its origin."""
-    db = federation.db
-    status = await status_store.get_status_by_url(db, url)
-    if status is not None and status.deleted_at is None:
-        return status
-    actor = await actor_store.get_actor_by_url(db, url)
-    if actor is not None:
-        return actor
-    if authority(url) == federation.settings.domain:
-        raise ActionError("There is nothing at that address on this server.")
-    try:
-        document = await federation.resolver.fetch(url)
-    except FetchError as error:
-        raise ActionError(f"Could not fetch {url}: {error}") from None
-    kinds = types_of(document)
-    if kinds & ACTOR_TYPES:
-        try:
-            return await federation.resolver.actor(str(document["id"]))
-        except ResolveError as error:
-            raise ActionError(f"Could not read the account at {url}: {error}") from None
-    if kinds & POST_TYPES:
-        return await _fetched_post(federation, document)
-    raise ActionError(f"{url} is neither an account nor a post.")
 
 
 @login_required

@@ -1,0 +1,119 @@
+"""GET /api/v2/search: accounts, statuses and hashtags.
+
+`@user@host` (or `user@host`) and addresses of posts and profiles are looked up on their
+server when `resolve` is true, which needs a user token, as Mastodon's; otherwise only what we
+have is found. Hashtags come from stored posts. Searching the text of posts is not done: it
+comes with the full-text index.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Final
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from solo import urls
+from solo.actions import ActionError
+from solo.actions.follows import HANDLE_RE, find_account
+from solo.actions.lookup import resolve_url
+from solo.api import status_parts
+from solo.api.account_entities import is_us, own_account, render_account, render_accounts
+from solo.api.auth import Caller, api
+from solo.api.errors import InvalidToken, ValidationFailed
+from solo.api.params import Params
+from solo.api.status_entities import render_statuses
+from solo.federation.context import Federation, federation_of
+from solo.federation.remote_actors import authority
+from solo.store import actors as actor_store
+from solo.store import listings
+from solo.store import statuses as status_store
+from solo.store.actors import RemoteActor
+from solo.store.statuses import Status
+
+TYPES: Final = ("accounts", "statuses", "hashtags")
+RESOLVE_NEEDS_USER: Final = (
+    "Search queries that resolve remote resources are not supported without authentication"
+)
+
+
+async def search_accounts(
+    federation: Federation, query: str, *, resolve: bool, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """Accounts for a search: ours, a handle (looked up on its server with `resolve`), or the
+    known accounts whose name or handle starts with the query."""
+    query = query.strip()
+    if is_us(federation.settings, query):
+        return [] if offset else [await own_account(federation)]
+    match = HANDLE_RE.match(query)
+    if match is None:
+        ids = await listings.search_actors(federation.db, query, limit=limit, offset=offset)
+        return await render_accounts(federation, ids)
+    if offset:
+        return []
+    actor = await actor_store.get_actor_by_handle(federation.db, match.group(1), match.group(2))
+    if resolve:
+        with contextlib.suppress(ActionError):  # not found there: what we have, if anything
+            actor = await find_account(federation, query)
+    return [] if actor is None else [await render_account(federation, actor)]
+
+
+async def _by_address(
+    federation: Federation, url: str, *, resolve: bool
+) -> RemoteActor | Status | str | None:
+    """What an address names: a post, a remote actor, "us" for our own profile, or None."""
+    settings = federation.settings
+    if url in (urls.actor(settings), urls.profile(settings)):
+        return "us"
+    if resolve:
+        try:
+            return await resolve_url(federation, url)
+        except ActionError:
+            return None
+    status = await status_store.get_status_by_url(federation.db, url)
+    if status is not None and status.deleted_at is None:
+        return status
+    return await actor_store.get_actor_by_url(federation.db, url)
+
+
+@api("read:search", public=True)
+async def search(request: Request, caller: Caller | None) -> Response:
+    federation = federation_of(request)
+    params = await Params.of(request)
+    query = params.required("q", max_length=500).strip()
+    kind = params.string("type")
+    if kind is not None and kind not in TYPES:
+        raise ValidationFailed("type", f"must be one of {', '.join(TYPES)}")
+    resolve = params.boolean("resolve")
+    if resolve and (caller is None or not caller.user):
+        raise InvalidToken(RESOLVE_NEEDS_USER)
+    limit = min(max(params.integer("limit", 20), 1), 40)
+    offset = params.integer("offset", 0, minimum=0)
+    wanted = TYPES if kind is None else (kind,)
+    answer: dict[str, list[dict[str, Any]]] = {"accounts": [], "statuses": [], "hashtags": []}
+    if authority(query) is not None and not HANDLE_RE.match(query):
+        found = None if offset else await _by_address(federation, query, resolve=resolve)
+        if found == "us" and "accounts" in wanted:
+            answer["accounts"] = [await own_account(federation)]
+        elif isinstance(found, RemoteActor) and "accounts" in wanted:
+            answer["accounts"] = [await render_account(federation, found)]
+        elif isinstance(found, Status) and "statuses" in wanted:
+            answer["statuses"] = await render_statuses(federation, [found.id], caller)
+        return JSONResponse(answer)
+    if "accounts" in wanted and not query.startswith("#"):
+        answer["accounts"] = await search_accounts(
+            federation, query, resolve=resolve, limit=limit, offset=offset
+        )
+    if "hashtags" in wanted and not HANDLE_RE.match(query) and query.lstrip("#"):
+        names = await listings.search_hashtags(federation.db, query, limit=limit, offset=offset)
+        answer["hashtags"] = [
+            status_parts.tag(federation.settings, name) | {"following": False} for name in names
+        ]
+    return JSONResponse(answer)
+
+
+routes: list[BaseRoute] = [
+    Route("/api/v2/search", search, methods=["GET", "HEAD"]),
+]
