@@ -55,10 +55,11 @@ def _padded(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return pairs + [("", "")] * max(0, profile.MAX_FIELDS - len(pairs))
 
 
-def _page(request: Request, account: Account, **context: Any) -> Response:
+async def _page(request: Request, account: Account, **context: Any) -> Response:
     status = context.pop("status", 200)
     values = {
         "account": account,
+        "authorized_apps": await apps.authorized_apps(request),
         "form": ProfileForm.of(account),
         # The saved values whose rel="me" link was verified (a changed value has no mark).
         "verified": {field.value for field in account.fields if field.verified_at is not None},
@@ -73,7 +74,7 @@ def _page(request: Request, account: Account, **context: Any) -> Response:
 
 @login_required
 async def settings_page(request: Request, account: Account) -> Response:
-    return _page(request, account, authorized_apps=await apps.authorized_apps(request))
+    return await _page(request, account)
 
 
 async def _image(form: FormData, name: str, limit: int) -> profile.ImageUpload | None:
@@ -115,7 +116,7 @@ async def _save_profile(request: Request, account: Account, form: FormData) -> R
             remove_header=bool(form.get("remove_header")),
         )
     except ActionError as error:
-        return _page(request, account, form=typed, error=error.message, status=error.status)
+        return await _page(request, account, form=typed, error=error.message, status=error.status)
     flash(request, "Your profile is saved, and on its way to your followers' servers.")
     return RedirectResponse("/settings", status_code=303)
 
@@ -131,7 +132,7 @@ async def change_password(request: Request, account: Account) -> Response:
             str(form.get("repeat", "")),
         )
     except ActionError as error:
-        return _page(request, account, password_error=error.message, status=error.status)
+        return await _page(request, account, password_error=error.message, status=error.status)
     log_in(request, changed)  # this session goes on; every other one ends
     flash(request, "Your password is changed. Other sessions are logged out.")
     return RedirectResponse("/settings", status_code=303)
