@@ -12,7 +12,7 @@ from PIL import Image
 from starlette.applications import Starlette
 
 from solo.api.entities import local_account_id
-from solo.store import pins
+from solo.store import follows, pins
 from solo.store.account import get_account
 from tests.test_api_statuses import user_token
 from tests.test_web_pages import federation_of
@@ -285,3 +285,23 @@ async def test_update_credentials(app: Starlette, client: httpx.AsyncClient) -> 
         "/api/v1/accounts/update_credentials", json={"note": "x"}, headers=read_only
     )
     assert refused.status_code == 403
+
+
+async def test_remove_from_followers(app: Starlette, client: httpx.AsyncClient) -> None:
+    build, zed_id = await zed(app)
+    db = build.federation.db
+    async with db.transaction() as conn:
+        await follows.put_follow(conn, "in", build.zed, f"{ZED}#follows-us", "accepted")
+    auth = await user_token(client)
+    me = await own_id(app)
+    followers = await client.get(f"/api/v1/accounts/{me}/followers")
+    assert [a["id"] for a in followers.json()] == [zed_id]
+    response = await client.post(f"/api/v1/accounts/{zed_id}/remove_from_followers", headers=auth)
+    assert response.status_code == 200
+    check_relationship(response.json())
+    assert response.json()["followed_by"] is False
+    assert response.json()["following"] is True  # ours of them stays
+    assert await follows.get_follow(db, "in", build.zed) is None
+    assert (await client.get(f"/api/v1/accounts/{me}/followers")).json() == []
+    missing = await client.post("/api/v1/accounts/999999/remove_from_followers", headers=auth)
+    assert missing.status_code == 404

@@ -10,6 +10,7 @@ import pytest
 
 from solo.db import Database
 from solo.jobs import MAX_ATTEMPTS, Job, JobQueue, backoff, enqueue, run_worker
+from tests.fleet import eventually
 
 
 @pytest.fixture
@@ -193,6 +194,10 @@ async def test_claimed_ahead_jobs_are_cancelled_with_their_post(db: Database) ->
     assert (await states(db))[first.id] == "done"
 
 
+async def _all_seen(seen: list[int]) -> bool:
+    return len(seen) >= 6
+
+
 async def test_a_crash_before_the_acknowledgements_are_written_runs_the_jobs_again(
     tmp_path: Path,
 ) -> None:
@@ -209,10 +214,7 @@ async def test_a_crash_before_the_acknowledgements_are_written_runs_the_jobs_aga
         await queue.done(job)
 
     worker = asyncio.create_task(run_worker(queue, handle, concurrency=2, per_host=1))
-    for _ in range(200):
-        if len(seen) == 6:
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: _all_seen(seen), what="the six jobs")
     assert sorted(seen) == list(range(6))
     # The crash: the database goes away with the acknowledgements still in memory.
     await first.close()
@@ -226,10 +228,7 @@ async def test_a_crash_before_the_acknowledgements_are_written_runs_the_jobs_aga
         queue = JobQueue(again, "push")
         seen.clear()
         worker = asyncio.create_task(run_worker(queue, handle, concurrency=4, per_host=1))
-        for _ in range(200):
-            if len(seen) == 6:
-                break
-            await asyncio.sleep(0.01)
+        await eventually(lambda: _all_seen(seen), what="the six jobs again")
         worker.cancel()
         await asyncio.gather(worker, return_exceptions=True)
         assert sorted(seen) == list(range(6))  # every job ran again: at least once
