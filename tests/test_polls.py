@@ -124,6 +124,20 @@ async def test_a_poll_through_the_compose_form(client: httpx.AsyncClient, app: S
     assert refused.status_code == 400
     assert "A poll needs at least 2 options." in refused.text
     assert await stored_rows(app) == (0, 0, 0, 0)
+    # What was typed comes back: the option, the duration, the choice kind.
+    again = await send(
+        client,
+        "/statuses",
+        text="Pick",
+        poll_option=["Only", "", "", ""],
+        poll_expires_in="3600",
+        poll_multiple="1",
+        back="/",
+    )
+    assert 'id="poll-option-1" name="poll_option"' in again.text and 'value="Only"' in again.text
+    assert '<option value="3600" selected>' in again.text
+    assert 'name="poll_multiple" value="1" checked' in again.text
+    assert '<details class="poll-field" open>' in again.text
     response = await send(
         client,
         "/statuses",

@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from solo.actions import ActionError, media, statuses
+from solo.actions.polls import PollDraft
 from solo.federation.context import federation_of
 from solo.media.upload import MAX_ATTACHMENTS
 from solo.store import media as media_store
@@ -64,10 +65,12 @@ async def _compose_page(
     status: int = 200,
     attached: Sequence[MediaView] = (),
     sensitive: bool = False,
+    poll: PollDraft | None = None,
 ) -> Response:
     settings = federation_of(request).settings
     context: dict[str, Any] = {
         "attached": list(attached),
+        "poll": poll,
         "sensitive": sensitive,
         "max_upload_mb": settings.max_upload_bytes // (1024 * 1024),
         "in_reply_to": in_reply_to,
@@ -124,7 +127,8 @@ async def _refused(
 ) -> Response:
     """The reason, with what was typed: on the compose page, or as a fragment for the script."""
     if wants_fragment(request):
-        return render(request, "fragment_error.html", {"message": error.message}, status=400)
+        message = {"message": error.message}
+        return render(request, "fragment_error.html", message, status=error.status)
     reply_id = id_from(str(form.get("in_reply_to", "")))
     return await _compose_page(
         request,
@@ -139,6 +143,7 @@ async def _refused(
         status=error.status,
         attached=await _kept_views(request, kept),
         sensitive=bool(form.get("sensitive")),
+        poll=poll_draft(form),
     )
 
 
