@@ -12,6 +12,7 @@ from PIL import Image
 from starlette.applications import Starlette
 
 from solo.api.entities import local_account_id
+from solo.store import actors as actor_store
 from solo.store import follows, pins
 from solo.store.account import get_account
 from tests.test_api_statuses import user_token
@@ -305,3 +306,17 @@ async def test_remove_from_followers(app: Starlette, client: httpx.AsyncClient) 
     assert (await client.get(f"/api/v1/accounts/{me}/followers")).json() == []
     missing = await client.post("/api/v1/accounts/999999/remove_from_followers", headers=auth)
     assert missing.status_code == 404
+
+
+async def test_remote_totals_from_their_server(app: Starlette, client: httpx.AsyncClient) -> None:
+    build, zed_id = await zed(app)
+    unknown = (await client.get(f"/api/v1/accounts/{zed_id}")).json()
+    assert unknown["followers_count"] == 0 and unknown["following_count"] == 0
+    async with build.federation.db.transaction() as conn:
+        await actor_store.set_counts(conn, build.zed, followers=321, following=12, statuses=4567)
+    known = (await client.get(f"/api/v1/accounts/{zed_id}")).json()
+    assert (known["followers_count"], known["following_count"], known["statuses_count"]) == (
+        321,
+        12,
+        4567,
+    )

@@ -29,6 +29,7 @@ from tests.ingress_helpers import (
     note,
     status_of,
 )
+from tests.test_login import login
 
 
 class SlowServer(FakeServer):
@@ -342,3 +343,32 @@ async def test_concurrent_thread_calls_run_one_backfill(
         assert len(server.fetched) == fetched
         # An unknown status is no error for the page.
         await backfill.thread(federation, 12345, wait=10)
+
+
+async def test_profile_reads_the_totals_their_server_gives(
+    tmp_path: Path, template_root: Path
+) -> None:
+    async with fleet_of(tmp_path, template_root, "alice") as (fleet, nodes):
+        alice = nodes["alice"]
+        server = FakeServer(fleet, "https://carol.example")
+        base = "https://carol.example/users/carol"
+        carol = server.actor(base, outbox=f"{base}/outbox", following=f"{base}/following")
+        # Mastodon shows totals while hiding the items; a bogus total is ignored.
+        served(server, {"id": f"{base}/followers", "type": "OrderedCollection", "totalItems": 1234})
+        served(server, {"id": f"{base}/following", "type": "OrderedCollection", "totalItems": 56})
+        served(server, {"id": f"{base}/outbox", "type": "OrderedCollection", "totalItems": -3})
+        await backfill.profile(alice.federation, carol.actor, wait=10)
+        actor = await alice.federation.resolver.actor(carol.actor)
+        assert (actor.followers_count, actor.following_count, actor.statuses_count) == (
+            1234,
+            56,
+            None,
+        )
+        # A refresh of the actor document keeps them.
+        actor = await alice.federation.resolver.actor(carol.actor, refresh=True)
+        assert actor.followers_count == 1234
+        assert (await login(alice.client)).status_code == 303
+        page = await alice.client.get("/@carol@carol.example")
+        assert "<strong>1234</strong> followers" in page.text
+        assert "<strong>56</strong> following" in page.text
+        assert "known here" in page.text  # the outbox gave no usable total

@@ -24,12 +24,13 @@ from typing import Any, Final
 
 from solo.federation import fetched_posts, polls
 from solo.federation.activitystreams import id_of, types_of
-from solo.federation.collections import Budget, read_items
+from solo.federation.collections import Budget, read_items, total_of
 from solo.federation.context import Federation
 from solo.federation.handlers.create import blocked_by_us
 from solo.federation.notes import POST_TYPES, first
 from solo.federation.per_federation import PerFederation, cancel_all
 from solo.federation.remote_actors import authority, same_origin
+from solo.store import actors as actor_store
 from solo.store import pins, statuses
 from solo.store.actors import RemoteActor
 from solo.store.statuses import NewStatus, Status
@@ -66,6 +67,7 @@ async def profile(federation: Federation, actor_ap_id: str, *, wait: float = 2.0
         budget = Budget(federation.resolver, fetches=OUTBOX_FETCHES, seconds=BACKGROUND_SECONDS)
         actor = await budget.actor(actor_ap_id, refresh=True)
         if actor is not None:
+            await _counts(federation, budget, actor)
             await _outbox(federation, budget, actor)
             await _featured(federation, budget, actor)
 
@@ -246,6 +248,21 @@ async def _store(federation: Federation, batch: list[NewStatus]) -> list[int]:
 
 
 # Outboxes and threads
+
+
+async def _counts(federation: Federation, budget: Budget, actor: RemoteActor) -> None:
+    """Record what the actor's server says of their followers, following and posts."""
+    if actor.id is None:
+        return
+    followers, following, posts = await asyncio.gather(
+        total_of(budget, actor.followers_url, actor.ap_id),
+        total_of(budget, actor.following_url, actor.ap_id),
+        total_of(budget, actor.outbox, actor.ap_id),
+    )
+    async with federation.db.transaction() as conn:
+        await actor_store.set_counts(
+            conn, actor.id, followers=followers, following=following, statuses=posts
+        )
 
 
 async def _outbox(federation: Federation, budget: Budget, actor: RemoteActor) -> list[int]:

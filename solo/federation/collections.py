@@ -131,6 +131,19 @@ async def _open(budget: Budget, ref: Any, owner: str, *, refetch: bool) -> dict[
     return document
 
 
+async def total_of(budget: Budget, ref: Any, owner: str) -> int | None:
+    """The `totalItems` of the collection `ref` on `owner`'s host (its front page only, fetched
+    fresh); None when it is hidden or cannot be had. Mastodon gives totals even for the
+    collections whose items it hides."""
+    if ref is None:
+        return None
+    collection = await _open(budget, ref, owner, refetch=True)
+    total = None if collection is None else collection.get("totalItems")
+    if isinstance(total, int) and not isinstance(total, bool) and 0 <= total < 2**53:
+        return total
+    return None
+
+
 async def read_items(
     budget: Budget, ref: Any, *, owner: str, refetch: bool, pages: int, limit: int
 ) -> list[Any]:

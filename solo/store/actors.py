@@ -36,6 +36,11 @@ class RemoteActor:
     discoverable: bool = False
     fields: list[dict[str, str]] = field(default_factory=list)
     emojis_json: str | None = None  # the custom emoji of their name (solo.media.emoji)
+    # Their collections' totals as their server gives them (None: not read yet); kept apart
+    # from COLUMNS, so that refreshing the actor document leaves them as they are.
+    followers_count: int | None = None
+    following_count: int | None = None
+    statuses_count: int | None = None
     raw: str = "{}"
     id: int | None = None  # the row id once stored
 
@@ -56,7 +61,13 @@ def _actor(row: sqlite3.Row) -> RemoteActor:
     values["locked"] = bool(values["locked"])
     values["discoverable"] = bool(values["discoverable"])
     return RemoteActor(
-        **values, fields=json.loads(row["fields_json"]), raw=row["raw"], id=row["id"]
+        **values,
+        fields=json.loads(row["fields_json"]),
+        followers_count=row["followers_count"],
+        following_count=row["following_count"],
+        statuses_count=row["statuses_count"],
+        raw=row["raw"],
+        id=row["id"],
     )
 
 
@@ -83,6 +94,23 @@ async def upsert_actor(conn: aiosqlite.Connection, actor: RemoteActor) -> int:
         found = await cur.fetchone()
     assert found is not None
     return int(found[0])
+
+
+async def set_counts(
+    conn: aiosqlite.Connection,
+    actor_id: int,
+    *,
+    followers: int | None,
+    following: int | None,
+    statuses: int | None,
+) -> None:
+    """Record the totals of an actor's collections; a total not read keeps its old value."""
+    await conn.execute(
+        "UPDATE actors SET followers_count = COALESCE(?, followers_count),"
+        " following_count = COALESCE(?, following_count),"
+        " statuses_count = COALESCE(?, statuses_count) WHERE id = ?",
+        (followers, following, statuses, actor_id),
+    )
 
 
 async def get_actor(db: Database, ap_id: str) -> RemoteActor | None:

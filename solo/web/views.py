@@ -389,6 +389,7 @@ class ProfileView:
     followers: int | None  # None: not known here
     following: int | None
     joined: float | None
+    posts_known_here: bool = False  # `posts` counts what we have, not what their server says
 
 
 def local_profile(me: AuthorView, account: Account, counts: tuple[int, int, int]) -> ProfileView:
@@ -415,8 +416,10 @@ def remote_profile(actor: RemoteActor, posts: int) -> ProfileView:
         bio=Markup(sanitize_remote_html(actor.summary_html)),  # noqa: S704 - sanitized
         fields=fields,
         locked=actor.locked,
-        posts=posts,
-        followers=None,
-        following=None,
+        # Their server's totals once read (when the profile is opened), else what we have.
+        posts=posts if actor.statuses_count is None else actor.statuses_count,
+        followers=actor.followers_count,
+        following=actor.following_count,
         joined=None,
+        posts_known_here=actor.statuses_count is None,
     )
