@@ -252,3 +252,26 @@ async def _store_at(node: Node, ap_id: str) -> int:
     )
     (status,) = response.json()["statuses"]
     return int(status["id"])
+
+
+async def test_a_remote_account_opened_in_an_app_shows_its_recent_posts(
+    tmp_path: Path, template_root: Path
+) -> None:
+    """As the web profile does: opening an account we do not follow reads its outbox."""
+    async with fleet_of(tmp_path, template_root, "alice", "bob") as (_, nodes):
+        alice, bob = nodes["alice"], nodes["bob"]
+        posted = [await status_actions.post(bob.federation, f"Bob says {n}") for n in range(3)]
+        auth = await user_token(alice.client)
+        found = await alice.client.get(
+            "/api/v2/search",
+            params={"q": "@bob@bob.test", "resolve": "true", "type": "accounts"},
+            headers=auth,
+        )
+        (account,) = found.json()["accounts"]
+        statuses = await alice.client.get(
+            f"/api/v1/accounts/{account['id']}/statuses", headers=auth
+        )
+        assert statuses.status_code == 200
+        assert [s["uri"] for s in statuses.json()] == [p.ap_id for p in reversed(posted)]
+        again = (await alice.client.get(f"/api/v1/accounts/{account['id']}", headers=auth)).json()
+        assert again["statuses_count"] == 3  # bob's outbox total, read with his posts

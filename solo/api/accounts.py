@@ -31,6 +31,7 @@ from solo.api.paging import PageRequest, paged
 from solo.api.params import Params
 from solo.api.search import search_accounts
 from solo.api.status_entities import render_statuses
+from solo.federation import backfill
 from solo.federation.context import Federation, federation_of
 from solo.store import actors as actor_store
 from solo.store import listings, pins
@@ -82,6 +83,10 @@ async def statuses(request: Request, caller: Caller | None) -> Response:
     params = await Params.of(request)
     page = PageRequest.of(params)
     actor_id = None if actor is None else actor.id
+    if actor is not None and caller is not None and caller.user and "max_id" not in params:
+        # As the web profile does: their recent posts (and totals), as far as their server
+        # answers within the wait.
+        await backfill.profile(federation, actor.ap_id)
     if params.boolean("pinned"):
         ids = page.window(await pins.pinned_ids(federation.db, actor_id))
     else:
