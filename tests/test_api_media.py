@@ -13,6 +13,7 @@ import pytest
 from starlette.applications import Starlette
 
 from solo.config import Settings
+from solo.store import media as media_store
 from solo.store import notifications as notification_store
 from solo.store import statuses as status_store
 from tests.conftest import make_settings
@@ -20,6 +21,7 @@ from tests.fleet import eventually, fleet_of
 from tests.test_actions_statuses import befriend
 from tests.test_api_statuses import check_status, stored, user_token
 from tests.test_media_attachments import jpeg_with_location, png
+from tests.test_web_pages import federation_of
 
 MEDIA_KEYS = {
     "id", "type", "url", "preview_url", "remote_url", "preview_remote_url", "text_url", "meta",
@@ -125,6 +127,69 @@ async def test_describe_post_and_edit_alt_text(
         "/api/v1/statuses", json={"status": "again", "media_ids": [item["id"]]}, headers=auth
     )
     assert reused.status_code == 422
+
+
+async def test_an_edit_adds_reorders_and_removes_attachments(
+    client: httpx.AsyncClient, auth: dict[str, str], app: Starlette
+) -> None:
+    first = (await upload(client, auth, png())).json()
+    second = (await upload(client, auth, jpeg_with_location())).json()
+    made = await client.post(
+        "/api/v1/statuses", json={"status": "Two soon", "media_ids": [first["id"]]}, headers=auth
+    )
+    status_id = made.json()["id"]
+    both = await client.put(
+        f"/api/v1/statuses/{status_id}",
+        json={
+            "status": "Two now",
+            "media_ids": [second["id"], first["id"]],
+            "media_attributes": [{"id": second["id"], "description": "The door"}],
+        },
+        headers=auth,
+    )
+    assert both.status_code == 200, both.text
+    assert [(m["id"], m["description"]) for m in both.json()["media_attachments"]] == [
+        (second["id"], "The door"),
+        (first["id"], None),
+    ]
+    served = await client.get(
+        f"/users/alice/statuses/{status_id}", headers={"Accept": "application/activity+json"}
+    )
+    assert [a["url"] for a in served.json()["attachment"]] == [second["url"], first["url"]]
+    # Removing one detaches it (it goes a day later, with the uploads no post took).
+    one = await client.put(
+        f"/api/v1/statuses/{status_id}",
+        json={"status": "One again", "media_ids": [second["id"]]},
+        headers=auth,
+    )
+    assert [m["id"] for m in one.json()["media_attachments"]] == [second["id"]]
+    detached = await media_store.get_media(federation_of(app).db, int(first["id"]))
+    assert detached is not None and detached.status_id is None
+    # Refusals change nothing: five attachments, another post's upload, a poll with media.
+    other = await client.post(
+        "/api/v1/statuses", json={"status": "Mine", "media_ids": [first["id"]]}, headers=auth
+    )
+    taken = await client.put(
+        f"/api/v1/statuses/{status_id}",
+        json={"status": "Grab", "media_ids": [second["id"], first["id"]]},
+        headers=auth,
+    )
+    assert other.status_code == 200 and taken.status_code == 422
+    polled = await client.post(
+        "/api/v1/statuses",
+        json={"status": "Vote", "poll": {"options": ["a", "b"], "expires_in": 3600}},
+        headers=auth,
+    )
+    fresh = (await upload(client, auth, png())).json()
+    refused = await client.put(
+        f"/api/v1/statuses/{polled.json()['id']}",
+        json={"status": "Vote", "media_ids": [fresh["id"]]},
+        headers=auth,
+    )
+    assert refused.status_code == 422 and "not both" in refused.json()["error"]
+    after = await client.get(f"/api/v1/statuses/{status_id}", headers=auth)
+    assert [m["id"] for m in after.json()["media_attachments"]] == [second["id"]]
+    assert "One again" in after.json()["content"]
 
 
 async def test_refused_uploads_store_nothing(

@@ -28,12 +28,14 @@ from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
 from solo.federation.fetch import FetchError
 from solo.federation.resolver import ResolveError
+from solo.media.upload import MAX_ATTACHMENTS
 from solo.store import actors as actor_store
 from solo.store import media as media_store
 from solo.store import polls as poll_store
 from solo.store import statuses as status_store
 from solo.store.actors import RemoteActor
 from solo.store.follows import follower_inboxes
+from solo.store.media import Media
 from solo.store.statuses import NewStatus, Status, Visibility
 from solo.text import find_mentions, render_post
 
@@ -41,6 +43,7 @@ from solo.text import find_mentions, render_post
 MAX_CHARS: Final = 500  # the default of Settings.max_post_chars, as Mastodon's
 VISIBILITIES: Final = frozenset(get_args(Visibility))
 GONE_PARENT: Final = "The post you are replying to no longer exists."
+POLL_OR_MEDIA: Final = "A post can have a poll or attachments, not both."
 
 Inbox = tuple[str, str]  # (inbox URL, host), as enqueue_delivery takes them
 
@@ -166,7 +169,7 @@ async def post(
         text, summary, federation.settings.max_post_chars, may_be_empty=bool(media_ids)
     )
     if poll is not None and media_ids:
-        raise ActionError("A post can have a poll or attachments, not both.")
+        raise ActionError(POLL_OR_MEDIA)
     draft = None if poll is None else poll.checked()
     attachments = await media_actions.attachable(federation, media_ids)
     if visibility not in VISIBILITIES:
@@ -278,22 +281,30 @@ async def edit(
     *,
     summary: str | None = None,
     sensitive: bool | None = None,
+    media_ids: Sequence[int] | None = None,
 ) -> Status:
-    """Change one of our posts (None keeps the summary or sensitivity) and send Update(Note).
+    """Change one of our posts (None keeps the summary, sensitivity or attachments) and send
+    Update(Note).
 
-    The Update goes to everyone who had the post and to anyone newly mentioned.
+    The Update goes to everyone who had the post and to anyone newly mentioned. `media_ids`
+    is the new list of attachments: the post's own, in a new order or fewer, and uploads no
+    post has taken yet; those left out are detached (and go with the unused uploads).
     """
     status = await _own_post(federation, status_id)
     old = await _stored_extras(federation, status)
+    poll = await poll_store.get_poll(federation.db, status.id)  # its counts ride along
+    # The attachments, with their alt text as it is now (it may have been changed since).
+    current = (await media_store.media_of(federation.db, [status.id])).get(status.id, [])
+    attached = current if media_ids is None else await _edited_media(federation, current, media_ids)
+    if attached and poll is not None:
+        raise ActionError(POLL_OR_MEDIA)
     text, new_summary = _checked_text(
         text,
         status.summary if summary is None else summary,
         federation.settings.max_post_chars,
-        may_be_empty=bool(old.attachment),
+        may_be_empty=bool(attached),
     )
     content_html, tags = await _render(federation, text)
-    # Attachments stay, with their alt text as it is now (it may have been changed since).
-    attached = (await media_store.media_of(federation.db, [status.id])).get(status.id, [])
     extras = dataclasses.replace(
         old,
         tag=tuple(tags),
@@ -313,8 +324,11 @@ async def edit(
     )
     assert edited.edited_at is not None
     update_id = f"{status.ap_id}#updates/{federation.ids.next()}"
-    poll = await poll_store.get_poll(federation.db, status.id)  # its counts ride along
     async with federation.db.transaction() as conn:
+        if media_ids is not None and not await media_store.reattach(
+            conn, status.id, [item.id for item in attached]
+        ):
+            raise ActionError("One of the attachments already belongs to another post.")
         await status_store.update_content(
             conn,
             status.id,
@@ -330,6 +344,22 @@ async def edit(
     federation.push.wake.set()
     federation.feeds.status_edited(status.id)
     return await _get(federation, status.id)
+
+
+async def _edited_media(
+    federation: Federation, current: Sequence[Media], media_ids: Sequence[int]
+) -> list[Media]:
+    """The attachments an edit asks for: the post's own and fresh uploads, in order."""
+    own = {item.id: item for item in current}
+    fresh = await media_actions.attachable(
+        federation, [media_id for media_id in media_ids if media_id not in own]
+    )
+    if len(set(media_ids)) != len(media_ids):
+        raise ActionError("The same attachment is there twice.")
+    if len(media_ids) > MAX_ATTACHMENTS:
+        raise ActionError(f"A post can have at most {MAX_ATTACHMENTS} attachments.")
+    found = {**own, **{item.id: item for item in fresh}}
+    return [found[media_id] for media_id in media_ids]
 
 
 async def delete(federation: Federation, status_id: int) -> None:

@@ -12,7 +12,7 @@ the status the first request made (`solo.store.idempotency`).
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final, get_args
 
 from starlette.requests import Request
@@ -184,14 +184,21 @@ async def delete(request: Request, caller: Caller) -> Response:
 
 
 async def _describe_all(
-    federation: Federation, status: Status, attributes: list[Params]
+    federation: Federation,
+    status: Status,
+    attributes: list[Params],
+    media_ids: Sequence[int] | None,
 ) -> list[tuple[int, str, str]]:
-    """Change the alt text and focal points of a post's attachments; what they were, to
-    restore if the edit is refused."""
+    """Change the alt text and focal points of a post's attachments (and of the fresh uploads
+    the edit adds); what they were, to restore if the edit is refused."""
     attached = {
         item.id: item
         for item in (await media_store.media_of(federation.db, [status.id])).get(status.id, [])
     }
+    fresh = await media_store.get_many(federation.db, list(media_ids or ()))
+    attached.update(
+        {key: item for key, item in fresh.items() if item.local and item.status_id is None}
+    )
     changes = []
     for attribute in attributes:
         media_id = id_of(attribute.string("id") or "")
@@ -227,19 +234,17 @@ def _attributes(params: Params) -> list[Params]:
 
 @api("write:statuses")
 async def edit(request: Request, caller: Caller) -> Response:
-    """Edit one of ours: its text, content warning and sensitivity, and its attachments' alt
-    text (`media_attributes`). Its attachments stay as they are; a poll cannot change."""
+    """Edit one of ours: its text, content warning and sensitivity, its attachments
+    (`media_ids`: kept, reordered, removed or new uploads) and their alt text
+    (`media_attributes`). A poll cannot change."""
     federation = federation_of(request)
     status = await _own(federation, path_id(request))
     params = await Params.of(request)
     text = params.string("status")
     summary = params.string("spoiler_text")
     sensitive = params.optional_boolean("sensitive")
-    if "media_ids" in params:
-        attached = (await media_store.media_of(federation.db, [status.id])).get(status.id, [])
-        if sorted(_media_ids(params)) != sorted(item.id for item in attached):
-            raise ValidationFailed("media_ids", "cannot change: attachments stay as posted")
-    before = await _describe_all(federation, status, _attributes(params))
+    media_ids = _media_ids(params) if "media_ids" in params else None
+    before = await _describe_all(federation, status, _attributes(params), media_ids)
     try:
         with refusals():
             await status_actions.edit(
@@ -248,6 +253,7 @@ async def edit(request: Request, caller: Caller) -> Response:
                 status.source_text or "" if text is None else text,
                 summary=summary,
                 sensitive=sensitive,
+                media_ids=media_ids,
             )
     except ActionRefused:
         for media_id, description, focus in before:

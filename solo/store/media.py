@@ -154,6 +154,28 @@ async def attach(conn: aiosqlite.Connection, status_id: int, media_ids: Sequence
     return True
 
 
+async def reattach(conn: aiosqlite.Connection, status_id: int, media_ids: Sequence[int]) -> bool:
+    """An edited post's attachments: `media_ids` in this order (its own or fresh uploads);
+    those it no longer has are detached, to be removed a day later with unused uploads.
+    False (the caller rolls back) when an upload was taken by another post meanwhile."""
+    marks = ",".join("?" * len(media_ids))
+    keep = f"AND id NOT IN ({marks})" if media_ids else ""
+    await conn.execute(
+        "UPDATE media SET status_id = NULL, created_at = ?"
+        f" WHERE status_id = ? AND local = 1 {keep}",
+        (time.time(), status_id, *media_ids),
+    )
+    for position, media_id in enumerate(media_ids):
+        cursor = await conn.execute(
+            "UPDATE media SET status_id = ?, position = ? WHERE id = ? AND local = 1"
+            " AND (status_id IS NULL OR status_id = ?)",
+            (status_id, position, media_id, status_id),
+        )
+        if cursor.rowcount != 1:
+            return False
+    return True
+
+
 async def describe(
     db: Database, media_id: int, description: str, focus: tuple[float, float] | None = None
 ) -> None:
