@@ -492,3 +492,56 @@ async def test_the_focal_point_from_the_form(user: httpx.AsyncClient, app: Starl
     ).json()
     assert note["attachment"][0]["focalPoint"] == [-0.5, 0.25]
     assert "focus-middle-left" in (await user.get(f"/@alice/{post.id}")).text
+
+
+async def test_editing_a_post_changes_its_attachments(
+    user: httpx.AsyncClient, app: Starlette
+) -> None:
+    federation = federation_of(app)
+    first = await media_actions.upload(federation, png(), filename="a.png", description="Old")
+    second = await media_actions.upload(federation, png(8, 8), filename="b.png")
+    post = await status_actions.post(
+        federation, "Two pictures", media_ids=[first.id, second.id], sensitive=True
+    )
+    page = await user.get(f"/compose?edit={post.id}")
+    assert f'name="description_{first.id}"' in page.text and ">Old</textarea>" in page.text
+    assert 'name="sensitive" value="1" checked' in page.text
+    token = csrf_from(page.text)
+    response = await user.post(
+        f"/statuses/{post.id}/edit",
+        data={
+            "csrf": token,
+            "text": "Now different pictures",
+            "media_id": [str(first.id), str(second.id)],
+            f"description_{first.id}": "New words",
+            f"remove_{second.id}": "1",
+            "sensitive": "1",
+            "file_alt": ["Third"],
+            "back": f"/@alice/{post.id}",
+        },
+        files=[("file", ("c.jpg", jpeg_with_location(), "image/jpeg"))],
+    )
+    assert response.status_code == 303, response.text
+    items = (await media_store.media_of(federation.db, [post.id]))[post.id]
+    assert [(m.description, m.media_type) for m in items] == [
+        ("New words", "image/png"),
+        ("Third", "image/jpeg"),
+    ]
+    edited = await status_store.get_status(federation.db, post.id)
+    assert edited is not None and edited.sensitive and edited.edited_at is not None
+    note = (
+        await user.get(
+            f"/users/alice/statuses/{post.id}", headers={"Accept": "application/activity+json"}
+        )
+    ).json()
+    assert [a["name"] for a in note["attachment"]] == ["New words", "Third"]
+    # A refused edit keeps what was there.
+    refused = await user.post(
+        f"/statuses/{post.id}/edit",
+        data={"csrf": token, "text": "x" * 600, "media_id": [str(m.id) for m in items]},
+    )
+    assert refused.status_code == 400 and "at most 500 characters" in refused.text
+    assert len(re.findall(r'name="media_id"', refused.text)) == 2
+    assert [m.id for m in (await media_store.media_of(federation.db, [post.id]))[post.id]] == [
+        m.id for m in items
+    ]

@@ -92,6 +92,7 @@ async def compose(request: Request, account: Account) -> Response:
     edit_id = id_from(request.query_params.get("edit", ""))
     if edit_id is not None:
         edit = await _own(request, edit_id)
+        attached = await media_store.media_of(federation_of(request).db, [edit.id])
         return await _compose_page(
             request,
             account,
@@ -99,6 +100,8 @@ async def compose(request: Request, account: Account) -> Response:
             draft=edit.source_text or plain_text(edit.content_html),
             draft_summary=edit.summary,
             back=f"/@{federation_of(request).settings.username}/{edit.id}",
+            attached=await _kept_views(request, [m.id for m in attached.get(edit.id, [])]),
+            sensitive=edit.sensitive,
         )
     reply_id = id_from(request.query_params.get("in_reply_to", ""))
     parent = await _card(request, account, reply_id)
@@ -238,19 +241,32 @@ async def _post_status(request: Request, account: Account, form: FormData) -> Re
 @login_required
 async def edit_status(request: Request, account: Account) -> Response:
     form = await checked_form(request)
+    try:
+        return await _edit_status(request, account, form)
+    finally:
+        await form.close()  # the uploaded files' temporary copies
+
+
+async def _edit_status(request: Request, account: Account, form: FormData) -> Response:
+    """The edit form: text, content warning, and the attachments (alt text changed, some
+    removed, new files added), all in one Update."""
     status_id = id_from(str(request.path_params["status_id"]))
     assert status_id is not None
+    kept: list[int] = []
     try:
+        await _own(request, status_id)
+        await _uploads(request, form, kept)
         edited = await statuses.edit(
             federation_of(request),
             status_id,
             str(form.get("text", "")),
             summary=str(form.get("summary", "")),
             sensitive=bool(form.get("sensitive")),
+            media_ids=kept,
         )
     except ActionError as error:
         edit = await status_store.get_status(federation_of(request).db, status_id)
-        return await _refused(request, account, form, error, edit=edit)
+        return await _refused(request, account, form, error, edit=edit, kept=kept)
     return await _written(request, account, form, edited)
 
 
