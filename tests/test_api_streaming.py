@@ -15,17 +15,20 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from solo.actions import statuses
 from solo.api import streaming
-from solo.api.streams import Dropped, Listener, Message, Relay, Stream, relay_of
+from solo.api.auth import Caller
+from solo.api.streams import USER_RESERVE, Dropped, Listener, Message, Relay, Stream, relay_of
 from solo.app import create_app
+from solo.errors import TooManyRequests
 from solo.events import Event
 from solo.federation.context import Federation
 from solo.store import actors as actor_store
 from solo.store import notifications as notification_store
 from solo.store.actors import RemoteActor
+from solo.store.oauth import AccessToken
 from tests.conftest import initialise_fast, make_settings
 from tests.fleet import eventually
 from tests.processes import free_port
@@ -413,10 +416,14 @@ async def test_heartbeats_and_the_end_of_an_sse_stream(live: Live) -> None:
     assert listener not in relay.listeners
 
 
-async def test_listeners_are_capped(live: Live) -> None:
+async def test_listeners_are_capped_with_room_kept_for_the_user(live: Live) -> None:
     relay = relay_of_app(live)
-    held = [relay.join(None) for _ in range(relay.max_listeners - len(relay.listeners))]
+    held = []
     try:
+        with pytest.raises(TooManyRequests):
+            while True:  # anonymous readers of public streams, as many as they may
+                held.append(relay.join(None))
+        assert len(relay.listeners) == relay.max_listeners - USER_RESERVE
         async with live.client() as http:
             refused = await http.get("/api/v1/streaming/public")
             assert refused.status_code == 429
@@ -425,9 +432,48 @@ async def test_listeners_are_capped(live: Live) -> None:
             async with live.socket("/api/v1/streaming?stream=public"):
                 pass
         assert denied.value.response.status_code == 429
+        # The owner's own client still gets its stream, up to the whole cap.
+        async with live.socket("/api/v1/streaming?stream=user", additional_headers=live.bearer()):
+            assert len(relay.listeners) == relay.max_listeners - USER_RESERVE + 1
+            user = caller_of_token(live)
+            held.extend(relay.join(user) for _ in range(USER_RESERVE - 1))
+            with pytest.raises(TooManyRequests):
+                relay.join(user)
     finally:
         for listener in held:
             relay.leave(listener)
+
+
+def caller_of_token(live: Live) -> Caller:
+    token = AccessToken(1, 1, "Test app", None, ("read",), True, 0.0, None)
+    return Caller(token)
+
+
+async def test_a_revoked_token_ends_its_open_streams(live: Live) -> None:
+    """Revoking a token (or an app's access) stops the streams opened with it within
+    `Relay.recheck` seconds, idle or not; public streams opened without a token go on."""
+    relay = relay_of_app(live)
+    relay.recheck = 0.05
+    async with (
+        live.socket("/api/v1/streaming?stream=user", additional_headers=live.bearer()) as socket,
+        live.client() as http,
+        http.stream("GET", "/api/v1/streaming/user", headers=live.bearer()) as sse,
+        live.socket("/api/v1/streaming?stream=public") as anonymous,
+    ):
+        assert sse.status_code == 200
+        await statuses.post(live.federation, "Before")
+        assert event_of(await receive(socket))[1] == "update"
+        assert event_of(await receive(anonymous))[1] == "update"
+        async with live.federation.db.transaction() as conn:
+            await conn.execute("UPDATE oauth_tokens SET revoked_at = 1")
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), WAIT)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        async with asyncio.timeout(WAIT):
+            async for _ in sse.aiter_lines():
+                pass  # the event stream ends
+        await statuses.post(live.federation, "After")
+        assert event_of(await receive(anonymous))[1] == "update"
 
 
 def test_a_listener_queue_is_bounded() -> None:

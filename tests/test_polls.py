@@ -415,3 +415,65 @@ async def test_an_update_and_a_refresh_bring_new_counts(
             return poll is not None and [o.votes for o in poll.options] == [20, 21]
 
         await eventually(refreshed, what="the poll's refresh")
+
+
+# --- Hostile polls ---------------------------------------------------------------------------
+
+
+async def test_votes_in_a_poll_only_from_its_audience(tmp_path: Path, template_root: Path) -> None:
+    """A voter is sent the poll's Update(Question), content and all: someone who could not see
+    a followers-only or direct poll must not get it by voting."""
+    async with fleet_of(tmp_path, template_root, "alice", allow_private_addresses=True) as (
+        fleet,
+        nodes,
+    ):
+        alice = nodes["alice"]
+        server = FakeServer(fleet, "http://carol.test")
+        carol = server.actor("http://carol.test/users/carol")
+        for visibility in ("private", "direct"):
+            posted = await statuses.post(
+                alice.federation,
+                f"Secret {visibility} question",
+                visibility=visibility,
+                poll=PollDraft(("Yes", "No")),
+            )
+            vote = await _vote_as(server, carol, posted.ap_id, "Yes", alice.actor)
+            outcome = await deliver(alice, carol, vote)
+            assert outcome.ignored and "may not see" in (outcome.error or ""), outcome
+            poll = await poll_store.get_poll(alice.federation.db, posted.id)
+            assert poll is not None and [o.votes for o in poll.options] == [0, 0]
+            assert await poll_store.voter_ids(alice.federation.db, posted.id) == []
+        public = await statuses.post(alice.federation, "Open question", poll=PollDraft(("a", "b")))
+        vote = await _vote_as(server, carol, public.ap_id, "a", alice.actor)
+        assert (await deliver(alice, carol, vote)).applied
+
+
+async def test_a_question_with_huge_counts_is_stored_with_capped_counts(
+    tmp_path: Path, template_root: Path
+) -> None:
+    async with world(tmp_path, template_root) as w:
+        author = "https://remote.example/users/quiz"
+        await w.know(author, "out")
+        question = {
+            "id": "https://remote.example/users/quiz/statuses/1",
+            "type": "Question",
+            "attributedTo": author,
+            "content": "<p>Huge?</p>",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "votersCount": 10**30,
+            "oneOf": [
+                {"type": "Note", "name": "a", "replies": {"totalItems": 10**40}},
+                {"type": "Note", "name": "b", "replies": {"totalItems": -5}},
+                *({"type": "Note", "name": f"x{n}" * 100} for n in range(1000)),
+            ],
+        }
+        create = activity("Create", w.actor(author), question, to=question["to"])
+        outcome = await deliver(w.target, w.actor(author), create)
+        assert outcome.applied, outcome
+        stored = await w.status(question["id"])
+        assert stored is not None
+        poll = await poll_store.get_poll(w.db, stored.id)
+        assert poll is not None
+        assert len(poll.options) == 20 and all(len(o.title) <= 200 for o in poll.options)
+        assert [o.votes for o in poll.options[:2]] == [2**31 - 1, 0]
+        assert poll.voters_count == 2**31 - 1

@@ -17,6 +17,7 @@ from typing import Any
 from solo import urls
 from solo.api import entities
 from solo.api.errors import RecordNotFound
+from solo.api.ids import id_of
 from solo.config import Settings
 from solo.federation.context import Federation
 from solo.store import actors as actor_store
@@ -84,9 +85,10 @@ async def account_by_id(federation: Federation, raw_id: str) -> RemoteActor | No
     assert account is not None
     if entities.is_local_account_id(account, raw_id):
         return None
-    if not raw_id.isdigit() or len(raw_id) > 18:
+    actor_id = id_of(raw_id)
+    if actor_id is None:
         raise RecordNotFound()
-    actor = await actor_store.get_actor_by_id(federation.db, int(raw_id))
+    actor = await actor_store.get_actor_by_id(federation.db, actor_id)
     if actor is None or await actor_store.get_actor(federation.db, actor.ap_id) is None:
         raise RecordNotFound()  # unknown, or its account was deleted
     return actor

@@ -27,6 +27,7 @@ from solo.api.account_entities import (
 )
 from solo.api.auth import Caller, api
 from solo.api.errors import RecordNotFound, ValidationFailed
+from solo.api.ids import id_of
 from solo.api.paging import PageRequest, paged
 from solo.api.params import Params
 from solo.api.search import search_accounts
@@ -134,9 +135,8 @@ async def relationships_of(request: Request, caller: Caller) -> Response:
     federation = federation_of(request)
     raw_ids = (await Params.of(request)).strings("id", max_items=MAX_IDS)
     own = await own_account_id(federation)
-    actors = await actor_store.actors_by_ids(
-        federation.db, (int(i) for i in raw_ids if i.isdigit() and len(i) <= 18 and i != own)
-    )
+    wanted = (id_of(raw) for raw in raw_ids if raw != own)
+    actors = await actor_store.actors_by_ids(federation.db, (i for i in wanted if i is not None))
     found = {
         entity["id"]: entity for entity in await relationships(federation, list(actors.values()))
     }
@@ -168,9 +168,10 @@ def _fields(params: Params) -> list[tuple[str, str]] | None:
     if raw is None:
         return None
     if isinstance(raw, dict):
-        if not all(str(key).isdigit() for key in raw):
+        indexes = {key: id_of(key) for key in raw}
+        if None in indexes.values():
             raise ValidationFailed("fields_attributes", "is malformed")
-        raw = [raw[key] for key in sorted(raw, key=lambda k: int(k))]
+        raw = [raw[key] for key in sorted(raw, key=lambda k: indexes[k] or 0)]
     if not isinstance(raw, list):
         raise ValidationFailed("fields_attributes", "must be a list")
     pairs = []

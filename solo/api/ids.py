@@ -2,19 +2,27 @@
 
 id_of("109876543210")      # 109876543210; None for anything that cannot be an id
 path_id(request)       # the `{status_id}` of the path, else RecordNotFound (404)
+
+Only ASCII digits count: `str.isdigit` also takes "²" and "١", which `int` then refuses or
+reads, and thousands of digits make `int` itself raise.
 """
 
 from __future__ import annotations
 
+import re
+from typing import Final
+
 from starlette.requests import Request
 
 from solo.api.errors import RecordNotFound
-from solo.api.paging import MAX_ID
+
+MAX_ID: Final = 2**63 - 1  # SQLite's largest integer
+_DIGITS: Final = re.compile(r"[0-9]{1,19}")
 
 
 def id_of(raw: object) -> int | None:
     text = str(raw).strip()
-    if not text.isascii() or not text.isdigit() or len(text) > 19 or int(text) > MAX_ID:
+    if not _DIGITS.fullmatch(text) or int(text) > MAX_ID:
         return None
     return int(text)
 

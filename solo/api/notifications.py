@@ -19,6 +19,7 @@ from solo.api.account_entities import account_by_id, own_account, render_account
 from solo.api.auth import Caller, api
 from solo.api.entities import iso
 from solo.api.errors import RecordNotFound
+from solo.api.ids import path_id
 from solo.api.paging import NOTIFICATIONS_MAX_LIMIT, PageRequest, paged
 from solo.api.params import Params
 from solo.api.status_entities import render_statuses
@@ -98,10 +99,7 @@ async def notifications(request: Request, caller: Caller) -> Response:
 
 
 def _notification_id(request: Request) -> int:
-    raw = str(request.path_params["id"])
-    if not raw.isdigit() or len(raw) > 18:
-        raise RecordNotFound()
-    return int(raw)
+    return path_id(request, "id")
 
 
 @api("read:notifications")

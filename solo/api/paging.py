@@ -24,13 +24,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from solo.api.errors import ValidationFailed
+from solo.api.ids import id_of
 from solo.api.params import Params
 from solo.config import Settings
 
 DEFAULT_LIMIT: Final = 20
 MAX_LIMIT: Final = 40
 NOTIFICATIONS_MAX_LIMIT: Final = 80
-MAX_ID: Final = 2**63 - 1
 _CURSORS: Final = ("max_id", "since_id", "min_id")
 T = TypeVar("T")
 
@@ -40,10 +40,10 @@ def _cursor(params: Params, key: str) -> int | None:
     raw = params.string(key)
     if raw is None or raw.strip() == "":
         return None
-    raw = raw.strip()
-    if not raw.isdigit() or int(raw) > MAX_ID:
+    found = id_of(raw)
+    if found is None:
         raise ValidationFailed(params.name(key), "is not an id")
-    return int(raw)
+    return found
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,28 @@ FALSE: Final = frozenset({"0", "false", "f", "off", "no", "n"})
 _KEY: Final = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _PART: Final = re.compile(r"\[([^\[\]]*)\]")
 _STATE: Final = "solo_api_params"
+# No client nests deeper than `fields_attributes[0][name]`; deep nesting only costs recursion.
+MAX_DEPTH: Final = 8
+
+
+def _sound(document: Any) -> bool:
+    """Whether a parsed JSON body nests at most MAX_DEPTH deep and holds only text that can
+    be stored and shown (JSON's escapes can spell lone surrogates, which UTF-8 cannot)."""
+    pending: list[tuple[Any, int]] = [(document, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if not value.isascii():
+                try:
+                    value.encode()
+                except UnicodeEncodeError:
+                    return False
+        elif isinstance(value, dict | list):
+            if depth >= MAX_DEPTH:
+                return False
+            items = [*value, *value.values()] if isinstance(value, dict) else value
+            pending.extend((item, depth + 1) for item in items)
+    return True
 
 
 def _split(key: str) -> list[str]:
@@ -40,7 +62,10 @@ def _split(key: str) -> list[str]:
     match = _KEY.match(key)
     if not match:
         return [key]
-    return [match.group(1), *_PART.findall(match.group(2))]
+    parts = [match.group(1), *_PART.findall(match.group(2))]
+    if len(parts) > MAX_DEPTH:
+        raise ValidationFailed(parts[0][:64], "is nested too deep")
+    return parts
 
 
 def _assign(root: dict[str, Any], key: str, value: Any) -> None:
@@ -105,6 +130,8 @@ async def _body(request: Request) -> tuple[dict[str, Any], FormData | None]:
             document = json.loads(raw)
         except UnicodeDecodeError:
             raise ValidationFailed("body", "is not UTF-8") from None
+        except RecursionError:
+            raise ValidationFailed("body", "is nested too deep") from None
         except json.JSONDecodeError as error:
             raise ValidationFailed(
                 "body",
@@ -112,6 +139,8 @@ async def _body(request: Request) -> tuple[dict[str, Any], FormData | None]:
             ) from None
         if not isinstance(document, dict):
             raise ValidationFailed("body", "must be a JSON object")
+        if not _sound(document):
+            raise ValidationFailed("body", "is nested too deep or holds invalid text")
         return document, None
     if media_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         try:
@@ -234,7 +263,8 @@ class Params:
             number = value
         elif isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,19}\s*", value):
             number = int(value)
-        if number is None:
+        if number is None or not -(2**63) <= number < 2**63:
+            # Past 64 bits SQLite cannot take it (OverflowError), wherever it ends up.
             raise ValidationFailed(self.name(key), "must be a whole number")
         if minimum is not None and number < minimum:
             raise ValidationFailed(self.name(key), f"must be at least {minimum}")

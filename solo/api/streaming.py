@@ -12,7 +12,8 @@ The token comes as everywhere in the API (`solo.api.auth.token_from`); browsers 
 WebSocket subprotocol, which is echoed back or they would close the socket. Which events go
 where is `solo.api.streams`. A `delete` carries the bare id; every other payload is a JSON
 document in a string, as Mastodon sends it. A connection whose client does not read (its queue
-full, or one write stuck for SEND_TIMEOUT) is closed.
+full, or one write stuck for SEND_TIMEOUT) is closed, and so is one whose token is revoked
+(`Relay.check`: a WebSocket is closed with 1008, an event stream ends).
 """
 
 from __future__ import annotations
@@ -29,7 +30,16 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from solo.api.auth import Caller, api, authenticate
 from solo.api.errors import RecordNotFound
-from solo.api.streams import NAMES, Dropped, Listener, Relay, authorize, relay_of, stream
+from solo.api.streams import (
+    NAMES,
+    Dropped,
+    Listener,
+    Relay,
+    Revoked,
+    authorize,
+    relay_of,
+    stream,
+)
 from solo.errors import BadRequest, RequestError, TooManyRequests
 
 HEARTBEAT: Final = 15.0
@@ -77,14 +87,20 @@ class EventStream(Response):
             self.relay.leave(self.listener)
 
     async def _write(self, send: Send) -> None:
+        loop = asyncio.get_running_loop()
+        wait = min(self.heartbeat, self.relay.recheck)
+        sent_at = loop.time()
         while True:
             try:
-                async with asyncio.timeout(self.heartbeat):
+                async with asyncio.timeout(wait):
                     text = (await self.listener.next()).sse_text
             except TimeoutError:
-                text = HEARTBEAT_TEXT
-            async with asyncio.timeout(SEND_TIMEOUT):
-                await self._chunk(send, text)
+                text = HEARTBEAT_TEXT if loop.time() - sent_at >= self.heartbeat else ""
+            await self.relay.check(self.listener)
+            if text:
+                async with asyncio.timeout(SEND_TIMEOUT):
+                    await self._chunk(send, text)
+                sent_at = loop.time()
 
     @staticmethod
     async def _chunk(send: Send, text: str) -> None:
@@ -167,11 +183,12 @@ async def websocket_stream(websocket: WebSocket) -> None:
         listener.streams.add(first)
     try:
         await websocket.accept(subprotocol=_offered_protocol(websocket))
-        writer = asyncio.create_task(_send_events(websocket, listener))
+        writer = asyncio.create_task(_send_events(websocket, relay, listener))
         reader = asyncio.create_task(_read_requests(websocket, listener))
         done, _ = await _first_of(writer, reader)
         if writer in done and _left_behind(writer):
-            await _close(websocket, GOING_AWAY)
+            revoked = isinstance(writer.exception(), Revoked)
+            await _close(websocket, POLICY if revoked else GOING_AWAY)
         elif reader in done and not reader.cancelled():
             _left_behind(reader)  # a client gone is the end; anything else is a bug
     finally:
@@ -196,9 +213,15 @@ async def _deny(websocket: WebSocket, error: RequestError) -> None:
         await websocket.close(code=POLICY, reason=error.message[:120])
 
 
-async def _send_events(websocket: WebSocket, listener: Listener) -> None:
+async def _send_events(websocket: WebSocket, relay: Relay, listener: Listener) -> None:
     while True:
-        message = await listener.next()
+        try:
+            async with asyncio.timeout(relay.recheck):
+                message = await listener.next()
+        except TimeoutError:
+            await relay.check(listener)  # an idle socket still learns of a revoked token
+            continue
+        await relay.check(listener)
         async with asyncio.timeout(SEND_TIMEOUT):
             await websocket.send_text(message.websocket_text)
 

@@ -14,7 +14,12 @@ Visibility comes from the timelines themselves (`solo.feeds` publishes an `updat
 post entering a timeline, after its rules): a followers-only post never enters the public ones.
 Every listener has a bounded queue: one that fills up is dropped, not waited for, so a stalled
 client costs the others nothing; the endpoints (`solo.api.streaming`) then close its
-connection. The number of listeners is capped too.
+connection. The number of listeners is capped too, with USER_RESERVE of them kept for the
+user's own tokens, so that anonymous readers of public streams cannot lock the owner out.
+
+A token revoked while its stream is open stops it within RECHECK seconds: the endpoints ask
+`Relay.check` before each message and at least that often while idle, and close the connection
+when the token is gone (Revoked).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -36,11 +42,14 @@ from solo.api.status_entities import render_statuses
 from solo.errors import SoloError, TooManyRequests
 from solo.events import Event
 from solo.federation.context import Federation, federation_of
+from solo.store import oauth as oauth_store
 
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE: Final = 100  # messages a listener may have waiting before it is dropped
 MAX_LISTENERS: Final = 256  # open streaming connections, all kinds together
+USER_RESERVE: Final = 16  # of those, the ones only a user token may open
+RECHECK: Final = 15.0  # seconds between two checks that an open stream's token is still valid
 USER_STREAMS: Final = frozenset({"user", "user:notification"})
 TAG_STREAMS: Final = frozenset({"hashtag", "hashtag:local"})
 NAMES: Final = frozenset(
@@ -118,6 +127,10 @@ class Dropped(SoloError):
     """The listener fell QUEUE_SIZE messages behind and was let go."""
 
 
+class Revoked(Dropped):
+    """The listener's token was revoked (or its app's access taken back) while it listened."""
+
+
 class Listener:
     """One connection's subscriptions and the messages waiting for it."""
 
@@ -126,6 +139,7 @@ class Listener:
         self.streams: set[Stream] = set()
         self._queue: asyncio.Queue[Message] = asyncio.Queue(queue_size)
         self.dropped = False
+        self.checked_at = time.monotonic()
 
     @property
     def viewer(self) -> Caller | None:
@@ -158,16 +172,22 @@ class Relay:
         *,
         queue_size: int = QUEUE_SIZE,
         max_listeners: int = MAX_LISTENERS,
+        recheck: float = RECHECK,
     ) -> None:
         self.federation = federation
         self.queue_size = queue_size
         self.max_listeners = max_listeners
+        self.recheck = recheck
         self.listeners: set[Listener] = set()
         self._task: asyncio.Task[None] | None = None
 
     def join(self, caller: Caller | None) -> Listener:
-        """A new listener, reading the bus from now on; TooManyRequests past the cap."""
-        if len(self.listeners) >= self.max_listeners:
+        """A new listener, reading the bus from now on; TooManyRequests past the cap (for
+        anyone but the user, past the cap less USER_RESERVE)."""
+        cap = self.max_listeners
+        if caller is None or not caller.user:
+            cap -= min(USER_RESERVE, self.max_listeners // 2)
+        if len(self.listeners) >= cap:
             raise TooManyRequests("Too many open streams", 30)
         listener = Listener(caller, self.queue_size)
         self.listeners.add(listener)
@@ -176,6 +196,19 @@ class Relay:
             queue = self.federation.events.subscribe()
             self._task = asyncio.create_task(self._run(queue), name="solo-api-streams")
         return listener
+
+    async def check(self, listener: Listener) -> None:
+        """Revoked when the listener's token was revoked since it was last checked (at most
+        once every `recheck` seconds)."""
+        if listener.caller is None:
+            return
+        now = time.monotonic()
+        if now - listener.checked_at < self.recheck:
+            return
+        listener.checked_at = now
+        if not await oauth_store.token_is_live(self.federation.db, listener.caller.token.id):
+            listener.dropped = True
+            raise Revoked()
 
     def leave(self, listener: Listener) -> None:
         self.listeners.discard(listener)

@@ -26,6 +26,7 @@ from solo.federation.delivery import enqueue_delivery
 from solo.federation.handlers import Ignored
 from solo.federation.notes import audience, first, parse_time
 from solo.store import actors as actor_store
+from solo.store import follows as follow_store
 from solo.store import interactions
 from solo.store import polls as poll_store
 from solo.store import statuses as status_store
@@ -38,6 +39,9 @@ from solo.store.statuses import NewStatus, Status
 # denial of service through unbounded options: CVE-2026-23962).
 MAX_REMOTE_OPTIONS: Final = 20
 MAX_REMOTE_TITLE: Final = 200
+# A peer's counts are capped here: SQLite stores at most 2**63 - 1 (a larger `votersCount`
+# would fail the whole Create), and clients read JSON numbers as doubles.
+MAX_REMOTE_COUNT: Final = 2**31 - 1
 
 Inbox = tuple[str, str]
 
@@ -55,7 +59,9 @@ def _time(value: Any) -> float | None:
 
 
 def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        return 0
+    return min(value, MAX_REMOTE_COUNT)
 
 
 def parse_question(document: dict[str, Any], now: float | None = None) -> PollState | None:
@@ -151,6 +157,9 @@ async def record_vote(
         raise Ignored(f"a poll vote for {name!r}, which is not an option")
     if await interactions.exists(federation.db, "block", actor_id=None, target_actor_id=actor.id):
         raise Ignored(f"{actor.ap_id} is blocked")
+    if not await _may_see(federation, status, actor):
+        # A voter is sent our Update(Question), content included: only those who had the post.
+        raise Ignored(f"a poll vote by {actor.ap_id}, who may not see {poll_ap_id}")
     async with federation.db.transaction() as conn:
         earlier = await poll_store.choices_of(conn, status.id, actor.id)
         if earlier and not poll.multiple:
@@ -158,6 +167,20 @@ async def record_vote(
         if await poll_store.add_vote(conn, status.id, actor.id, choice, vote_id, now):
             await poll_store.recount(conn, status.id)
     return status.id
+
+
+async def _may_see(federation: Federation, status: Status, actor: RemoteActor) -> bool:
+    """Whether a remote actor is in the audience of one of our posts."""
+    if status.visibility in ("public", "unlisted"):
+        return True
+    assert actor.id is not None
+    extras = vocab.stored_extras(await status_store.get_raw(federation.db, status.id))
+    if actor.ap_id in vocab.mentioned(extras.tag):
+        return True
+    if status.visibility != "private":
+        return False
+    follow = await follow_store.get_follow(federation.db, "in", actor.id)
+    return follow is not None and follow.state == "accepted"
 
 
 # --- Our votes in remote polls ------------------------------------------------------------

@@ -9,6 +9,7 @@ the bytes are a stranger's.
 from __future__ import annotations
 
 import io
+import math
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ from mutagen.oggvorbis import OggVorbis
 
 DAMAGED_AUDIO: Final = "The audio could not be read: it may be damaged or cut short."
 DAMAGED_VIDEO: Final = "The video could not be read: it may be damaged or cut short."
+# What mutagen raises for bytes it cannot read: its own errors, and RecursionError, since it
+# descends into nested MP4 boxes by recursion (a few kB of boxes inside boxes reach the limit).
+MUTAGEN_ERRORS: Final = (MutagenError, RecursionError)
 MAX_STEPS: Final = 10_000  # boxes or elements looked at in one file; real files need a few dozen
 AUDIO_ONLY_BRANDS: Final = frozenset({b"M4A ", b"M4B ", b"M4P "})
 MP3_BITRATES: Final = {
@@ -93,7 +97,7 @@ def probe(data: bytes, family: Literal["mp4", "webm", "mp3", "ogg"]) -> AvInfo:
     if family == "mp3":
         try:
             duration = _length(MP3, data)
-        except MutagenError:
+        except MUTAGEN_ERRORS:
             raise Unreadable(DAMAGED_AUDIO) from None
         return AvInfo("audio", "audio/mpeg", "mp3", duration, None, None)
     return _probe_ogg(data)
@@ -105,7 +109,12 @@ def _length(reader: Any, data: bytes) -> float | None:
 
 
 def _seconds(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and value > 0 else None
+    """A duration worth keeping: positive and finite (an infinite or NaN length read from a
+    crafted header would make invalid JSON for API clients)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    seconds = float(value)
+    return seconds if math.isfinite(seconds) and 0 < seconds < 10**9 else None
 
 
 def _kind(has_video: bool, has_audio: bool) -> Literal["gifv", "video", "audio"]:
@@ -145,7 +154,7 @@ def _probe_ogg(data: bytes) -> AvInfo:
             duration = _length(OggVorbis, data)
         else:
             raise Unreadable("This Ogg file holds neither Vorbis nor Opus audio.")
-    except MutagenError:
+    except MUTAGEN_ERRORS:
         raise Unreadable(DAMAGED_AUDIO) from None
     return AvInfo("audio", "audio/ogg", "ogg", duration, None, None)
 
@@ -204,7 +213,7 @@ def _probe_mp4(data: bytes) -> AvInfo:
                 width, height = _tkhd_size(data[tkhd[0] : tkhd[1]])
     try:
         duration = _length(MP4, data)
-    except MutagenError:
+    except MUTAGEN_ERRORS:
         duration = None
     if brand in AUDIO_ONLY_BRANDS or (has_audio and not has_video):
         return AvInfo("audio", "audio/mp4", "mp4", duration, None, None)

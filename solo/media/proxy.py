@@ -74,4 +74,6 @@ def is_http_url(url: str) -> bool:
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.username
+    # Any "@" in the authority is userinfo, even an empty name ("https://:secret@host/"): httpx
+    # would send it as Basic credentials.
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and "@" not in parts.netloc

@@ -221,6 +221,14 @@ async def live_token(db: Database, token_hash: str) -> AccessToken | None:
     )
 
 
+async def token_is_live(db: Database, token_id: int) -> bool:
+    """Whether the token with this row id is still unrevoked (for streams opened with it)."""
+    row = await db.fetchone(
+        "SELECT 1 FROM oauth_tokens WHERE id = ? AND revoked_at IS NULL", (token_id,)
+    )
+    return row is not None
+
+
 async def touch_token(db: Database, token_id: int, now: float) -> None:
     await db.execute("UPDATE oauth_tokens SET last_used_at = ? WHERE id = ?", (now, token_id))
 
