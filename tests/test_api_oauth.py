@@ -323,6 +323,9 @@ async def test_code_flow_plain_challenge_and_wrong_redirect(client: httpx.AsyncC
         "/oauth/token", data={**token_request, "redirect_uri": "https://app.example/b"}
     )
     assert wrong.json()["error"] == "invalid_grant"
+    # The authorization request named one: the token request must too (RFC 6749 4.1.3).
+    missing = await client.post("/oauth/token", data=token_request)
+    assert missing.json()["error"] == "invalid_grant"
     right = await client.post(
         "/oauth/token", data={**token_request, "redirect_uri": "https://app.example/a"}
     )

@@ -185,6 +185,12 @@ async def test_the_idempotency_key_makes_one_post(
         "/api/v1/statuses", json={"status": "Fixed"}, headers={**auth, "Idempotency-Key": "k2"}
     )
     assert retried.status_code == 200 and "Fixed" in retried.json()["content"]
+    # Another app's token with the same key makes its own post.
+    elsewhere = await user_token(client)
+    theirs = await client.post(
+        "/api/v1/statuses", json=body, headers={**elsewhere, "Idempotency-Key": "abc-123"}
+    )
+    assert theirs.status_code == 200 and theirs.json()["id"] != first.json()["id"]
 
 
 async def test_tokens_and_scopes(client: httpx.AsyncClient, app: Starlette) -> None:

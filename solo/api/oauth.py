@@ -149,7 +149,8 @@ async def _code_grant(request: Request, app: OAuthApp, params: Params) -> Issued
             problem = "The code was used already."
         elif grant.expires_at < time.time():
             problem = "The code has expired."
-        elif redirect_uri is not None and redirect_uri != grant.redirect_uri:
+        elif redirect_uri != grant.redirect_uri:
+            # RFC 6749 4.1.3: required, and the same, since the authorization request had one.
             problem = "The redirect URI does not match the one the code was issued for."
         elif grant.code_challenge is not None and (
             not verifier

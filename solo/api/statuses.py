@@ -129,6 +129,8 @@ async def create(request: Request, caller: Caller) -> Response:
     if not key:
         status = await _make_post(federation, params, caller)
         return JSONResponse(await render_status(federation, status.id, caller))
+    # Keys are the app's own: two apps choosing the same key make two posts.
+    key = f"{caller.token.app_id}:{key}"
     claim = await idempotency.claim(
         federation.db, key, now=time.time(), lifetime=IDEMPOTENCY_LIFETIME
     )
