@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 
 from solo import urls
-from solo.actions.statuses import inbox_of
 from solo.federation import vocab
 from solo.federation.activitystreams import AS_CONTEXT
+from solo.federation.audience import inbox_of
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
 from solo.store import follows, interactions, mutes

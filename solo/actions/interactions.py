@@ -11,8 +11,9 @@ import time
 
 from solo import urls
 from solo.actions import ActionError
-from solo.actions.statuses import Inbox, inbox_of, new_status_id
+from solo.actions.statuses import new_status_id
 from solo.federation import vocab
+from solo.federation.audience import Inbox, inbox_of
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
 from solo.store import actors as actor_store

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, cast, get_args
 
@@ -24,6 +24,7 @@ from solo.actions import media as media_actions
 from solo.actions import polls as poll_actions
 from solo.actions.polls import PollDraft
 from solo.federation import cards, poll_tasks, vocab
+from solo.federation.audience import audience_inboxes
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
 from solo.federation.fetch import FetchError
@@ -33,8 +34,6 @@ from solo.store import actors as actor_store
 from solo.store import media as media_store
 from solo.store import polls as poll_store
 from solo.store import statuses as status_store
-from solo.store.actors import RemoteActor
-from solo.store.follows import follower_inboxes
 from solo.store.media import Media
 from solo.store.statuses import NewStatus, Status, Visibility
 from solo.text import find_mentions, render_post
@@ -45,8 +44,6 @@ VISIBILITIES: Final = frozenset(get_args(Visibility))
 GONE_PARENT: Final = "The post you are replying to no longer exists."
 POLL_OR_MEDIA: Final = "A post can have a poll or attachments, not both."
 
-Inbox = tuple[str, str]  # (inbox URL, host), as enqueue_delivery takes them
-
 
 @dataclass(frozen=True, slots=True)
 class _Mentioned:
@@ -55,11 +52,6 @@ class _Mentioned:
     href: str
     ap_id: str
     handle: str
-
-
-def inbox_of(actor: RemoteActor) -> Inbox:
-    """Where to deliver to `actor`: its server's shared inbox when it has one (rule 32)."""
-    return (actor.shared_inbox or actor.inbox, actor.domain)
 
 
 def _checked_text(
@@ -107,29 +99,6 @@ async def _render(federation: Federation, text: str) -> tuple[str, list[vocab.Do
     tags = [vocab.mention_tag(m.ap_id, handles[m.ap_id]) for m in rendered.mentions]
     tags += [vocab.hashtag_tag(settings, name) for name in rendered.hashtags]
     return rendered.html, tags
-
-
-async def audience_inboxes(
-    federation: Federation,
-    visibility: Visibility,
-    mentions: Iterable[str],
-    parent: Status | None,
-) -> list[Inbox]:
-    """Everyone a post's activities go to: our followers' servers unless it is direct, the
-    mentioned accounts, and the author of the post it answers (who is told of replies, as
-    Mastodon does, whether or not they are mentioned)."""
-    db = federation.db
-    inboxes = [] if visibility == "direct" else await follower_inboxes(db)
-    me = urls.actor(federation.settings)
-    for ap_id in mentions:
-        actor = None if ap_id == me else await actor_store.get_actor(db, ap_id)
-        if actor is not None:
-            inboxes.append(inbox_of(actor))
-    if visibility != "direct" and parent is not None and parent.actor_id is not None:
-        author = await actor_store.get_actor_by_id(db, parent.actor_id)
-        if author is not None:
-            inboxes.append(inbox_of(author))
-    return inboxes
 
 
 async def new_status_id(federation: Federation, conn: aiosqlite.Connection) -> int:

@@ -21,6 +21,7 @@ import aiosqlite
 from solo import urls
 from solo.federation import vocab
 from solo.federation.activitystreams import AS_CONTEXT, id_of, text_of, types_of
+from solo.federation.audience import Inbox, audience_inboxes, inbox_of
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
 from solo.federation.handlers import Ignored
@@ -31,7 +32,6 @@ from solo.store import interactions
 from solo.store import polls as poll_store
 from solo.store import statuses as status_store
 from solo.store.actors import RemoteActor
-from solo.store.follows import follower_inboxes
 from solo.store.polls import PollOption, PollState
 from solo.store.statuses import NewStatus, Status
 
@@ -42,8 +42,6 @@ MAX_REMOTE_TITLE: Final = 200
 # A peer's counts are capped here: SQLite stores at most 2**63 - 1 (a larger `votersCount`
 # would fail the whole Create), and clients read JSON numbers as doubles.
 MAX_REMOTE_COUNT: Final = 2**31 - 1
-
-Inbox = tuple[str, str]
 
 
 def _time(value: Any) -> float | None:
@@ -210,25 +208,22 @@ def vote_create(
     }
 
 
-def inbox_of(actor: RemoteActor) -> Inbox:
-    return (actor.shared_inbox or actor.inbox, actor.domain)
-
-
 # --- Our poll's counts to its audience ----------------------------------------------------
 
 
 async def _audience(federation: Federation, status: Status, extras: vocab.Extras) -> list[Inbox]:
-    """Who had the poll: followers (unless direct), those mentioned, and whoever voted."""
-    db = federation.db
-    inboxes = [] if status.visibility == "direct" else await follower_inboxes(db)
-    me = urls.actor(federation.settings)
-    for ap_id in vocab.mentioned(extras.tag):
-        actor = None if ap_id == me else await actor_store.get_actor(db, ap_id)
-        if actor is not None:
-            inboxes.append(inbox_of(actor))
-    voters = await actor_store.actors_by_ids(db, await poll_store.voter_ids(db, status.id))
-    inboxes += [inbox_of(actor) for actor in voters.values()]
-    return inboxes
+    """Who had the poll (its post's audience, as for its Create), and whoever voted."""
+    parent = (
+        None
+        if status.in_reply_to_id is None
+        else await status_store.get_status(federation.db, status.in_reply_to_id)
+    )
+    inboxes = await audience_inboxes(
+        federation, status.visibility, vocab.mentioned(extras.tag), parent
+    )
+    voter_ids = await poll_store.voter_ids(federation.db, status.id)
+    voters = await actor_store.actors_by_ids(federation.db, voter_ids)
+    return inboxes + [inbox_of(actor) for actor in voters.values()]
 
 
 async def send_update(federation: Federation, status_id: int) -> bool:
