@@ -117,7 +117,9 @@ async def test_ingress_burst_survives_sigkill(tmp_path: Path, template_root: Pat
         first = await post_all(requests, concurrency=8)
         await kill
         accepted = [i for i, status in enumerate(first) if status == 202]
-        assert LIKES // 3 <= len(accepted) < LIKES, "the kill came too late to test anything"
+        # The killer counts rows, which are written before their 202 goes out: the answers
+        # received may trail the rows by a few requests in flight.
+        assert LIKES // 4 <= len(accepted) < LIKES, "the kill came too late to test anything"
         assert all(status in (202, None) for status in first)
 
         # Restarted, the server is sent what it did not accept, as real servers retry.
