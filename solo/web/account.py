@@ -14,7 +14,7 @@ from solo.actions import ActionError, profile
 from solo.federation.context import federation_of
 from solo.store.account import Account
 from solo.web import apps
-from solo.web.common import login_required
+from solo.web.common import form_page, login_required
 from solo.web.sessions import checked_form, log_in
 from solo.web.templating import flash, render
 
@@ -91,16 +91,8 @@ async def _image(form: FormData, name: str, limit: int) -> profile.ImageUpload |
     return profile.ImageUpload(data, upload.filename, upload.content_type or "")
 
 
-@login_required
-async def save_profile(request: Request, account: Account) -> Response:
-    form = await checked_form(request)
-    try:
-        return await _save_profile(request, account, form)
-    finally:
-        await form.close()  # the uploaded files' temporary copies
-
-
-async def _save_profile(request: Request, account: Account, form: FormData) -> Response:
+@form_page
+async def save_profile(request: Request, account: Account, form: FormData) -> Response:
     typed = ProfileForm.typed(form)
     federation = federation_of(request)
     try:

@@ -14,7 +14,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from solo.errors import BadRequest
 from solo.federation.context import federation_of
 from solo.store.account import Account
-from solo.web.sessions import current_account
+from solo.web.sessions import checked_form, current_account
 from solo.web.views import AuthorView, Page, local_author
 
 PAGE_SIZE: Final = 20
@@ -24,6 +24,7 @@ T = TypeVar("T")
 FRAGMENT_TYPE: Final = "text/html-fragment"
 
 LoggedInPage = Callable[[Request, Account], Awaitable[Response]]
+FormPage = Callable[[Request, Account, FormData], Awaitable[Response]]
 
 
 def wants_fragment(request: Request) -> bool:
@@ -46,6 +47,22 @@ def login_required(page: LoggedInPage) -> Callable[[Request], Awaitable[Response
     endpoint.__name__ = page.__name__
     endpoint.__doc__ = page.__doc__
     return endpoint
+
+
+def form_page(page: FormPage) -> Callable[[Request], Awaitable[Response]]:
+    """`login_required` for a form that may carry files: the page gets the form once its CSRF
+    token is checked, and the files' temporary copies are closed whatever the page answers."""
+
+    async def with_form(request: Request, account: Account) -> Response:
+        form = await checked_form(request)
+        try:
+            return await page(request, account, form)
+        finally:
+            await form.close()
+
+    with_form.__name__ = page.__name__
+    with_form.__doc__ = page.__doc__
+    return login_required(with_form)
 
 
 def _number(request: Request, name: str) -> int | None:

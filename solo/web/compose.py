@@ -24,6 +24,7 @@ from solo.store.account import Account
 from solo.store.statuses import Status
 from solo.text import plain_text
 from solo.web.common import (
+    form_page,
     id_from,
     login_required,
     page_loader,
@@ -32,7 +33,6 @@ from solo.web.common import (
     wants_fragment,
 )
 from solo.web.polls import poll_draft
-from solo.web.sessions import checked_form
 from solo.web.templating import render
 from solo.web.views import MediaView, StatusView, media_view
 
@@ -210,16 +210,8 @@ async def _uploads(request: Request, form: FormData, kept: list[int]) -> None:
         kept.append(uploaded.id)
 
 
-@login_required
-async def post_status(request: Request, account: Account) -> Response:
-    form = await checked_form(request)
-    try:
-        return await _post_status(request, account, form)
-    finally:
-        await form.close()  # the uploaded files' temporary copies
-
-
-async def _post_status(request: Request, account: Account, form: FormData) -> Response:
+@form_page
+async def post_status(request: Request, account: Account, form: FormData) -> Response:
     kept: list[int] = []
     try:
         await _uploads(request, form, kept)
@@ -238,16 +230,8 @@ async def _post_status(request: Request, account: Account, form: FormData) -> Re
     return await _written(request, account, form, posted)
 
 
-@login_required
-async def edit_status(request: Request, account: Account) -> Response:
-    form = await checked_form(request)
-    try:
-        return await _edit_status(request, account, form)
-    finally:
-        await form.close()  # the uploaded files' temporary copies
-
-
-async def _edit_status(request: Request, account: Account, form: FormData) -> Response:
+@form_page
+async def edit_status(request: Request, account: Account, form: FormData) -> Response:
     """The edit form: text, content warning, and the attachments (alt text changed, some
     removed, new files added), all in one Update."""
     status_id = id_from(str(request.path_params["status_id"]))

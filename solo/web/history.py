@@ -15,13 +15,11 @@ from starlette.routing import BaseRoute, Route
 from solo.errors import NotFound
 from solo.federation.context import federation_of
 from solo.store import edits as edit_store
-from solo.store import statuses as status_store
 from solo.store.account import get_account
 from solo.text import sanitize_remote_html
-from solo.web.common import id_from
 from solo.web.sessions import current_account
 from solo.web.templating import render
-from solo.web.threads import GONE, PUBLIC
+from solo.web.threads import GONE, PUBLIC, post_at
 from solo.web.views import Page, StatusView, local_author
 
 
@@ -47,14 +45,7 @@ def _version(view: StatusView, version: edit_store.Version) -> VersionView:
 async def history(request: Request) -> Response:
     federation = federation_of(request)
     db = federation.db
-    status_id = id_from(str(request.path_params["status_id"]))
-    status = None if status_id is None else await status_store.get_status(db, status_id)
-    if status is None or status.deleted_at is not None:
-        raise NotFound(GONE)
-    if status.reblog_of_id is not None:
-        status = await status_store.get_status(db, status.reblog_of_id)
-        if status is None:
-            raise NotFound(GONE)
+    status = await post_at(request)
     account = await current_account(request)
     if account is None and (status.visibility not in PUBLIC or status.actor_id is not None):
         raise NotFound(GONE)

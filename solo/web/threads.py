@@ -12,6 +12,7 @@ from solo.federation import backfill
 from solo.federation.context import federation_of
 from solo.store import statuses as status_store
 from solo.store.account import Account, get_account
+from solo.store.statuses import Status
 from solo.text import plain_text
 from solo.web.common import id_from, login_required, page_of, safe_path
 from solo.web.sessions import current_account
@@ -43,18 +44,26 @@ def _title(view: StatusView) -> str:
     return text if len(text) <= TITLE_LENGTH else text[: TITLE_LENGTH - 1] + "…"
 
 
-async def thread(request: Request) -> Response:
-    federation = federation_of(request)
-    db = federation.db
+async def post_at(request: Request) -> Status:
+    """The post a `/@author/{status_id}` page is about (a boost's id names the boosted post);
+    NotFound when it is not there."""
+    db = federation_of(request).db
     status_id = id_from(str(request.path_params["status_id"]))
     status = None if status_id is None else await status_store.get_status(db, status_id)
     if status is None or status.deleted_at is not None:
         raise NotFound(GONE)
-    account = await current_account(request)
     if status.reblog_of_id is not None:
         status = await status_store.get_status(db, status.reblog_of_id)
         if status is None:
             raise NotFound(GONE)
+    return status
+
+
+async def thread(request: Request) -> Response:
+    federation = federation_of(request)
+    db = federation.db
+    status = await post_at(request)
+    account = await current_account(request)
     if account is None and (status.visibility not in PUBLIC or status.actor_id is not None):
         # Visitors read our public posts; the rest is the user's business.
         raise NotFound(GONE)
