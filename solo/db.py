@@ -31,6 +31,7 @@ Params = Sequence[Any] | dict[str, Any]
 T = TypeVar("T")
 ChangeListener = Callable[[frozenset[Any]], None]
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+WATCHED = ("INSERT", "UPDATE", "DELETE")
 
 
 def migrations() -> list[tuple[int, Path]]:
@@ -122,8 +123,8 @@ class Database:
         self._committer: asyncio.Task[None] | None = None
         # Rows changed by the open transaction, as (table, key), reported by the triggers of
         # `watch` on the writer thread; handed to the listeners once the transaction commits.
-        self._changed: list[tuple[str, Any]] = []
-        self._listeners: dict[str, list[ChangeListener]] = {}
+        self._changed: list[tuple[str, str, Any]] = []
+        self._listeners: dict[str, list[tuple[frozenset[str], ChangeListener]]] = {}
         self._versions: dict[str, int] = {}
 
     async def open(self, *, create: bool = False) -> None:
@@ -263,54 +264,63 @@ class Database:
                 if not item.future.done():
                     item.future.cancel()
 
-    async def watch(self, table: str, key: str, listener: ChangeListener) -> None:
+    async def watch(
+        self, table: str, key: str, listener: ChangeListener, events: Iterable[str] = WATCHED
+    ) -> None:
         """Call `listener(keys)` after each commit that changed rows of `table`, with the
-        values of column `key` of those rows (before and after the change).
+        values of column `key` of those rows (before and after the change); `events` narrows
+        the changes heard of to some of INSERT, UPDATE and DELETE.
 
         Temporary triggers on the writer connection report the changes, so only writes made
         through this `Database` are seen, not another process's. `version(table)` counts them.
         """
         if not (_IDENTIFIER.match(table) and _IDENTIFIER.match(key)):
             raise ValueError(f"not a plain identifier: {table}.{key}")
+        wanted = frozenset(events)
+        if not wanted or not wanted <= set(WATCHED):
+            raise ValueError(f"events must be some of {WATCHED}: {sorted(wanted)}")
         if table not in self._listeners:
             self._listeners[table] = []
             self._versions.setdefault(table, 0)
             async with self._write_lock:
                 assert self._writer is not None
                 await self._writer.create_function(
-                    "solo_changed", 2, self._record_change, deterministic=False
+                    "solo_changed", 3, self._record_change, deterministic=False
                 )
                 for event, rows in (
                     ("INSERT", ("NEW",)),
                     ("UPDATE", ("OLD", "NEW")),
                     ("DELETE", ("OLD",)),
                 ):
-                    calls = " ".join(f"SELECT solo_changed('{table}', {r}.{key});" for r in rows)
+                    calls = " ".join(
+                        f"SELECT solo_changed('{table}', '{event}', {r}.{key});" for r in rows
+                    )
                     await self._writer.execute(
                         f"CREATE TEMP TRIGGER IF NOT EXISTS solo_watch_{table}_{event.lower()}"
                         f" AFTER {event} ON main.{table} BEGIN {calls} END"
                     )
-        self._listeners[table].append(listener)
+        self._listeners[table].append((wanted, listener))
 
     def version(self, table: str) -> int:
         """How many committed transactions changed a watched `table` so far."""
         return self._versions.get(table, 0)
 
-    def _record_change(self, table: str, key: Any) -> None:
-        self._changed.append((table, key))  # on the writer thread, inside a trigger
+    def _record_change(self, table: str, event: str, key: Any) -> None:
+        self._changed.append((table, event, key))  # on the writer thread, inside a trigger
 
     def _committed(self) -> None:
         if not self._changed:
             return
-        changed: dict[str, set[Any]] = {}
-        for table, key in self._changed:
-            changed.setdefault(table, set()).add(key)
+        changed: dict[str, list[tuple[str, Any]]] = {}
+        for table, event, key in self._changed:
+            changed.setdefault(table, []).append((event, key))
         self._changed.clear()
-        for table, keys in changed.items():
+        for table, changes in changed.items():
             self._versions[table] = self._versions.get(table, 0) + 1
-            frozen = frozenset(keys)
-            for listener in self._listeners.get(table, ()):
-                listener(frozen)
+            for wanted, listener in self._listeners.get(table, ()):
+                keys = frozenset(key for event, key in changes if event in wanted)
+                if keys:
+                    listener(keys)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """One statement in its own transaction; returns the last row id."""
@@ -334,9 +344,30 @@ async def migrate(conn: aiosqlite.Connection, path: Path) -> int:
             f"{path} was written by a newer version of Solo (schema {current}; this version "
             f"knows up to {latest}): upgrade Solo"
         )
-    for number, migration in known[current:]:
-        script = migration.read_text(encoding="utf-8")
-        await conn.executescript(
-            f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
-        )
+    if current == latest:
+        return latest
+    # A migration that rebuilds a table (create, copy, drop, rename) must run with foreign keys
+    # off, or dropping a parent table would cascade into its children; the keys are checked
+    # before each commit instead (SQLite's "other kinds of table schema changes").
+    await conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        for number, migration in known[current:]:
+            script = migration.read_text(encoding="utf-8")
+            try:
+                await conn.executescript(f"BEGIN IMMEDIATE;\n{script}")
+                async with conn.execute("PRAGMA foreign_key_check") as cursor:
+                    broken = await cursor.fetchone()
+                if broken is not None:
+                    raise SetupError(
+                        f"migration {migration.name} left a broken reference in {broken[0]}"
+                    )
+                # execute, not executescript: that would commit first, in Python's legacy mode
+                await conn.execute(f"PRAGMA user_version = {number}")
+                await conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    await conn.rollback()
+                raise
+    finally:
+        await conn.execute("PRAGMA foreign_keys = ON")
     return latest

@@ -8,8 +8,10 @@ same rules (`older`), so every rule lives once, in the SQL below.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 from dataclasses import dataclass
+from typing import Any
 
 from solo.db import Database
 from solo.events import Event, EventBus
@@ -170,6 +172,29 @@ class Feeds:
         self.timelines = {name: Feed(self.sizes[name]) for name in RULES}
         self.notifications = Feed(self.sizes["notifications"])
         self.unread = 0
+        self._recount: asyncio.Task[None] | None = None
+
+    async def watch(self) -> None:
+        """Hear of every deleted notification, however it went: dismissed, cleared, or with
+        the post or account it was about (foreign-key cascades). An entry left behind would
+        swallow the next notification given the same place."""
+        await self.db.watch("notifications", "id", self._notifications_deleted, events=["DELETE"])
+
+    def _notifications_deleted(self, ids: frozenset[Any]) -> None:
+        for notification_id in ids:
+            self.notifications.remove(notification_id)
+        if self._recount is None or self._recount.done():
+            self._recount = asyncio.get_running_loop().create_task(self._count_unread())
+
+    async def _count_unread(self) -> None:
+        self.unread = int(
+            await self.db.fetchval("SELECT COUNT(*) FROM notifications WHERE read = 0")
+        )
+
+    async def aclose(self) -> None:
+        if self._recount is not None:
+            self._recount.cancel()
+            await asyncio.gather(self._recount, return_exceptions=True)
 
     async def rebuild(self) -> None:
         for name in RULES:

@@ -52,6 +52,7 @@ async def federation(
     events = EventBus()
     feeds = Feeds(instance.db, events)
     await feeds.rebuild()
+    await feeds.watch()
     built = Federation(
         instance=instance,
         fetcher=fetcher,
@@ -102,6 +103,7 @@ async def federation(
         await poll_tasks.shutdown(built)
         await verify_links.shutdown(built)
         await built.media.aclose()
+        await feeds.aclose()
         if poster is not None:
             await poster.aclose()
         await fetcher.aclose()
