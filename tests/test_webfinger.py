@@ -71,8 +71,6 @@ async def test_user_by_acct(client: httpx.AsyncClient, settings: Settings) -> No
         "acct:alice@solo.test",
         "ACCT:Alice@SOLO.test",
         "acct:@alice@solo.test",
-        "alice@solo.test",
-        "@alice@solo.test",
         " acct:alice@solo.test ",
         "https://solo.test/users/alice",
         "https://solo.test/users/alice/",
@@ -105,8 +103,9 @@ async def test_instance_actor(client: httpx.AsyncClient, resource: str) -> None:
     [
         "acct:bob@solo.test",
         "acct:alice@other.test",
-        "alice@other.test",
         "acct:alice@solo.test.evil",
+        "mailto:alice@solo.test",
+        "xmpp:alice@solo.test",
         "https://solo.test/users/bob",
         "https://solo.test/@bob",
         "https://solo.test/",
@@ -131,7 +130,11 @@ async def test_unknown_is_404(client: httpx.AsyncClient, resource: str) -> None:
         "acct:a@b@solo.test",
         "alice",
         "http://",
-        "mailto:alice@solo.test",
+        "alice@solo.test",
+        "@alice@solo.test",
+        "alice@other.test",
+        "alice@solo.test:8000",
+        "1x:alice@solo.test",
     ],
 )
 async def test_malformed_is_400(client: httpx.AsyncClient, resource: str) -> None:
@@ -181,7 +184,7 @@ async def test_domain_with_port(tmp_path: Path) -> None:
         assert f"{actor['preferredUsername']}@{urlsplit(actor['id']).netloc}" == (
             "bob@localhost:8000"
         )
-        assert (await finger(client, "bob@localhost:8000")).status_code == 200
+        assert (await finger(client, "bob@localhost:8000")).status_code == 400  # not a URI
         assert (await finger(client, "acct:bob@localhost")).status_code == 404
         assert (await finger(client, "acct:bob@localhost:9000")).status_code == 404
         instance = await finger(client, "acct:localhost:8000@localhost:8000")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -144,6 +145,10 @@ def local_account(
     return entity
 
 
+def _midnight(timestamp: float) -> float:
+    return timestamp - timestamp % 86400  # UTC days are 86,400 s in unix time
+
+
 def _published(actor: RemoteActor) -> float | None:
     try:
         document = json.loads(actor.raw)
@@ -184,7 +189,9 @@ def remote_account(
     assert actor.id is not None, "only stored actors have an account id"
     avatar = absolute(settings, proxy(actor.avatar_url), MISSING_AVATAR)
     header = absolute(settings, proxy(actor.header_url), MISSING_HEADER)
-    published = _published(actor)
+    # Mastodon: the document's `published`, else when the account was first seen here; either
+    # truncated to the day. Never the epoch: apps would show "joined 1970".
+    published = _published(actor) or actor.first_seen_at or time.time()
     return {
         "id": str(actor.id),
         "username": actor.username,
@@ -195,7 +202,7 @@ def remote_account(
         "discoverable": actor.discoverable,
         "indexable": False,
         "group": actor.type == "Group",
-        "created_at": iso(published if published is not None else 0.0),
+        "created_at": iso(_midnight(published)),
         "note": actor.summary_html,
         "url": actor.url or actor.ap_id,
         "uri": actor.ap_id,

@@ -9,6 +9,7 @@ subject, so the subject is always built from the settings, never echoed from the
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
@@ -30,6 +31,8 @@ PROFILE_PAGE = "http://webfinger.net/rel/profile-page"
 CORS = {"Access-Control-Allow-Origin": "*"}
 # Subjects never change for a given domain and user; let fetchers cache for an hour.
 CACHE = {"Cache-Control": "public, max-age=3600"}
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*$")  # RFC 3986 §3.1
 
 USER = "user"
 INSTANCE = "instance"
@@ -78,15 +81,16 @@ def resolve(settings: Settings, resource: str) -> str:
     if not resource:
         raise BadRequest("The resource parameter is required.")
     scheme, colon, rest = resource.partition(":")
-    if colon and scheme.lower() == "acct":
+    # RFC 7033 §4.2: the resource is a URI, and one that is not (a bare `user@domain`, or
+    # `user@host:port` whose "scheme" holds an @) is malformed. A well-formed URI of a scheme
+    # we hold nothing under (mailto:, xmpp:) names no resource here (§4.5).
+    if not colon or not _SCHEME.match(scheme):
+        raise BadRequest(f"{resource!r} is not a URI: ask for acct:user@domain or an http(s) URL.")
+    if scheme.lower() == "acct":
         return _from_acct(settings, rest)
-    if colon and scheme.lower() in ("http", "https"):
+    if scheme.lower() in ("http", "https"):
         return _from_url(settings, resource)
-    # Mastodon also looks up bare `user@domain`, without the acct: scheme; a colon there
-    # belongs to a port (`user@localhost:8000`), not to some other scheme like mailto:.
-    if "@" in resource and (not colon or "@" in scheme):
-        return _from_acct(settings, resource)
-    raise BadRequest(f"{resource!r} is neither an acct: URI nor an http(s) URL.")
+    raise NotFound(f"This server answers only for acct: and http(s) URIs, not {scheme}:.")
 
 
 def user_document(settings: Settings) -> dict[str, Any]:

@@ -6,6 +6,9 @@
 -- off and checks them before committing). Existing ids are kept; sqlite_sequence starts at the
 -- largest one copied. Statuses take time-sortable ids (ids.py), polls use their status's id,
 -- and OAuth apps are never deleted, so those tables keep their keys.
+-- The rebuilt actors table also remembers when we first saw each actor: Mastodon gives an
+-- account whose document has no `published` that moment as its created_at (rows already here
+-- take their last fetch, the nearest we know).
 
 CREATE TABLE actors_new (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -36,16 +39,17 @@ CREATE TABLE actors_new (
     followers_count INTEGER,
     following_count INTEGER,
     statuses_count  INTEGER,
+    first_seen_at   REAL NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS REAL)),
     UNIQUE (username, domain)
 );
 INSERT INTO actors_new (id, ap_id, type, username, domain, display_name, summary_html, url, inbox,
     shared_inbox, outbox, followers_url, following_url, featured_url, key_id, public_key_pem,
     avatar_url, header_url, locked, discoverable, fields_json, raw, fetched_at, deleted_at,
-    emojis_json, followers_count, following_count, statuses_count)
+    emojis_json, followers_count, following_count, statuses_count, first_seen_at)
 SELECT id, ap_id, type, username, domain, display_name, summary_html, url, inbox,
     shared_inbox, outbox, followers_url, following_url, featured_url, key_id, public_key_pem,
     avatar_url, header_url, locked, discoverable, fields_json, raw, fetched_at, deleted_at,
-    emojis_json, followers_count, following_count, statuses_count
+    emojis_json, followers_count, following_count, statuses_count, fetched_at
 FROM actors;
 DROP TABLE actors;
 ALTER TABLE actors_new RENAME TO actors;

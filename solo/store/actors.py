@@ -41,6 +41,7 @@ class RemoteActor:
     followers_count: int | None = None
     following_count: int | None = None
     statuses_count: int | None = None
+    first_seen_at: float | None = None  # when this server first stored them
     raw: str = "{}"
     id: int | None = None  # the row id once stored
 
@@ -66,6 +67,7 @@ def _actor(row: sqlite3.Row) -> RemoteActor:
         followers_count=row["followers_count"],
         following_count=row["following_count"],
         statuses_count=row["statuses_count"],
+        first_seen_at=row["first_seen_at"],
         raw=row["raw"],
         id=row["id"],
     )
