@@ -40,6 +40,7 @@ from starlette.routing import BaseRoute
 from solo.api import (
     account_actions,
     accounts,
+    app_calls,
     apps,
     authorize,
     instance,
@@ -60,6 +61,7 @@ routes: list[BaseRoute] = [
     *authorize.routes,
     *oauth.routes,
     *instance.routes,
+    *app_calls.routes,  # before accounts: accounts/familiar_followers is not an id
     *accounts.routes,
     *account_actions.routes,
     *timelines.routes,

@@ -7,7 +7,7 @@ do to an account (follow, block, mute…) is in `solo.api.account_actions`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -39,11 +39,21 @@ from solo.store import listings, pins
 from solo.store.account import get_account
 
 MAX_IDS = 40
+# The one account owns the server: Mastodon's Owner role, with every permission bit.
+OWNER_ROLE: Final = {
+    "id": "3",
+    "name": "Owner",
+    "color": "",
+    "permissions": "1048575",
+    "highlighted": True,
+}
 
 
 @api("read:accounts", "profile")
 async def verify_credentials(request: Request, caller: Caller) -> Response:
-    return JSONResponse(await own_account(federation_of(request), source=True))
+    entity = await own_account(federation_of(request), source=True)
+    entity["role"] = OWNER_ROLE
+    return JSONResponse(entity)
 
 
 async def _account_entity(federation: Federation, raw_id: str) -> dict[str, Any]:

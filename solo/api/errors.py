@@ -51,6 +51,12 @@ class ValidationFailed(RequestError):
         self.field = field
 
 
+class Unprocessable(RequestError):
+    """A well-formed request for something this server cannot do (yet): 422 with why."""
+
+    status = 422
+
+
 class UserRequired(RequestError):
     status = 422
 

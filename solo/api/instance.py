@@ -149,8 +149,13 @@ async def instance_v2(request: Request, caller: Caller | None) -> Response:
             },
             "contact": {"email": "", "account": contact},
             "rules": [],
+            # Mastodon 4.3+: the API's revision, which apps read instead of parsing `version`.
+            "api_versions": {"mastodon": API_VERSION},
         }
     )
+
+
+API_VERSION: Final = 2  # what Mastodon 4.3 answers
 
 
 routes: list[BaseRoute] = [
