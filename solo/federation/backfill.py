@@ -5,9 +5,9 @@ Every object fetched passes the checks ingress applies (`notes.parse_post`: the 
 author's host, sanitized content), plus blocks, tombstones and Deletes that overtook their post;
 only public and unlisted posts are kept, except the ancestors of a thread, which are fetched
 signed as our user and kept when they are followers-only posts of someone we follow or name us.
-Ingress's relevance rule (rule 24) does not apply: the
-user asked for these posts by following, or by opening a profile or a thread. Posts are stored
-in one transaction per batch and then handed to the feeds, as ingress does.
+Ingress's relevance rule (rule 24) does not apply: the user asked for these posts by following,
+or by opening a profile or a thread. Posts are stored in one transaction per batch and then
+handed to the feeds, as ingress does.
 
 Every walk is bounded by a `Budget` (collections.py). A profile or thread backfill runs as a
 background task: the page waits at most `wait` seconds for it, and what arrives later shows on
