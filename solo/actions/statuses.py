@@ -312,6 +312,7 @@ async def edit(
         await enqueue_delivery(conn, activity, inboxes, object_ap_id=status.ap_id)
     federation.push.wake.set()
     federation.feeds.status_edited(status.id)
+    cards.start(federation, status.id)
     return await _get(federation, status.id)
 
 

@@ -3,9 +3,11 @@ and pinned posts, a thread's missing ancestors and replies.
 
 Every object fetched passes the checks ingress applies (`notes.parse_post`: the id on its
 author's host, sanitized content), plus blocks, tombstones and Deletes that overtook their post;
-only public and unlisted posts are kept. Ingress's relevance rule (rule 24) does not apply: the
-user asked for these posts by following, or by opening a profile or a thread. Posts are stored
-in one transaction per batch and then handed to the feeds, as ingress does.
+only public and unlisted posts are kept, except the ancestors of a thread, which are fetched
+signed as our user and kept when they are followers-only posts of someone we follow or name us.
+Ingress's relevance rule (rule 24) does not apply: the user asked for these posts by following,
+or by opening a profile or a thread. Posts are stored in one transaction per batch and then
+handed to the feeds, as ingress does.
 
 Every walk is bounded by a `Budget` (collections.py). A profile or thread backfill runs as a
 background task: the page waits at most `wait` seconds for it, and what arrives later shows on
@@ -206,10 +208,11 @@ async def _stored_post(federation: Federation, status: Status) -> _Post | None:
 
 
 async def _resolve(
-    federation: Federation, budget: Budget, ref: _Ref
+    federation: Federation, budget: Budget, ref: _Ref, *, as_user: bool = False
 ) -> tuple[_Post | None, NewStatus | None]:
     """The post `ref` names: (the post, None) when stored already; (the post, the status to
-    store) when fetched and accepted; (None, None) when refused or out of reach."""
+    store) when fetched and accepted; (None, None) when refused or out of reach. `as_user`
+    signs the fetch as our user, who may be shown what the instance actor is not."""
     db = federation.db
     stored = await statuses.get_status_by_ap_id(db, ref.object_id)
     if stored is not None:
@@ -220,11 +223,12 @@ async def _resolve(
         return None, None
     document = ref.document
     if document is None:
-        document = await budget.fetch(ref.object_id)
+        auth = federation.user_auth if as_user else None
+        document = await budget.fetch(ref.object_id, auth=auth)
         if document is None:
             return None, None
     status = await fetched_posts.accept(
-        federation, budget, document, ref.addressing, purpose="backfill"
+        federation, budget, document, ref.addressing, purpose="backfill", for_user=as_user
     )
     if status is None:
         return None, None
@@ -334,7 +338,11 @@ async def _ancestors(federation: Federation, budget: Budget, status: Status) -> 
             found = await _stored_post(federation, stored)
             parent = stored.in_reply_to_ap_id
         else:
-            found, new = await _resolve(federation, budget, _Ref(parent, None, None))
+            # Signed as our user: the instance actor cannot show the parent's server that we
+            # follow its author or are addressed, so a followers-only or direct parent would be
+            # refused to it (Mastodon serves such posts by `StatusPolicy#show?`). On a
+            # single-user server the instance actor names the user's domain anyway.
+            found, new = await _resolve(federation, budget, _Ref(parent, None, None), as_user=True)
             if new is None:
                 break  # out of reach or refused: the thread starts below it
             batch.append(new)

@@ -144,7 +144,8 @@ _running_of = PerFederation(_Running)
 
 
 def start(federation: Federation, status_id: int) -> None:
-    """Find, in the background, the card of a status just stored; never waits, never raises."""
+    """Find, in the background, the card of a status just stored or edited (an edit drops the
+    old card: `statuses.update_content`); never waits, never raises."""
     running = _running_of(federation)
     task = asyncio.create_task(_logged(federation, status_id), name=f"solo-card {status_id}")
     running.tasks.add(task)
@@ -176,7 +177,11 @@ async def attach_card(federation: Federation, status_id: int) -> None:
     if cached is None or _stale(cached):
         await _refresh(federation, url)
     async with federation.db.transaction() as conn:
-        await card_store.attach(conn, status_id, url)
+        # An edit while the page was read may have changed the link: its own task attaches
+        # the new card, and this one must not bring the old one back.
+        content_html, quote_ap_id = await card_store.linked_content(conn, status_id)
+        if first_link(content_html, quote_ap_id) == url:
+            await card_store.attach(conn, status_id, url)
 
 
 def _stale(cached: card_store.Cached) -> bool:

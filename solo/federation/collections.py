@@ -17,6 +17,8 @@ import asyncio
 import logging
 from typing import Any, Final
 
+import httpx
+
 from solo.federation.activitystreams import as_list, id_of, types_of
 from solo.federation.fetch import FetchError
 from solo.federation.remote_actors import authority, same_origin
@@ -69,13 +71,14 @@ class Budget:
         self.hosts.add(host)
         return True
 
-    async def fetch(self, url: str) -> dict[str, Any] | None:
-        """The document at `url`, vouched for by its own host; None when it cannot be had."""
+    async def fetch(self, url: str, *, auth: httpx.Auth | None = None) -> dict[str, Any] | None:
+        """The document at `url`, vouched for by its own host; None when it cannot be had.
+        Signed as the instance actor unless `auth` signs it as someone else."""
         if not await self._take(url):
             return None
         try:
             async with asyncio.timeout(self.remaining):
-                document = await self.resolver.fetch(url)
+                document = await self.resolver.fetch(url, auth=auth)
         except TimeoutError:
             log.info("backfill: out of time fetching %s", url)
             return None

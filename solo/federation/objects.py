@@ -4,10 +4,11 @@
 that published it (or, for a boost, of its Announce). Peers fetch them to resolve a link or a
 reply; browsers following the same links are sent to the post's page.
 
-Only what anyone may read is served: followers-only and direct posts answer 404 for now.
-Serving them to a follower's server would need the fetch to be signed by that server and
-checked against our followers; until then nobody gets them this way (they are delivered).
-A deleted post answers 410 with a Tombstone, as Mastodon does.
+Public and unlisted posts are served to anyone. A followers-only or direct post is served only
+to a signed GET whose signer may read it (`signed_fetch`: an accepted follower or an addressee,
+as Mastodon's `StatusPolicy#show?`); everyone else gets the 404 of a post that does not exist.
+Such an answer depends on the signer: it says so (`Vary: Accept, Signature`) and is kept out of
+shared caches. A deleted post answers 410 with a Tombstone, as Mastodon does.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from starlette.routing import BaseRoute, Route
 
 from solo import urls
 from solo.errors import NotFound
-from solo.federation import vocab
+from solo.federation import signed_fetch, vocab
 from solo.federation.activitystreams import AS_CONTEXT, activity_response, wants_activity_json
+from solo.federation.context import federation_of
 from solo.instance import Instance, instance_of
 from solo.store import actors as actor_store
 from solo.store import polls as poll_store
@@ -81,9 +83,16 @@ async def _answer(
         # The page decides who may see a followers-only post (its author, logged in).
         page = urls.status_page(instance.settings, status.reblog_of_id or status.id)
         return _vary(RedirectResponse(page, status_code=303))
-    if status.visibility not in READABLE:
+    if status.visibility in READABLE:
+        return _vary(activity_response(await render(status)))
+    federation = federation_of(request)
+    document = await render(status)
+    reader = await signed_fetch.signer(request, federation)
+    if not await signed_fetch.may_read(federation, status, document, reader):
         raise NotFound(NO_SUCH_POST)
-    return _vary(activity_response(await render(status)))
+    response = _vary(activity_response(document))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 async def note(request: Request) -> Response:

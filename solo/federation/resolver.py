@@ -80,9 +80,10 @@ class Resolver:
         self._watching: asyncio.Future[None] | None = None
         self._watched = False
 
-    async def fetch(self, url: str) -> dict[str, Any]:
-        """A signed GET of an ActivityStreams document whose id its origin vouches for."""
-        return await self.fetcher.get_activity(url, auth=self.auth)
+    async def fetch(self, url: str, *, auth: httpx.Auth | None = None) -> dict[str, Any]:
+        """A signed GET of an ActivityStreams document whose id its origin vouches for; signed
+        as the instance actor unless `auth` signs it as someone else."""
+        return await self.fetcher.get_activity(url, auth=auth or self.auth)
 
     async def _store(self, document: dict[str, Any]) -> RemoteActor:
         try:

@@ -69,6 +69,17 @@ async def save(conn: aiosqlite.Connection, url: str, card: Card | None) -> None:
     )
 
 
+async def linked_content(conn: aiosqlite.Connection, status_id: int) -> tuple[str, str | None]:
+    """What a status links to now: its HTML and the post it quotes; ("", None) when it is gone.
+    Read in the transaction that attaches a card, so that an edit cannot slip in between."""
+    cursor = await conn.execute(
+        "SELECT content_html, quote_ap_id FROM statuses WHERE id = ? AND deleted_at IS NULL",
+        (status_id,),
+    )
+    row = await cursor.fetchone()
+    return ("", None) if row is None else (row[0], row[1])
+
+
 async def attach(conn: aiosqlite.Connection, status_id: int, url: str) -> None:
     """Show the card of `url` under the status (once `url` has a `cards` row)."""
     await conn.execute(

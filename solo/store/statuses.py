@@ -188,7 +188,8 @@ async def update_content(
     remote_media: tuple[media_store.NewMedia, ...] | None = None,
     emojis_json: str | None = None,
 ) -> None:
-    """Edit a status; the version it replaces joins its history (store/edits.py).
+    """Edit a status; the version it replaces joins its history (store/edits.py), and its link
+    card is dropped.
 
     `remote_media`, for a remote post, replaces its attachments; `emojis_json` always replaces
     its custom emoji (an edit may add or drop some; ours have none)."""
@@ -212,6 +213,9 @@ async def update_content(
     )
     if remote_media is not None:
         await media_store.replace_remote(conn, status_id, remote_media)
+    # The card belonged to the old text: its link may be gone or changed. The caller finds the
+    # new one (solo.federation.cards.start) once this commits.
+    await conn.execute("DELETE FROM status_cards WHERE status_id = ?", (status_id,))
 
 
 async def get_status(db: Database, status_id: int) -> Status | None:

@@ -6,7 +6,7 @@ import dataclasses
 import time
 from typing import Any
 
-from solo.federation import poll_tasks, polls
+from solo.federation import cards, poll_tasks, polls
 from solo.federation.activitystreams import ACTOR_TYPES, id_of, types_of
 from solo.federation.context import Federation
 from solo.federation.handlers import Ignored
@@ -93,6 +93,7 @@ async def _update_post(
             # Mastodon tells those who boosted a post that it changed under them.
             notification = await notifications.add(conn, "update", actor.id, stored.id)
     federation.feeds.status_edited(stored.id)
+    cards.start(federation, stored.id)
     if notification is not None:
         federation.feeds.notification_added(notification)
 

@@ -1,0 +1,108 @@
+"""Signed GETs: who is asking for one of our followers-only or direct posts, and may they read it.
+
+Peers fetch such a post (to show the parent of a reply they received) with an HTTP signature;
+Mastodon serves it when the signer may see it (`StatusPolicy#show?`): a followers-only post to
+an accepted follower or an addressee, a direct post to an addressee (FEDERATION.md rule 43).
+
+The signature is checked as the inbox checks it (draft-cavage or RFC 9421 through
+`signatures.prepare`/`verify`, the key from the resolver's cache, else fetched once), but a
+refusal is no answer here: an unsigned request, a bad signature or a key that cannot be had all
+make `signer` answer None, and the post's page then answers 404 exactly as for a post that does
+not exist, so nothing tells an outsider that it does.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from starlette.requests import Request
+
+from solo.federation.context import Federation
+from solo.federation.notes import ids_in, mentioned
+from solo.federation.remote_actors import authority
+from solo.federation.resolver import ResolveError
+from solo.federation.signatures import SignatureError, SignatureMissing, prepare, verify
+from solo.store import follows, hosts, interactions
+from solo.store.actors import RemoteActor
+from solo.store.statuses import Status
+
+log = logging.getLogger(__name__)
+
+
+def _target(request: Request) -> str:
+    """The request target as received (path and query), which the signature covers."""
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string", b"")
+    return (raw_path + (b"?" + query if query else b"")).decode("latin-1")
+
+
+async def signer(request: Request, federation: Federation) -> RemoteActor | None:
+    """The remote actor whose key verifies this request's signature; None when it is unsigned,
+    the signature is refused, its key cannot be had or its domain is blocked."""
+    settings = federation.settings
+    try:
+        prepared = prepare(
+            request.method,
+            _target(request),
+            request.headers.items(),
+            b"",
+            now=time.time(),
+            scheme=settings.scheme,
+            expected_host=settings.domain,
+        )
+    except SignatureMissing:
+        return None
+    except SignatureError as error:
+        log.info("signed fetch of %s refused: %s", request.url.path, error)
+        return None
+    key_host = authority(prepared.key_id)
+    if key_host is None or await hosts.is_blocked(federation.db, key_host.split(":")[0]):
+        return None
+    resolver = federation.resolver
+    cached = await resolver.cached_key(prepared.key_id)
+    if cached is not None:
+        try:
+            verify(prepared, cached.public_key)
+            return cached.actor
+        except SignatureError:
+            pass  # the key may have rotated: fetch it again, once
+    try:
+        actor = await resolver.actor_for_key(prepared.key_id)
+    except ResolveError as error:
+        log.info("signed fetch of %s: no key: %s", request.url.path, error)
+        return None
+    if not actor.public_key_pem:
+        return None
+    try:
+        verify(prepared, actor.public_key_pem)
+    except SignatureError as error:
+        log.info("signed fetch of %s refused: %s", request.url.path, error)
+        return None
+    return actor
+
+
+def addressees(document: dict[str, Any]) -> set[str]:
+    """Whom our post names: its `to` and `cc` (mentions among them) and its Mention tags."""
+    return ids_in(document.get("to")) | ids_in(document.get("cc")) | mentioned(document)
+
+
+async def may_read(
+    federation: Federation, status: Status, document: dict[str, Any], reader: RemoteActor | None
+) -> bool:
+    """Whether `reader` (the verified signer, or None) may have our non-public `status`, served
+    as `document` (the Note, or the Create wrapping it)."""
+    if reader is None or reader.id is None:
+        return False
+    db = federation.db
+    if await interactions.exists(db, "block", actor_id=None, target_actor_id=reader.id):
+        return False
+    obj = document.get("object")
+    named = addressees(document) | (addressees(obj) if isinstance(obj, dict) else set())
+    if reader.ap_id in named:
+        return True
+    if status.visibility != "private":
+        return False
+    follow = await follows.get_follow(db, "in", reader.id)
+    return follow is not None and follow.state == "accepted"
