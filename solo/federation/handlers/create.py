@@ -36,7 +36,13 @@ async def on_create(federation: Federation, activity: dict[str, Any], actor: Rem
         poll_tasks.schedule_update(federation, poll_id)
         federation.feeds.status_edited(poll_id)
         return
-    status = parse_post(document, actor, federation.ids, fallback_addressing=activity)
+    status = parse_post(
+        document,
+        actor,
+        federation.ids,
+        fallback_addressing=activity,
+        allow_private=federation.settings.allow_private_addresses,
+    )
     me = urls.actor(federation.settings)
     mentions_us = me in mentioned(document)
     addressed = me in audience(document) | audience(activity)
