@@ -41,7 +41,12 @@ async def fetched_post(federation: Federation, document: dict[str, Any]) -> Stat
     ):
         raise ActionError(f"You blocked {author.handle}.")
     try:
-        status = parse_post(document, author, federation.ids)
+        status = parse_post(
+            document,
+            author,
+            federation.ids,
+            allow_private=federation.settings.allow_private_addresses,
+        )
     except Ignored as reason:
         raise ActionError(f"Solo cannot show {object_id}: {reason}") from None
     if status.visibility not in SHAREABLE:

@@ -39,7 +39,7 @@ from solo import __version__
 from solo.config import Settings
 from solo.errors import SoloError
 from solo.federation.addresses import AddressRefused, PinnedTransport, check_url
-from solo.media.serve import SERVABLE
+from solo.media.serve import GENERIC, SERVABLE
 
 AS_NAMESPACE: Final = "https://www.w3.org/ns/activitystreams"
 ACCEPT_ACTIVITY: Final = f'application/activity+json, application/ld+json; profile="{AS_NAMESPACE}"'
@@ -281,7 +281,8 @@ class Fetcher:
 
     async def get_media(self, url: str, *, max_bytes: int, accept: str) -> tuple[bytes, str]:
         """A remote file (avatar, header, attachment, emoji) and its media type, for the media
-        cache: only a type in `SERVABLE`, at most `max_bytes` (TooLarge while streaming).
+        cache: only a type in `SERVABLE` or a `GENERIC` one (judged by its bytes), at most
+        `max_bytes` (TooLarge while streaming).
 
         Unsigned, as Mastodon serves media; the caller checks the bytes match the type."""
         reply = await self._exchange(
@@ -298,7 +299,7 @@ class Fetcher:
             raise HTTPStatusError(f"{reply.url} answered {reply.status}", url, reply.status)
         content_type = reply.headers.get("content-type", "")
         kind = media_type(content_type)[0]
-        if kind not in SERVABLE:
+        if kind not in SERVABLE and kind not in GENERIC:
             raise BadContentType(
                 f"{reply.url} answered {content_type or 'no content type'!r},"
                 " not an image, video or audio file Solo serves",

@@ -59,7 +59,13 @@ async def accept(
         log.info("%s: %s is blocked", purpose, author.ap_id)
         return None
     try:
-        status = parse_post(document, author, federation.ids, fallback_addressing=addressing)
+        status = parse_post(
+            document,
+            author,
+            federation.ids,
+            fallback_addressing=addressing,
+            allow_private=federation.settings.allow_private_addresses,
+        )
     except Ignored as reason:
         log.info("%s: %s", purpose, reason)
         return None

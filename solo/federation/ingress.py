@@ -11,7 +11,7 @@ from solo.federation.handlers.block import on_block
 from solo.federation.handlers.create import on_create
 from solo.federation.handlers.delete import on_delete
 from solo.federation.handlers.follow import on_follow
-from solo.federation.handlers.like import on_like
+from solo.federation.handlers.like import on_emoji_react, on_like
 from solo.federation.handlers.undo import on_undo
 from solo.federation.handlers.update import on_update
 from solo.federation.resolver import ResolveError
@@ -28,6 +28,7 @@ HANDLERS: dict[str, Handler] = {
     "Delete": on_delete,
     "Announce": on_announce,
     "Like": on_like,
+    "EmojiReact": on_emoji_react,
     "Block": on_block,
 }
 

@@ -182,6 +182,7 @@ def parse_post(
     ids: IdGenerator,
     *,
     fallback_addressing: dict[str, Any] | None = None,
+    allow_private: bool = False,
 ) -> NewStatus:
     """Check a post object by `author` and turn it into a status to store; raises Ignored.
 
@@ -231,7 +232,7 @@ def parse_post(
         raw=json.dumps(document, ensure_ascii=False, separators=(",", ":")),
         quote_ap_id=quote_of(document),
         emojis_json=emoji.to_json(emoji.parse_emojis(document)),
-        media=parse_attachments(document),
+        media=parse_attachments(document, allow_private=allow_private),
     )
 
 

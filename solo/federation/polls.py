@@ -5,7 +5,8 @@ A Question lists its options in `oneOf` (one choice) or `anyOf` (several), each 
 `name` is the option and whose `replies.totalItems` is its count; `endTime` says when it ends,
 `closed` that it has (Pleroma also writes its end time there), `votersCount` how many voted.
 A vote is a Note by the voter with the option as its `name`, `inReplyTo` the Question, no
-content, addressed to the poll's author alone (Mastodon's and Pleroma's shape).
+content, addressed to the poll's author alone (Mastodon's and Pleroma's shape); others put
+something in its content, which is never read (FEDERATION.md rule 41).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -20,7 +22,7 @@ import aiosqlite
 
 from solo import urls
 from solo.federation import vocab
-from solo.federation.activitystreams import AS_CONTEXT, id_of, text_of, types_of
+from solo.federation.activitystreams import AS_CONTEXT, id_of, text_of
 from solo.federation.audience import Inbox, audience_inboxes, inbox_of
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
@@ -32,7 +34,7 @@ from solo.store import interactions
 from solo.store import polls as poll_store
 from solo.store import statuses as status_store
 from solo.store.actors import RemoteActor
-from solo.store.polls import PollOption, PollState
+from solo.store.polls import Poll, PollOption, PollState
 from solo.store.statuses import NewStatus, Status
 
 # A peer's poll is cut to this many options and characters per option (Mastodon was open to a
@@ -115,14 +117,32 @@ async def store_remote(
 # --- Votes in our polls -------------------------------------------------------------------
 
 
-def is_vote(document: dict[str, Any]) -> bool:
-    """A Note that answers a poll: an option's name, a post it answers, and no content."""
-    return bool(
-        "Note" in types_of(document)
-        and text_of(document.get("name")).strip()
-        and id_of(first(document.get("inReplyTo")))
-        and not text_of(document.get("content")).strip()
-    )
+@dataclass(frozen=True, slots=True)
+class Vote:
+    """A Note that votes in one of our polls: the poll's post, the poll, the chosen option."""
+
+    status: Status
+    poll: Poll
+    choice: int
+
+
+async def vote_of(federation: Federation, document: dict[str, Any]) -> Vote | None:
+    """The vote `document` is, or None when it is no vote (then it may be a post).
+
+    Mastodon's rule (`poll_vote?`): a reply to one of our polls whose `name` is one of its
+    options is a vote, whatever its `content` (snac sends `<br>`, microblog.pub nothing)."""
+    name = " ".join(text_of(document.get("name")).split())
+    poll_ap_id = id_of(first(document.get("inReplyTo")))
+    if not name or poll_ap_id is None:
+        return None
+    status = await status_store.get_status_by_ap_id(federation.db, poll_ap_id)
+    if status is None or status.actor_id is not None or status.deleted_at is not None:
+        return None
+    poll = await poll_store.get_poll(federation.db, status.id)
+    if poll is None:
+        return None
+    choice = next((i for i, o in enumerate(poll.options) if o.title == name), None)
+    return None if choice is None else Vote(status, poll, choice)
 
 
 async def record_vote(
@@ -130,17 +150,12 @@ async def record_vote(
     activity: dict[str, Any],
     document: dict[str, Any],
     actor: RemoteActor,
+    vote: Vote,
 ) -> int:
     """A remote actor's vote in one of our polls, from their Create(Note); returns the poll's
     status id once recorded (a repeated delivery records nothing again). Raises Ignored."""
     assert actor.id is not None
-    poll_ap_id = id_of(first(document.get("inReplyTo"))) or ""
-    status = await status_store.get_status_by_ap_id(federation.db, poll_ap_id)
-    if status is None or status.actor_id is not None or status.deleted_at is not None:
-        raise Ignored(f"a poll vote on {poll_ap_id}, which is not a poll of ours")
-    poll = await poll_store.get_poll(federation.db, status.id)
-    if poll is None:
-        raise Ignored(f"a poll vote on {poll_ap_id}, which is not a poll")
+    status, poll = vote.status, vote.poll
     if urls.actor(federation.settings) not in audience(document) | audience(activity):
         raise Ignored("a poll vote not addressed to us")
     vote_id = id_of(document)
@@ -148,21 +163,17 @@ async def record_vote(
         raise Ignored("a poll vote without an id")
     now = time.time()
     if poll.ended(now):
-        raise Ignored(f"a poll vote after {poll_ap_id} ended")
-    name = " ".join(text_of(document.get("name")).split())
-    choice = next((i for i, o in enumerate(poll.options) if o.title == name), None)
-    if choice is None:
-        raise Ignored(f"a poll vote for {name!r}, which is not an option")
+        raise Ignored(f"a poll vote after {status.ap_id} ended")
     if await interactions.exists(federation.db, "block", actor_id=None, target_actor_id=actor.id):
         raise Ignored(f"{actor.ap_id} is blocked")
     if not await _may_see(federation, status, actor):
         # A voter is sent our Update(Question), content included: only those who had the post.
-        raise Ignored(f"a poll vote by {actor.ap_id}, who may not see {poll_ap_id}")
+        raise Ignored(f"a poll vote by {actor.ap_id}, who may not see {status.ap_id}")
     async with federation.db.transaction() as conn:
         earlier = await poll_store.choices_of(conn, status.id, actor.id)
         if earlier and not poll.multiple:
             return status.id  # one choice only: the first vote stands
-        if await poll_store.add_vote(conn, status.id, actor.id, choice, vote_id, now):
+        if await poll_store.add_vote(conn, status.id, actor.id, vote.choice, vote_id, now):
             await poll_store.recount(conn, status.id)
     return status.id
 

@@ -20,7 +20,9 @@ from solo.config import Settings
 from solo.db import Database
 from solo.federation.fetch import BadContentType, Fetcher
 from solo.media.proxy import MediaProxy
+from solo.media.serve import GENERIC, kind_of
 from solo.media.storage import Storage, new_key
+from solo.store import media as media_store
 from solo.store import media_cache as cache_store
 from solo.store.media_cache import Entry
 
@@ -63,12 +65,20 @@ def _kinds(data: bytes) -> frozenset[str]:
     return frozenset()
 
 
+# When the magic number fits two types, a file of unknown type is taken as the one that plays
+# both: an MP4 video player plays MP4 audio, and an Ogg audio player the sound of an Ogg video.
+_SNIFFED: Final = {"video/mp4", "audio/ogg"}
+
+
 def verified_type(data: bytes, declared: str) -> str | None:
     """`declared` when the bytes are of that type; an image's real type when it was served as
-    another image type (PNGs named `.jpg` are common); None when the bytes are something else."""
+    another image type (PNGs named `.jpg` are common); the type of the bytes when it was served
+    as a generic type (`application/octet-stream`); None when the bytes are something else."""
     kinds = _kinds(data)
     if declared in kinds:
         return declared
+    if declared in GENERIC and kinds:
+        return next(iter(kinds)) if len(kinds) == 1 else min(kinds & _SNIFFED)
     if declared.startswith("image/") and len(kinds) == 1:
         (actual,) = kinds
         if actual.startswith("image/"):
@@ -152,6 +162,9 @@ class MediaCache:
         await self.storage.put(key, data, media_type)
         now = time.time()
         replaced = await cache_store.put(self.db, Entry(url, key, media_type, len(data), now, now))
+        # An attachment whose type its sender did not say is now known by its bytes, and the
+        # pages and apps show it as what it is rather than as a link.
+        await media_store.learn_type(self.db, url, media_type, kind_of(media_type))
         if replaced is not None:
             await self.storage.delete(replaced)
         if await cache_store.total_size(self.db) > self.settings.media_cache_bytes:

@@ -11,6 +11,8 @@ from typing import Final
 
 from starlette.responses import Response
 
+from solo.store.media import MediaKind
+
 # The types we store and serve; anything else is refused before it is stored.
 SERVABLE: Final = frozenset(
     {
@@ -26,9 +28,19 @@ SERVABLE: Final = frozenset(
         "video/ogg",
     }
 )
+# What servers send for "some bytes": a file served so is judged by its bytes alone.
+GENERIC: Final = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 SANDBOX_CSP: Final = "default-src 'none'; media-src 'self'; img-src 'self'; sandbox"
 # Our uploads and cached files never change under a key: caches may keep them a long time.
 IMMUTABLE: Final = "public, max-age=31536000, immutable"
+
+
+def kind_of(media_type: str) -> MediaKind:
+    """How a file of this type is shown: an image, a video, a sound, or a link to it."""
+    family = media_type.split("/", 1)[0]
+    if family in ("image", "video", "audio") and media_type in SERVABLE:
+        return family  # type: ignore[return-value]
+    return "unknown"
 
 
 def media_response(

@@ -23,14 +23,41 @@ async def add(
     status_id: int | None = None,
     target_actor_id: int | None = None,
     ap_id: str | None = None,
+    reaction: str | None = None,
+    reaction_emojis_json: str | None = None,
 ) -> bool:
-    """Record an interaction once; True when it is new."""
+    """Record an interaction once; True when it is new. A favourite that was an emoji reaction
+    keeps its emoji (`reaction`, and the custom emoji's image as `emojis_json`)."""
     cursor = await conn.execute(
         "INSERT OR IGNORE INTO interactions (kind, actor_id, status_id, target_actor_id, ap_id,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (kind, actor_id, status_id, target_actor_id, ap_id, time.time()),
+        " reaction, reaction_emojis_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            kind,
+            actor_id,
+            status_id,
+            target_actor_id,
+            ap_id,
+            reaction,
+            reaction_emojis_json,
+            time.time(),
+        ),
     )
     return cursor.rowcount > 0
+
+
+async def reactions(
+    db: Database, pairs: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], tuple[str, str | None]]:
+    """The emoji of the favourites given as (actor id, status id) that were emoji reactions,
+    as (reaction, emojis_json), in one query."""
+    wanted = json.dumps([[int(a), int(s)] for a, s in pairs])
+    rows = await db.fetchall(
+        "SELECT actor_id, status_id, reaction, reaction_emojis_json FROM interactions"
+        " WHERE kind = 'like' AND reaction IS NOT NULL AND (actor_id, status_id) IN"
+        " (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))",
+        (wanted,),
+    )
+    return {(row[0], row[1]): (row[2], row[3]) for row in rows}
 
 
 async def remove(

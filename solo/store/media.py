@@ -249,3 +249,11 @@ async def delete_rows(db: Database, media_ids: Sequence[int]) -> None:
     marks = ",".join("?" * len(media_ids))
     async with db.transaction() as conn:
         await conn.execute(f"DELETE FROM media WHERE id IN ({marks})", tuple(media_ids))
+
+
+async def learn_type(db: Database, remote_url: str, media_type: str, kind: MediaKind) -> None:
+    """Give remote attachments of unknown kind at `remote_url` the type their bytes showed."""
+    await db.execute(
+        "UPDATE media SET media_type = ?, kind = ? WHERE remote_url = ? AND kind = 'unknown'",
+        (media_type, kind, remote_url),
+    )

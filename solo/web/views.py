@@ -323,8 +323,19 @@ class Page:
                 list(dict.fromkeys(n.status_id for n in found if n.status_id is not None))
             )
         }
+        reactions = await interaction_store.reactions(
+            self.db,
+            (
+                (n.actor_id, n.status_id)
+                for n in found
+                if n.type == "favourite" and n.actor_id is not None and n.status_id is not None
+            ),
+        )
         views = []
         for notification in found:
+            reaction, reaction_emojis = reactions.get(
+                (notification.actor_id or 0, notification.status_id or 0), (None, None)
+            )
             account = self._author(notification.actor_id, actors)
             card = None if notification.status_id is None else cards.get(notification.status_id)
             if account is None or (notification.status_id is not None and card is None):
@@ -337,6 +348,8 @@ class Page:
                     status=card,
                     created_at=notification.created_at,
                     read=notification.read,
+                    reaction=reaction,
+                    reaction_emojis=reaction_emojis,
                 )
             )
         return views
@@ -361,6 +374,8 @@ class NotificationView:
     status: StatusView | None
     created_at: float
     read: bool
+    reaction: str | None = None  # the emoji of a favourite that was an emoji reaction
+    reaction_emojis: str | None = None  # its custom emoji, as an `emojis_json` column
 
     @property
     def text(self) -> str:

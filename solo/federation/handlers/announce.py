@@ -101,7 +101,9 @@ async def _boosted(federation: Federation, obj: Any, object_id: str, actor: Remo
         _check_shareable(stored)
         return stored
     document, author = await _origin_copy(federation, obj, object_id, actor)
-    post = parse_post(document, author, federation.ids)
+    post = parse_post(
+        document, author, federation.ids, allow_private=federation.settings.allow_private_addresses
+    )
     if post.visibility not in _SHAREABLE:
         raise Ignored(f"{post.ap_id} is not public")
     async with db.transaction() as conn:

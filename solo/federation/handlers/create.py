@@ -31,12 +31,19 @@ async def blocked_by_us(federation: Federation, actor: RemoteActor) -> bool:
 
 async def on_create(federation: Federation, activity: dict[str, Any], actor: RemoteActor) -> None:
     document = await object_of(federation, activity, actor)
-    if polls.is_vote(document):
-        poll_id = await polls.record_vote(federation, activity, document, actor)
+    vote = await polls.vote_of(federation, document)
+    if vote is not None:
+        poll_id = await polls.record_vote(federation, activity, document, actor, vote)
         poll_tasks.schedule_update(federation, poll_id)
         federation.feeds.status_edited(poll_id)
         return
-    status = parse_post(document, actor, federation.ids, fallback_addressing=activity)
+    status = parse_post(
+        document,
+        actor,
+        federation.ids,
+        fallback_addressing=activity,
+        allow_private=federation.settings.allow_private_addresses,
+    )
     me = urls.actor(federation.settings)
     mentions_us = me in mentioned(document)
     addressed = me in audience(document) | audience(activity)

@@ -1,4 +1,4 @@
-"""Undo of Follow, Like, Announce, Block and Accept (FEDERATION.md rule 28)."""
+"""Undo of Follow, Like (and EmojiReact), Announce, Block and Accept (FEDERATION.md rule 28)."""
 
 from __future__ import annotations
 
@@ -50,10 +50,14 @@ async def on_undo(federation: Federation, activity: dict[str, Any], actor: Remot
     assert actor.id is not None
     if kind == "Follow" or (kind is None and await _is_follow(federation, undone_id)):
         await _undo_follow(federation, actor)
-    elif kind in ("Like", "Announce") or kind is None:
+    elif kind in ("Like", "EmojiReact", "Announce") or kind is None:
         if await _undo_interaction(federation, undone_id, actor):
             return
-        if kind == "Like" and isinstance(obj, dict) and await _undo_like_of(federation, obj, actor):
+        if (
+            kind in ("Like", "EmojiReact")
+            and isinstance(obj, dict)
+            and await _undo_like_of(federation, obj, actor)
+        ):
             return
         if kind is not None:
             await remember_early(federation, undone_id, actor, kind)

@@ -60,7 +60,9 @@ async def _update_post(
     federation: Federation, activity: dict[str, Any], actor: RemoteActor
 ) -> None:
     document = await object_of(federation, activity, actor)
-    edited = parse_post(document, actor, federation.ids)
+    edited = parse_post(
+        document, actor, federation.ids, allow_private=federation.settings.allow_private_addresses
+    )
     stored = await statuses.get_status_by_ap_id(federation.db, edited.ap_id)
     if stored is None:
         raise Ignored(f"an Update of {edited.ap_id}, which we do not have")
