@@ -120,7 +120,9 @@ async def test_uploads_and_accounts_never_take_a_deleted_id(
 async def test_the_migration_keeps_rows_ids_and_references(tmp_path: Path) -> None:
     """A database from before the rebuild: nothing cascades away, every id stays."""
     path = tmp_path / "solo.db"
-    older = [m for m in migrations() if "AUTOINCREMENT" not in m[1].read_text()]
+    every = migrations()
+    rebuild = next(n for n, path in every if "AUTOINCREMENT" in path.read_text())
+    older = [(n, path) for n, path in every if n < rebuild]
     raw = sqlite3.connect(path, isolation_level=None)
     for number, migration in older:
         raw.executescript(migration.read_text() + f"\nPRAGMA user_version = {number};")
