@@ -29,7 +29,7 @@ from solo.api.errors import ValidationFailed
 from solo.api.params import Params
 from solo.errors import RequestError
 from solo.instance import instance_of
-from solo.passwords import check_password_async
+from solo.passwords import MAX_LENGTH, check_password_async
 from solo.store import oauth as store
 from solo.store.account import get_account
 from solo.store.oauth import OAuthApp
@@ -180,7 +180,8 @@ async def _password_grant(request: Request, app: OAuthApp, params: Params) -> Is
     scopes = _requested_scopes(params, app)
     window = failed_logins(request)
     address = client_address(request)
-    wait = window.retry_after(address)
+    # Counted before the check, so that concurrent guesses cannot all pass the limit.
+    wait = window.reserve(address)
     if wait is not None:
         raise OAuthError(
             "invalid_request",
@@ -194,11 +195,11 @@ async def _password_grant(request: Request, app: OAuthApp, params: Params) -> Is
     names = set() if account is None else {account.username, f"{account.username}@{domain}"}
     if (
         account is None
-        or not await check_password_async(password[:1024], account.password_hash)
+        or not await check_password_async(password[:MAX_LENGTH], account.password_hash)
         or username not in names
     ):
-        window.hit(address)
         raise OAuthError("invalid_grant", "The username and password do not match.")
+    window.release(address)
     return await _issue(request, app, scopes, user=True)
 
 
