@@ -1,4 +1,5 @@
-"""The settings page: the profile (name, bio, fields, locked) and the password."""
+"""The settings page: the profile (name, bio, fields, locked), the password, and logging out
+everywhere."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from solo.federation.context import federation_of
 from solo.store.account import Account
 from solo.web import apps
 from solo.web.common import form_page, login_required
-from solo.web.sessions import checked_form, log_in
+from solo.web.sessions import checked_form, log_in, log_out_everywhere
 from solo.web.templating import flash, render
 
 
@@ -125,13 +126,29 @@ async def change_password(request: Request, account: Account) -> Response:
         )
     except ActionError as error:
         return await _page(request, account, password_error=error.message, status=error.status)
-    log_in(request, changed)  # this session goes on; every other one ends
+    # Every session ends, as Mastodon's do; this browser goes on in a new one.
+    await log_out_everywhere(request)
+    await log_in(request, changed)
     flash(request, "Your password is changed. Other sessions are logged out.")
     return RedirectResponse("/settings", status_code=303)
+
+
+@login_required
+async def end_sessions(request: Request, account: Account) -> Response:
+    """`POST /settings/sessions/end`: log out everywhere, this browser included."""
+    await checked_form(request)
+    ended = await log_out_everywhere(request)
+    flash(request, f"You are logged out everywhere ({ended} {_sessions(ended)} ended).")
+    return RedirectResponse("/login", status_code=303)
+
+
+def _sessions(count: int) -> str:
+    return "session" if count == 1 else "sessions"
 
 
 routes: list[BaseRoute] = [
     Route("/settings", settings_page, methods=["GET", "HEAD"]),
     Route("/settings", save_profile, methods=["POST"]),
     Route("/settings/password", change_password, methods=["POST"]),
+    Route("/settings/sessions/end", end_sessions, methods=["POST"]),
 ]

@@ -75,7 +75,7 @@ async def login(request: Request) -> Response:
         and username == account.username
     ):
         window.release(address)
-        log_in(request, account)
+        await log_in(request, account)
         return RedirectResponse(_next(form.get("next")), status_code=303)
     return render(
         request,
@@ -87,7 +87,7 @@ async def login(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     await checked_form(request)
-    log_out(request)
+    await log_out(request)
     return RedirectResponse("/login", status_code=303)
 
 
