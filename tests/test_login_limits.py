@@ -107,3 +107,25 @@ async def test_concurrent_app_registrations_stop_at_the_limit(
         )
         statuses = Counter(answer.status_code for answer in answers)
         assert statuses == {200: REGISTRATIONS_PER_HOUR, 429: 10}, statuses
+
+
+async def test_wrong_current_passwords_in_settings_share_the_budget(
+    app: Starlette, settings: Settings
+) -> None:
+    """A stolen cookie buys no more guesses at the password than the login form does."""
+    async with client_from(app, settings, "203.0.113.25") as client:
+        assert (await login(client)).status_code == 303
+        token = csrf_from((await client.get("/settings")).text)
+        new = "a new long password"
+        guess = {"csrf": token, "current": "a wrong guess", "new": new, "repeat": new}
+        answers = await asyncio.gather(
+            *(client.post("/settings/password", data=guess) for _ in range(GUESSES))
+        )
+        statuses = Counter(answer.status_code for answer in answers)
+        assert statuses[429] == GUESSES - FAILED_LOGINS_PER_MINUTE, statuses
+        wrong = [answer for answer in answers if answer.status_code != 429]
+        assert all("The current password is not right." in answer.text for answer in wrong)
+        right = {**guess, "current": PASSWORD}
+        assert (await client.post("/settings/password", data=right)).status_code == 429
+        client.cookies.clear()
+        assert (await login(client, password=new)).status_code == 429

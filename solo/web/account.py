@@ -11,11 +11,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from solo.actions import ActionError, profile
+from solo.actions import ActionError, WrongPassword, profile
+from solo.errors import TooManyRequests
 from solo.federation.context import federation_of
 from solo.store.account import Account
 from solo.web import apps
 from solo.web.common import form_page, login_required
+from solo.web.pages import client_address, failed_logins
 from solo.web.sessions import checked_form, log_in, log_out_everywhere
 from solo.web.templating import flash, render
 
@@ -117,6 +119,15 @@ async def save_profile(request: Request, account: Account, form: FormData) -> Re
 @login_required
 async def change_password(request: Request, account: Account) -> Response:
     form = await checked_form(request)
+    # The current password is a guess like a login's (a stolen cookie must not buy unlimited
+    # ones): counted before the check, in the same budget.
+    window = failed_logins(request)
+    address = client_address(request)
+    wait = window.reserve(address)
+    if wait is not None:
+        raise TooManyRequests(
+            f"Too many wrong passwords from your address. Try again in {wait} seconds.", wait
+        )
     try:
         changed = await profile.change_password(
             federation_of(request),
@@ -124,8 +135,12 @@ async def change_password(request: Request, account: Account) -> Response:
             str(form.get("new", "")),
             str(form.get("repeat", "")),
         )
-    except ActionError as error:
+    except WrongPassword as error:
         return await _page(request, account, password_error=error.message, status=error.status)
+    except ActionError as error:
+        window.release(address)
+        return await _page(request, account, password_error=error.message, status=error.status)
+    window.release(address)
     # Every session ends, as Mastodon's do; this browser goes on in a new one.
     await log_out_everywhere(request)
     await log_in(request, changed)
