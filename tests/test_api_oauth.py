@@ -292,15 +292,15 @@ async def test_code_flow_with_pkce(client: httpx.AsyncClient) -> None:
     ).status_code == 401
 
 
-async def test_code_flow_plain_challenge_and_wrong_redirect(client: httpx.AsyncClient) -> None:
+async def test_code_flow_wrong_redirect(client: httpx.AsyncClient) -> None:
     app = await register(client, ["https://app.example/a", "https://app.example/b"])
-    challenge = "p" * 43
+    verifier = "p" * 43
     answer = await approve(
         client,
         app,
         "https://app.example/a",
-        code_challenge=challenge,
-        code_challenge_method="plain",
+        code_challenge=s256(verifier),
+        code_challenge_method="S256",
     )
     assert "state" not in answer.headers["location"]
     assert (
@@ -317,7 +317,7 @@ async def test_code_flow_plain_challenge_and_wrong_redirect(client: httpx.AsyncC
         "client_id": app["client_id"],
         "client_secret": app["client_secret"],
         "code": code_of(answer),
-        "code_verifier": challenge,
+        "code_verifier": verifier,
     }
     wrong = await client.post(
         "/oauth/token", data={**token_request, "redirect_uri": "https://app.example/b"}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from solo import urls
-from solo.actions import ActionError
+from solo.actions import ActionError, WrongPassword
 from solo.actions import follows as follow_actions
 from solo.actions import media as media_actions
 from solo.federation import verify_links, vocab
@@ -21,7 +21,12 @@ from solo.federation.activitystreams import PUBLIC
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
 from solo.media.storage import new_key
-from solo.passwords import check_password_async, hash_password, validate_new_password
+from solo.passwords import (
+    MAX_LENGTH,
+    check_password_async,
+    hash_password,
+    validate_new_password,
+)
 from solo.store import account as account_store
 from solo.store import actors as actor_store
 from solo.store import follows
@@ -221,15 +226,15 @@ async def update_profile(
 
 async def change_password(federation: Federation, current: str, new: str, repeated: str) -> Account:
     """Set a new password once the current one is given; every other session ends with it."""
-    account = await account_store.get_account(federation.db)
-    assert account is not None
-    if not await check_password_async(current, account.password_hash):
-        raise ActionError("The current password is not right.")
     problem = validate_new_password(new)
     if problem is not None:
         raise ActionError(problem)
     if new != repeated:
         raise ActionError("The new password and its repetition differ.")
+    account = await account_store.get_account(federation.db)
+    assert account is not None
+    if not await check_password_async(current[:MAX_LENGTH], account.password_hash):
+        raise WrongPassword("The current password is not right.")
     # Argon2 takes tens of milliseconds: off the event loop, as checking it is.
     await account_store.set_password_hash(
         federation.db, await asyncio.to_thread(hash_password, new)

@@ -19,6 +19,7 @@ from solo.api.params import Params
 from solo.errors import TooManyRequests
 from solo.instance import instance_of
 from solo.store import oauth as store
+from solo.store.oauth import OAuthApp
 from solo.web.ratelimit import SlidingWindow
 
 OOB: Final = "urn:ietf:wg:oauth:2.0:oob"
@@ -99,9 +100,23 @@ def _registrations(request: Request) -> SlidingWindow:
 async def create_app(request: Request) -> Response:
     window = _registrations(request)
     address = request.client.host if request.client else "unknown"
-    wait = window.retry_after(address)
+    # Counted before the first await, so that concurrent registrations cannot all pass the limit;
+    # handed back when the request is refused, since only registrations count.
+    wait = window.reserve(address)
     if wait is not None:
         raise TooManyRequests(f"Too many apps registered from your address; wait {wait} s.", wait)
+    registered = False
+    try:
+        app, secret = await _register(request)
+        registered = True
+    finally:
+        if not registered:
+            window.release(address)
+    return JSONResponse(entities.application(app, client_secret=secret))
+
+
+async def _register(request: Request) -> tuple[OAuthApp, str]:
+    """The new app and its secret, from the request's checked parameters."""
     params = await Params.of(request)
     try:
         name = params.required("client_name", max_length=MAX_NAME).strip()
@@ -116,7 +131,6 @@ async def create_app(request: Request) -> Response:
         website = _website(params)
     finally:
         await Params.close_of(request)
-    window.hit(address)
     secret = secrets.token_urlsafe(32)
     app = await store.create_app(
         instance_of(request).db,
@@ -127,7 +141,7 @@ async def create_app(request: Request) -> Response:
         scopes=scopes,
         website=website,
     )
-    return JSONResponse(entities.application(app, client_secret=secret))
+    return app, secret
 
 
 async def verify_app(request: Request) -> Response:

@@ -102,9 +102,12 @@ async def _checked(request: Request, values: Mapping[str, str]) -> Authorization
     if challenge is None:
         method = None
     else:
-        method = method or "plain"
-        if method not in ("S256", "plain"):
-            raise BadRequest("The code_challenge_method must be S256 or plain.")
+        # RFC 7636 reads a missing method as `plain`, which sends the secret itself through
+        # the browser; the metadata advertises S256 alone, as Mastodon's does.
+        if method != "S256":
+            raise BadRequest(
+                "The code_challenge_method must be S256 (plain, or none given, is not accepted)."
+            )
         if not _CHALLENGE.match(challenge):
             raise BadRequest("The code_challenge is malformed.")
     state = _value(values, "state")

@@ -1,7 +1,7 @@
 """OAuth 2 for client apps: the authorization page, the token endpoint, revocation and the
 server metadata (RFC 6749, RFC 7636 PKCE, RFC 7009, RFC 8414), as Mastodon serves them.
 
-Grants: `authorization_code` (with optional PKCE, S256 or plain), `password` (the user's name
+Grants: `authorization_code` (with optional PKCE, S256 only), `password` (the user's name
 and password; Mastodon 4.4 dropped it, but toot's `login_cli` and Mastodon.py's `log_in` use
 it), `client_credentials` (an app-only token that reads no user data). The client authenticates
 with its secret in the body or with HTTP Basic. The token endpoint's errors are RFC 6749's JSON:
@@ -29,7 +29,7 @@ from solo.api.errors import ValidationFailed
 from solo.api.params import Params
 from solo.errors import RequestError
 from solo.instance import instance_of
-from solo.passwords import check_password_async
+from solo.passwords import MAX_LENGTH, check_password_async
 from solo.store import oauth as store
 from solo.store.account import get_account
 from solo.store.oauth import OAuthApp
@@ -111,11 +111,11 @@ def _requested_scopes(params: Params, app: OAuthApp) -> tuple[str, ...]:
 
 
 def pkce_matches(method: str | None, challenge: str, verifier: str) -> bool:
-    if method == "plain":
-        computed = verifier
-    else:
-        hashed = hashlib.sha256(verifier.encode()).digest()
-        computed = base64.urlsafe_b64encode(hashed).decode().rstrip("=")
+    """Whether the verifier answers an S256 challenge; no other method is accepted."""
+    if method != "S256":
+        return False
+    hashed = hashlib.sha256(verifier.encode()).digest()
+    computed = base64.urlsafe_b64encode(hashed).decode().rstrip("=")
     return hmac.compare_digest(computed.encode(), challenge.encode())
 
 
@@ -152,6 +152,10 @@ async def _code_grant(request: Request, app: OAuthApp, params: Params) -> Issued
         elif redirect_uri != grant.redirect_uri:
             # RFC 6749 4.1.3: required, and the same, since the authorization request had one.
             problem = "The redirect URI does not match the one the code was issued for."
+        elif grant.code_challenge is None and verifier:
+            # RFC 9700 4.8.2: a verifier for a code issued without a challenge means the code
+            # may have been injected into someone else's flow.
+            problem = "The code was issued without a code challenge, yet a verifier was sent."
         elif grant.code_challenge is not None and (
             not verifier
             or not pkce_matches(grant.code_challenge_method, grant.code_challenge, verifier)
@@ -176,7 +180,8 @@ async def _password_grant(request: Request, app: OAuthApp, params: Params) -> Is
     scopes = _requested_scopes(params, app)
     window = failed_logins(request)
     address = client_address(request)
-    wait = window.retry_after(address)
+    # Counted before the check, so that concurrent guesses cannot all pass the limit.
+    wait = window.reserve(address)
     if wait is not None:
         raise OAuthError(
             "invalid_request",
@@ -190,11 +195,11 @@ async def _password_grant(request: Request, app: OAuthApp, params: Params) -> Is
     names = set() if account is None else {account.username, f"{account.username}@{domain}"}
     if (
         account is None
-        or not await check_password_async(password[:1024], account.password_hash)
+        or not await check_password_async(password[:MAX_LENGTH], account.password_hash)
         or username not in names
     ):
-        window.hit(address)
         raise OAuthError("invalid_grant", "The username and password do not match.")
+    window.release(address)
     return await _issue(request, app, scopes, user=True)
 
 

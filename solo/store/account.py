@@ -50,7 +50,7 @@ class Account:
     updated_at: float
 
 
-def _account(row: sqlite3.Row) -> Account:
+def account_from_row(row: sqlite3.Row) -> Account:
     fields = tuple(
         ProfileField(f["name"], f["value"], f.get("verified_at"))
         for f in json.loads(row["fields_json"])
@@ -73,7 +73,7 @@ def _account(row: sqlite3.Row) -> Account:
 
 async def get_account(db: Database) -> Account | None:
     row = await db.fetchone("SELECT * FROM account WHERE id = 1")
-    return None if row is None else _account(row)
+    return None if row is None else account_from_row(row)
 
 
 async def create_account(
@@ -179,7 +179,7 @@ async def read_account(conn: aiosqlite.Connection) -> Account:
     async with conn.execute("SELECT * FROM account WHERE id = 1") as cursor:
         row = await cursor.fetchone()
     assert row is not None
-    return _account(row)
+    return account_from_row(row)
 
 
 def fields_json(fields: tuple[ProfileField, ...]) -> str:

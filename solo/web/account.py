@@ -1,4 +1,5 @@
-"""The settings page: the profile (name, bio, fields, locked) and the password."""
+"""The settings page: the profile (name, bio, fields, locked), the password, and logging out
+everywhere."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from solo.actions import ActionError, profile
+from solo.actions import ActionError, WrongPassword, profile
+from solo.errors import TooManyRequests
 from solo.federation.context import federation_of
 from solo.store.account import Account
 from solo.web import apps
 from solo.web.common import form_page, login_required
-from solo.web.sessions import checked_form, log_in
+from solo.web.pages import client_address, failed_logins
+from solo.web.sessions import checked_form, log_in, log_out_everywhere
 from solo.web.templating import flash, render
 
 
@@ -116,6 +119,15 @@ async def save_profile(request: Request, account: Account, form: FormData) -> Re
 @login_required
 async def change_password(request: Request, account: Account) -> Response:
     form = await checked_form(request)
+    # The current password is a guess like a login's (a stolen cookie must not buy unlimited
+    # ones): counted before the check, in the same budget.
+    window = failed_logins(request)
+    address = client_address(request)
+    wait = window.reserve(address)
+    if wait is not None:
+        raise TooManyRequests(
+            f"Too many wrong passwords from your address. Try again in {wait} seconds.", wait
+        )
     try:
         changed = await profile.change_password(
             federation_of(request),
@@ -123,15 +135,35 @@ async def change_password(request: Request, account: Account) -> Response:
             str(form.get("new", "")),
             str(form.get("repeat", "")),
         )
-    except ActionError as error:
+    except WrongPassword as error:
         return await _page(request, account, password_error=error.message, status=error.status)
-    log_in(request, changed)  # this session goes on; every other one ends
+    except ActionError as error:
+        window.release(address)
+        return await _page(request, account, password_error=error.message, status=error.status)
+    window.release(address)
+    # Every session ends, as Mastodon's do; this browser goes on in a new one.
+    await log_out_everywhere(request)
+    await log_in(request, changed)
     flash(request, "Your password is changed. Other sessions are logged out.")
     return RedirectResponse("/settings", status_code=303)
+
+
+@login_required
+async def end_sessions(request: Request, account: Account) -> Response:
+    """`POST /settings/sessions/end`: log out everywhere, this browser included."""
+    await checked_form(request)
+    ended = await log_out_everywhere(request)
+    flash(request, f"You are logged out everywhere ({ended} {_sessions(ended)} ended).")
+    return RedirectResponse("/login", status_code=303)
+
+
+def _sessions(count: int) -> str:
+    return "session" if count == 1 else "sessions"
 
 
 routes: list[BaseRoute] = [
     Route("/settings", settings_page, methods=["GET", "HEAD"]),
     Route("/settings", save_profile, methods=["POST"]),
     Route("/settings/password", change_password, methods=["POST"]),
+    Route("/settings/sessions/end", end_sessions, methods=["POST"]),
 ]

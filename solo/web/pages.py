@@ -8,7 +8,7 @@ from starlette.routing import BaseRoute, Route
 
 from solo.errors import NotFound, TooManyRequests
 from solo.instance import instance_of
-from solo.passwords import check_password_async
+from solo.passwords import MAX_LENGTH, check_password_async
 from solo.store.account import get_account
 from solo.web import profiles
 from solo.web.common import safe_path
@@ -57,25 +57,26 @@ async def login_form(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
+    form = await checked_form(request)
+    username = str(form.get("username", "")).strip().lstrip("@").lower()
+    password = str(form.get("password", ""))
     window = failed_logins(request)
     address = client_address(request)
-    wait = window.retry_after(address)
+    # Counted before the check, so that concurrent guesses cannot all pass the limit.
+    wait = window.reserve(address)
     if wait is not None:
         raise TooManyRequests(
             f"Too many failed logins from your address. Try again in {wait} seconds.", wait
         )
-    form = await checked_form(request)
-    username = str(form.get("username", "")).strip().lstrip("@").lower()
-    password = str(form.get("password", ""))
     account = await get_account(instance_of(request).db)
     if (
         account is not None
-        and await check_password_async(password, account.password_hash)
+        and await check_password_async(password[:MAX_LENGTH], account.password_hash)
         and username == account.username
     ):
-        log_in(request, account)
+        window.release(address)
+        await log_in(request, account)
         return RedirectResponse(_next(form.get("next")), status_code=303)
-    window.hit(address)
     return render(
         request,
         "login.html",
@@ -86,7 +87,7 @@ async def login(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     await checked_form(request)
-    log_out(request)
+    await log_out(request)
     return RedirectResponse("/login", status_code=303)
 
 

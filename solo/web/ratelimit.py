@@ -1,4 +1,10 @@
-"""A sliding-window counter per key, in memory (one process, so no shared store is needed)."""
+"""A sliding-window counter per key, in memory (one process, so no shared store is needed).
+
+Callers `reserve` a slot before the work the limit guards and `release` it when the attempt
+turns out not to count (a right password, a refused form). Checking and counting in one step,
+before any await, is what keeps concurrent requests from all passing a check made while none
+of them had been counted yet.
+"""
 
 from __future__ import annotations
 
@@ -38,3 +44,20 @@ class SlidingWindow:
             del self._hits[next(iter(self._hits))]
         self._recent(key, now)
         self._hits.setdefault(key, deque()).append(now)
+
+    def reserve(self, key: str, now: float | None = None) -> int | None:
+        """Count one attempt for `key` and answer None; or, when the window is full, count
+        nothing and answer the seconds to wait."""
+        now = time.monotonic() if now is None else now
+        wait = self.retry_after(key, now)
+        if wait is None:
+            self.hit(key, now)
+        return wait
+
+    def release(self, key: str) -> None:
+        """Take back one reserved attempt of `key` that turned out not to count."""
+        hits = self._hits.get(key)
+        if hits:
+            hits.pop()
+            if not hits:
+                del self._hits[key]

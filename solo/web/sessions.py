@@ -1,4 +1,8 @@
-"""A signed session cookie (itsdangerous), CSRF tokens and the logged-in check."""
+"""A signed session cookie (itsdangerous), CSRF tokens and the logged-in check.
+
+A login is also a row on the server (`solo.store.sessions`), named by a random id in the cookie:
+the middleware checks it once per request, so a cookie copied before logging out, or before
+"log out everywhere", is refused like a forged one, and the browser is told to drop it."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
@@ -16,11 +21,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from solo.errors import Forbidden
 from solo.instance import Instance, instance_of
-from solo.store.account import Account, get_account
+from solo.store import sessions as store
+from solo.store.account import Account
 
 COOKIE = "solo_session"
 MAX_AGE = 30 * 24 * 3600
 CSRF_FIELD = "csrf"
+SESSION_ID = "sid"
+ACCOUNT = "solo.account"  # the scope key of the logged-in account, once the middleware checked it
+TOUCH_EVERY = 3600.0  # how stale a session's last_seen_at may get before it is written again
 
 
 def _is_inbox(path: str) -> bool:
@@ -63,6 +72,11 @@ class Sessions:
                 session = loaded
         before = json.dumps(session, sort_keys=True)
         scope["session"] = session
+        scope[ACCOUNT] = None
+        if "auth" in session and not scope["path"].startswith("/static/"):
+            scope[ACCOUNT] = await _logged_in(instance, session)
+            if scope[ACCOUNT] is None:
+                session.clear()  # an ended login: the answer tells the browser to drop it
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -127,32 +141,69 @@ async def checked_form(request: Request) -> FormData:
 
 
 def _password_fingerprint(instance: Instance, password_hash: str) -> str:
-    """Ties a session to the current password: changing it logs every session out."""
+    """Ties a session to the current password: changing it (even with `solo password`, which
+    touches no session row) logs every session out."""
     key = instance.session_secret.encode()
     return hmac.new(key, password_hash.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def log_in(request: Request, account: Account) -> None:
-    instance = instance_of(request)
-    request.session.clear()
-    request.session["auth"] = _password_fingerprint(instance, account.password_hash)
-    csrf_token(request)
+def _digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-def log_out(request: Request) -> None:
-    request.session.clear()
-
-
-async def current_account(request: Request) -> Account | None:
-    """The account when this request carries a valid login, else None."""
-    auth = request.session.get("auth")
-    if not isinstance(auth, str):
+async def _logged_in(instance: Instance, session: dict[str, Any]) -> Account | None:
+    """The account when the session is a live login with the current password, else None."""
+    auth = session.get("auth")
+    session_id = session.get(SESSION_ID)
+    if not isinstance(auth, str) or not isinstance(session_id, str):
         return None
-    instance = instance_of(request)
-    account = await get_account(instance.db)
-    if account is None:
+    now = time.time()
+    found = await store.account_of_session(instance.db, _digest(session_id), now, MAX_AGE)
+    if found is None:
         return None
+    account, seen_at = found
     expected = _password_fingerprint(instance, account.password_hash)
     if not hmac.compare_digest(auth.encode(), expected.encode()):
         return None
+    if now - seen_at > TOUCH_EVERY:
+        await store.touch_session(instance.db, _digest(session_id), now)
     return account
+
+
+async def log_in(request: Request, account: Account) -> None:
+    """Start a new session for this browser (a new id: one planted before login is useless)."""
+    instance = instance_of(request)
+    await _end(request)
+    session_id = secrets.token_urlsafe(32)
+    await store.open_session(instance.db, _digest(session_id), time.time(), MAX_AGE)
+    request.session["auth"] = _password_fingerprint(instance, account.password_hash)
+    request.session[SESSION_ID] = session_id
+    request.scope[ACCOUNT] = account
+    csrf_token(request)
+
+
+async def _end(request: Request) -> None:
+    session_id = request.session.get(SESSION_ID)
+    if isinstance(session_id, str):
+        await store.end_session(instance_of(request).db, _digest(session_id))
+    request.session.clear()
+    request.scope[ACCOUNT] = None
+
+
+async def log_out(request: Request) -> None:
+    """End this browser's session, on the server too: a saved copy of the cookie is refused."""
+    await _end(request)
+
+
+async def log_out_everywhere(request: Request) -> int:
+    """End every session, this one included; how many there were."""
+    ended = await store.end_sessions(instance_of(request).db)
+    request.session.clear()
+    request.scope[ACCOUNT] = None
+    return ended
+
+
+async def current_account(request: Request) -> Account | None:
+    """The account when this request carries a live login, else None (checked by `Sessions`)."""
+    account = request.scope.get(ACCOUNT)
+    return account if isinstance(account, Account) else None
