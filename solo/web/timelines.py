@@ -12,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from solo import urls
+from solo import hashtags, urls
+from solo.errors import NotFound
 from solo.federation.context import federation_of
 from solo.instance import instance_of
 from solo.store import follows as follow_store
@@ -95,7 +96,9 @@ async def federated(request: Request, account: Account) -> Response:
 
 async def hashtag(request: Request) -> Response:
     """Public posts with the tag; visitors see only ours (remote posts are for the user)."""
-    name = str(request.path_params["tag"]).lstrip("#")
+    name = hashtags.parse(str(request.path_params["tag"]))
+    if name is None:
+        raise NotFound("That is not a hashtag: tags are letters, digits and underscores.")
     account = await current_account(request)
     federation = federation_of(request)
     db = federation.db
