@@ -92,10 +92,22 @@ def _height(link: dict[str, Any]) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+def _media_links(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The media Links of `url`, and those one level down: a PeerTube server that only
+    streams (HLS) lists its mp4 files in the `tag` of the playlist's Link."""
+    found = []
+    for link in _links(document):
+        nested = [item for item in as_list(link.get("tag")) if isinstance(item, dict)]
+        for candidate in (link, *nested):
+            if _media_type_of(candidate).startswith(_MEDIA_FAMILIES):
+                found.append(candidate)
+    return found
+
+
 def _rendition(document: dict[str, Any]) -> dict[str, Any] | None:
     """The media Link of `url` to show: for a video in several sizes, the largest up to
     `_PREFERRED_HEIGHT`, else the smallest."""
-    media = [link for link in _links(document) if _media_type_of(link).startswith(_MEDIA_FAMILIES)]
+    media = _media_links(document)
     if not media:
         return None
     fitting = [link for link in media if _height(link) <= _PREFERRED_HEIGHT]
