@@ -16,8 +16,8 @@ from solo.db import Database
 from solo.store import mutes
 from solo.store.follows import Direction, Follow, _follow
 from solo.store.interactions import Kind
-from solo.store.statuses import TAG_ITEMS, TAG_NAME, TAG_OBJECT
-from solo.store.statuses import tagged as tagged_with
+from solo.store.tags import TAG_ITEMS, TAG_NAME, TAG_OBJECT
+from solo.store.tags import tagged as tagged_with
 
 # A post that answers someone else (a thread of one's own is not a reply here, as Mastodon's
 # `exclude_replies`); `s` is the post.
@@ -117,7 +117,7 @@ REMOTE_ONLY = "s.actor_id IS NOT NULL"
 async def hashtag(
     db: Database, names: Sequence[str], window: Window, *, local_only: bool, only_media: bool
 ) -> list[int]:
-    """Public posts with any of the tags `names` (any case), as `statuses.hashtag_page`."""
+    """Public posts with any of the tags `names` (any case), as `tags.hashtag_page`."""
     where, args, order = window.sql("s.id")
     local = "AND s.actor_id IS NULL" if local_only else ""
     if only_media:

@@ -19,7 +19,7 @@ from solo.instance import instance_of
 from solo.store import follows as follow_store
 from solo.store import interactions as interaction_store
 from solo.store import notifications as notification_store
-from solo.store import statuses as status_store
+from solo.store import tags as tag_store
 from solo.store.account import Account, get_account
 from solo.web.common import Cursor, login_required, older_link, page_loader
 from solo.web.sessions import current_account
@@ -106,7 +106,7 @@ async def hashtag(request: Request) -> Response:
     assert shown_account is not None
     cursor = Cursor.of(request)
     ids, more = cursor.split(
-        await status_store.hashtag_page(
+        await tag_store.hashtag_page(
             db, name, max_id=cursor.max_id, limit=cursor.fetch, local_only=account is None
         )
     )
