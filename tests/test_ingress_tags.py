@@ -177,6 +177,9 @@ async def test_names_that_are_no_hashtags_are_dropped_and_refused(
             f"/api/v1/accounts/{author}/statuses", params={"tagged": "<b>"}, headers=auth
         )
         assert tagged.status_code == 200 and tagged.json() == []
+        # A stream of a tag no post can carry is refused at once, with the reason.
+        stream = await alice.client.get("/api/v1/streaming/hashtag?tag=with%20space")
+        assert stream.status_code == 422 and "not a hashtag" in stream.json()["error"]
 
 
 async def test_our_composer_and_the_tag_pages_agree(tmp_path: Path, template_root: Path) -> None:
