@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, NamedTuple, Protocol
 from urllib.parse import quote, urlsplit
 
+from solo import hashtags
+from solo.hashtags import INNER_SEPARATORS, is_word_char
 from solo.markdown import Token, make_parser, safety_net
 from solo.sanitize import plain_text, sanitize_name, sanitize_remote_html
 
@@ -58,10 +59,6 @@ _MENTION: Final = re.compile(
 # Before an @ or # these make it part of something else: an e-mail address, a path, a query.
 _NOT_BEFORE_MENTION: Final = frozenset("/=@")
 _NOT_BEFORE_HASHTAG: Final = frozenset("#&/=")
-# Letters, combining marks, decimal digits and connectors (`_`): what words and tags are made of.
-_WORD_CATEGORIES: Final = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Pc"})
-# Zero-width non-joiner: part of correctly spelled Persian and Indic words, so of their tags.
-_ZWNJ: Final = "\u200c"
 # Line breaks are ours to place; other control characters have no business in a post.
 _CONTROL: Final = dict.fromkeys(
     [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, *range(0x80, 0xA0)]
@@ -227,7 +224,7 @@ class _Renderer:
                 self.links.setdefault(token.url)
                 pieces.append(_link_html(token.url))
             elif isinstance(token, _Hashtag):
-                name = _normalise_tag(token.name)
+                name = hashtags.normalise(token.name)
                 self.hashtags.setdefault(name)
                 pieces.append(_hashtag_html(token.name, name, self.base))
             else:
@@ -291,35 +288,27 @@ def _tokens(line: str) -> list[_Token]:
 
 def _token_at(line: str, position: int, previous: str) -> tuple[_Token, int] | None:
     char = line[position]
-    if char in "hH" and not _is_word_char(previous):
+    if char in "hH" and not is_word_char(previous):
         match = _URL.match(line, position)
         if match:
             url = _trim_url(match.group())
             if _has_host(url):
                 return _Link(url), position + len(url)
-    elif char == "@" and not (_is_word_char(previous) or previous in _NOT_BEFORE_MENTION):
+    elif char == "@" and not (is_word_char(previous) or previous in _NOT_BEFORE_MENTION):
         match = _MENTION.match(line, position)
         if match:
             host = match.group(2).lower() if match.group(2) else None
             return _MentionToken(match.group(), match.group(1), host), match.end()
-    elif char == "#" and not (_is_word_char(previous) or previous in _NOT_BEFORE_HASHTAG):
+    elif char == "#" and not (is_word_char(previous) or previous in _NOT_BEFORE_HASHTAG):
         end = position + 1
-        while end < len(line) and (_is_word_char(line[end]) or line[end] == _ZWNJ):
+        while end < len(line) and (is_word_char(line[end]) or line[end] in INNER_SEPARATORS):
             end += 1
-        name = line[position + 1 : end].rstrip(_ZWNJ)
-        # "#1" is a number ("issue #1", "we're #1"), not a topic.
-        if name and not name.isdecimal():
+        name = line[position + 1 : end].rstrip(INNER_SEPARATORS)
+        # The same rule as remote tags and the tag pages: "#1" is a number ("issue #1"), not a
+        # topic, and what would be refused elsewhere stays text here.
+        if hashtags.is_valid(hashtags.normalise(name)):
             return _Hashtag(name), position + 1 + len(name)
     return None
-
-
-def _is_word_char(char: str) -> bool:
-    """Letters, combining marks, decimal digits and connectors such as `_`.
-
-    Marks count because many scripts (Devanagari, Thai, decomposed accents) need them inside
-    words; Python's `\\w` leaves them out.
-    """
-    return unicodedata.category(char) in _WORD_CATEGORIES
 
 
 def _trim_url(url: str) -> str:
@@ -346,11 +335,6 @@ def _has_host(url: str) -> bool:
         return bool(urlsplit(url).hostname)
     except ValueError:  # a malformed IPv6 literal or port: not a link, leave it as text
         return False
-
-
-def _normalise_tag(name: str) -> str:
-    # NFC so that a precomposed and a decomposed "café" are one tag.
-    return unicodedata.normalize("NFC", name).lower()
 
 
 def _usable_target(target: ResolvedMention | None) -> tuple[str, str] | None:

@@ -622,7 +622,14 @@ def test_hashtags() -> None:
 
 
 def test_hashtags_with_digits_and_underscores() -> None:
-    assert render("#2024_recap #web3 #_").hashtags == ["2024_recap", "web3", "_"]
+    # Mastodon's HASHTAG_NAME_RE: "_" and "__" hold no letter, so they are not tags; "1_2" is.
+    assert render("#2024_recap #web3 #_ #__ #1_2").hashtags == ["2024_recap", "web3", "1_2"]
+
+
+def test_hashtags_take_middle_dots_between_words_only() -> None:
+    post = render("#l·lengua #日本・語 #dot· #·x")
+    assert post.hashtags == ["l·lengua", "日本・語", "dot"]
+    assert "#·x" in post.html
 
 
 def test_non_latin_hashtags_and_emoji() -> None:

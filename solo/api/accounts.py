@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from solo import hashtags
 from solo.actions import ActionError, profile
 from solo.actions.follows import HANDLE_RE
 from solo.api.account_entities import (
@@ -101,17 +102,23 @@ async def statuses(request: Request, caller: Caller | None) -> Response:
     if params.boolean("pinned"):
         ids = page.window(await pins.pinned_ids(federation.db, actor_id))
     else:
-        tagged = params.string("tagged", max_length=100)
-        ids = page.arrange(
-            await listings.account_posts(
-                federation.db,
-                actor_id,
-                page,
-                public_only=caller is None or not caller.user,
-                exclude_reblogs=params.boolean("exclude_reblogs"),
-                exclude_replies=params.boolean("exclude_replies"),
-                only_media=params.boolean("only_media"),
-                tagged=tagged.strip() if tagged and tagged.strip() else None,
+        given = (params.string("tagged", max_length=100) or "").strip()
+        tagged = hashtags.parse(given) if given else None
+        # As Mastodon: a `tagged` that is no hashtag matches nothing.
+        ids = (
+            []
+            if given and tagged is None
+            else page.arrange(
+                await listings.account_posts(
+                    federation.db,
+                    actor_id,
+                    page,
+                    public_only=caller is None or not caller.user,
+                    exclude_reblogs=params.boolean("exclude_reblogs"),
+                    exclude_replies=params.boolean("exclude_replies"),
+                    only_media=params.boolean("only_media"),
+                    tagged=tagged,
+                )
             )
         )
     return paged(request, await render_statuses(federation, ids, caller), ids)

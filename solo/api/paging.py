@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -109,7 +109,9 @@ class PageRequest:
 def _absolute(settings: Settings, request: Request, **cursor: str) -> str:
     kept = [(k, v) for k, v in request.query_params.multi_items() if k not in _CURSORS]
     kept.extend(cursor.items())
-    return f"{settings.base_url}{request.url.path}?{urlencode(kept)}"
+    # The path is decoded (`/tags/日本語`): a header must be ASCII, so it goes back encoded.
+    path = quote(request.url.path, safe="/@:+,;=")
+    return f"{settings.base_url}{path}?{urlencode(kept)}"
 
 
 def link_header(request: Request, cursor_ids: Sequence[int | str]) -> str | None:

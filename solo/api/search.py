@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from solo import urls
+from solo import hashtags, urls
 from solo.actions import ActionError
 from solo.actions.follows import HANDLE_RE, find_account
 from solo.actions.lookup import resolve_url
@@ -109,7 +109,9 @@ async def search(request: Request, caller: Caller | None) -> Response:
     if "hashtags" in wanted and not HANDLE_RE.match(query) and query.lstrip("#"):
         names = await listings.search_hashtags(federation.db, query, limit=limit, offset=offset)
         answer["hashtags"] = [
-            status_parts.tag(federation.settings, name) | {"following": False} for name in names
+            status_parts.tag(federation.settings, name) | {"following": False}
+            for name in names
+            if hashtags.is_valid(name)  # rows stored before ingest checked names
         ]
     return JSONResponse(answer)
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from solo import urls
+from solo import hashtags, urls
 from solo.api.entities import iso
 from solo.config import Settings
 from solo.federation import vocab
 from solo.federation.context import Federation
+from solo.federation.tags import MAX_HASHTAGS, MAX_MENTIONS
 from solo.store.cards import Card
 from solo.store.media import Media
 from solo.store.polls import Poll
@@ -142,19 +143,20 @@ def tags_of(raw: str | None) -> tuple[list[str], list[str]]:
         items = [items]
     if not isinstance(items, list):
         return [], []
+    # Rows stored before ingest normalised tags (`federation.tags`) may hold anything: the
+    # same rule and caps apply as they are read.
     names: dict[str, str] = {}
+    mentions: dict[str, None] = {}
     for item in items:
-        if not isinstance(item, dict) or item.get("type") != "Hashtag":
+        if not isinstance(item, dict):
             continue
-        name = item.get("name")
-        if isinstance(name, str) and name.lstrip("#").strip():
-            clean = name.lstrip("#").strip()
-            names.setdefault(clean.lower(), clean)
-    mentions = [
-        item["href"]
-        for item in items
-        if isinstance(item, dict)
-        and item.get("type") == "Mention"
-        and isinstance(item.get("href"), str)
-    ]
-    return list(names.values()), list(dict.fromkeys(mentions))
+        name, href = item.get("name"), item.get("href")
+        if item.get("type") == "Hashtag" and isinstance(name, str):
+            clean = name.strip().removeprefix("#")
+            if hashtags.is_valid(clean) and len(names) < MAX_HASHTAGS:
+                names.setdefault(hashtags.normalise(clean), clean)
+        elif (
+            item.get("type") == "Mention" and isinstance(href, str) and len(mentions) < MAX_MENTIONS
+        ):
+            mentions.setdefault(href)
+    return list(names.values()), list(mentions)

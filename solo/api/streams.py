@@ -35,6 +35,7 @@ from typing import Any, Final
 
 from starlette.requests import HTTPConnection
 
+from solo import hashtags
 from solo.api.auth import Caller
 from solo.api.errors import InvalidToken, OutsideScopes, ValidationFailed
 from solo.api.notifications import render_notifications
@@ -57,7 +58,6 @@ NAMES: Final = frozenset(
 )
 # The scope a token needs to read each stream (public ones: any valid token, or none).
 SCOPES: Final = {"user": "read:statuses", "user:notification": "read:notifications"}
-MAX_TAG: Final = 100
 # Streams that need to know whether a post is ours.
 _LOCALITY: Final = frozenset({"public:local", "public:remote", "hashtag:local"})
 _STATE: Final = "solo_api_relay"
@@ -82,10 +82,13 @@ def stream(name: str, tag: str | None = None) -> Stream:
     if name not in NAMES:
         raise ValidationFailed("stream", "is not a known stream")
     if name in TAG_STREAMS:
-        tag = (tag or "").strip().lstrip("#").lower()
-        if not tag or len(tag) > MAX_TAG:
+        if not (tag or "").strip():
             raise ValidationFailed("tag", "is missing")
-        return Stream(name, tag)
+        # The rule of the tag pages and of what posts carry: else it could never match.
+        parsed = hashtags.parse(tag or "")
+        if parsed is None:
+            raise ValidationFailed("tag", "is not a hashtag (letters, digits and underscores)")
+        return Stream(name, parsed)
     return Stream(name)
 
 
@@ -343,7 +346,7 @@ def _belongs(target: Stream, event: Event, status: dict[str, Any], local: bool |
     if target.name == "public:remote" and local is not False:
         return False
     if target.tag is not None:
-        tags = {str(tag.get("name", "")).lower() for tag in status.get("tags") or ()}
+        tags = {hashtags.normalise(str(tag.get("name", ""))) for tag in status.get("tags") or ()}
         return target.tag in tags
     return True
 

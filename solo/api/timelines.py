@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from solo import hashtags
 from solo.api.auth import Caller, api
 from solo.api.paging import PageRequest, paged
 from solo.api.params import Params
@@ -80,14 +81,20 @@ async def tag(request: Request, caller: Caller | None) -> Response:
     federation = federation_of(request)
     params = await Params.of(request)
     page = PageRequest.of(params)
-    names = [str(request.path_params["hashtag"]), *params.strings("any", max_items=MAX_TAGS)]
+    given = [str(request.path_params["hashtag"]), *params.strings("any", max_items=MAX_TAGS)]
+    # As Mastodon: a name that is no hashtag has no posts (and never reaches the query).
+    names = [name for name in map(hashtags.parse, given) if name is not None]
     local_only = params.boolean("local") or caller is None or not caller.user
-    found = await listings.hashtag(
-        federation.db,
-        names,
-        page,
-        local_only=local_only,
-        only_media=params.boolean("only_media"),
+    found = (
+        await listings.hashtag(
+            federation.db,
+            names,
+            page,
+            local_only=local_only,
+            only_media=params.boolean("only_media"),
+        )
+        if names
+        else []
     )
     ids = page.arrange(found)
     return paged(request, await render_statuses(federation, ids, caller), ids)

@@ -1,9 +1,11 @@
-"""Incoming posts: Note, Article, Page and Question objects, checked and made into a NewStatus.
+"""Incoming posts: Note, Article, Page and Question objects, and the kinds Mastodon converts
+into posts (`converted`), checked and made into a NewStatus.
 
 Every check that concerns the object alone is here, shared by Create, Update and Announce:
 the origin (the object's id on its author's host, `attributedTo` naming the author, rule 21),
 the visibility read from the addressing (rule 25), sanitized content (rule 34) and the size
-cap. Whether a post is wanted at all (rule 24) is the handlers' business.
+cap; the `tag` list is normalised and capped (`tags`). Whether a post is wanted at all
+(rule 24) is the handlers' business.
 """
 
 from __future__ import annotations
@@ -15,19 +17,21 @@ import time
 from datetime import datetime
 from typing import Any, Final
 
+from solo.federation import converted
 from solo.federation.activitystreams import PUBLIC, as_list, href_of, id_of, text_of, types_of
 from solo.federation.attachments import parse_attachments
 from solo.federation.context import Federation
 from solo.federation.fetch import FetchError
 from solo.federation.handlers import Ignored
 from solo.federation.remote_actors import authority, same_origin
+from solo.federation.tags import OBJECT_LINK_TYPES, normal_tags, with_normal_tags
 from solo.ids import IdGenerator
 from solo.media import emoji
 from solo.sanitize import plain_text, sanitize_remote_html
 from solo.store.actors import RemoteActor
 from solo.store.statuses import NewStatus, Visibility
 
-POST_TYPES: Final = frozenset({"Note", "Article", "Page", "Question"})
+POST_TYPES: Final = frozenset({"Note", "Article", "Page", "Question"}) | converted.CONVERTED_TYPES
 # Long-form types whose `name` is a title the reader must see (Mastodon shows it too).
 _TITLED: Final = frozenset({"Article", "Page"})
 # Compacted JSON-LD may name the public collection by its short forms (rule 25).
@@ -36,6 +40,8 @@ AS_MEDIA_TYPE: Final = "application/activity+json"
 MAX_CONTENT: Final = 100 * 1024  # characters of sanitized content and summary together
 MAX_RAW_CONTENT: Final = 4 * MAX_CONTENT  # before sanitizing, markup included
 _LANGUAGE: Final = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}")
+# What a content warning reads when its markup holds no text (`<p></p>`): still a warning.
+FALLBACK_SUMMARY: Final = "Sensitive content"
 
 
 def first(value: Any) -> Any:
@@ -59,13 +65,7 @@ def audience(document: dict[str, Any]) -> set[str]:
 
 def mentioned(document: dict[str, Any]) -> set[str]:
     """The `href`s of the document's Mention tags."""
-    found: set[str] = set()
-    for tag in as_list(document.get("tag")):
-        if isinstance(tag, dict) and "Mention" in types_of(tag):
-            href = href_of(tag.get("href"))
-            if href:
-                found.add(href)
-    return found
+    return {tag["href"] for tag in normal_tags(document.get("tag")) if tag["type"] == "Mention"}
 
 
 def visibility_of(document: dict[str, Any], followers_url: str | None) -> Visibility:
@@ -140,22 +140,14 @@ def _http_url(value: str | None) -> str | None:
 # FEP-044f, Misskey, then the older `quoteUrl` (Pleroma, Misskey) and Fedibird's `quoteUri`.
 # Only the id is read: an embedded copy is never trusted, the post is fetched from its origin.
 _QUOTE_KEYS: Final = ("quote", "_misskey_quote", "quoteUrl", "quoteUri", "quoteURL")
-# FEP-e232: a Link tag whose media type says it names an ActivityStreams object.
-_OBJECT_LINK_TYPES: Final = frozenset(
-    {'application/ld+json; profile="https://www.w3.org/ns/activitystreams"', AS_MEDIA_TYPE}
-)
 
 
 def quote_of(document: dict[str, Any]) -> str | None:
     """The id of the post `document` quotes; None when it quotes nothing or itself."""
     candidates = [id_of(first(document.get(key))) for key in _QUOTE_KEYS]
-    for tag in as_list(document.get("tag")):
-        if (
-            isinstance(tag, dict)
-            and "Link" in types_of(tag)
-            and " ".join(str(tag.get("mediaType", "")).split()) in _OBJECT_LINK_TYPES
-        ):
-            candidates.append(href_of(tag.get("href")))
+    for tag in normal_tags(document.get("tag")):
+        if tag["type"] == "Link" and tag["mediaType"] in OBJECT_LINK_TYPES:
+            candidates.append(tag["href"])
     for candidate in candidates:
         url = _http_url(candidate)
         if url is not None:
@@ -191,6 +183,7 @@ def parse_post(
     """
     object_id = check_origin(document, author)
     assert author.id is not None
+    document = with_normal_tags(document)
     content = _content(document)
     reply_to = id_of(first(document.get("inReplyTo")))
     name = text_of(document.get("name")).strip()
@@ -200,11 +193,20 @@ def parse_post(
     if name and types_of(document) & _TITLED:
         content = f"<h2>{html.escape(name)}</h2>{content}"
     raw_summary = text_of(document.get("summary"))
+    url = _http_url(href_of(document.get("url")))
+    media = parse_attachments(document, allow_private=allow_private)
+    if converted.is_converted(document):
+        content = converted.text(document, content, raw_summary)
+        raw_summary = ""
+        url = _http_url(converted.page_url(document))
+        media = converted.with_url_media(media, document, allow_private=allow_private)
     if len(content) + len(raw_summary) > MAX_RAW_CONTENT:
         # Sanitizing costs ~0.5 s per MB on the event loop: refuse the absurd before it.
         raise Ignored(f"{object_id} is longer than {MAX_RAW_CONTENT} characters")
     content_html = sanitize_remote_html(content)
-    summary = plain_text(raw_summary)
+    summary = plain_text(raw_summary).strip()
+    if raw_summary.strip() and not summary:
+        summary = FALLBACK_SUMMARY
     if len(content_html) + len(summary) > MAX_CONTENT:
         raise Ignored(f"{object_id} is longer than {MAX_CONTENT} characters")
     addressing = document
@@ -222,17 +224,18 @@ def parse_post(
         visibility=visibility_of(addressing, author.followers_url),
         content_html=content_html,
         published_at=published,
-        url=_http_url(href_of(document.get("url"))),
+        url=url,
         type=sorted(types_of(document) & POST_TYPES)[0],
         in_reply_to_ap_id=_http_url(reply_to),
         conversation=conversation,
         summary=summary,
-        sensitive=document.get("sensitive") is True,
+        # A content warning hides the post, so the post is sensitive (as Mastodon has it).
+        sensitive=document.get("sensitive") is True or bool(summary),
         language=_language(document),
         raw=json.dumps(document, ensure_ascii=False, separators=(",", ":")),
         quote_ap_id=quote_of(document),
         emojis_json=emoji.to_json(emoji.parse_emojis(document)),
-        media=parse_attachments(document, allow_private=allow_private),
+        media=media,
     )
 
 

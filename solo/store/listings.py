@@ -16,6 +16,8 @@ from solo.db import Database
 from solo.store import mutes
 from solo.store.follows import Direction, Follow, _follow
 from solo.store.interactions import Kind
+from solo.store.tags import TAG_ITEMS, TAG_NAME, TAG_OBJECT
+from solo.store.tags import tagged as tagged_with
 
 # A post that answers someone else (a thread of one's own is not a reply here, as Mastodon's
 # `exclude_replies`); `s` is the post.
@@ -26,11 +28,6 @@ _REPLY_TO_OTHERS = (
 _BLOCKED = (
     "SELECT target_actor_id FROM interactions WHERE kind = 'block' AND actor_id IS NULL"
     " AND target_actor_id IS NOT NULL"
-)
-# The tags of a post, from its `raw` JSON (see `statuses.hashtag_page`).
-_TAGS = (
-    "json_each(CASE WHEN json_valid(s.raw) AND json_type(s.raw, '$.tag') = 'array'"
-    " THEN s.raw ELSE '{\"tag\": []}' END, '$.tag')"
 )
 
 
@@ -91,11 +88,8 @@ async def account_posts(
     if only_media:
         conditions.append("EXISTS (SELECT 1 FROM media m WHERE m.status_id = s.id)")
     if tagged is not None:
-        conditions.append(
-            f"EXISTS (SELECT 1 FROM {_TAGS} t WHERE json_extract(t.value, '$.type') = 'Hashtag'"
-            " AND lower(json_extract(t.value, '$.name')) = lower(?))"
-        )
-        values.append(f"#{tagged.lstrip('#')}")
+        conditions.append(tagged_with("?"))
+        values.append(json.dumps([tagged.lstrip("#").lower()]))
     rows = await db.fetchall(
         f"SELECT s.id FROM statuses s WHERE {' AND '.join(conditions)}"
         f" ORDER BY s.id {order} LIMIT ?",
@@ -123,7 +117,7 @@ REMOTE_ONLY = "s.actor_id IS NOT NULL"
 async def hashtag(
     db: Database, names: Sequence[str], window: Window, *, local_only: bool, only_media: bool
 ) -> list[int]:
-    """Public posts with any of the tags `names` (any case), as `statuses.hashtag_page`."""
+    """Public posts with any of the tags `names` (any case), as `tags.hashtag_page`."""
     where, args, order = window.sql("s.id")
     local = "AND s.actor_id IS NULL" if local_only else ""
     if only_media:
@@ -131,10 +125,8 @@ async def hashtag(
     rows = await db.fetchall(
         "SELECT s.id FROM statuses s WHERE s.deleted_at IS NULL AND s.reblog_of_id IS NULL"
         f" AND s.visibility = 'public' {local} AND {where}"
-        f" AND EXISTS (SELECT 1 FROM {_TAGS} t WHERE json_extract(t.value, '$.type') = 'Hashtag'"
-        "  AND lower(json_extract(t.value, '$.name')) IN (SELECT value FROM json_each(?)))"
-        f" ORDER BY s.id {order} LIMIT ?",
-        (*args, json.dumps([f"#{n.lstrip('#').lower()}" for n in names]), window.limit),
+        f" AND {tagged_with('?')} ORDER BY s.id {order} LIMIT ?",
+        (*args, json.dumps([n.lstrip("#").lower() for n in names]), window.limit),
     )
     return [row[0] for row in rows]
 
@@ -191,13 +183,12 @@ async def search_hashtags(db: Database, text: str, *, limit: int, offset: int) -
     the posts: a tag index belongs with full-text search)."""
     prefix = text.lstrip("#").lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     rows = await db.fetchall(
-        "SELECT substr(json_extract(t.value, '$.name'), 2) AS name, count(*) AS uses"
-        f" FROM statuses s, {_TAGS} t"
+        f"SELECT ltrim(json_extract({TAG_OBJECT}, '$.name'), '#') AS name, count(*) AS uses"
+        f" FROM statuses s, {TAG_ITEMS} t"
         " WHERE s.deleted_at IS NULL AND s.visibility = 'public'"
-        " AND json_extract(t.value, '$.type') = 'Hashtag'"
-        " AND lower(json_extract(t.value, '$.name')) LIKE ? ESCAPE '\\'"
+        f" AND {TAG_NAME} LIKE ? ESCAPE '\\'"
         " GROUP BY lower(name) ORDER BY uses DESC, lower(name) LIMIT ? OFFSET ?",
-        (f"#{prefix}%", limit, offset),
+        (f"{prefix}%", limit, offset),
     )
     return [row[0] for row in rows]
 

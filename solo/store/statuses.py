@@ -418,28 +418,6 @@ async def descendant_pairs(db: Database, status_id: int) -> list[tuple[int, int]
     return [(row[0], row[1]) for row in rows]
 
 
-async def hashtag_page(
-    db: Database, name: str, *, max_id: int | None, limit: int, local_only: bool
-) -> list[int]:
-    """Public posts tagged `#name` (any case), newest first.
-
-    The tags live in each status's `raw` JSON (ours: `vocab.Extras`; remote: the document), so
-    this scans; a tag index belongs with full-text search.
-    """
-    local = "AND s.actor_id IS NULL" if local_only else ""
-    rows = await db.fetchall(
-        "SELECT s.id FROM statuses s WHERE s.deleted_at IS NULL AND s.reblog_of_id IS NULL"
-        f" AND s.visibility = 'public' {local} AND (? IS NULL OR s.id < ?)"
-        " AND EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(s.raw)"
-        "  AND json_type(s.raw, '$.tag') = 'array' THEN s.raw ELSE '{\"tag\": []}' END, '$.tag') t"
-        "  WHERE json_extract(t.value, '$.type') = 'Hashtag'"
-        "  AND lower(json_extract(t.value, '$.name')) = lower(?))"
-        " ORDER BY s.id DESC LIMIT ?",
-        (max_id, max_id, f"#{name}", limit),
-    )
-    return [row[0] for row in rows]
-
-
 async def get_status_by_url(db: Database, url: str) -> Status | None:
     """A status by its id or its web page address (`url`), as a search box is given either."""
     row = await db.fetchone(

@@ -12,13 +12,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from solo import urls
+from solo import hashtags, urls
+from solo.errors import NotFound
 from solo.federation.context import federation_of
 from solo.instance import instance_of
 from solo.store import follows as follow_store
 from solo.store import interactions as interaction_store
 from solo.store import notifications as notification_store
-from solo.store import statuses as status_store
+from solo.store import tags as tag_store
 from solo.store.account import Account, get_account
 from solo.web.common import Cursor, login_required, older_link, page_loader
 from solo.web.sessions import current_account
@@ -95,7 +96,9 @@ async def federated(request: Request, account: Account) -> Response:
 
 async def hashtag(request: Request) -> Response:
     """Public posts with the tag; visitors see only ours (remote posts are for the user)."""
-    name = str(request.path_params["tag"]).lstrip("#")
+    name = hashtags.parse(str(request.path_params["tag"]))
+    if name is None:
+        raise NotFound("That is not a hashtag: tags are letters, digits and underscores.")
     account = await current_account(request)
     federation = federation_of(request)
     db = federation.db
@@ -103,7 +106,7 @@ async def hashtag(request: Request) -> Response:
     assert shown_account is not None
     cursor = Cursor.of(request)
     ids, more = cursor.split(
-        await status_store.hashtag_page(
+        await tag_store.hashtag_page(
             db, name, max_id=cursor.max_id, limit=cursor.fetch, local_only=account is None
         )
     )
