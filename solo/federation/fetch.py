@@ -25,7 +25,6 @@ Errors, all raised with a message a person understands:
 from __future__ import annotations
 
 import asyncio
-import json
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from typing import Any, Final, Self
 
 import httpx
 
-from solo import __version__
+from solo import __version__, json_input
 from solo.config import Settings
 from solo.errors import SoloError
 from solo.federation.addresses import AddressRefused, PinnedTransport, check_url
@@ -343,11 +342,9 @@ class Fetcher:
                 f"{reply.url} answered {content_type or 'no content type'!r}, not {accept!r}", url
             )
         try:
-            document = json.loads(reply.body)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-            raise BadDocument(f"{reply.url} did not answer valid JSON", url) from None
-        if not isinstance(document, dict):
-            raise BadDocument(f"{reply.url} answered JSON that is not an object", url)
+            document = json_input.parse_object(reply.body)
+        except json_input.BadJSON as error:
+            raise BadDocument(f"the JSON at {reply.url} {error}", url) from None
         return document, reply.url
 
     async def _exchange(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import sqlite3
 import time
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from solo import jobs
+from solo import jobs, json_input
 from solo.db import Database
 from solo.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from solo.federation.activitystreams import id_of
@@ -124,11 +123,9 @@ def _store(
 
 def _parse(body: bytes) -> dict[str, Any]:
     try:
-        activity = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("The body is not JSON.") from None
-    if not isinstance(activity, dict):
-        raise BadRequest("The body is not a JSON object.")
+        activity = json_input.parse_object(body)
+    except json_input.BadJSON as error:
+        raise BadRequest(f"The body {error}.") from None
     if not isinstance(activity.get("type"), str):
         raise BadRequest("The activity has no type.")
     actor = id_of(activity.get("actor"))
