@@ -19,6 +19,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urldefrag
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,7 +30,7 @@ from solo.db import Database
 from solo.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from solo.federation.activitystreams import id_of
 from solo.federation.context import Federation, federation_of
-from solo.federation.remote_actors import authority
+from solo.federation.remote_actors import authority, same_origin
 from solo.federation.resolver import ResolveError
 from solo.federation.signatures import PreparedSignature, SignatureError, prepare, verify
 from solo.store import actors as actor_store
@@ -134,14 +135,21 @@ def _parse(body: bytes) -> dict[str, Any]:
     return activity
 
 
-def activity_key(activity: dict[str, Any], body: bytes) -> str:
-    """What deduplicates an activity: its id, else its object's id (GoToSocial's Delete has
-    none), else a hash of the bytes."""
-    for candidate in (activity.get("id"), id_of(activity.get("object"))):
-        if isinstance(candidate, str) and candidate:
-            return (
-                candidate if candidate == activity.get("id") else f"{candidate}#{activity['type']}"
-            )
+def activity_key(activity: dict[str, Any], body: bytes, signer: str) -> str:
+    """What deduplicates an activity: its id when it lives on the signer's host, else the id,
+    or the type and object (GoToSocial's Delete has no id), prefixed with the signer; else a
+    hash of the bytes (which name the actor, who is the signer).
+
+    A key another server could write first is scoped by signer: a forger claiming the author's
+    predictable id (`…#delete`, or a bare `object#Delete`) would otherwise make the author's
+    own activity a "duplicate", never applied (rule 39). Spaces never occur in a URL, so a
+    scoped key cannot collide with an activity's id."""
+    activity_id = activity.get("id")
+    if isinstance(activity_id, str) and activity_id:
+        return activity_id if same_origin(activity_id, signer) else f"{signer} {activity_id}"
+    object_id = id_of(activity.get("object"))
+    if object_id:
+        return f"{signer} {activity['type']} {object_id}"
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
@@ -168,6 +176,14 @@ async def _signer(federation: Federation, prepared: PreparedSignature) -> Remote
         raise Unauthorized(f"{actor.ap_id} publishes no key")
     verify(prepared, actor.public_key_pem)
     return actor
+
+
+async def _actor_gone(federation: Federation, actor_id: str, key_id: str) -> bool:
+    """Whether the actor's own document answers 410 (rule 38). The keyId's 410 proves only that
+    document gone: any other gone URL on the actor's host would otherwise delete the actor."""
+    if urldefrag(key_id).url == actor_id:
+        return True  # the 410 just seen was the actor's own document
+    return await federation.resolver.is_gone(actor_id)
 
 
 def _target(request: Request) -> str:
@@ -219,20 +235,24 @@ async def receive(request: Request) -> Response:
             kind == "Delete"
             and id_of(activity.get("object")) == actor_id
             and key_host == actor_host  # only the actor's own server can say it is gone
+            and await _actor_gone(federation, actor_id, prepared.key_id)
         ):
             # Rule 20: the account is gone (410) and says so; forget everything of theirs.
             async with federation.db.transaction() as conn:
                 await actor_store.delete_actor(conn, actor_id)
             await federation.feeds.rebuild()
             return ACCEPTED
-        raise Unauthorized(f"{actor_id} is gone (410); its signature cannot be checked.") from None
+        raise Unauthorized(
+            f"The key {prepared.key_id} answers 410 Gone, so the signature cannot be checked;"
+            f" unsigned, only a Delete of {actor_id} is taken, when {actor_id} answers 410 too."
+        ) from None
     if signer.ap_id != actor_id:
         raise Unauthorized(f"Signed by {signer.ap_id}, but the activity's actor is {actor_id}.")
     await known_hosts.heard_from(signer.domain)
     job = {"activity": activity, "actor": signer.ap_id}
     try:
         added = await federation.db.write(
-            _store(activity_key(activity, body), kind, job, time.time())
+            _store(activity_key(activity, body, signer.ap_id), kind, job, time.time())
         )
     except sqlite3.OperationalError:
         # Not stored (the disk is full, the database locked too long…): the sender retries.

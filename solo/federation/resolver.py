@@ -115,6 +115,14 @@ class Resolver:
             raise ResolveError(f"{ap_id} is known by another id, {document.get('id')}")
         return await self._store(document)
 
+    async def is_gone(self, url: str) -> bool:
+        """Whether `url` answers 410 Gone to a fresh signed GET: nothing else proves it gone."""
+        try:
+            await self.fetch(url)
+        except FetchError as error:
+            return isinstance(error, HTTPStatusError) and error.status == 410
+        return False
+
     async def cached_actor_for_key(self, key_id: str) -> RemoteActor | None:
         cached = await self.cached_key(key_id)
         return None if cached is None else cached.actor
