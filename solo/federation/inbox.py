@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
+import re
 import sqlite3
 import time
 from collections.abc import Callable
@@ -27,18 +29,21 @@ from starlette.routing import BaseRoute, Route
 
 from solo import jobs, json_input
 from solo.db import Database
-from solo.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from solo.errors import BadRequest, Forbidden, NotFound, RequestError, Unauthorized
 from solo.federation.activitystreams import id_of
 from solo.federation.context import Federation, federation_of
 from solo.federation.remote_actors import authority, same_origin
 from solo.federation.resolver import ResolveError
 from solo.federation.signatures import PreparedSignature, SignatureError, prepare, verify
 from solo.store import actors as actor_store
-from solo.store import hosts
+from solo.store import hosts, refusals
 from solo.store.actors import RemoteActor
 
 ACCEPTED = Response(status_code=202)
 RETRY_AFTER_SECONDS = 10
+_KEY_ID = re.compile(r'keyId="([^"]*)"')
+
+log = logging.getLogger(__name__)
 
 
 class _Hosts:
@@ -194,11 +199,41 @@ def _target(request: Request) -> str:
 
 async def receive(request: Request) -> Response:
     federation = federation_of(request)
+    body = await request.body()
+    try:
+        return await _receive(request, federation, body)
+    except RequestError as error:
+        await _record_refusal(federation, request, body, error)
+        raise
+
+
+async def _record_refusal(
+    federation: Federation, request: Request, body: bytes, error: RequestError
+) -> None:
+    """Keep who was refused and why, for `solo queue`; a failing database only logs it."""
+    try:
+        activity = json_input.parse_object(body)
+    except json_input.BadJSON:
+        activity = {}
+    sender = id_of(activity.get("actor")) or ""
+    raw_type = activity.get("type")
+    kind = raw_type if isinstance(raw_type, str) else ""
+    if not sender:
+        match = _KEY_ID.search(request.headers.get("signature", ""))
+        sender = match.group(1) if match else ""
+    if not sender and request.client is not None:
+        sender = request.client.host
+    try:
+        await refusals.record(federation.db, sender, kind, error.message, status=error.status)
+    except sqlite3.Error as failure:
+        log.warning("could not record a refused activity: %s", failure)
+
+
+async def _receive(request: Request, federation: Federation, body: bytes) -> Response:
     settings = federation.settings
     username = request.path_params.get("username")
     if username is not None and username != settings.username:
         raise NotFound(f"There is no account called {username} here.")
-    body = await request.body()
     activity = _parse(body)
     actor_id = id_of(activity["actor"])
     assert actor_id is not None
