@@ -24,12 +24,13 @@ from solo.instance import initialise, open_instance
 from solo.media import cache as media_cache
 from solo.media.storage import open_storage
 from solo.passwords import generate_password, hash_password, validate_new_password
-from solo.store import hosts
+from solo.store import hosts, refusals
 from solo.store import media_cache as media_cache_store
 from solo.store.account import set_password_hash
 
 COMMANDS = ("init", "serve", "passwd", "queue", "rebuild-feeds", "media")
 MB = 1024 * 1024
+RECENT_REFUSALS = 20
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,7 +151,20 @@ def cmd_queue(args: argparse.Namespace) -> int:
             print("\nUnavailable hosts (skipped until heard from): " + ", ".join(unavailable))
 
     asyncio.run(show())
+    _show_refusals(settings)
     return 0
+
+
+def _show_refusals(settings: Settings) -> None:
+    recent = refusals.recent_in(str(settings.db_path), RECENT_REFUSALS)
+    if not recent:
+        return
+    print("\nIncoming activities refused (HTTP status) or ignored (-), newest first:")
+    for refusal in recent:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(refusal.at))
+        status = "-" if refusal.status is None else str(refusal.status)
+        print(f"  {when}  {status:>3}  {refusal.type or '?':12} {refusal.sender}")
+        print(f"      {refusal.reason}")
 
 
 def cmd_rebuild_feeds(args: argparse.Namespace) -> int:
@@ -227,9 +241,9 @@ async def serve(settings: Settings, started: float | None = None) -> None:
         ws="websockets-sansio",
         ws_max_size=64 * 1024,
         log_level="info",
-        # One log line per request costs more than the inbox itself at a thousand a second;
-        # start-up, shutdown and errors are still logged.
-        access_log=False,
+        # One log line per request costs more than the inbox itself at a thousand a second:
+        # off unless asked for (start-up, shutdown and errors are logged either way).
+        access_log=settings.access_log,
     )
     server = uvicorn.Server(config)
     print(

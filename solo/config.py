@@ -37,6 +37,7 @@ class Settings:
     port: int = 8000
     locked: bool | None = None  # None → keep what the database has
     allow_private_addresses: bool = False
+    access_log: bool = False  # one log line per HTTP request, for debugging federation
     max_post_chars: int = 500
     max_upload_bytes: int = 16 * 1024 * 1024  # one uploaded file, as Mastodon's default
     media_cache_bytes: int = 1024 * 1024 * 1024  # remote files kept on disk before pruning

@@ -197,6 +197,18 @@ async def test_a_bad_token_is_refused_at_the_handshake(live: Live) -> None:
         assert await receive(socket) == {"error": "Could not parse message", "status": 400}
 
 
+async def test_deeply_nested_messages_get_an_error_and_the_stream_lives_on(live: Live) -> None:
+    async with live.socket(additional_headers=live.bearer()) as socket:
+        for levels in (1000, 50):
+            await socket.send("[" * levels + "]" * levels)
+            assert await receive(socket) == {"error": "Could not parse message", "status": 400}
+        await socket.send('{"type": "subscribe", "stream": "user", "x": ' + "[" * 900 + "]" * 900)
+        assert await receive(socket) == {"error": "Could not parse message", "status": 400}
+        await subscribe(socket, "public:local")
+        posted = await statuses.post(live.federation, "Still here")
+        assert event_of(await receive(socket))[2]["id"] == str(posted.id)
+
+
 async def test_subscribe_and_unsubscribe(live: Live) -> None:
     async with live.socket(additional_headers=live.bearer()) as socket:
         await subscribe(socket, "public:local")

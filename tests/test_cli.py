@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -148,13 +149,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.parametrize("access_log", [False, True], ids=["quiet", "access log"])
 def test_the_console_script_serves_until_stopped(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], access_log: bool
 ) -> None:
     data = tmp_path / "data"
     assert run(capsys, "--data-dir", str(data), "init", "--username", "dave")[0] == 0
     port = free_port()
     env = {**os.environ, "SOLO_DATA_DIR": str(data), "SOLO_PORT": str(port)}
+    env["SOLO_ACCESS_LOG"] = "true" if access_log else "false"
     process = subprocess.Popen(
         [sys.executable, "-m", "solo", "serve"],
         env=env,
@@ -177,3 +180,6 @@ def test_the_console_script_serves_until_stopped(
         process.terminate()
         output = process.communicate(timeout=10)[0].decode()
     assert "Log in at http://localhost:8000/login as dave" in output
+    # Opt-in: one line per request, for debugging federation.
+    logged = re.search(r'"GET /(@|%40)dave HTTP/1.1" 200', output)
+    assert (logged is not None) == access_log

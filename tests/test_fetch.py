@@ -125,6 +125,7 @@ def peer_app(peer: Peer) -> Starlette:
         Route("/list", lambda request: Response("[1, 2]", media_type=AS)),
         Route("/broken", lambda request: Response('{"id": ', media_type=AS)),
         Route("/deep", lambda request: Response("[" * 200_000, media_type="application/json")),
+        Route("/nested", lambda r: Response('{"a": ' + "[" * 200 + "]" * 200 + "}", media_type=AS)),
         Route("/status/{code:int}", lambda r: Response("", status_code=r.path_params["code"])),
         Route("/hops/{left:int}", hops),
         Route("/redirect", redirect),
@@ -225,7 +226,13 @@ async def test_other_content_types_are_refused(fetcher: Fetcher, peer: Peer, pat
 
 
 @pytest.mark.parametrize(
-    ("path", "error"), [("/list", "not an object"), ("/broken", "valid JSON"), ("/deep", "JSON")]
+    ("path", "error"),
+    [
+        ("/list", "not an object"),
+        ("/broken", "valid JSON"),
+        ("/deep", "JSON"),
+        ("/nested", "nested deeper than 64 levels"),
+    ],
 )
 async def test_bodies_that_are_not_json_objects(
     fetcher: Fetcher, peer: Peer, path: str, error: str

@@ -165,6 +165,20 @@ def _oversized(bob: Node, alice: Node) -> tuple[bytes, dict[str, str]]:
     return signed(bob, alice, activity)
 
 
+def _deep(levels: int) -> Case:
+    def case(bob: Node, alice: Node) -> tuple[bytes, dict[str, str]]:
+        activity = like(bob.actor, alice.actor)
+        nested = "[" * levels + "]" * levels
+        body = json.dumps(activity)[:-1] + f', "tag": {nested}}}'
+        return signed(bob, alice, body.encode())
+
+    return case
+
+
+def _deep_unsigned(bob: Node, alice: Node) -> tuple[bytes, dict[str, str]]:
+    return b"[" * 1000 + b"]" * 1000, {"Content-Type": AS_TYPE}
+
+
 HOSTILE: list[tuple[str, Case, int, str]] = [
     ("unsigned", _unsigned, 401, "not signed"),
     ("bad signature", _bad_signature, 401, "signature"),
@@ -176,10 +190,13 @@ HOSTILE: list[tuple[str, Case, int, str]] = [
     ("future date", _future, 401, ""),
     ("signer is not the actor", _signer_is_not_actor, 401, "activity's actor"),
     ("key of someone else", _wrong_key, 401, "signature"),
-    ("invalid JSON", _invalid_json, 400, "not JSON"),
+    ("invalid JSON", _invalid_json, 400, "not valid JSON"),
     ("JSON that is not an object", _not_an_object, 400, "object"),
     ("no actor", _no_actor, 400, "actor"),
     ("oversized body", _oversized, 413, "too large"),
+    ("nested 1000 deep, unsigned", _deep_unsigned, 400, "nested deeper"),
+    ("nested 1000 deep", _deep(1000), 400, "nested deeper"),
+    ("nested 200 deep", _deep(200), 400, "nested deeper"),
 ]
 
 

@@ -18,7 +18,6 @@ and `solo.api.auth.api` closes the uploaded files' temporary copies once the end
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Final, overload
 
@@ -26,6 +25,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from solo import json_input
 from solo.api.errors import ValidationFailed
 
 TRUE: Final = frozenset({"1", "true", "t", "on", "yes", "y"})
@@ -35,26 +35,6 @@ _PART: Final = re.compile(r"\[([^\[\]]*)\]")
 _STATE: Final = "solo_api_params"
 # No client nests deeper than `fields_attributes[0][name]`; deep nesting only costs recursion.
 MAX_DEPTH: Final = 8
-
-
-def _sound(document: Any) -> bool:
-    """Whether a parsed JSON body nests at most MAX_DEPTH deep and holds only text that can
-    be stored and shown (JSON's escapes can spell lone surrogates, which UTF-8 cannot)."""
-    pending: list[tuple[Any, int]] = [(document, 0)]
-    while pending:
-        value, depth = pending.pop()
-        if isinstance(value, str):
-            if not value.isascii():
-                try:
-                    value.encode()
-                except UnicodeEncodeError:
-                    return False
-        elif isinstance(value, dict | list):
-            if depth >= MAX_DEPTH:
-                return False
-            items = [*value, *value.values()] if isinstance(value, dict) else value
-            pending.extend((item, depth + 1) for item in items)
-    return True
 
 
 def _split(key: str) -> list[str]:
@@ -127,20 +107,11 @@ async def _body(request: Request) -> tuple[dict[str, Any], FormData | None]:
         if not raw.strip():
             return {}, None
         try:
-            document = json.loads(raw)
-        except UnicodeDecodeError:
-            raise ValidationFailed("body", "is not UTF-8") from None
-        except RecursionError:
-            raise ValidationFailed("body", "is nested too deep") from None
-        except json.JSONDecodeError as error:
-            raise ValidationFailed(
-                "body",
-                f"is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}",
-            ) from None
+            document = json_input.parse(raw, max_depth=MAX_DEPTH)
+        except json_input.BadJSON as error:
+            raise ValidationFailed("body", str(error)) from None
         if not isinstance(document, dict):
             raise ValidationFailed("body", "must be a JSON object")
-        if not _sound(document):
-            raise ValidationFailed("body", "is nested too deep or holds invalid text")
         return document, None
     if media_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         try:

@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from solo import json_input
 from solo.api.auth import Caller, api, authenticate
 from solo.api.errors import RecordNotFound
 from solo.api.streams import (
@@ -47,6 +48,7 @@ SEND_TIMEOUT: Final = 10.0  # one write may wait this long for a client to read
 CLOSE_TIMEOUT: Final = 1.0
 MAX_SUBSCRIPTIONS: Final = 32  # streams one WebSocket may hold at once
 MAX_MESSAGE: Final = 4096  # a subscribe message is tiny
+MAX_MESSAGE_DEPTH: Final = 4  # {"type": …, "stream": …, "tag": …} nests one level
 HEARTBEAT_TEXT: Final = ":thump\n\n"
 # WebSocket close codes: going away (a client dropped for falling behind), policy (refused).
 GOING_AWAY: Final = 1001
@@ -243,11 +245,10 @@ def _apply(listener: Listener, text: str) -> None:
     if len(text) > MAX_MESSAGE:
         raise BadRequest("Message too long")
     try:
-        request = json.loads(text)
-    except ValueError:
+        request = json_input.parse_object(text, max_depth=MAX_MESSAGE_DEPTH)
+    except json_input.BadJSON:
+        # Mastodon's words, which clients may match.
         raise BadRequest("Could not parse message") from None
-    if not isinstance(request, dict):
-        raise BadRequest("Could not parse message")
     kind = request.get("type")
     if kind not in ("subscribe", "unsubscribe"):
         raise BadRequest("Unknown message type")

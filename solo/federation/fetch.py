@@ -25,7 +25,6 @@ Errors, all raised with a message a person understands:
 from __future__ import annotations
 
 import asyncio
-import json
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -35,10 +34,11 @@ from typing import Any, Final, Self
 
 import httpx
 
-from solo import __version__
+from solo import __version__, json_input
 from solo.config import Settings
 from solo.errors import SoloError
 from solo.federation.addresses import AddressRefused, PinnedTransport, check_url
+from solo.federation.key_slots import KeySlots, NoKeySlot
 from solo.media.serve import GENERIC, SERVABLE
 
 AS_NAMESPACE: Final = "https://www.w3.org/ns/activitystreams"
@@ -125,6 +125,12 @@ class Limits:
     deadline: float = 30.0  # one request: every redirect hop and the whole body
     max_body: int = 1024 * 1024  # Mastodon's MAX_JSON_SIZE, counted after decompression
     max_redirects: int = 3
+    # Key fetches run inside inbox requests, for senders not yet verified: they get their own
+    # connections and at most this many at once (per host), so a sender whose keyIds answer
+    # slowly cannot hold the connections every other fetch needs.
+    key_fetches: int = 32
+    key_fetches_per_host: int = 4
+    key_slot_wait: float = 5.0  # how long a key fetch waits for a free slot
 
 
 @dataclass(frozen=True)
@@ -178,13 +184,22 @@ class Fetcher:
         self.limits = limits or Limits()
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
+        self._key_client: httpx.AsyncClient | None = None
+        self._key_slots = KeySlots(
+            self.limits.key_fetches, self.limits.key_fetches_per_host, self.limits.key_slot_wait
+        )
 
     async def open(self) -> None:
         if self._client is not None:
             raise RuntimeError("Fetcher is already open")
+        self._client = self._new_client()
+        # Its own connection pool: key fetches never wait for (or hold) the others'.
+        self._key_client = self._new_client()
+
+    def _new_client(self) -> httpx.AsyncClient:
         transport = self._transport or PinnedTransport(self.settings, httpx.create_ssl_context())
         limits = self.limits
-        self._client = httpx.AsyncClient(
+        return httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(
                 connect=limits.connect, read=limits.read, write=limits.write, pool=limits.connect
@@ -204,6 +219,9 @@ class Fetcher:
         )
 
     async def aclose(self) -> None:
+        if self._key_client is not None:
+            key_client, self._key_client = self._key_client, None
+            await key_client.aclose()
         if self._client is not None:
             client, self._client = self._client, None
             await client.aclose()
@@ -220,15 +238,31 @@ class Fetcher:
     ) -> None:
         await self.aclose()
 
-    async def get_activity(self, url: str, *, auth: httpx.Auth | None) -> dict[str, Any]:
+    async def get_activity(
+        self, url: str, *, auth: httpx.Auth | None, for_key: bool = False
+    ) -> dict[str, Any]:
         """Fetch an ActivityStreams object whose `id` is vouched for by its own origin (rule 22).
 
         Accepted only when the document's `id` is the URL it was served from (after redirects).
         Otherwise its `id` is fetched once more and must then match exactly. The result's `id`
         may differ from `url`: callers must use `document["id"]`, never `url`.
+
+        `for_key`: a key of a request not yet verified, fetched on the key fetches' own
+        connections and slots (`Limits.key_fetches`).
         """
+        if for_key:
+            try:
+                async with self._key_slots.slot(url):
+                    return await self._get_activity(url, auth, self._key_client)
+            except NoKeySlot as full:
+                raise FetchTimeout(str(full), url) from None
+        return await self._get_activity(url, auth, self._client)
+
+    async def _get_activity(
+        self, url: str, auth: httpx.Auth | None, client: httpx.AsyncClient | None
+    ) -> dict[str, Any]:
         document, served_from = await self._get_document(
-            url, ACCEPT_ACTIVITY, is_activity_content_type, auth
+            url, ACCEPT_ACTIVITY, is_activity_content_type, auth, client
         )
         claimed = document.get("id")
         if claimed == served_from:
@@ -236,7 +270,7 @@ class Fetcher:
         if not isinstance(claimed, str):
             raise IdMismatch(f"{served_from} answered a document without an id", url)
         document, served_from = await self._get_document(
-            claimed, ACCEPT_ACTIVITY, is_activity_content_type, auth
+            claimed, ACCEPT_ACTIVITY, is_activity_content_type, auth, client
         )
         if document.get("id") == claimed == served_from:
             return document
@@ -248,7 +282,7 @@ class Fetcher:
 
     async def get_json(self, url: str, *, auth: httpx.Auth | None = None) -> dict[str, Any]:
         """Fetch a JSON object served as application/json or jrd+json (WebFinger, NodeInfo)."""
-        document, _ = await self._get_document(url, ACCEPT_JSON, _is_plain_json, auth)
+        document, _ = await self._get_document(url, ACCEPT_JSON, _is_plain_json, auth, self._client)
         return document
 
     async def get_html(self, url: str) -> tuple[str, str]:
@@ -330,11 +364,23 @@ class Fetcher:
         )
 
     async def _get_document(
-        self, url: str, accept: str, type_ok: Callable[[str], bool], auth: httpx.Auth | None
+        self,
+        url: str,
+        accept: str,
+        type_ok: Callable[[str], bool],
+        auth: httpx.Auth | None,
+        client: httpx.AsyncClient | None,
     ) -> tuple[dict[str, Any], str]:
         """GET a JSON object; return it with the URL that finally served it."""
         reply = await self._exchange(
-            "GET", url, headers={"Accept": accept}, content=None, auth=auth, follow=True, cut=False
+            "GET",
+            url,
+            headers={"Accept": accept},
+            content=None,
+            auth=auth,
+            follow=True,
+            cut=False,
+            client=client,
         )
         if reply.status != 200:
             raise HTTPStatusError(f"{reply.url} answered {reply.status}", url, reply.status)
@@ -344,11 +390,9 @@ class Fetcher:
                 f"{reply.url} answered {content_type or 'no content type'!r}, not {accept!r}", url
             )
         try:
-            document = json.loads(reply.body)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-            raise BadDocument(f"{reply.url} did not answer valid JSON", url) from None
-        if not isinstance(document, dict):
-            raise BadDocument(f"{reply.url} answered JSON that is not an object", url)
+            document = json_input.parse_object(reply.body)
+        except json_input.BadJSON as error:
+            raise BadDocument(f"the JSON at {reply.url} {error}", url) from None
         return document, reply.url
 
     async def _exchange(
@@ -363,13 +407,14 @@ class Fetcher:
         cut: bool,
         head: int = 0,
         cap: int | None = None,
+        client: httpx.AsyncClient | None = None,
     ) -> Reply:
         """One request with its redirects and body, under the total deadline; with `head`,
         only the first `head` bytes of the decoded body are read; `cap` replaces
-        `Limits.max_body`."""
-        if self._client is None:
+        `Limits.max_body`. `client` is the shared one unless another pool is named."""
+        client = client or self._client
+        if client is None:
             raise RuntimeError("Fetcher.open() was not awaited")
-        client = self._client
         allow_private = self.settings.allow_private_addresses
         try:
             target = check_url(url, allow_private=allow_private)

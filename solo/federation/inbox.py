@@ -15,30 +15,35 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
+import logging
+import re
 import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urldefrag
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from solo import jobs
+from solo import jobs, json_input
 from solo.db import Database
-from solo.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from solo.errors import BadRequest, Forbidden, NotFound, RequestError, Unauthorized
 from solo.federation.activitystreams import id_of
 from solo.federation.context import Federation, federation_of
-from solo.federation.remote_actors import authority
+from solo.federation.remote_actors import authority, same_origin
 from solo.federation.resolver import ResolveError
 from solo.federation.signatures import PreparedSignature, SignatureError, prepare, verify
 from solo.store import actors as actor_store
-from solo.store import hosts
+from solo.store import hosts, refusals
 from solo.store.actors import RemoteActor
 
 ACCEPTED = Response(status_code=202)
 RETRY_AFTER_SECONDS = 10
+_KEY_ID = re.compile(r'keyId="([^"]*)"')
+
+log = logging.getLogger(__name__)
 
 
 class _Hosts:
@@ -124,11 +129,9 @@ def _store(
 
 def _parse(body: bytes) -> dict[str, Any]:
     try:
-        activity = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("The body is not JSON.") from None
-    if not isinstance(activity, dict):
-        raise BadRequest("The body is not a JSON object.")
+        activity = json_input.parse_object(body)
+    except json_input.BadJSON as error:
+        raise BadRequest(f"The body {error}.") from None
     if not isinstance(activity.get("type"), str):
         raise BadRequest("The activity has no type.")
     actor = id_of(activity.get("actor"))
@@ -137,14 +140,21 @@ def _parse(body: bytes) -> dict[str, Any]:
     return activity
 
 
-def activity_key(activity: dict[str, Any], body: bytes) -> str:
-    """What deduplicates an activity: its id, else its object's id (GoToSocial's Delete has
-    none), else a hash of the bytes."""
-    for candidate in (activity.get("id"), id_of(activity.get("object"))):
-        if isinstance(candidate, str) and candidate:
-            return (
-                candidate if candidate == activity.get("id") else f"{candidate}#{activity['type']}"
-            )
+def activity_key(activity: dict[str, Any], body: bytes, signer: str) -> str:
+    """What deduplicates an activity: its id when it lives on the signer's host, else the id,
+    or the type and object (GoToSocial's Delete has no id), prefixed with the signer; else a
+    hash of the bytes (which name the actor, who is the signer).
+
+    A key another server could write first is scoped by signer: a forger claiming the author's
+    predictable id (`…#delete`, or a bare `object#Delete`) would otherwise make the author's
+    own activity a "duplicate", never applied (rule 39). Spaces never occur in a URL, so a
+    scoped key cannot collide with an activity's id."""
+    activity_id = activity.get("id")
+    if isinstance(activity_id, str) and activity_id:
+        return activity_id if same_origin(activity_id, signer) else f"{signer} {activity_id}"
+    object_id = id_of(activity.get("object"))
+    if object_id:
+        return f"{signer} {activity['type']} {object_id}"
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
@@ -173,6 +183,14 @@ async def _signer(federation: Federation, prepared: PreparedSignature) -> Remote
     return actor
 
 
+async def _actor_gone(federation: Federation, actor_id: str, key_id: str) -> bool:
+    """Whether the actor's own document answers 410 (rule 38). The keyId's 410 proves only that
+    document gone: any other gone URL on the actor's host would otherwise delete the actor."""
+    if urldefrag(key_id).url == actor_id:
+        return True  # the 410 just seen was the actor's own document
+    return await federation.resolver.is_gone(actor_id)
+
+
 def _target(request: Request) -> str:
     raw_path = request.scope.get("raw_path") or request.url.path.encode()
     query = request.scope.get("query_string", b"")
@@ -181,11 +199,41 @@ def _target(request: Request) -> str:
 
 async def receive(request: Request) -> Response:
     federation = federation_of(request)
+    body = await request.body()
+    try:
+        return await _receive(request, federation, body)
+    except RequestError as error:
+        await _record_refusal(federation, request, body, error)
+        raise
+
+
+async def _record_refusal(
+    federation: Federation, request: Request, body: bytes, error: RequestError
+) -> None:
+    """Keep who was refused and why, for `solo queue`; a failing database only logs it."""
+    try:
+        activity = json_input.parse_object(body)
+    except json_input.BadJSON:
+        activity = {}
+    sender = id_of(activity.get("actor")) or ""
+    raw_type = activity.get("type")
+    kind = raw_type if isinstance(raw_type, str) else ""
+    if not sender:
+        match = _KEY_ID.search(request.headers.get("signature", ""))
+        sender = match.group(1) if match else ""
+    if not sender and request.client is not None:
+        sender = request.client.host
+    try:
+        await refusals.record(federation.db, sender, kind, error.message, status=error.status)
+    except sqlite3.Error as failure:
+        log.warning("could not record a refused activity: %s", failure)
+
+
+async def _receive(request: Request, federation: Federation, body: bytes) -> Response:
     settings = federation.settings
     username = request.path_params.get("username")
     if username is not None and username != settings.username:
         raise NotFound(f"There is no account called {username} here.")
-    body = await request.body()
     activity = _parse(body)
     actor_id = id_of(activity["actor"])
     assert actor_id is not None
@@ -222,20 +270,24 @@ async def receive(request: Request) -> Response:
             kind == "Delete"
             and id_of(activity.get("object")) == actor_id
             and key_host == actor_host  # only the actor's own server can say it is gone
+            and await _actor_gone(federation, actor_id, prepared.key_id)
         ):
             # Rule 20: the account is gone (410) and says so; forget everything of theirs.
             async with federation.db.transaction() as conn:
                 await actor_store.delete_actor(conn, actor_id)
             await federation.feeds.rebuild()
             return ACCEPTED
-        raise Unauthorized(f"{actor_id} is gone (410); its signature cannot be checked.") from None
+        raise Unauthorized(
+            f"The key {prepared.key_id} answers 410 Gone, so the signature cannot be checked;"
+            f" unsigned, only a Delete of {actor_id} is taken, when {actor_id} answers 410 too."
+        ) from None
     if signer.ap_id != actor_id:
         raise Unauthorized(f"Signed by {signer.ap_id}, but the activity's actor is {actor_id}.")
     await known_hosts.heard_from(signer.domain)
     job = {"activity": activity, "actor": signer.ap_id}
     try:
         added = await federation.db.write(
-            _store(activity_key(activity, body), kind, job, time.time())
+            _store(activity_key(activity, body, signer.ap_id), kind, job, time.time())
         )
     except sqlite3.OperationalError:
         # Not stored (the disk is full, the database locked too long…): the sender retries.

@@ -17,6 +17,7 @@ from solo.federation.handlers.update import on_update
 from solo.federation.resolver import ResolveError
 from solo.jobs import Job
 from solo.store import actors as actor_store
+from solo.store import refusals
 
 HANDLERS: dict[str, Handler] = {
     "Follow": on_follow,
@@ -46,25 +47,31 @@ class Ingress:
         if not isinstance(activity, dict) or not isinstance(actor_id, str):
             await queue.drop(job, "malformed ingress job")
             return
-        handler = HANDLERS.get(str(activity.get("type")))
+        kind = str(activity.get("type"))
+        handler = HANDLERS.get(kind)
         if handler is None:
-            await queue.drop(job, f"{activity.get('type')} is not handled")
+            await self._ignore(job, actor_id, kind, f"{kind} is not handled")
             return
         actor = await actor_store.get_actor(self.federation.db, actor_id)
         if actor is None:
-            await queue.drop(job, f"{actor_id} is gone")
+            await self._ignore(job, actor_id, kind, f"{actor_id} is gone")
             return
         try:
             await handler(self.federation, activity, actor)
         except Ignored as reason:
-            await queue.drop(job, f"ignored: {reason}")
+            await self._ignore(job, actor_id, kind, f"ignored: {reason}")
         except (FetchError, ResolveError) as error:
             # A server that is down may come back; a refused address or a forged id never will.
             if error.temporary:
                 await queue.fail(job, str(error))
             else:
-                await queue.drop(job, str(error))
+                await self._ignore(job, actor_id, kind, str(error))
         else:
             await queue.done(job)
             # A handler may have queued answers (an Accept, a Reject).
             self.federation.push.wake.set()
+
+    async def _ignore(self, job: Job, actor_id: str, kind: str, reason: str) -> None:
+        """Drop the job, and keep why among the recent refusals `solo queue` shows."""
+        await self.federation.ingress.drop(job, reason)
+        await refusals.record(self.federation.db, actor_id, kind, reason)

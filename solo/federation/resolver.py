@@ -80,10 +80,13 @@ class Resolver:
         self._watching: asyncio.Future[None] | None = None
         self._watched = False
 
-    async def fetch(self, url: str, *, auth: httpx.Auth | None = None) -> dict[str, Any]:
+    async def fetch(
+        self, url: str, *, auth: httpx.Auth | None = None, for_key: bool = False
+    ) -> dict[str, Any]:
         """A signed GET of an ActivityStreams document whose id its origin vouches for; signed
-        as the instance actor unless `auth` signs it as someone else."""
-        return await self.fetcher.get_activity(url, auth=auth or self.auth)
+        as the instance actor unless `auth` signs it as someone else; `for_key` when it
+        verifies an incoming request (the key fetches' own limits)."""
+        return await self.fetcher.get_activity(url, auth=auth or self.auth, for_key=for_key)
 
     async def _store(self, document: dict[str, Any]) -> RemoteActor:
         try:
@@ -115,6 +118,14 @@ class Resolver:
         if document.get("id") != ap_id:
             raise ResolveError(f"{ap_id} is known by another id, {document.get('id')}")
         return await self._store(document)
+
+    async def is_gone(self, url: str) -> bool:
+        """Whether `url` answers 410 Gone to a fresh signed GET: nothing else proves it gone."""
+        try:
+            await self.fetch(url, for_key=True)
+        except FetchError as error:
+            return isinstance(error, HTTPStatusError) and error.status == 410
+        return False
 
     async def cached_actor_for_key(self, key_id: str) -> RemoteActor | None:
         cached = await self.cached_key(key_id)
@@ -164,13 +175,13 @@ class Resolver:
         """Fetch the owner of `key_id` (fresh) and require that it names this very key."""
         url, _ = urldefrag(key_id)
         try:
-            document = await self.fetch(url)
+            document = await self.fetch(url, for_key=True)
             if not types_of(document) & ACTOR_TYPES:
                 # A Key document (GoToSocial): its owner is the actor, on the same host.
                 owner = id_of(document.get("owner"))
                 if owner is None or not same_origin(owner, key_id):
                     raise ResolveError(f"the key {key_id} has no owner on its own host")
-                document = await self.fetch(owner)
+                document = await self.fetch(owner, for_key=True)
         except FetchError as error:
             raise ResolveError(
                 f"cannot fetch the key {key_id}: {error}",

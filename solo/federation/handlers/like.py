@@ -7,7 +7,7 @@ from typing import Any
 
 from solo.federation.activitystreams import id_of
 from solo.federation.context import Federation
-from solo.federation.handlers import Ignored
+from solo.federation.handlers import Ignored, own_id
 from solo.federation.handlers.create import blocked_by_us
 from solo.federation.handlers.undo import removed_early
 from solo.federation.notes import first
@@ -51,8 +51,7 @@ async def _favourite(
         raise Ignored(f"a {kind} of {object_id}, which is not a post of ours")
     if await blocked_by_us(federation, actor):
         raise Ignored(f"{actor.ap_id} is blocked")
-    like_id = activity.get("id")
-    like_id = like_id if isinstance(like_id, str) else None
+    like_id = own_id(activity, actor)
     if like_id is not None and await removed_early(federation, like_id, actor.ap_id):
         raise Ignored(f"the {kind} was undone before it arrived")
     notification = None

@@ -1,0 +1,67 @@
+"""Key fetches (made inside inbox requests, for senders not yet verified) have their own
+connections and bounded slots: servers whose keyIds drip one byte at a time cannot starve the
+other fetches, and a fetch refused for want of a slot says which limit was full."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from solo.federation.fetch import Fetcher, FetchTimeout, Limits
+from tests.test_fetch import Peer, make_settings, peer_app, serve
+
+LIMITS = Limits(deadline=3.0, key_fetches=4, key_fetches_per_host=2, key_slot_wait=0.3)
+
+
+@pytest.fixture
+async def dripping() -> AsyncIterator[Peer]:
+    """A real server on 127.0.0.1 whose /trickle sends one byte every 0.1 s for 30 s."""
+    remote = Peer()
+    async with serve(peer_app(remote)) as port:
+        remote.port = port
+        yield remote
+
+
+async def outcome(fetch: asyncio.Task[object]) -> str:
+    try:
+        await fetch
+    except FetchTimeout as error:
+        return str(error)
+    return "answered"
+
+
+async def test_dripping_key_servers_are_bounded_and_others_go_on(
+    tmp_path: Path, dripping: Peer
+) -> None:
+    async with Fetcher(make_settings(tmp_path), limits=LIMITS) as fetcher:
+        started = time.monotonic()
+        drips = [
+            asyncio.create_task(
+                fetcher.get_activity(
+                    dripping.url("/trickle", f"drip{n % 3}.test"), auth=None, for_key=True
+                )
+            )
+            for n in range(9)
+        ]
+        await asyncio.sleep(0.1)
+        # The shared connections are untouched by the key fetches: media, cards, search…
+        note = await fetcher.get_activity(dripping.url("/note", "good.test"), auth=None)
+        assert note["id"] == dripping.url("/note", "good.test")
+        assert time.monotonic() - started < 2.5
+        # Every key slot is taken (two dripping hosts, two each): a new key fetch is refused
+        # once the wait is over, saying which limit was full.
+        with pytest.raises(FetchTimeout, match="limit for all hosts"):
+            await fetcher.get_activity(dripping.url("/note", "good.test"), auth=None, for_key=True)
+        outcomes = [await outcome(drip) for drip in drips]
+        assert time.monotonic() - started < 8.0
+
+    per_host = [text for text in outcomes if "per-host limit" in text]
+    all_hosts = [text for text in outcomes if "limit for all hosts" in text]
+    timed_out = [text for text in outcomes if "did not answer within the time limits" in text]
+    # 3 hosts × 3 fetches: one of each host's waits on its host's two slots; of the six that
+    # got one, two find the four global slots taken; four drip until the deadline.
+    assert (len(per_host), len(all_hosts), len(timed_out)) == (3, 2, 4), outcomes
