@@ -210,28 +210,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 async def serve(settings: Settings, started: float | None = None) -> None:
-    # Open once before serving, so a missing or newer database is one line, not a traceback.
-    instance = await open_instance(settings)
-    await instance.db.close()
-    config = uvicorn.Config(
-        create_app(settings, serving=True),
-        host=settings.host,
-        port=settings.port,
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
-        server_header=False,
-        # An open /streaming connection would otherwise hold a SIGTERM off for ever.
-        timeout_graceful_shutdown=5,
-        # The client API's streaming WebSocket (solo/api/streaming.py); clients only send
-        # small subscribe messages.
-        ws="websockets-sansio",
-        ws_max_size=64 * 1024,
-        log_level="info",
-        # One log line per request costs more than the inbox itself at a thousand a second;
-        # start-up, shutdown and errors are still logged.
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
+    # Claimed first: a second `solo serve` of the same data directory stops here, before it
+    # touches the database or the first server's pid file.
+    with control.pid_file(settings):
+        # Open once before serving, so a missing or newer database is one line, not a traceback.
+        instance = await open_instance(settings)
+        await instance.db.close()
+        config = uvicorn.Config(
+            create_app(settings, serving=True),
+            host=settings.host,
+            port=settings.port,
+            proxy_headers=True,
+            forwarded_allow_ips="127.0.0.1",
+            server_header=False,
+            # An open /streaming connection would otherwise hold a SIGTERM off for ever.
+            timeout_graceful_shutdown=5,
+            # The client API's streaming WebSocket (solo/api/streaming.py); clients only send
+            # small subscribe messages.
+            ws="websockets-sansio",
+            ws_max_size=64 * 1024,
+            log_level="info",
+            # One log line per request costs more than the inbox itself at a thousand a second;
+            # start-up, shutdown and errors are still logged.
+            access_log=False,
+        )
+        server = uvicorn.Server(config)
+        print_banner(settings)
+        await server.serve()
+
+
+def print_banner(settings: Settings) -> None:
     print(
         f"Solo {__version__} serving @{urls.handle(settings)} on"
         f" http://{settings.host}:{settings.port} (public address {settings.base_url})\n"
@@ -239,7 +247,6 @@ async def serve(settings: Settings, started: float | None = None) -> None:
         " forgot the password? Run `solo passwd`.",
         flush=True,
     )
-    await server.serve()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -177,3 +177,82 @@ def test_the_console_script_serves_until_stopped(
         process.terminate()
         output = process.communicate(timeout=10)[0].decode()
     assert "Log in at http://localhost:8000/login as dave" in output
+
+
+def wait_until_serving(process: subprocess.Popen[bytes], port: int) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+            return
+        except httpx.TransportError:
+            assert process.poll() is None, "solo serve exited"
+            assert time.monotonic() < deadline, "solo serve did not answer within 30 s"
+            time.sleep(0.05)
+
+
+def test_a_second_serve_refuses_and_leaves_the_first_servers_pid_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    assert run(capsys, "--data-dir", str(data), "init")[0] == 0
+    pid_file = data / "solo.pid"
+    # A file left by a server that was killed names a process that is gone: it is replaced.
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    pid_file.write_text(f"{gone.pid}\n")
+    port = free_port()
+    env = {**os.environ, "SOLO_DATA_DIR": str(data), "SOLO_PORT": str(port)}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "solo", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_serving(first, port)
+        assert pid_file.read_text().strip() == str(first.pid)
+        second = subprocess.run(
+            [sys.executable, "-m", "solo", "serve", "--port", str(free_port())],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert second.returncode == 1
+        assert second.stderr.strip().splitlines() == [
+            f"solo: another Solo server (pid {first.pid}) is serving {data}: stop it first"
+            f" (if no server runs, remove {pid_file})"
+        ]
+        assert pid_file.read_text().strip() == str(first.pid)
+        asked = subprocess.run(
+            [sys.executable, "-m", "solo", "rebuild-feeds"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        assert f"Asked the running server (pid {first.pid})" in asked.stdout
+    finally:
+        first.terminate()
+        first.wait(timeout=20)
+    assert not pid_file.exists()  # ours, so removed at shutdown
+
+
+def test_serve_refuses_while_the_pid_file_names_a_live_process(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    assert run(capsys, "--data-dir", str(data), "init")[0] == 0
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (data / "solo.pid").write_text(f"{other.pid}\n")
+        code, _, err = run(capsys, "--data-dir", str(data), "serve", "--port", str(free_port()))
+        assert code == 1
+        assert f"another Solo server (pid {other.pid}) is serving" in err
+        assert (data / "solo.pid").read_text() == f"{other.pid}\n"
+    finally:
+        other.kill()
+        other.wait()
