@@ -15,7 +15,7 @@ import uvicorn
 
 from solo import __version__, control, jobs, urls
 from solo.app import create_app
-from solo.config import TOML_NAME, Settings, load_settings, write_toml
+from solo.config import TOML_NAME, Settings, load_settings, port_warning, write_toml
 from solo.db import Database
 from solo.errors import SetupError
 from solo.events import EventBus
@@ -236,6 +236,9 @@ async def serve(settings: Settings, started: float | None = None) -> None:
         )
         server = uvicorn.Server(config)
         print_banner(settings)
+        mismatch = port_warning(settings)
+        if mismatch:
+            print(f"solo: warning: {mismatch}", file=sys.stderr, flush=True)
         await server.serve()
 
 

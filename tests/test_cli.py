@@ -177,6 +177,23 @@ def test_the_console_script_serves_until_stopped(
         process.terminate()
         output = process.communicate(timeout=10)[0].decode()
     assert "Log in at http://localhost:8000/login as dave" in output
+    # The domain was chosen at init (port 8000), so the other port served is warned about.
+    assert (
+        f"solo: warning: the domain localhost:8000 says port 8000, but Solo serves port {port}"
+        in output
+    )
+
+
+def test_init_with_only_a_port_puts_the_domain_on_that_port(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOLO_PORT", "9123")
+    monkeypatch.delenv("SOLO_DOMAIN", raising=False)
+    code, out, _ = run(capsys, "--data-dir", str(tmp_path / "data"), "init")
+    assert code == 0
+    assert "Created @me@localhost:9123" in out
+    assert "Log in at http://localhost:9123/login" in out
+    assert 'domain = "localhost:9123"' in (tmp_path / "data" / "solo.toml").read_text()
 
 
 def wait_until_serving(process: subprocess.Popen[bytes], port: int) -> None:
