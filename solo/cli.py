@@ -101,7 +101,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     asyncio.run(initialise(settings, password, force=args.force))
     toml = settings.data_dir / TOML_NAME
     if not toml.exists():
-        write_toml(settings, ["domain", "scheme", "username"])
+        chosen = ["domain", "scheme", "username"]
+        if settings.port != Settings.port:
+            chosen.append("port")  # so that later commands serve where the links point
+        write_toml(settings, chosen)
     print(f"Created @{urls.handle(settings)} in {settings.data_dir}/ (settings in {toml}).")
     if generated:
         print(f"Your password: {password}")

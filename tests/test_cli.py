@@ -194,6 +194,9 @@ def test_init_with_only_a_port_puts_the_domain_on_that_port(
     assert "Created @me@localhost:9123" in out
     assert "Log in at http://localhost:9123/login" in out
     assert 'domain = "localhost:9123"' in (tmp_path / "data" / "solo.toml").read_text()
+    monkeypatch.delenv("SOLO_PORT")
+    later = load_settings(data_dir=tmp_path / "data")
+    assert (later.domain, later.port) == ("localhost:9123", 9123)
 
 
 def wait_until_serving(process: subprocess.Popen[bytes], port: int) -> None:
