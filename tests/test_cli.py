@@ -276,3 +276,78 @@ def test_serve_refuses_while_the_pid_file_names_a_live_process(
     finally:
         other.kill()
         other.wait()
+
+
+def damage(data: Path, *statements: str) -> None:
+    with sqlite3.connect(data / "solo.db") as conn:
+        for statement in statements:
+            conn.execute(statement)
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("statements", "named"),
+    [
+        (["UPDATE account SET fields_json = '{not json'"], "JSONDecodeError"),
+        (["PRAGMA foreign_keys = OFF", "DROP TABLE notifications"], "no such table"),
+    ],
+    ids=["unreadable-account-row", "failing-feed-rebuild"],
+)
+def test_a_damaged_database_is_one_line_at_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], statements: list[str], named: str
+) -> None:
+    data = tmp_path / "data"
+    assert run(capsys, "--data-dir", str(data), "init")[0] == 0
+    damage(data, *statements)
+    code, out, err = run(capsys, "--data-dir", str(data), "serve", "--port", str(free_port()))
+    assert code == 1
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"solo: {data / 'solo.db'} is damaged (") and named in err
+    assert "restore it from a backup" in err
+    assert "Traceback" not in out + err
+    assert not (data / "solo.pid").exists()
+    if named == "no such table":
+        code, _, err = run(capsys, "--data-dir", str(data), "rebuild-feeds")
+        assert code == 1 and err.count("\n") == 1 and "is damaged (" in err
+
+
+def user_version(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    conn.close()
+    return version
+
+
+def test_commands_that_only_read_never_create_or_migrate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing"
+    for command in ("queue", "rebuild-feeds"):
+        code, _, err = run(capsys, "--data-dir", str(missing), command)
+        assert code == 1 and err == f"solo: no Solo instance at {missing}: run `solo init` first\n"
+    assert not missing.exists()
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "solo.db").write_bytes(b"")
+    for command in ("queue", "rebuild-feeds"):
+        code, _, err = run(capsys, "--data-dir", str(empty), command)
+        assert code == 1
+        assert (
+            err == f"solo: {empty / 'solo.db'} is not a Solo database yet: run `solo init` first\n"
+        )
+    assert (empty / "solo.db").stat().st_size == 0
+
+    older = tmp_path / "older"
+    assert run(capsys, "--data-dir", str(older), "init")[0] == 0
+    with sqlite3.connect(older / "solo.db") as conn:
+        conn.execute(f"PRAGMA user_version = {schema_version() - 1}")
+    conn.close()
+    code, _, err = run(capsys, "--data-dir", str(older), "queue")
+    assert code == 1 and "older version of Solo" in err and "`solo serve` upgrades it" in err
+    assert user_version(older / "solo.db") == schema_version() - 1
+
+    current = tmp_path / "current"
+    assert run(capsys, "--data-dir", str(current), "init")[0] == 0
+    code, out, _ = run(capsys, "--data-dir", str(current), "queue")
+    assert code == 0 and out.startswith("push ")
