@@ -86,7 +86,9 @@ def _run_each(raw: sqlite3.Connection, batch: list[_Pending]) -> None:
         raw.execute("SAVEPOINT solo_item")
         try:
             item.outcome = item.fn(raw)
-        except Exception as error:  # noqa: BLE001 - raised again to that caller alone
+        except Exception as error:  # raised again to that caller alone
+            if not raw.in_transaction:
+                raise  # SQLite undid the whole transaction (disk full…): the batch failed
             raw.execute("ROLLBACK TO solo_item")
             item.error = error
         raw.execute("RELEASE solo_item")
@@ -234,7 +236,10 @@ class Database:
                 yield conn
             except BaseException:
                 self._changed.clear()
-                await conn.execute("ROLLBACK")
+                # SQLite may have rolled back by itself (a full disk does that); a ROLLBACK
+                # then would fail and hide the error that matters.
+                if conn.in_transaction:
+                    await conn.execute("ROLLBACK")
                 raise
             await conn.execute("COMMIT")
             self._committed()
