@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,7 +21,7 @@ from solo import api, control
 from solo.api.cors import Cors
 from solo.api.slashes import TrailingSlash
 from solo.config import Settings
-from solo.errors import RequestError, TooManyRequests
+from solo.errors import DISK_FULL, RequestError, TooManyRequests, storage_full
 from solo.federation import actors, inbox, nodeinfo, objects, webfinger
 from solo.federation.activitystreams import wants_activity_json
 from solo.federation.runtime import federation
@@ -49,6 +51,7 @@ from solo.web.templating import make_environment, render
 FORM_LIMIT = 64 * 1024
 INBOX_LIMIT = 1024 * 1024
 API_LIMIT = 1024 * 1024
+log = logging.getLogger("uvicorn.error")
 
 
 async def actor_or_profile(request: Request) -> Response:
@@ -106,6 +109,15 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if exc.headers:
         response.headers.update(exc.headers)
     return response
+
+
+async def storage_error(request: Request, exc: Exception) -> Response:
+    """A full disk: 507 with a message, once here for every route (the inbox answers 503
+    itself, so that peers retry). Any other OSError or SQLite error is a bug: raised again."""
+    if not storage_full(exc):
+        raise exc
+    log.error("%s %s: %s", request.method, request.url.path, exc)
+    return await _error_answer(request, 507, DISK_FULL)
 
 
 def body_limits(settings: Settings) -> dict[str, int]:
@@ -185,7 +197,12 @@ def create_app(
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,
-        exception_handlers={RequestError: request_error, HTTPException: http_error},
+        exception_handlers={
+            RequestError: request_error,
+            HTTPException: http_error,
+            sqlite3.OperationalError: storage_error,
+            OSError: storage_error,
+        },
     )
     app.state.settings = settings
     app.state.templates = make_environment()

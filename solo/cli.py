@@ -11,12 +11,9 @@ import sys
 import time
 from collections.abc import Sequence
 
-import uvicorn
-
 from solo import __version__, control, jobs, urls
-from solo.app import create_app
 from solo.config import TOML_NAME, Settings, load_settings, write_toml
-from solo.db import Database
+from solo.db import DAMAGE, Database, damaged
 from solo.errors import SetupError
 from solo.events import EventBus
 from solo.feeds import Feeds
@@ -24,6 +21,7 @@ from solo.instance import initialise, open_instance
 from solo.media import cache as media_cache
 from solo.media.storage import open_storage
 from solo.passwords import generate_password, hash_password, validate_new_password
+from solo.server import serve
 from solo.store import hosts, refusals
 from solo.store import media_cache as media_cache_store
 from solo.store.account import set_password_hash
@@ -102,7 +100,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     asyncio.run(initialise(settings, password, force=args.force))
     toml = settings.data_dir / TOML_NAME
     if not toml.exists():
-        write_toml(settings, ["domain", "scheme", "username"])
+        chosen = ["domain", "scheme", "username"]
+        if settings.port != Settings.port:
+            chosen.append("port")  # so that later commands serve where the links point
+        write_toml(settings, chosen)
     print(f"Created @{urls.handle(settings)} in {settings.data_dir}/ (settings in {toml}).")
     if generated:
         print(f"Your password: {password}")
@@ -132,7 +133,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
     async def show() -> None:
         db = Database(settings.db_path)
-        await db.open()
+        await db.open(readonly=True)  # a command that only looks never migrates
         try:
             counts = await jobs.summary(db)
             waiting = await jobs.waiting_by_host(db)
@@ -177,10 +178,12 @@ def cmd_rebuild_feeds(args: argparse.Namespace) -> int:
 
     async def count() -> str:
         db = Database(settings.db_path)
-        await db.open()
+        await db.open(readonly=True)
         try:
             feeds = Feeds(db, EventBus())
             await feeds.rebuild()
+        except DAMAGE as error:
+            raise damaged(settings.db_path, error) from None
         finally:
             await db.close()
         sizes = ", ".join(f"{name} {len(feed)}" for name, feed in feeds.timelines.items())
@@ -217,43 +220,9 @@ def cmd_media(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    started = time.monotonic()
     settings = load_settings(data_dir=args.data_dir, host=args.host, port=args.port)
-    asyncio.run(serve(settings, started))
+    asyncio.run(serve(settings))
     return 0
-
-
-async def serve(settings: Settings, started: float | None = None) -> None:
-    # Open once before serving, so a missing or newer database is one line, not a traceback.
-    instance = await open_instance(settings)
-    await instance.db.close()
-    config = uvicorn.Config(
-        create_app(settings, serving=True),
-        host=settings.host,
-        port=settings.port,
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
-        server_header=False,
-        # An open /streaming connection would otherwise hold a SIGTERM off for ever.
-        timeout_graceful_shutdown=5,
-        # The client API's streaming WebSocket (solo/api/streaming.py); clients only send
-        # small subscribe messages.
-        ws="websockets-sansio",
-        ws_max_size=64 * 1024,
-        log_level="info",
-        # One log line per request costs more than the inbox itself at a thousand a second:
-        # off unless asked for (start-up, shutdown and errors are logged either way).
-        access_log=settings.access_log,
-    )
-    server = uvicorn.Server(config)
-    print(
-        f"Solo {__version__} serving @{urls.handle(settings)} on"
-        f" http://{settings.host}:{settings.port} (public address {settings.base_url})\n"
-        f"Log in at {settings.base_url}/login as {settings.username};"
-        " forgot the password? Run `solo passwd`.",
-        flush=True,
-    )
-    await server.serve()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

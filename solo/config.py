@@ -169,7 +169,26 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         if raw is not None:
             values[name] = _coerce(name, raw, f"--{name.replace('_', '-')}")
     values["data_dir"] = data_dir
+    if "domain" not in values and "port" in values:
+        # No domain chosen anywhere: the default one is this machine, on the port served.
+        values["domain"] = f"localhost:{values['port']}"
     return Settings(**values)
+
+
+def port_warning(settings: Settings) -> str | None:
+    """What is wrong when a domain on this machine names another port than the one served: every
+    link and id would then point at a port where nothing answers."""
+    hostname, _, port = settings.domain.partition(":")
+    if not (hostname in LOCAL_HOSTS or hostname.endswith(".localhost")):
+        return None  # a public domain sits behind a proxy, whatever port Solo binds
+    named = int(port) if port else (443 if settings.scheme == "https" else 80)
+    if named == settings.port:
+        return None
+    return (
+        f"the domain {settings.domain} says port {named}, but Solo serves port {settings.port}:"
+        f" links will point where nothing answers. Set SOLO_DOMAIN=localhost:{settings.port}"
+        f" (or domain in {settings.data_dir / TOML_NAME}), or serve port {named}"
+    )
 
 
 def write_toml(settings: Settings, names: list[str]) -> Path:

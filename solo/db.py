@@ -87,7 +87,9 @@ def _run_each(raw: sqlite3.Connection, batch: list[_Pending]) -> None:
         raw.execute("SAVEPOINT solo_item")
         try:
             item.outcome = item.fn(raw)
-        except Exception as error:  # noqa: BLE001 - raised again to that caller alone
+        except Exception as error:  # raised again to that caller alone
+            if not raw.in_transaction:
+                raise  # SQLite undid the whole transaction (disk full…): the batch failed
             raw.execute("ROLLBACK TO solo_item")
             item.error = error
         raw.execute("RELEASE solo_item")
@@ -127,10 +129,21 @@ class Database:
         self._listeners: dict[str, list[tuple[frozenset[str], ChangeListener]]] = {}
         self._versions: dict[str, int] = {}
 
-    async def open(self, *, create: bool = False) -> None:
-        """Open the file (creating it only when `create`) and bring the schema up to date."""
+    async def open(self, *, create: bool = False, readonly: bool = False) -> None:
+        """Open the file (creating it only when `create`) and bring the schema up to date.
+
+        `readonly` is for commands that only look: no writer, and no migration either, so the
+        schema must already be this version's."""
         if not create and not self.path.is_file():
             raise SetupError(f"no Solo instance at {self.path.parent}: run `solo init` first")
+        if readonly:
+            await self._open_readers()
+            try:
+                await self._check_version()
+            except BaseException:
+                await self.close()
+                raise
+            return
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         writer = await aiosqlite.connect(self.path, isolation_level=None)
@@ -146,6 +159,9 @@ class Database:
             await writer.close()
             raise
         self._writer = writer
+        await self._open_readers()
+
+    async def _open_readers(self) -> None:
         for _ in range(self._reader_count):
             reader = await aiosqlite.connect(
                 f"file:{self.path}?mode=ro", uri=True, isolation_level=None
@@ -154,6 +170,25 @@ class Database:
             await reader.execute("PRAGMA query_only = ON")
             self._all_readers.append(reader)
             self._readers.put_nowait(reader)
+
+    async def _check_version(self) -> None:
+        try:
+            version = int(await self.fetchval("PRAGMA user_version"))
+        except sqlite3.DatabaseError as error:
+            raise damaged(self.path, error) from None
+        latest = schema_version()
+        if version == 0:
+            raise SetupError(f"{self.path} is not a Solo database yet: run `solo init` first")
+        if version > latest:
+            raise SetupError(
+                f"{self.path} was written by a newer version of Solo (schema {version}; this"
+                f" version knows up to {latest}): upgrade Solo"
+            )
+        if version < latest:
+            raise SetupError(
+                f"{self.path} was written by an older version of Solo (schema {version}; this"
+                f" version has {latest}): `solo serve` upgrades it"
+            )
 
     async def close(self) -> None:
         if self._committer is not None:
@@ -202,7 +237,10 @@ class Database:
                 yield conn
             except BaseException:
                 self._changed.clear()
-                await conn.execute("ROLLBACK")
+                # SQLite may have rolled back by itself (a full disk does that); a ROLLBACK
+                # then would fail and hide the error that matters.
+                if conn.in_transaction:
+                    await conn.execute("ROLLBACK")
                 raise
             await conn.execute("COMMIT")
             self._committed()
@@ -330,6 +368,26 @@ class Database:
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         async with self.transaction() as conn:
             await conn.executemany(sql, rows)
+
+
+# What reading a damaged database raises: SQLite's own complaints, and stored values that no
+# longer decode (JSON, text, numbers, keys) or rows that lack what every row has.
+DAMAGE: tuple[type[Exception], ...] = (
+    sqlite3.DatabaseError,
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+)
+
+
+def damaged(path: Path, error: Exception) -> SetupError:
+    """The one line that says a database cannot be read, and what to do about it."""
+    detail = str(error) or type(error).__name__
+    return SetupError(
+        f"{path} is damaged ({type(error).__name__}: {detail}): restore it from a backup"
+        " (see the README)"
+    )
 
 
 async def migrate(conn: aiosqlite.Connection, path: Path) -> int:

@@ -12,7 +12,17 @@ the CLI turns `SetupError` into a one-line message. Anything else is a bug and i
           ├── NotFound          404
           ├── PayloadTooLarge   413
           └── TooManyRequests   429 (with the seconds to wait)
+
+A full disk is not in the tree: it surfaces as SQLite's "database or disk is full" or as an
+OSError (ENOSPC) from a file being written, wherever that happens; `storage_full` recognises
+both, and `solo.app` answers them 507 Insufficient Storage with `DISK_FULL`.
 """
+
+import errno
+import sqlite3
+
+DISK_FULL = "The server's disk is full, so nothing was saved. Try again once space is freed."
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 class SoloError(Exception):
@@ -57,3 +67,11 @@ class TooManyRequests(RequestError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+def storage_full(error: BaseException) -> bool:
+    """Whether `error` says the disk (or the database's size limit) is full."""
+    if isinstance(error, sqlite3.OperationalError):
+        code = getattr(error, "sqlite_errorcode", None)
+        return code == sqlite3.SQLITE_FULL or "database or disk is full" in str(error)
+    return isinstance(error, OSError) and error.errno in _FULL_ERRNOS

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from starlette.requests import HTTPConnection
 
 from solo.config import Settings
-from solo.db import Database
+from solo.db import DAMAGE, Database, damaged
 from solo.errors import SetupError
 from solo.keys import KeyPair, generate_keypair
 from solo.passwords import hash_password
@@ -64,10 +64,13 @@ async def open_instance(settings: Settings) -> Instance:
     db = Database(settings.db_path)
     await db.open()
     try:
-        account = await account_store.get_account(db)
-        user_keys = await account_store.get_keypair(db, "user")
-        instance_keys = await account_store.get_keypair(db, "instance")
-        secret = await account_store.get_meta(db, SESSION_SECRET)
+        try:
+            account = await account_store.get_account(db)
+            user_keys = await account_store.get_keypair(db, "user")
+            instance_keys = await account_store.get_keypair(db, "instance")
+            secret = await account_store.get_meta(db, SESSION_SECRET)
+        except DAMAGE as error:
+            raise damaged(settings.db_path, error) from None
         if account is None or user_keys is None or instance_keys is None or secret is None:
             raise SetupError(
                 f"the instance at {settings.data_dir} is incomplete: run `solo init --force`"

@@ -183,3 +183,177 @@ def test_the_console_script_serves_until_stopped(
     # Opt-in: one line per request, for debugging federation.
     logged = re.search(r'"GET /(@|%40)dave HTTP/1.1" 200', output)
     assert (logged is not None) == access_log
+    # The domain was chosen at init (port 8000), so the other port served is warned about.
+    assert (
+        f"solo: warning: the domain localhost:8000 says port 8000, but Solo serves port {port}"
+        in output
+    )
+
+
+def test_init_with_only_a_port_puts_the_domain_on_that_port(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOLO_PORT", "9123")
+    monkeypatch.delenv("SOLO_DOMAIN", raising=False)
+    code, out, _ = run(capsys, "--data-dir", str(tmp_path / "data"), "init")
+    assert code == 0
+    assert "Created @me@localhost:9123" in out
+    assert "Log in at http://localhost:9123/login" in out
+    assert 'domain = "localhost:9123"' in (tmp_path / "data" / "solo.toml").read_text()
+    monkeypatch.delenv("SOLO_PORT")
+    later = load_settings(data_dir=tmp_path / "data")
+    assert (later.domain, later.port) == ("localhost:9123", 9123)
+
+
+def wait_until_serving(process: subprocess.Popen[bytes], port: int) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+            return
+        except httpx.TransportError:
+            assert process.poll() is None, "solo serve exited"
+            assert time.monotonic() < deadline, "solo serve did not answer within 30 s"
+            time.sleep(0.05)
+
+
+def test_a_second_serve_refuses_and_leaves_the_first_servers_pid_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    assert run(capsys, "--data-dir", str(data), "init")[0] == 0
+    pid_file = data / "solo.pid"
+    # A file left by a server that was killed names a process that is gone: it is replaced.
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    pid_file.write_text(f"{gone.pid}\n")
+    port = free_port()
+    env = {**os.environ, "SOLO_DATA_DIR": str(data), "SOLO_PORT": str(port)}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "solo", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_serving(first, port)
+        assert pid_file.read_text().strip() == str(first.pid)
+        second = subprocess.run(
+            [sys.executable, "-m", "solo", "serve", "--port", str(free_port())],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert second.returncode == 1
+        assert second.stderr.strip().splitlines() == [
+            f"solo: another Solo server (pid {first.pid}) is serving {data}: stop it first"
+            f" (if no server runs, remove {pid_file})"
+        ]
+        assert pid_file.read_text().strip() == str(first.pid)
+        asked = subprocess.run(
+            [sys.executable, "-m", "solo", "rebuild-feeds"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        assert f"Asked the running server (pid {first.pid})" in asked.stdout
+    finally:
+        first.terminate()
+        first.wait(timeout=20)
+    assert not pid_file.exists()  # ours, so removed at shutdown
+
+
+def test_serve_refuses_while_the_pid_file_names_a_live_process(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    assert run(capsys, "--data-dir", str(data), "init")[0] == 0
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (data / "solo.pid").write_text(f"{other.pid}\n")
+        code, _, err = run(capsys, "--data-dir", str(data), "serve", "--port", str(free_port()))
+        assert code == 1
+        assert f"another Solo server (pid {other.pid}) is serving" in err
+        assert (data / "solo.pid").read_text() == f"{other.pid}\n"
+    finally:
+        other.kill()
+        other.wait()
+
+
+def damage(data: Path, *statements: str) -> None:
+    with sqlite3.connect(data / "solo.db") as conn:
+        for statement in statements:
+            conn.execute(statement)
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("statements", "named"),
+    [
+        (["UPDATE account SET fields_json = '{not json'"], "JSONDecodeError"),
+        (["PRAGMA foreign_keys = OFF", "DROP TABLE notifications"], "no such table"),
+    ],
+    ids=["unreadable-account-row", "failing-feed-rebuild"],
+)
+def test_a_damaged_database_is_one_line_at_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], statements: list[str], named: str
+) -> None:
+    data = tmp_path / "data"
+    assert run(capsys, "--data-dir", str(data), "init")[0] == 0
+    damage(data, *statements)
+    code, out, err = run(capsys, "--data-dir", str(data), "serve", "--port", str(free_port()))
+    assert code == 1
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"solo: {data / 'solo.db'} is damaged (") and named in err
+    assert "restore it from a backup" in err
+    assert "Traceback" not in out + err
+    assert not (data / "solo.pid").exists()
+    if named == "no such table":
+        code, _, err = run(capsys, "--data-dir", str(data), "rebuild-feeds")
+        assert code == 1 and err.count("\n") == 1 and "is damaged (" in err
+
+
+def user_version(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    conn.close()
+    return version
+
+
+def test_commands_that_only_read_never_create_or_migrate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing"
+    for command in ("queue", "rebuild-feeds"):
+        code, _, err = run(capsys, "--data-dir", str(missing), command)
+        assert code == 1 and err == f"solo: no Solo instance at {missing}: run `solo init` first\n"
+    assert not missing.exists()
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "solo.db").write_bytes(b"")
+    for command in ("queue", "rebuild-feeds"):
+        code, _, err = run(capsys, "--data-dir", str(empty), command)
+        assert code == 1
+        assert (
+            err == f"solo: {empty / 'solo.db'} is not a Solo database yet: run `solo init` first\n"
+        )
+    assert (empty / "solo.db").stat().st_size == 0
+
+    older = tmp_path / "older"
+    assert run(capsys, "--data-dir", str(older), "init")[0] == 0
+    with sqlite3.connect(older / "solo.db") as conn:
+        conn.execute(f"PRAGMA user_version = {schema_version() - 1}")
+    conn.close()
+    code, _, err = run(capsys, "--data-dir", str(older), "queue")
+    assert code == 1 and "older version of Solo" in err and "`solo serve` upgrades it" in err
+    assert user_version(older / "solo.db") == schema_version() - 1
+
+    current = tmp_path / "current"
+    assert run(capsys, "--data-dir", str(current), "init")[0] == 0
+    code, out, _ = run(capsys, "--data-dir", str(current), "queue")
+    assert code == 0 and out.startswith("push ")

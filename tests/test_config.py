@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from solo.config import Settings, load_settings, setting_names
+from solo.config import Settings, load_settings, port_warning, setting_names
 from solo.errors import SetupError
 
 README = Path(__file__).parent.parent / "README.md"
@@ -91,3 +91,31 @@ def test_every_setting_is_documented_in_the_readme() -> None:
         assert f"`SOLO_{name.upper()}`" in table, f"SOLO_{name.upper()} is not in the README"
         if name != "data_dir":
             assert f"`{name}`" in table, f"the solo.toml key {name} is not in the README"
+
+
+def test_the_port_alone_moves_the_default_domain(tmp_path: Path) -> None:
+    settings = load_settings({"SOLO_PORT": "9123"}, data_dir=tmp_path)
+    assert (settings.domain, settings.port) == ("localhost:9123", 9123)
+    assert settings.base_url == "http://localhost:9123"
+    flagged = load_settings({}, data_dir=tmp_path, port=9124)
+    assert flagged.base_url == "http://localhost:9124"
+    assert port_warning(settings) is None
+    chosen = load_settings(
+        {"SOLO_PORT": "9123", "SOLO_DOMAIN": "social.example.org"}, data_dir=tmp_path
+    )
+    assert chosen.domain == "social.example.org"
+    assert port_warning(chosen) is None  # behind a proxy
+
+
+def test_a_local_domain_on_another_port_is_warned_about(tmp_path: Path) -> None:
+    (tmp_path / "solo.toml").write_text('domain = "localhost:8000"\n')
+    settings = load_settings({"SOLO_PORT": "9123"}, data_dir=tmp_path)
+    assert (
+        settings.domain == "localhost:8000"
+    )  # chosen (by `solo init`): never changed behind one's back
+    warning = port_warning(settings)
+    assert warning is not None
+    assert "says port 8000, but Solo serves port 9123" in warning
+    assert "SOLO_DOMAIN=localhost:9123" in warning
+    bare = load_settings({"SOLO_DOMAIN": "localhost", "SOLO_PORT": "8000"}, data_dir=tmp_path)
+    assert "says port 80," in (port_warning(bare) or "")

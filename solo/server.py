@@ -1,0 +1,103 @@
+"""`solo serve`: the app under uvicorn, with the pid file, the start-up and the signals.
+
+The app's lifespan runs here rather than under uvicorn, for two reasons: a failure while it
+starts (a damaged database) becomes the one-line `SetupError` of every other start-up problem
+instead of uvicorn's traceback, and its shutdown (workers, database) still runs after a SIGTERM,
+which uvicorn raises again once it has stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+from collections.abc import Iterator
+from types import FrameType
+
+import uvicorn
+
+from solo import __version__, control, urls
+from solo.app import create_app
+from solo.config import Settings, port_warning
+from solo.db import DAMAGE, damaged
+from solo.errors import SetupError
+
+STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+async def serve(settings: Settings) -> None:
+    # Claimed first: a second `solo serve` of the same data directory stops here, before it
+    # touches the database or the first server's pid file.
+    with control.pid_file(settings):
+        app = create_app(settings, serving=True)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host=settings.host,
+                port=settings.port,
+                lifespan="off",  # run below
+                proxy_headers=True,
+                forwarded_allow_ips="127.0.0.1",
+                server_header=False,
+                # An open /streaming connection would otherwise hold a SIGTERM off for ever.
+                timeout_graceful_shutdown=5,
+                # The client API's streaming WebSocket (solo/api/streaming.py); clients only
+                # send small subscribe messages.
+                ws="websockets-sansio",
+                ws_max_size=64 * 1024,
+                log_level="info",
+                # One log line per request costs more than the inbox itself at a thousand a
+                # second: off unless asked for (start-up, shutdown and errors are logged
+                # either way).
+                access_log=settings.access_log,
+            )
+        )
+        with held_signals(server):
+            async with contextlib.AsyncExitStack() as stack:
+                try:
+                    await stack.enter_async_context(app.router.lifespan_context(app))
+                except SetupError:
+                    raise
+                except DAMAGE as error:
+                    raise damaged(settings.db_path, error) from None
+                print_banner(settings)
+                mismatch = port_warning(settings)
+                if mismatch:
+                    print(f"solo: warning: {mismatch}", file=sys.stderr, flush=True)
+                await server.serve()
+                if not server.started:
+                    raise SetupError(
+                        f"could not serve on {settings.host}:{settings.port} (see above)"
+                    )
+
+
+@contextlib.contextmanager
+def held_signals(server: uvicorn.Server) -> Iterator[None]:
+    """SIGINT and SIGTERM stop the server without ending the process at once; they are raised
+    again once everything is closed, so the process still ends as they ask."""
+    held: list[int] = []
+
+    def hold(number: int, frame: FrameType | None) -> None:
+        held.append(number)
+        server.should_exit = True  # received while starting: stop as soon as started
+
+    before: dict[int, signal._HANDLER] = {
+        number: signal.signal(number, hold) for number in STOPPING_SIGNALS
+    }
+    try:
+        yield
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
+        for number in dict.fromkeys(held):
+            signal.raise_signal(number)
+
+
+def print_banner(settings: Settings) -> None:
+    print(
+        f"Solo {__version__} serving @{urls.handle(settings)} on"
+        f" http://{settings.host}:{settings.port} (public address {settings.base_url})\n"
+        f"Log in at {settings.base_url}/login as {settings.username};"
+        " forgot the password? Run `solo passwd`.",
+        flush=True,
+    )
