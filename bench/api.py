@@ -38,7 +38,7 @@ from bench.loadgen import Connection, percentile
 from bench.procs import CpuShare, Processes, proc_status
 from bench.timelines import ACTORS, FOLLOWED, PASSWORD, populate
 from bench.world import World
-from solo.federation.activitystreams import AS_CONTEXT, PUBLIC
+from solo.activitystreams import AS_CONTEXT, PUBLIC
 from solo.federation.signatures import sign_headers
 from solo.instance import initialise
 

@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from solo import urls
+from solo.activitystreams import AS_CONTEXT, PUBLIC, SECURITY_CONTEXT
 from solo.config import Settings
 from solo.db import Database
-from solo.federation.activitystreams import AS_CONTEXT, PUBLIC, SECURITY_CONTEXT
 from solo.federation.delivery import enqueue_delivery
 from solo.ids import IdGenerator
 from solo.store.follows import follower_inboxes

@@ -18,12 +18,15 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from solo import api, control
+from solo.activitystreams import wants_activity_json
 from solo.api.cors import Cors
 from solo.api.slashes import TrailingSlash
 from solo.config import Settings
+from solo.edge.middleware import BodyLimit, SecurityHeaders
+from solo.edge.sessions import OwnRequests, Sessions
+from solo.edge.templating import make_environment, render
 from solo.errors import DISK_FULL, RequestError, TooManyRequests, storage_full
 from solo.federation import actors, inbox, nodeinfo, objects, webfinger
-from solo.federation.activitystreams import wants_activity_json
 from solo.federation.runtime import federation
 from solo.instance import open_instance
 from solo.paths import static_dir
@@ -44,9 +47,6 @@ from solo.web import (
     timelines,
     uploads,
 )
-from solo.web.middleware import BodyLimit, SecurityHeaders
-from solo.web.sessions import Sessions
-from solo.web.templating import make_environment, render
 
 FORM_LIMIT = 64 * 1024
 INBOX_LIMIT = 1024 * 1024
@@ -192,6 +192,7 @@ def create_app(
         Middleware(SecurityHeaders),
         Middleware(BodyLimit, default=FORM_LIMIT, limits=body_limits(settings)),
         Middleware(Sessions),
+        Middleware(OwnRequests),
     ]
     app = Starlette(
         routes=routes,

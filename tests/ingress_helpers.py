@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from solo import urls
 from solo.actions import follows as follow_actions
-from solo.federation.activitystreams import PUBLIC
+from solo.activitystreams import PUBLIC
 from solo.federation.signatures import HTTPSignatureAuth
 from solo.store import actors as actor_store
 from solo.store import follows, statuses

@@ -20,7 +20,7 @@ from solo.actions import ActionError
 from solo.actions import follows as follow_actions
 from solo.actions import interactions as interaction_actions
 from solo.actions import statuses as status_actions
-from solo.federation.activitystreams import PUBLIC
+from solo.activitystreams import PUBLIC
 from solo.store import actors as actor_store
 from solo.store import follows
 from solo.store import statuses as status_store

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from solo.config import Settings
-from solo.federation.addresses import (
+from solo.net.addresses import (
     AddressRefused,
     check_url,
     checked_addresses,

@@ -11,8 +11,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from solo.activitystreams import PUBLIC
 from solo.federation import backfill
-from solo.federation.activitystreams import PUBLIC
 from solo.store import hosts, statuses
 from tests.fleet import Fleet, Node, eventually, fleet_of
 from tests.ingress_helpers import (

@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response, Stream
 from starlette.routing import Route
 
 from solo.config import Settings
-from solo.federation.fetch import (
+from solo.net.fetch import (
     BadContentType,
     BadDocument,
     Fetcher,

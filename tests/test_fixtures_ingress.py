@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from solo.activitystreams import PUBLIC, id_of
 from solo.app import create_app
 from solo.db import Database
-from solo.federation.activitystreams import PUBLIC, id_of
 from solo.store import actors as actor_store
 from solo.store import follows, statuses
 from solo.store.follows import Direction

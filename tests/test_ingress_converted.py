@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from solo.federation.activitystreams import PUBLIC
+from solo.activitystreams import PUBLIC
 from solo.store import media as media_store
 from solo.store.media import Media
 from solo.store.statuses import Status

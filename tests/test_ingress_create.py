@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from solo.federation.activitystreams import PUBLIC
+from solo.activitystreams import PUBLIC
 from tests.fleet import fleet_of
 from tests.ingress_helpers import (
     FakeServer,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from solo.federation.activitystreams import PUBLIC
+from solo.activitystreams import PUBLIC
 from solo.store import hosts, interactions
 from tests.fleet import fleet_of
 from tests.ingress_helpers import (

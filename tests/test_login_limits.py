@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 
 from solo.api.apps import REGISTRATIONS_PER_HOUR
 from solo.config import Settings
-from solo.web.pages import FAILED_LOGINS_PER_MINUTE
+from solo.edge.ratelimit import FAILED_LOGINS_PER_MINUTE
 from tests.conftest import PASSWORD
 from tests.test_api_oauth import register
 from tests.test_login import csrf_from, login

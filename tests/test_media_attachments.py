@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 
 from solo.actions import media as media_actions
 from solo.actions import statuses as status_actions
-from solo.federation.activitystreams import PUBLIC
+from solo.activitystreams import PUBLIC
 from solo.store import media as media_store
 from solo.store import statuses as status_store
 from tests.fleet import eventually, fleet_of

@@ -21,11 +21,11 @@ from starlette.routing import Route
 
 from solo.app import create_app
 from solo.cli import main
-from solo.federation.fetch import ForbiddenAddress
 from solo.media.cache import verified_type
 from solo.media.proxy import MediaProxy
 from solo.media.serve import SANDBOX_CSP
 from solo.media.storage import LocalStorage, new_key
+from solo.net.fetch import ForbiddenAddress
 from solo.store import actors as actor_store
 from solo.store import media_cache as cache_store
 from solo.store.actors import RemoteActor

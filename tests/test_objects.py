@@ -9,8 +9,8 @@ from starlette.applications import Starlette
 from solo import urls
 from solo.actions import interactions as interaction_actions
 from solo.actions import statuses as status_actions
+from solo.activitystreams import AS_CONTEXT, PUBLIC
 from solo.config import Settings
-from solo.federation.activitystreams import AS_CONTEXT, PUBLIC
 from solo.federation.context import Federation
 
 AS_JSON = {"Accept": "application/activity+json"}

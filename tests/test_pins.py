@@ -10,8 +10,8 @@ import pytest
 from starlette.applications import Starlette
 
 from solo.actions import ActionError, pins, statuses
+from solo.activitystreams import PUBLIC
 from solo.federation import backfill
-from solo.federation.activitystreams import PUBLIC
 from solo.store import pins as pin_store
 from solo.store import statuses as status_store
 from tests.fleet import fleet_of

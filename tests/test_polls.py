@@ -18,8 +18,8 @@ from starlette.applications import Starlette
 from solo.actions import ActionError, statuses
 from solo.actions import polls as poll_actions
 from solo.actions.polls import PollDraft
+from solo.activitystreams import id_of
 from solo.federation import poll_tasks
-from solo.federation.activitystreams import id_of
 from solo.store import polls as poll_store
 from tests.fleet import Node, eventually, fleet_of
 from tests.ingress_helpers import (

@@ -13,9 +13,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from solo.federation.fetch import FetchTimeout, ForbiddenAddress, Limits, Unreachable
 from solo.federation.poster import Poster
 from solo.federation.signatures import HTTPSignatureAuth, prepare, verify
+from solo.net.fetch import FetchTimeout, ForbiddenAddress, Limits, Unreachable
 from tests.test_fetch import AS, MB, Peer, make_certificate, make_settings, peer_app, serve
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)

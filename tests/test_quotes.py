@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
+from solo.activitystreams import PUBLIC
 from solo.app import create_app
-from solo.federation.activitystreams import PUBLIC
 from solo.federation.notes import quote_of
 from tests.conftest import initialise_fast, make_settings
 from tests.fleet import Fleet, Node

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from solo.web.sessions import COOKIE, _is_inbox
+from solo.edge.sessions import COOKIE, _is_inbox
 
 
 def test_inbox_paths() -> None:

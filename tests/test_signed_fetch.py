@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from solo.actions import follows as follow_actions
 from solo.actions import statuses as status_actions
 from solo.federation import backfill
-from solo.federation.fetch import HTTPStatusError
 from solo.federation.signatures import HTTPSignatureAuth, sign_headers
+from solo.net.fetch import HTTPStatusError
 from solo.store import statuses as status_store
 from tests.fleet import Node, eventually, fleet_of
 from tests.ingress_helpers import follow_solo

@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 
 from solo import urls
+from solo.activitystreams import AS_CONTEXT
 from solo.federation import vocab
-from solo.federation.activitystreams import AS_CONTEXT
 from solo.federation.audience import inbox_of
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery

@@ -8,15 +8,15 @@ from __future__ import annotations
 from typing import Any, Final
 
 from solo.actions import ActionError
+from solo.activitystreams import ACTOR_TYPES, types_of
 from solo.federation import polls
-from solo.federation.activitystreams import ACTOR_TYPES, types_of
 from solo.federation.context import Federation
-from solo.federation.fetch import FetchError
 from solo.federation.handlers import Ignored
 from solo.federation.handlers.create import blocked_by_us
 from solo.federation.notes import POST_TYPES, author_of, parse_post
 from solo.federation.remote_actors import authority, same_origin
 from solo.federation.resolver import ResolveError
+from solo.net.fetch import FetchError
 from solo.store import actors as actor_store
 from solo.store import hosts
 from solo.store import statuses as status_store

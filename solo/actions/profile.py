@@ -16,8 +16,8 @@ from solo import urls
 from solo.actions import ActionError, WrongPassword
 from solo.actions import follows as follow_actions
 from solo.actions import media as media_actions
+from solo.activitystreams import PUBLIC
 from solo.federation import verify_links, vocab
-from solo.federation.activitystreams import PUBLIC
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
 from solo.media.storage import new_key

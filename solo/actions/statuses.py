@@ -27,9 +27,9 @@ from solo.federation import cards, poll_tasks, vocab
 from solo.federation.audience import audience_inboxes
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
-from solo.federation.fetch import FetchError
 from solo.federation.resolver import ResolveError
 from solo.media.upload import MAX_ATTACHMENTS
+from solo.net.fetch import FetchError
 from solo.store import actors as actor_store
 from solo.store import media as media_store
 from solo.store import polls as poll_store

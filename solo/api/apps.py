@@ -16,11 +16,11 @@ from solo.api import scopes as scope_names
 from solo.api.auth import authenticate
 from solo.api.errors import InvalidToken, ValidationFailed
 from solo.api.params import Params
+from solo.edge.ratelimit import SlidingWindow
 from solo.errors import TooManyRequests
 from solo.instance import instance_of
 from solo.store import oauth as store
 from solo.store.oauth import OAuthApp
-from solo.web.ratelimit import SlidingWindow
 
 OOB: Final = "urn:ietf:wg:oauth:2.0:oob"
 MAX_NAME: Final = 60  # Mastodon's limit on an app's name

@@ -23,13 +23,13 @@ from starlette.routing import BaseRoute, Route
 
 from solo.api import scopes as scope_names
 from solo.api.apps import OOB
+from solo.edge.middleware import CONTENT_SECURITY_POLICY
+from solo.edge.sessions import checked_form, current_account
+from solo.edge.templating import render
 from solo.errors import BadRequest
 from solo.instance import instance_of
 from solo.store import oauth as store
 from solo.store.oauth import OAuthApp
-from solo.web.middleware import CONTENT_SECURITY_POLICY
-from solo.web.sessions import checked_form, current_account
-from solo.web.templating import render
 
 FIELDS: Final = (
     "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method",

@@ -27,13 +27,13 @@ from starlette.routing import BaseRoute, Route
 from solo.api import scopes as scope_names
 from solo.api.errors import ValidationFailed
 from solo.api.params import Params
+from solo.edge.ratelimit import client_address, failed_logins
 from solo.errors import RequestError
 from solo.instance import instance_of
 from solo.passwords import MAX_LENGTH, check_password_async
 from solo.store import oauth as store
 from solo.store.account import get_account
 from solo.store.oauth import OAuthApp
-from solo.web.pages import client_address, failed_logins
 
 NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 GRANT_TYPES: Final = ("authorization_code", "password", "client_credentials")

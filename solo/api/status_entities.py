@@ -46,8 +46,8 @@ from solo.store.interactions import StatusCounts
 from solo.store.media import Media
 from solo.store.polls import Poll
 from solo.store.statuses import ShownStatus, Status
+from solo.store.threads import replies_in_order
 from solo.text import sanitize_remote_html
-from solo.web.threads import reply_order
 
 PUBLIC: Final = frozenset({"public", "unlisted"})
 
@@ -350,9 +350,7 @@ async def render_context(
     status = await thread_root(federation, status_id, caller)
     db = federation.db
     ancestors = await status_store.ancestor_ids(db, status.id)
-    descendants = [
-        i for i, _ in reply_order(await status_store.descendant_pairs(db, status.id), status.id)
-    ]
+    descendants = [i for i, _ in await replies_in_order(db, status.id)]
     rendered = {
         int(entity["id"]): entity
         for entity in await render_statuses(federation, [*ancestors, *descendants], caller)

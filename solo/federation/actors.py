@@ -14,9 +14,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from solo import urls
+from solo.activitystreams import activity_response
 from solo.errors import BadRequest, NotFound
 from solo.federation import vocab
-from solo.federation.activitystreams import activity_response
 from solo.instance import Instance, instance_of
 from solo.store import follows as follow_store
 from solo.store import pins as pin_store

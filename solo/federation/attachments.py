@@ -15,10 +15,10 @@ from typing import Any, Final
 
 import httpx
 
-from solo.federation.activitystreams import as_list, href_of, text_of, types_of
-from solo.federation.addresses import ip_literal, is_allowed_address
+from solo.activitystreams import as_list, href_of, text_of, types_of
 from solo.media.placeholder import valid_blurhash
 from solo.media.serve import SERVABLE, kind_of
+from solo.net.addresses import ip_literal, is_allowed_address
 from solo.sanitize import plain_text
 from solo.store.media import NewMedia
 

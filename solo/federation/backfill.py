@@ -24,8 +24,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from solo.activitystreams import id_of, types_of
 from solo.federation import fetched_posts, polls
-from solo.federation.activitystreams import id_of, types_of
 from solo.federation.collections import Budget, read_items, total_of
 from solo.federation.context import Federation
 from solo.federation.handlers.create import blocked_by_us

@@ -19,8 +19,8 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from solo.federation.context import Federation
-from solo.federation.fetch import FetchError
 from solo.federation.per_federation import PerFederation, cancel_all
+from solo.net.fetch import FetchError
 from solo.store import cards as card_store
 from solo.store import statuses as status_store
 from solo.store.cards import Card

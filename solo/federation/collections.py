@@ -19,10 +19,10 @@ from typing import Any, Final
 
 import httpx
 
-from solo.federation.activitystreams import as_list, id_of, types_of
-from solo.federation.fetch import FetchError
+from solo.activitystreams import as_list, id_of, types_of
 from solo.federation.remote_actors import authority, same_origin
 from solo.federation.resolver import ResolveError, Resolver
+from solo.net.fetch import FetchError
 from solo.store import actors as actor_store
 from solo.store import hosts
 from solo.store.actors import RemoteActor

@@ -9,7 +9,6 @@ from starlette.requests import HTTPConnection
 from solo.config import Settings
 from solo.db import Database
 from solo.events import EventBus
-from solo.federation.fetch import Fetcher
 from solo.federation.resolver import Resolver
 from solo.federation.signatures import HTTPSignatureAuth
 from solo.feeds import Feeds
@@ -18,6 +17,7 @@ from solo.instance import Instance
 from solo.jobs import JobQueue
 from solo.media.cache import MediaCache
 from solo.media.storage import Storage
+from solo.net.fetch import Fetcher
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import html
 import re
 from typing import Any, Final
 
-from solo.federation.activitystreams import as_list, href_of, text_of, types_of
+from solo.activitystreams import as_list, href_of, text_of, types_of
 from solo.federation.attachments import MAX_REMOTE_ATTACHMENTS, parse_attachment
 from solo.store.media import NewMedia
 

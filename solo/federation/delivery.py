@@ -21,14 +21,14 @@ from typing import Any
 import aiosqlite
 
 from solo.federation.context import Federation
-from solo.federation.fetch import (
+from solo.federation.poster import Sender
+from solo.jobs import Job, enqueue
+from solo.net.fetch import (
     BadDocument,
     FetchError,
     ForbiddenAddress,
     Reply,
 )
-from solo.federation.poster import Sender
-from solo.jobs import Job, enqueue
 from solo.store import hosts
 
 RETRIED_4XX = frozenset({401, 408, 429})

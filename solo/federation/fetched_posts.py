@@ -13,7 +13,7 @@ import logging
 from typing import Any, Final
 
 from solo import urls
-from solo.federation.activitystreams import id_of, types_of
+from solo.activitystreams import id_of, types_of
 from solo.federation.collections import Budget
 from solo.federation.context import Federation
 from solo.federation.handlers import Ignored

@@ -28,16 +28,15 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from solo import jobs, json_input
+from solo.activitystreams import id_of
 from solo.db import Database
 from solo.errors import BadRequest, Forbidden, NotFound, RequestError, Unauthorized
-from solo.federation.activitystreams import id_of
 from solo.federation.context import Federation, federation_of
 from solo.federation.remote_actors import authority, same_origin
-from solo.federation.resolver import ResolveError
-from solo.federation.signatures import PreparedSignature, SignatureError, prepare, verify
+from solo.federation.signatures import prepare
+from solo.federation.signers import KeyGone, key_owner, request_target
 from solo.store import actors as actor_store
 from solo.store import hosts, refusals
-from solo.store.actors import RemoteActor
 
 ACCEPTED = Response(status_code=202)
 RETRY_AFTER_SECONDS = 10
@@ -158,43 +157,12 @@ def activity_key(activity: dict[str, Any], body: bytes, signer: str) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
-class ActorGone(Exception):
-    """The signing key's server answered 410: the actor no longer exists."""
-
-
-async def _signer(federation: Federation, prepared: PreparedSignature) -> RemoteActor:
-    """The actor whose key verifies the request: cached key first, then one fresh fetch."""
-    cached = await federation.resolver.cached_key(prepared.key_id)
-    if cached is not None:
-        try:
-            verify(prepared, cached.public_key)
-            return cached.actor
-        except SignatureError:
-            pass  # the key may have rotated: fetch it again, once
-    try:
-        actor = await federation.resolver.actor_for_key(prepared.key_id)
-    except ResolveError as error:
-        if error.gone:
-            raise ActorGone from None
-        raise Unauthorized(f"Cannot get the signing key: {error}") from None
-    if not actor.public_key_pem:
-        raise Unauthorized(f"{actor.ap_id} publishes no key")
-    verify(prepared, actor.public_key_pem)
-    return actor
-
-
 async def _actor_gone(federation: Federation, actor_id: str, key_id: str) -> bool:
     """Whether the actor's own document answers 410 (rule 38). The keyId's 410 proves only that
     document gone: any other gone URL on the actor's host would otherwise delete the actor."""
     if urldefrag(key_id).url == actor_id:
         return True  # the 410 just seen was the actor's own document
     return await federation.resolver.is_gone(actor_id)
-
-
-def _target(request: Request) -> str:
-    raw_path = request.scope.get("raw_path") or request.url.path.encode()
-    query = request.scope.get("query_string", b"")
-    return (raw_path + (b"?" + query if query else b"")).decode("latin-1")
 
 
 async def receive(request: Request) -> Response:
@@ -247,7 +215,7 @@ async def _receive(request: Request, federation: Federation, body: bytes) -> Res
         return ACCEPTED
     prepared = prepare(
         request.method,
-        _target(request),
+        request_target(request),
         request.headers.items(),
         body,
         now=time.time(),
@@ -264,8 +232,8 @@ async def _receive(request: Request, federation: Federation, body: bytes) -> Res
         if await known_hosts.is_blocked(domain.split(":")[0]):
             raise Forbidden(f"{domain} is blocked here.")
     try:
-        signer = await _signer(federation, prepared)
-    except ActorGone:
+        signer = await key_owner(federation, prepared)
+    except KeyGone:
         if (
             kind == "Delete"
             and id_of(activity.get("object")) == actor_id

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from solo.federation.context import Federation
-from solo.federation.fetch import FetchError
 from solo.federation.handlers import Handler, Ignored
 from solo.federation.handlers.accept import on_accept, on_reject
 from solo.federation.handlers.announce import on_announce
@@ -16,6 +15,7 @@ from solo.federation.handlers.undo import on_undo
 from solo.federation.handlers.update import on_update
 from solo.federation.resolver import ResolveError
 from solo.jobs import Job
+from solo.net.fetch import FetchError
 from solo.store import actors as actor_store
 from solo.store import refusals
 

@@ -17,16 +17,16 @@ import time
 from datetime import datetime
 from typing import Any, Final
 
+from solo.activitystreams import PUBLIC, as_list, href_of, id_of, text_of, types_of
 from solo.federation import converted
-from solo.federation.activitystreams import PUBLIC, as_list, href_of, id_of, text_of, types_of
 from solo.federation.attachments import parse_attachments
 from solo.federation.context import Federation
-from solo.federation.fetch import FetchError
 from solo.federation.handlers import Ignored
 from solo.federation.remote_actors import authority, same_origin
 from solo.federation.tags import OBJECT_LINK_TYPES, normal_tags, with_normal_tags
 from solo.ids import IdGenerator
 from solo.media import emoji
+from solo.net.fetch import FetchError
 from solo.sanitize import plain_text, sanitize_remote_html
 from solo.store.actors import RemoteActor
 from solo.store.statuses import NewStatus, Visibility

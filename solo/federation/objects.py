@@ -20,9 +20,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from solo import urls
+from solo.activitystreams import AS_CONTEXT, activity_response, wants_activity_json
 from solo.errors import NotFound
 from solo.federation import signed_fetch, vocab
-from solo.federation.activitystreams import AS_CONTEXT, activity_response, wants_activity_json
 from solo.federation.context import federation_of
 from solo.instance import Instance, instance_of
 from solo.store import actors as actor_store

@@ -19,10 +19,10 @@ from typing import Any, Final
 from solo.federation import polls
 from solo.federation.collections import Budget
 from solo.federation.context import Federation
-from solo.federation.fetch import FetchError
 from solo.federation.fetched_posts import accept
 from solo.federation.per_federation import PerFederation, cancel_all
 from solo.federation.resolver import ResolveError
+from solo.net.fetch import FetchError
 from solo.store import notifications
 from solo.store import polls as poll_store
 from solo.store import statuses as status_store

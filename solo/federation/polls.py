@@ -21,8 +21,8 @@ from typing import Any, Final
 import aiosqlite
 
 from solo import urls
+from solo.activitystreams import AS_CONTEXT, id_of, text_of
 from solo.federation import vocab
-from solo.federation.activitystreams import AS_CONTEXT, id_of, text_of
 from solo.federation.audience import Inbox, audience_inboxes, inbox_of
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery

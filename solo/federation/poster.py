@@ -34,9 +34,9 @@ import httpx
 
 from solo import __version__
 from solo.config import Settings
-from solo.federation.addresses import MAX_CONNECT_ATTEMPTS, AddressRefused, check_url, resolve
-from solo.federation.fetch import FetchTimeout, ForbiddenAddress, Limits, Reply, Unreachable
 from solo.federation.signatures import HTTPSignatureAuth, sign_headers
+from solo.net.addresses import MAX_CONNECT_ATTEMPTS, AddressRefused, check_url, resolve
+from solo.net.fetch import FetchTimeout, ForbiddenAddress, Limits, Reply, Unreachable
 
 IDLE_PER_HOST: Final = 4  # as many as a host may have deliveries at once
 IDLE_TOTAL: Final = 256

@@ -6,7 +6,7 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from solo.federation.activitystreams import (
+from solo.activitystreams import (
     ACTOR_TYPES,
     as_list,
     href_of,

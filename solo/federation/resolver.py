@@ -24,12 +24,12 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 
 from solo import urls
+from solo.activitystreams import ACTOR_TYPES, id_of, types_of
 from solo.db import Database
-from solo.federation.activitystreams import ACTOR_TYPES, id_of, types_of
-from solo.federation.fetch import Fetcher, FetchError, HTTPStatusError
 from solo.federation.remote_actors import InvalidActor, parse_actor, same_origin
 from solo.federation.signatures import HTTPSignatureAuth, PublicKeyInput
 from solo.instance import Instance
+from solo.net.fetch import Fetcher, FetchError, HTTPStatusError
 from solo.store import actors as actor_store
 from solo.store.actors import RemoteActor
 

@@ -14,7 +14,6 @@ from solo.events import EventBus
 from solo.federation import backfill, cards, poll_tasks, verify_links
 from solo.federation.context import Federation
 from solo.federation.delivery import Deliverer
-from solo.federation.fetch import Fetcher
 from solo.federation.ingress import Ingress
 from solo.federation.poster import Poster, Sender
 from solo.federation.resolver import Resolver
@@ -26,6 +25,7 @@ from solo.jobs import JobQueue, run_worker
 from solo.media.cache import MediaCache
 from solo.media.proxy import MediaProxy
 from solo.media.storage import open_storage
+from solo.net.fetch import Fetcher
 from solo.store import hosts
 
 # Deliveries mostly wait on the network: at 50 ms a round trip, 32 at once cap a fan-out at

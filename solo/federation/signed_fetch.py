@@ -19,23 +19,17 @@ from typing import Any
 
 from starlette.requests import Request
 
+from solo.errors import Unauthorized
 from solo.federation.context import Federation
 from solo.federation.notes import ids_in, mentioned
 from solo.federation.remote_actors import authority
-from solo.federation.resolver import ResolveError
-from solo.federation.signatures import SignatureError, SignatureMissing, prepare, verify
+from solo.federation.signatures import SignatureError, SignatureMissing, prepare
+from solo.federation.signers import KeyGone, key_owner, request_target
 from solo.store import follows, hosts, interactions
 from solo.store.actors import RemoteActor
 from solo.store.statuses import Status
 
 log = logging.getLogger(__name__)
-
-
-def _target(request: Request) -> str:
-    """The request target as received (path and query), which the signature covers."""
-    raw_path = request.scope.get("raw_path") or request.url.path.encode()
-    query = request.scope.get("query_string", b"")
-    return (raw_path + (b"?" + query if query else b"")).decode("latin-1")
 
 
 async def signer(request: Request, federation: Federation) -> RemoteActor | None:
@@ -45,7 +39,7 @@ async def signer(request: Request, federation: Federation) -> RemoteActor | None
     try:
         prepared = prepare(
             request.method,
-            _target(request),
+            request_target(request),
             request.headers.items(),
             b"",
             now=time.time(),
@@ -60,27 +54,13 @@ async def signer(request: Request, federation: Federation) -> RemoteActor | None
     key_host = authority(prepared.key_id)
     if key_host is None or await hosts.is_blocked(federation.db, key_host.split(":")[0]):
         return None
-    resolver = federation.resolver
-    cached = await resolver.cached_key(prepared.key_id)
-    if cached is not None:
-        try:
-            verify(prepared, cached.public_key)
-            return cached.actor
-        except SignatureError:
-            pass  # the key may have rotated: fetch it again, once
     try:
-        actor = await resolver.actor_for_key(prepared.key_id)
-    except ResolveError as error:
-        log.info("signed fetch of %s: no key: %s", request.url.path, error)
+        return await key_owner(federation, prepared)
+    except KeyGone:
         return None
-    if not actor.public_key_pem:
-        return None
-    try:
-        verify(prepared, actor.public_key_pem)
-    except SignatureError as error:
+    except Unauthorized as error:  # a signature that does not verify, or no key to be had
         log.info("signed fetch of %s refused: %s", request.url.path, error)
         return None
-    return actor
 
 
 def addressees(document: dict[str, Any]) -> set[str]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from solo import hashtags
-from solo.federation.activitystreams import as_list, href_of, text_of, types_of
+from solo.activitystreams import as_list, href_of, text_of, types_of
 from solo.federation.remote_actors import authority
 from solo.media import emoji
 

@@ -18,8 +18,8 @@ from typing import Final
 
 from solo import urls
 from solo.federation.context import Federation
-from solo.federation.fetch import FetchError
 from solo.federation.per_federation import PerFederation, cancel_all
+from solo.net.fetch import FetchError
 from solo.store import account as account_store
 from solo.store.account import ProfileField
 

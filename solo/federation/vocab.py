@@ -17,8 +17,8 @@ from typing import Any, Final
 from urllib.parse import quote, urlencode
 
 from solo import urls
+from solo.activitystreams import AS_CONTEXT, PUBLIC, SECURITY_CONTEXT
 from solo.config import Settings
-from solo.federation.activitystreams import AS_CONTEXT, PUBLIC, SECURITY_CONTEXT
 from solo.store.account import Account, ProfileField
 from solo.store.polls import Poll
 from solo.store.statuses import Status, Visibility

@@ -19,9 +19,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from solo import urls
+from solo.activitystreams import ACTIVITY_JSON
 from solo.config import Settings
 from solo.errors import BadRequest, NotFound
-from solo.federation.activitystreams import ACTIVITY_JSON
 from solo.instance import instance_of
 
 JRD = "application/jrd+json"

@@ -18,10 +18,10 @@ from typing import Final
 
 from solo.config import Settings
 from solo.db import Database
-from solo.federation.fetch import BadContentType, Fetcher
 from solo.media.proxy import MediaProxy
-from solo.media.serve import GENERIC, kind_of
+from solo.media.serve import GENERIC, SERVABLE, kind_of
 from solo.media.storage import Storage, new_key
+from solo.net.fetch import BadContentType, Fetcher
 from solo.store import media as media_store
 from solo.store import media_cache as cache_store
 from solo.store.media_cache import Entry
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 TOUCH_SECONDS: Final = 3600
 ACCEPT: Final = "image/*, video/*, audio/*;q=0.9"
+# What a remote server may answer: a type we serve, or a generic one judged by its bytes.
+FETCHED_TYPES: Final = SERVABLE | GENERIC
 EXTENSIONS: Final = {
     "image/jpeg": "jpg",
     "image/png": "png",
@@ -153,7 +155,7 @@ class MediaCache:
 
     async def _download(self, url: str) -> tuple[bytes, str]:
         data, declared = await self.fetcher.get_media(
-            url, max_bytes=self.settings.max_upload_bytes, accept=ACCEPT
+            url, max_bytes=self.settings.max_upload_bytes, accept=ACCEPT, types=FETCHED_TYPES
         )
         media_type = verified_type(data, declared)
         if media_type is None:

@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from markupsafe import Markup
 
-from solo.federation.activitystreams import as_list, href_of, types_of
+from solo.activitystreams import as_list, href_of, types_of
 from solo.media.proxy import MAX_URL, is_http_url
 
 MAX_PER_DOCUMENT: Final = 64

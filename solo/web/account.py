@@ -12,14 +12,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from solo.actions import ActionError, WrongPassword, profile
+from solo.edge.ratelimit import client_address, failed_logins
+from solo.edge.sessions import checked_form, log_in, log_out_everywhere
+from solo.edge.templating import flash, render
 from solo.errors import TooManyRequests
 from solo.federation.context import federation_of
 from solo.store.account import Account
 from solo.web import apps
 from solo.web.common import form_page, login_required
-from solo.web.pages import client_address, failed_logins
-from solo.web.sessions import checked_form, log_in, log_out_everywhere
-from solo.web.templating import flash, render
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from solo.edge.sessions import checked_form
+from solo.edge.templating import flash
 from solo.instance import instance_of
 from solo.store import oauth as store
 from solo.store.account import Account
 from solo.store.oauth import AuthorizedApp
 from solo.web.common import id_from, login_required
-from solo.web.sessions import checked_form
-from solo.web.templating import flash
 
 
 async def authorized_apps(request: Request) -> list[AuthorizedApp]:

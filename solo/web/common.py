@@ -11,10 +11,10 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
+from solo.edge.sessions import checked_form, current_account
 from solo.errors import BadRequest
 from solo.federation.context import federation_of
 from solo.store.account import Account
-from solo.web.sessions import checked_form, current_account
 from solo.web.views import AuthorView, Page, local_author
 
 PAGE_SIZE: Final = 20

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from solo.actions import ActionError, media, statuses
 from solo.actions.polls import PollDraft
+from solo.edge.templating import render
 from solo.federation.context import federation_of
 from solo.media.upload import MAX_ATTACHMENTS
 from solo.store import media as media_store
@@ -33,7 +34,6 @@ from solo.web.common import (
     wants_fragment,
 )
 from solo.web.polls import poll_draft
-from solo.web.templating import render
 from solo.web.views import MediaView, StatusView, media_view
 
 

@@ -16,6 +16,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from solo.actions import ActionError, bookmarks, interactions, pins, statuses
+from solo.edge.sessions import checked_form
+from solo.edge.templating import flash, render
 from solo.federation.context import Federation, federation_of
 from solo.store.account import Account
 from solo.web.common import (
@@ -26,8 +28,6 @@ from solo.web.common import (
     safe_back,
     wants_fragment,
 )
-from solo.web.sessions import checked_form
-from solo.web.templating import flash, render
 
 Action = Callable[[Federation, int], Awaitable[object]]
 # An action that also reads the form (a poll's vote reads the choices).

@@ -12,13 +12,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from solo.edge.sessions import current_account
+from solo.edge.templating import render
 from solo.errors import NotFound
 from solo.federation.context import federation_of
 from solo.store import edits as edit_store
 from solo.store.account import get_account
 from solo.text import sanitize_remote_html
-from solo.web.sessions import current_account
-from solo.web.templating import render
 from solo.web.threads import GONE, PUBLIC, post_at
 from solo.web.views import Page, StatusView, local_author
 

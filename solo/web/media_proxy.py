@@ -19,9 +19,9 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from solo.federation.context import Federation, federation_of
-from solo.federation.fetch import FetchError, ForbiddenAddress, HTTPStatusError
 from solo.media.emoji import Emoji, emojify, emojify_text, from_json
 from solo.media.serve import IMMUTABLE, media_response
+from solo.net.fetch import FetchError, ForbiddenAddress, HTTPStatusError
 
 # A failed fetch is not retried by every reader's browser on every page for a while.
 _FAILED_CACHE: Final = "public, max-age=600"

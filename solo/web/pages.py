@@ -6,19 +6,18 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from solo.edge.ratelimit import client_address, failed_logins
+from solo.edge.sessions import checked_form, current_account, log_in, log_out
+from solo.edge.templating import render
 from solo.errors import NotFound, TooManyRequests
 from solo.instance import instance_of
 from solo.passwords import MAX_LENGTH, check_password_async
 from solo.store.account import get_account
 from solo.web import profiles
 from solo.web.common import safe_path
-from solo.web.ratelimit import SlidingWindow
-from solo.web.sessions import checked_form, current_account, log_in, log_out
-from solo.web.templating import render
 
 __all__ = ["profile", "routes"]
 
-FAILED_LOGINS_PER_MINUTE = 5
 LOGIN_FAILED = "That username and password do not match."
 
 
@@ -28,20 +27,6 @@ async def profile(request: Request) -> Response:
     if "@" in name:
         raise NotFound(f"There is no account called {name} here.")
     return await profiles.profile(request)
-
-
-def failed_logins(request: Request) -> SlidingWindow:
-    """Failed password checks per address, shared by the login form and the API's password
-    grant: one budget, however the guesses arrive."""
-    window: SlidingWindow | None = getattr(request.app.state, "failed_logins", None)
-    if window is None:
-        window = SlidingWindow(FAILED_LOGINS_PER_MINUTE, 60.0)
-        request.app.state.failed_logins = window
-    return window
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _next(value: object) -> str:

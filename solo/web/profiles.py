@@ -11,6 +11,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from solo.actions import ActionError, follows
+from solo.edge.sessions import current_account
+from solo.edge.templating import render
 from solo.errors import NotFound
 from solo.federation import backfill
 from solo.federation.context import Federation, federation_of
@@ -23,8 +25,6 @@ from solo.store.account import Account, ProfileField, get_account
 from solo.store.actors import RemoteActor
 from solo.web.common import Cursor, login_required, older_link
 from solo.web.relationships import relationship
-from solo.web.sessions import current_account
-from solo.web.templating import render
 from solo.web.views import Page, StatusView, local_author, local_profile, remote_profile
 
 

@@ -16,6 +16,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from solo.actions import ActionError, follows
+from solo.edge.sessions import checked_form
+from solo.edge.templating import flash, render
 from solo.federation.context import Federation, federation_of
 from solo.store import actors as actor_store
 from solo.store import follows as follow_store
@@ -30,8 +32,6 @@ from solo.web.common import (
     safe_back,
     wants_fragment,
 )
-from solo.web.sessions import checked_form
-from solo.web.templating import flash, render
 from solo.web.timelines import timeline_page
 from solo.web.views import RelationshipView, remote_author
 

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 from solo import urls
 from solo.actions import ActionError, follows
 from solo.actions.lookup import resolve_url
+from solo.edge.templating import render
 from solo.federation.context import federation_of
 from solo.federation.remote_actors import authority
 from solo.store.account import Account
@@ -23,7 +24,6 @@ from solo.store.actors import RemoteActor
 from solo.store.statuses import Status
 from solo.web.common import login_required, page_loader
 from solo.web.relationships import relationships
-from solo.web.templating import render
 
 MAX_QUERY = 500
 TEXT_SEARCH_LATER = (

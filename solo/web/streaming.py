@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from solo.edge.sessions import current_account
 from solo.events import Event, EventBus
 from solo.federation.context import federation_of
 from solo.feeds import STREAMS
-from solo.web.sessions import current_account
 
 HEARTBEAT: Final = 15.0
 # Each stream holds a queue; a single user has no use for more than a few dozen open pages.

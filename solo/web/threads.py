@@ -7,36 +7,23 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from solo.edge.sessions import current_account
+from solo.edge.templating import render
 from solo.errors import NotFound
 from solo.federation import backfill
 from solo.federation.context import federation_of
 from solo.store import statuses as status_store
 from solo.store.account import Account, get_account
 from solo.store.statuses import Status
+from solo.store.threads import replies_in_order
 from solo.text import plain_text
 from solo.web.common import id_from, login_required, page_of, safe_path
-from solo.web.sessions import current_account
-from solo.web.templating import render
 from solo.web.views import Page, StatusView, local_author
 
 GONE = "That post does not exist, or no longer does."
 # What visitors may read of a thread; the user sees whatever reached the server.
 PUBLIC = frozenset({"public", "unlisted"})
 TITLE_LENGTH = 60
-
-
-def reply_order(pairs: list[tuple[int, int]], root: int) -> list[tuple[int, int]]:
-    """Replies depth first, oldest first among siblings, as (id, depth from the root)."""
-    children: dict[int, list[int]] = {}
-    for child, parent in pairs:
-        children.setdefault(parent, []).append(child)
-    ordered: list[tuple[int, int]] = []
-    stack = [(child, 1) for child in sorted(children.get(root, []), reverse=True)]
-    while stack:
-        node, depth = stack.pop()
-        ordered.append((node, depth))
-        stack.extend((child, depth + 1) for child in sorted(children.get(node, []), reverse=True))
-    return ordered
 
 
 def _title(view: StatusView) -> str:
@@ -71,7 +58,7 @@ async def thread(request: Request) -> Response:
         # Missing ancestors and replies, as far as their servers answer within the wait.
         await backfill.thread(federation, status.id)
     ancestors = await status_store.ancestor_ids(db, status.id)
-    replies = reply_order(await status_store.descendant_pairs(db, status.id), status.id)
+    replies = await replies_in_order(db, status.id)
     shown = account or await get_account(db)
     assert shown is not None
     page = Page(federation, local_author(federation.settings, shown))

@@ -13,6 +13,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from solo import hashtags, urls
+from solo.edge.sessions import current_account
+from solo.edge.templating import render
 from solo.errors import NotFound
 from solo.federation.context import federation_of
 from solo.instance import instance_of
@@ -22,8 +24,6 @@ from solo.store import notifications as notification_store
 from solo.store import tags as tag_store
 from solo.store.account import Account, get_account
 from solo.web.common import Cursor, login_required, older_link, page_loader
-from solo.web.sessions import current_account
-from solo.web.templating import render
 from solo.web.views import Page, local_author
 
 TIMELINES = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from solo import urls
+from solo.activitystreams import id_of
 from solo.federation import backfill
-from solo.federation.activitystreams import id_of
 from solo.federation.context import Federation
 from solo.federation.handlers import Ignored
 from solo.store import follows

@@ -11,8 +11,8 @@ import json
 import time
 from typing import Any
 
+from solo.activitystreams import id_of, types_of
 from solo.federation import polls
-from solo.federation.activitystreams import id_of, types_of
 from solo.federation.context import Federation
 from solo.federation.handlers import Ignored
 from solo.federation.handlers.create import blocked_by_us, follows_actor

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from solo.federation.activitystreams import ACTOR_TYPES, id_of, types_of
+from solo.activitystreams import ACTOR_TYPES, id_of, types_of
 from solo.federation.context import Federation
 from solo.federation.handlers import Ignored
 from solo.federation.handlers.undo import remember_early

@@ -7,8 +7,8 @@ from typing import Any
 import aiosqlite
 
 from solo import urls
+from solo.activitystreams import id_of
 from solo.federation import vocab
-from solo.federation.activitystreams import id_of
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
 from solo.federation.handlers import Ignored

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from solo.federation.activitystreams import id_of
+from solo.activitystreams import id_of
 from solo.federation.context import Federation
 from solo.federation.handlers import Ignored, own_id
 from solo.federation.handlers.create import blocked_by_us

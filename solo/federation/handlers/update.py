@@ -6,8 +6,8 @@ import dataclasses
 import time
 from typing import Any
 
+from solo.activitystreams import ACTOR_TYPES, id_of, types_of
 from solo.federation import cards, poll_tasks, polls
-from solo.federation.activitystreams import ACTOR_TYPES, id_of, types_of
 from solo.federation.context import Federation
 from solo.federation.handlers import Ignored
 from solo.federation.notes import first, object_of, parse_post, parse_time

@@ -248,11 +248,13 @@ class PinnedTransport(httpx.AsyncBaseTransport):
     small adapter: httpx request in, httpcore request out, and httpcore errors back as httpx's.
     """
 
-    def __init__(self, settings: Settings, ssl_context: ssl.SSLContext) -> None:
+    def __init__(
+        self, settings: Settings, ssl_context: ssl.SSLContext, connections: int = 100
+    ) -> None:
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context,
-            max_connections=100,
-            max_keepalive_connections=20,
+            max_connections=connections,
+            max_keepalive_connections=min(20, connections),
             keepalive_expiry=5.0,
             network_backend=PinnedBackend(settings),
         )

@@ -1,12 +1,12 @@
 """The guarded fetcher: every outgoing HTTP request of Solo goes through one `Fetcher`.
 
-It applies the address policy of `solo.federation.addresses` to each URL and redirect target and,
+It applies the address policy of `solo.net.addresses` to each URL and redirect target and,
 at connect time, to each resolved address (FEDERATION.md rule 35), and the limits of rule 36:
 connect 5 s, read and write 10 s each, a total deadline per request (slow servers,
 CVE-2023-36461), 1 MB of decompressed body and 3 redirects. `get_activity` adds the checks of
 rule 22 (status, AS content type, `id` equal to where the document came from; CVE-2024-23832).
 `get_media` reads a remote file for the media cache, with its own size cap and only the media
-types `solo.media.serve` may serve.
+types the caller names.
 
 Errors, all raised with a message a person understands:
 
@@ -25,8 +25,10 @@ Errors, all raised with a message a person understands:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
@@ -37,9 +39,8 @@ import httpx
 from solo import __version__, json_input
 from solo.config import Settings
 from solo.errors import SoloError
-from solo.federation.addresses import AddressRefused, PinnedTransport, check_url
-from solo.federation.key_slots import KeySlots, NoKeySlot
-from solo.media.serve import GENERIC, SERVABLE
+from solo.net.addresses import AddressRefused, PinnedTransport, check_url
+from solo.net.key_slots import KeySlots, NoKeySlot
 
 AS_NAMESPACE: Final = "https://www.w3.org/ns/activitystreams"
 ACCEPT_ACTIVITY: Final = f'application/activity+json, application/ld+json; profile="{AS_NAMESPACE}"'
@@ -48,6 +49,19 @@ ACCEPT_HTML: Final = "text/html"
 # A page's <head> is all a link preview reads: the rest of the body is left unread.
 HTML_HEAD: Final = 256 * 1024
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
+# Set while the user's own request is served (a page, an API call): its fetches take a pool of
+# their own, which deliveries, backfill and the cache cannot fill.
+_USER_ACTION: ContextVar[bool] = ContextVar("solo_user_action", default=False)
+
+
+@contextlib.contextmanager
+def user_action() -> Iterator[None]:
+    """Fetches made within (and in tasks started within) use the user's own connections."""
+    token = _USER_ACTION.set(True)
+    try:
+        yield
+    finally:
+        _USER_ACTION.reset(token)
 
 
 class FetchError(SoloError):
@@ -131,6 +145,10 @@ class Limits:
     key_fetches: int = 32
     key_fetches_per_host: int = 4
     key_slot_wait: float = 5.0  # how long a key fetch waits for a free slot
+    # Connections of each pool: the shared one (deliveries, backfill, cards, media) and the
+    # user's own (see `user_action`).
+    connections: int = 100
+    user_connections: int = 20
 
 
 @dataclass(frozen=True)
@@ -185,6 +203,7 @@ class Fetcher:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._key_client: httpx.AsyncClient | None = None
+        self._user_client: httpx.AsyncClient | None = None
         self._key_slots = KeySlots(
             self.limits.key_fetches, self.limits.key_fetches_per_host, self.limits.key_slot_wait
         )
@@ -192,12 +211,17 @@ class Fetcher:
     async def open(self) -> None:
         if self._client is not None:
             raise RuntimeError("Fetcher is already open")
-        self._client = self._new_client()
-        # Its own connection pool: key fetches never wait for (or hold) the others'.
-        self._key_client = self._new_client()
+        limits = self.limits
+        self._client = self._new_client(limits.connections)
+        # Pools of their own: key fetches never wait for (or hold) the others' connections,
+        # and neither do the user's own actions.
+        self._key_client = self._new_client(limits.key_fetches)
+        self._user_client = self._new_client(limits.user_connections)
 
-    def _new_client(self) -> httpx.AsyncClient:
-        transport = self._transport or PinnedTransport(self.settings, httpx.create_ssl_context())
+    def _new_client(self, connections: int) -> httpx.AsyncClient:
+        transport = self._transport or PinnedTransport(
+            self.settings, httpx.create_ssl_context(), connections
+        )
         limits = self.limits
         return httpx.AsyncClient(
             transport=transport,
@@ -219,9 +243,11 @@ class Fetcher:
         )
 
     async def aclose(self) -> None:
-        if self._key_client is not None:
-            key_client, self._key_client = self._key_client, None
-            await key_client.aclose()
+        for name in ("_user_client", "_key_client"):
+            other: httpx.AsyncClient | None = getattr(self, name)
+            if other is not None:
+                setattr(self, name, None)
+                await other.aclose()
         if self._client is not None:
             client, self._client = self._client, None
             await client.aclose()
@@ -256,7 +282,7 @@ class Fetcher:
                     return await self._get_activity(url, auth, self._key_client)
             except NoKeySlot as full:
                 raise FetchTimeout(str(full), url) from None
-        return await self._get_activity(url, auth, self._client)
+        return await self._get_activity(url, auth, None)
 
     async def _get_activity(
         self, url: str, auth: httpx.Auth | None, client: httpx.AsyncClient | None
@@ -282,7 +308,7 @@ class Fetcher:
 
     async def get_json(self, url: str, *, auth: httpx.Auth | None = None) -> dict[str, Any]:
         """Fetch a JSON object served as application/json or jrd+json (WebFinger, NodeInfo)."""
-        document, _ = await self._get_document(url, ACCEPT_JSON, _is_plain_json, auth, self._client)
+        document, _ = await self._get_document(url, ACCEPT_JSON, _is_plain_json, auth, None)
         return document
 
     async def get_html(self, url: str) -> tuple[str, str]:
@@ -313,10 +339,12 @@ class Fetcher:
             text = reply.body.decode("utf-8", errors="replace")
         return text, reply.url
 
-    async def get_media(self, url: str, *, max_bytes: int, accept: str) -> tuple[bytes, str]:
+    async def get_media(
+        self, url: str, *, max_bytes: int, accept: str, types: frozenset[str]
+    ) -> tuple[bytes, str]:
         """A remote file (avatar, header, attachment, emoji) and its media type, for the media
-        cache: only a type in `SERVABLE` or a `GENERIC` one (judged by its bytes), at most
-        `max_bytes` (TooLarge while streaming).
+        cache: only one of `types` (the cache's servable and generic ones), at most `max_bytes`
+        (TooLarge while streaming).
 
         Unsigned, as Mastodon serves media; the caller checks the bytes match the type."""
         reply = await self._exchange(
@@ -333,7 +361,7 @@ class Fetcher:
             raise HTTPStatusError(f"{reply.url} answered {reply.status}", url, reply.status)
         content_type = reply.headers.get("content-type", "")
         kind = media_type(content_type)[0]
-        if kind not in SERVABLE and kind not in GENERIC:
+        if kind not in types:
             raise BadContentType(
                 f"{reply.url} answered {content_type or 'no content type'!r},"
                 " not an image, video or audio file Solo serves",
@@ -411,7 +439,11 @@ class Fetcher:
     ) -> Reply:
         """One request with its redirects and body, under the total deadline; with `head`,
         only the first `head` bytes of the decoded body are read; `cap` replaces
-        `Limits.max_body`. `client` is the shared one unless another pool is named."""
+        `Limits.max_body`. `client` is the shared one, or the user's within `user_action`,
+        unless another pool is named."""
+        pool = "key fetches'" if client is not None else "shared"
+        if client is None and _USER_ACTION.get():
+            client, pool = self._user_client, "user's"
         client = client or self._client
         if client is None:
             raise RuntimeError("Fetcher.open() was not awaited")
@@ -443,8 +475,30 @@ class Fetcher:
             raise ForbiddenAddress(str(error), url) from None
         except httpx.InvalidURL as error:
             raise ForbiddenAddress(f"{url} redirected to an invalid URL ({error})", url) from None
+        except httpx.PoolTimeout:
+            raise FetchTimeout(
+                f"no connection of the {pool} pool came free within {self.limits.connect:g} s"
+                f" for {url} (the pool's limit)",
+                url,
+            ) from None
+        except httpx.ConnectTimeout:
+            raise FetchTimeout(
+                f"{url} did not accept a connection within {self.limits.connect:g} s"
+                " (the connect limit)",
+                url,
+            ) from None
+        except (httpx.ReadTimeout, httpx.WriteTimeout):
+            raise FetchTimeout(
+                f"{url} did not answer within the time limits: it went quiet for"
+                f" {self.limits.read:g} s (the read limit)",
+                url,
+            ) from None
         except (TimeoutError, httpx.TimeoutException):
-            raise FetchTimeout(f"{url} did not answer within the time limits", url) from None
+            raise FetchTimeout(
+                f"{url} did not answer within the time limits: the whole request took over"
+                f" {self.limits.deadline:g} s (the total deadline)",
+                url,
+            ) from None
         except httpx.HTTPError as error:
             raise Unreachable(f"{url} could not be reached: {error}", url) from None
 

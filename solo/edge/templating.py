@@ -12,9 +12,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from solo import __version__, urls
+from solo.edge.sessions import csrf_token
 from solo.instance import instance_of
 from solo.paths import templates_dir
-from solo.web.sessions import csrf_token
 
 FLASH = "flash"  # the session key of a message shown once, on the page after a redirect
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from collections import deque
 
+from starlette.requests import Request
+
 
 class SlidingWindow:
     def __init__(self, limit: int, window: float, max_keys: int = 10_000) -> None:
@@ -61,3 +63,20 @@ class SlidingWindow:
             hits.pop()
             if not hits:
                 del self._hits[key]
+
+
+FAILED_LOGINS_PER_MINUTE = 5
+
+
+def failed_logins(request: Request) -> SlidingWindow:
+    """Failed password checks per address, shared by the login form and the API's password
+    grant: one budget, however the guesses arrive."""
+    window: SlidingWindow | None = getattr(request.app.state, "failed_logins", None)
+    if window is None:
+        window = SlidingWindow(FAILED_LOGINS_PER_MINUTE, 60.0)
+        request.app.state.failed_logins = window
+    return window
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from solo.errors import Forbidden
 from solo.instance import Instance, instance_of
+from solo.net.fetch import user_action
 from solo.store import sessions as store
 from solo.store.account import Account
 
@@ -207,3 +208,30 @@ async def current_account(request: Request) -> Account | None:
     """The account when this request carries a live login, else None (checked by `Sessions`)."""
     account = request.scope.get(ACCOUNT)
     return account if isinstance(account, Account) else None
+
+
+def _bearer(scope: Scope) -> bool:
+    return any(
+        name == b"authorization" and value[:7].lower() == b"bearer "
+        for name, value in scope["headers"]
+    )
+
+
+class OwnRequests:
+    """Serves the user's own requests (a page while logged in, an API call with a token)
+    within `user_action`, so what they fetch from other servers takes the user's connections:
+    deliveries, backfill and senders posting to the inbox cannot fill those.
+
+    Goes inside `Sessions`, which has checked the login by then."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and (
+            scope.get(ACCOUNT) is not None or _bearer(scope)
+        ):
+            with user_action():
+                await self.app(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
