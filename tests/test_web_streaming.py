@@ -20,7 +20,7 @@ from solo.web.streaming import encode, event_stream
 from tests.conftest import initialise_fast, make_settings
 from tests.fleet import eventually
 from tests.processes import free_port
-from tests.test_login import login
+from tests.test_login import csrf_from, login
 
 
 async def next_event(lines: AsyncIterator[str]) -> tuple[str, dict[str, object]]:
@@ -121,3 +121,59 @@ async def test_too_many_streams_are_refused(settings: Settings, template_root: P
             assert response.status_code == 429
         for queue in queues:
             federation.events.unsubscribe(queue)
+
+
+async def test_a_stream_ends_when_its_login_does(tmp_path: Path, template_root: Path) -> None:
+    """Logging out (here, from another browser: "log out everywhere") ends the pages' open
+    streams at once, not at their next reload."""
+    port = free_port()
+    settings = make_settings(tmp_path / "data", scheme="http", domain="solo.test")
+    await initialise_fast(settings, template_root)
+    app = create_app(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    serving = asyncio.create_task(server.serve())
+    try:
+        await eventually(lambda: _started(server), what="uvicorn to start")
+        federation: Federation = app.state.federation
+        url, host = f"http://127.0.0.1:{port}", {"Host": "solo.test"}
+        async with (
+            httpx.AsyncClient(base_url=url, headers=host, timeout=10) as reader,
+            httpx.AsyncClient(base_url=url, headers=host, timeout=10) as other,
+        ):
+            assert (await login(reader)).status_code == 303
+            assert (await login(other)).status_code == 303
+            async with reader.stream("GET", "/streaming?timeline=home") as response:
+                lines = response.aiter_lines()
+                assert await anext(lines) == "retry: 3000"
+                token = csrf_from((await other.get("/settings")).text)
+                ended = await other.post("/settings/sessions/end", data={"csrf": token})
+                assert ended.status_code == 303
+                async with asyncio.timeout(5):  # far less than a heartbeat
+                    rest = [line async for line in lines]
+                assert not any(line.startswith("event: ") for line in rest), rest
+
+            async def unsubscribed() -> bool:
+                return federation.events.subscriber_count == 0
+
+            await eventually(unsubscribed, what="the ended stream to unsubscribe")
+            assert (await reader.get("/streaming")).status_code == 401
+    finally:
+        server.should_exit = True
+        await serving
+
+
+async def test_a_stream_checks_its_login_at_each_heartbeat() -> None:
+    bus = EventBus()
+    live = [True]
+
+    async def alive() -> bool:
+        return live[0]
+
+    stream = event_stream(bus, "public", heartbeat=0.01, alive=alive)
+    assert (await anext(stream)).startswith("retry:")
+    assert await anext(stream) == ": heartbeat\n\n"
+    live[0] = False  # the password changed from the command line, say
+    assert [chunk async for chunk in stream] == []
+    assert bus.subscriber_count == 0

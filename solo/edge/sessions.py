@@ -20,6 +20,8 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from solo.errors import Forbidden
+from solo.events import Event
+from solo.federation.context import federation_of
 from solo.instance import Instance, instance_of
 from solo.net.fetch import user_action
 from solo.store import sessions as store
@@ -29,6 +31,8 @@ COOKIE = "solo_session"
 MAX_AGE = 30 * 24 * 3600
 CSRF_FIELD = "csrf"
 SESSION_ID = "sid"
+# The bus event a logout publishes: open streams check their own login again.
+SESSIONS_ENDED = "sessions.ended"
 ACCOUNT = "solo.account"  # the scope key of the logged-in account, once the middleware checked it
 TOUCH_EVERY = 3600.0  # how stale a session's last_seen_at may get before it is written again
 
@@ -191,9 +195,16 @@ async def _end(request: Request) -> None:
     request.scope[ACCOUNT] = None
 
 
+def _sessions_ended(request: Request) -> None:
+    """Tell the open pages' streams to check their login again (`still_logged_in`)."""
+    federation_of(request).events.publish(Event(SESSIONS_ENDED, "user"))
+
+
 async def log_out(request: Request) -> None:
-    """End this browser's session, on the server too: a saved copy of the cookie is refused."""
+    """End this browser's session, on the server too: a saved copy of the cookie is refused,
+    and a stream it opened ends."""
     await _end(request)
+    _sessions_ended(request)
 
 
 async def log_out_everywhere(request: Request) -> int:
@@ -201,7 +212,13 @@ async def log_out_everywhere(request: Request) -> int:
     ended = await store.end_sessions(instance_of(request).db)
     request.session.clear()
     request.scope[ACCOUNT] = None
+    _sessions_ended(request)
     return ended
+
+
+async def still_logged_in(request: Request) -> bool:
+    """Whether the login this (long) request began with is still live."""
+    return await _logged_in(instance_of(request), dict(request.session)) is not None
 
 
 async def current_account(request: Request) -> Account | None:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Final
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from solo.edge.sessions import current_account
+from solo.edge.sessions import SESSIONS_ENDED, current_account, still_logged_in
 from solo.events import Event, EventBus
 from solo.federation.context import federation_of
 from solo.feeds import STREAMS
@@ -47,9 +47,14 @@ def encode(event: Event, stream: str | None) -> str | None:
 
 
 async def event_stream(
-    bus: EventBus, stream: str | None, *, heartbeat: float = HEARTBEAT
+    bus: EventBus,
+    stream: str | None,
+    *,
+    heartbeat: float = HEARTBEAT,
+    alive: Callable[[], Awaitable[bool]] | None = None,
 ) -> AsyncIterator[str]:
-    """The body of one SSE response: subscribed before the first line, until closed."""
+    """The body of one SSE response: subscribed before the first line, until closed, or until
+    `alive` (asked at each heartbeat and after a logout) says the login is over."""
     queue = bus.subscribe()
     try:
         yield f"retry: {RETRY_MS}\n: connected\n\n"
@@ -58,7 +63,13 @@ async def event_stream(
                 async with asyncio.timeout(heartbeat):
                     event = await queue.get()
             except TimeoutError:
+                if alive is not None and not await alive():
+                    return
                 yield ": heartbeat\n\n"
+                continue
+            if event.kind == SESSIONS_ENDED:
+                if alive is not None and not await alive():
+                    return
                 continue
             message = encode(event, stream)
             if message is not None:
@@ -77,7 +88,9 @@ async def streaming(request: Request) -> Response:
         )
     timeline = request.query_params.get("timeline", "")
     return StreamingResponse(
-        event_stream(federation.events, STREAMS.get(timeline)),
+        event_stream(
+            federation.events, STREAMS.get(timeline), alive=lambda: still_logged_in(request)
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
