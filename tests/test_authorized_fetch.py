@@ -193,9 +193,12 @@ async def test_secure_solos_follow_post_and_fetch_each_other(
         hello = await status_actions.post(bob.federation, "hello from bob")
         found = await fetch_as(alice, hello.ap_id)
         assert isinstance(found, dict) and found["id"] == hello.ap_id
-        # Every GET between them was signed.
+        # Every GET between them was signed, and each instance actor was fetched once by the
+        # other (no key fetch led to another).
         gets = [r for r in fleet.requests if r.method == "GET" and "/users/" in r.url.path]
         assert gets and all("signature" in r.headers for r in gets)
+        key_fetches = [str(r.url) for r in fleet.requests if r.url.path == "/actor"]
+        assert sorted(key_fetches) == ["https://alice.test/actor", "https://bob.test/actor"]
 
 
 async def test_a_mastodon_signed_get_is_served(tmp_path: Path, template_root: Path) -> None:
