@@ -21,6 +21,7 @@ from solo.store import follows
 from tests.fleet import eventually
 from tests.ingress_helpers import follow_solo, post_signed, solo_sender, status_of
 from tests.secure_fleet import AS_JSON, fetch_as, fleet_with
+from tests.test_login import login
 
 LIMITED = {"limited_federation": True, "federation_allowlist": "bob.test"}
 TRIO = {"alice": LIMITED, "bob": {}, "carol": {}}
@@ -120,3 +121,26 @@ def test_the_allowlist_refuses_what_is_no_domain(tmp_path: Path) -> None:
     for host in ["club.example", "notbob.test", "test", "evil.example"]:
         assert not settings.federates_with(host), host
     assert Settings(data_dir=tmp_path).federates_with("anyone.example")
+
+
+async def test_the_settings_page_says_how_the_server_federates(
+    tmp_path: Path, template_root: Path
+) -> None:
+    modes = {
+        "alice": {**LIMITED, "federation_allowlist": "bob.test, club.example"},
+        "bob": {"authorized_fetch": True},
+        "carol": {},
+    }
+    expected = {
+        "alice": ["Limited federation is on", "<li>bob.test</li><li>club.example</li>"],
+        "bob": ["Secure mode is on"],
+        "carol": ["Open federation"],
+    }
+    async with fleet_with(tmp_path, template_root, modes) as (_, nodes):
+        for name, node in nodes.items():
+            assert (await login(node.client, username=name)).status_code == 303
+            page = await node.client.get("/settings")
+            assert page.status_code == 200
+            section = page.text.split('id="federation"', 1)[1].split("</section>", 1)[0]
+            for text in expected[name]:
+                assert text in section, (name, text)
