@@ -63,6 +63,9 @@ async def test_secure_mode_refuses_unsigned_gets_of_posts_and_collections(
         response = await signed_get(alice, post.ap_id, stranger)
         assert response.status_code == 401
         assert "signature" in response.json()["error"].lower()
+        garbled = {"Accept": AS_JSON, "Signature": 'keyId="mailto:x",signature="AAAA"'}
+        response = await alice.client.get(post.ap_id, headers=garbled)
+        assert response.status_code == 401 and response.json()["error"]
 
 
 async def test_what_stays_open_in_secure_mode(tmp_path: Path, template_root: Path) -> None:
