@@ -57,9 +57,8 @@ log = logging.getLogger("uvicorn.error")
 async def actor_or_profile(request: Request) -> Response:
     """One URL, two answers: the actor to ActivityPub peers, the profile page to browsers."""
     if wants_activity_json(request):
-        response = await actors.person(request)
-    else:
-        response = await pages.profile(request)
+        return await actors.person(request)  # Vary: Accept, Signature (secure mode)
+    response = await pages.profile(request)
     response.headers["Vary"] = "Accept"
     return response
 

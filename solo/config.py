@@ -12,6 +12,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ DOMAIN_RE = re.compile(
     r"(:[0-9]{1,5})?$"
 )
 LOCAL_HOSTS = {"localhost", "127.0.0.1"}
+MAX_ALLOWED_DOMAINS = 10_000
 TOML_NAME = "solo.toml"
 
 
@@ -49,6 +51,11 @@ class Settings:
     s3_secret_key: str = ""
     # Test-only name resolution: "*.test=127.0.0.1,peer.example=127.0.0.1" (fnmatch patterns).
     resolve: str = ""
+    # Secure mode: GETs of our posts and collections need an HTTP signature (Mastodon's
+    # AUTHORIZED_FETCH). Limited federation implies it, as in Mastodon.
+    authorized_fetch: bool = False
+    limited_federation: bool = False  # federate only with `federation_allowlist`
+    federation_allowlist: str = ""  # "a.example, b.example:8443" (subdomains included)
 
     def __post_init__(self) -> None:
         if not DOMAIN_RE.match(self.domain):
@@ -88,6 +95,33 @@ class Settings:
                 raise SetupError(f"resolve entry {item.strip()!r} is not pattern=address")
         if self.display_name is not None and len(self.display_name) > 100:
             raise SetupError("display_name is longer than 100 characters")
+        self.allowed_domains  # noqa: B018 - parsed now, so that a bad entry stops the start
+
+    @property
+    def secure_fetch(self) -> bool:
+        """Whether GETs of our posts and collections need a signature."""
+        return self.authorized_fetch or self.limited_federation
+
+    @cached_property
+    def allowed_domains(self) -> frozenset[str]:
+        """`federation_allowlist` parsed: lowercase domains, each maybe with a port."""
+        return _domain_list(self.federation_allowlist, "federation_allowlist")
+
+    def federates_with(self, authority: str) -> bool:
+        """Whether we may exchange activities with the server at `authority` (host[:port]):
+        always, unless limited federation is on; then our own domain and the allowlist, with
+        their subdomains (an allowed domain controls those anyway)."""
+        if not self.limited_federation:
+            return True
+        authority = authority.lower()
+        if authority == self.domain:
+            return True
+        allowed = self.allowed_domains
+        if authority in allowed:
+            return True
+        hostname = authority.rsplit(":", 1)[0] if ":" in authority else authority
+        parts = hostname.split(".")
+        return any(".".join(parts[i:]) in allowed for i in range(len(parts)))
 
     @property
     def resolve_map(self) -> tuple[tuple[str, str], ...]:
@@ -114,6 +148,28 @@ class Settings:
     @property
     def secure_cookies(self) -> bool:
         return self.scheme == "https"
+
+
+def _domain_list(text: str, name: str) -> frozenset[str]:
+    """A comma list of domains, each checked: a URL, a wildcard or an address is refused by name
+    rather than silently never matching."""
+    domains: set[str] = set()
+    for item in text.split(","):
+        domain = item.strip().lower().rstrip(".")
+        if not domain:
+            continue
+        if "://" in domain or "/" in domain:
+            raise SetupError(f"{name}: {item.strip()!r} is a URL; give the domain alone")
+        if "*" in domain:
+            raise SetupError(
+                f"{name}: {item.strip()!r} has a wildcard; a domain includes its subdomains"
+            )
+        if len(domains) >= MAX_ALLOWED_DOMAINS:
+            raise SetupError(f"{name} names more than {MAX_ALLOWED_DOMAINS} domains")
+        if not DOMAIN_RE.match(domain):
+            raise SetupError(f"{name}: {item.strip()!r} is not a domain (optional :port)")
+        domains.add(domain)
+    return frozenset(domains)
 
 
 def setting_names() -> list[str]:

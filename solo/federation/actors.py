@@ -2,6 +2,8 @@
 
 All of these are public: Mastodon fetches them unsigned (or signed by a server we do not know
 yet), and the instance actor must be readable without a signature, or signed fetches recurse.
+In secure mode the collections need a signature and the actor is shown whole only to a verified
+signer (`fetch_gate`); blocked domains get 403 in every mode.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from starlette.routing import BaseRoute, Route
 from solo import urls
 from solo.activitystreams import activity_response
 from solo.errors import BadRequest, NotFound
-from solo.federation import vocab
+from solo.federation import fetch_gate, vocab
+from solo.federation.context import federation_of
 from solo.instance import Instance, instance_of
 from solo.store import follows as follow_store
 from solo.store import pins as pin_store
@@ -30,13 +33,19 @@ PageFetcher = Callable[[int | None, int], Awaitable[Sequence[tuple[int, Any]]]]
 
 
 async def _account(request: Request) -> tuple[Instance, Account]:
-    """The instance and its account, when the path's username is ours; else NotFound."""
+    """The instance and its account, when the path's username is ours (else NotFound) and the
+    requester may read our collections (`fetch_gate`)."""
     instance = instance_of(request)
     username = request.path_params["username"]
     account = await get_account(instance.db) if username == instance.settings.username else None
     if account is None:
         raise NotFound(f"There is no account called {username} here.")
+    await fetch_gate.admit(request, federation_of(request))
     return instance, account
+
+
+def _answer(request: Request, document: vocab.Document) -> Response:
+    return fetch_gate.private(activity_response(document), federation_of(request))
 
 
 def _max_id(request: Request) -> int | None:
@@ -58,7 +67,7 @@ async def _collection(
 ) -> Response:
     """The collection's front, or (with `?page=`) one page of it, cursor-paged by `max_id`."""
     if not _wants_page(request):
-        return activity_response(vocab.ordered_collection(collection, total))
+        return _answer(request, vocab.ordered_collection(collection, total))
     max_id = _max_id(request)
     # One more than a page tells us whether a next page exists without a second query.
     rows = list(await fetch(max_id, PAGE_SIZE + 1))
@@ -71,14 +80,23 @@ async def _collection(
         next_max_id=rows[-1][0] if more else None,
         total=total,
     )
-    return activity_response(document)
+    return _answer(request, document)
 
 
 async def person(request: Request) -> Response:
-    """`GET /users/{username}` for ActivityPub peers (app.py picks this by Accept)."""
-    instance, account = await _account(request)
+    """`GET /users/{username}` for ActivityPub peers (app.py picks this by Accept). Readable
+    unsigned even in secure mode, for our key; then only a verified signer sees it whole."""
+    instance = instance_of(request)
+    federation = federation_of(request)
+    username = request.path_params["username"]
+    account = await get_account(instance.db) if username == instance.settings.username else None
+    if account is None:
+        raise NotFound(f"There is no account called {username} here.")
+    signer = await fetch_gate.admit(request, federation, open_to_all=True)
     document = vocab.person(instance.settings, account, instance.user_keys.public_pem)
-    return activity_response(document)
+    if instance.settings.secure_fetch and signer is None:
+        document = fetch_gate.minimal_actor(document)
+    return fetch_gate.private(activity_response(document), federation)
 
 
 async def outbox(request: Request) -> Response:
@@ -131,11 +149,13 @@ async def featured(request: Request) -> Response:
     notes = [vocab.note(settings, s, vocab.stored_extras(raws.get(s.id))) for s in pinned]
     document = vocab.ordered_collection(urls.featured(settings), len(notes), paged=False)
     document["orderedItems"] = notes
-    return activity_response(document)
+    return _answer(request, document)
 
 
 async def instance_actor(request: Request) -> Response:
-    """`GET /actor`: always AS2 and never behind a signature check (FEDERATION rule 11)."""
+    """`GET /actor`: always AS2 and never behind a signature check (FEDERATION rule 11), even
+    in secure mode, or signed fetches would recurse; only blocked domains are refused."""
+    await fetch_gate.check_domain(request, federation_of(request))
     instance = instance_of(request)
     document = vocab.instance_actor(instance.settings, instance.instance_keys.public_pem)
     return activity_response(document)
@@ -143,6 +163,7 @@ async def instance_actor(request: Request) -> Response:
 
 async def instance_outbox(request: Request) -> Response:
     """The instance actor publishes nothing; its outbox exists because the actor names it."""
+    await fetch_gate.check_domain(request, federation_of(request))
     collection = f"{urls.instance_actor(instance_of(request).settings)}/outbox"
     return activity_response(vocab.ordered_collection(collection, 0, paged=False))
 

@@ -2,7 +2,8 @@
 
 Policy (FEDERATION.md, delivery facts): 2xx done; 4xx other than 401/408/429, and 501, are final;
 everything else is retried with backoff over about two days, honouring Retry-After. A server
-failing on 7 distinct days is unavailable until it is heard from again.
+failing on 7 distinct days is unavailable until it is heard from again. Under limited federation a
+delivery to a server outside the allowlist is dropped unsent.
 
 Healthy servers cost no database access per delivery: host health is read from the in-memory
 view (`hosts.watch_health`), written only when it changes, and acknowledgements are batched by
@@ -22,6 +23,7 @@ import aiosqlite
 
 from solo.federation.context import Federation
 from solo.federation.poster import Sender
+from solo.federation.remote_actors import authority
 from solo.jobs import Job, enqueue
 from solo.net.fetch import (
     BadDocument,
@@ -113,6 +115,10 @@ class Deliverer:
             await queue.drop(job, "malformed delivery job")
             return
         host = job.host or ""
+        target = authority(inbox) or ""
+        if not federation.settings.federates_with(target):
+            await queue.drop(job, f"{target} is not among the servers this one federates with")
+            return
         if host and await hosts.is_unavailable(federation.db, host):
             await queue.drop(job, f"{host} is unavailable")
             return

@@ -2,8 +2,9 @@
 
 Order of checks: the size (BodyLimit middleware, 413), JSON (400), a Delete or Update of an
 unknown actor by itself (202 with no fetch), the signature without the key (401), blocked
-domains (403), the key from the cache or fetched, with one refetch on failure (401), the signer
-is the activity's actor (401), duplicates dropped, then one durable ingress job and 202.
+domains and, under limited federation, domains outside the allowlist (403), the key from the
+cache or fetched, with one refetch on failure (401), the signer is the activity's actor (401),
+duplicates dropped, then one durable ingress job and 202.
 
 The hot path touches the database once: blocked domains and hosts with delivery failures are
 sets in memory (`_Hosts`, reloaded after a change to them commits), keys come from the
@@ -231,6 +232,8 @@ async def _receive(request: Request, federation: Federation, body: bytes) -> Res
     for domain in {key_host, actor_host}:
         if await known_hosts.is_blocked(domain.split(":")[0]):
             raise Forbidden(f"{domain} is blocked here.")
+        if not settings.federates_with(domain):
+            raise Forbidden(f"{domain} is not among the servers this one federates with.")
     try:
         signer = await key_owner(federation, prepared)
     except KeyGone:

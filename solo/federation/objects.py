@@ -8,7 +8,8 @@ Public and unlisted posts are served to anyone. A followers-only or direct post 
 to a signed GET whose signer may read it (`signed_fetch`: an accepted follower or an addressee,
 as Mastodon's `StatusPolicy#show?`); everyone else gets the 404 of a post that does not exist.
 Such an answer depends on the signer: it says so (`Vary: Accept, Signature`) and is kept out of
-shared caches. A deleted post answers 410 with a Tombstone, as Mastodon does.
+shared caches. A deleted post answers 410 with a Tombstone, as Mastodon does. In secure mode
+every ActivityPub answer here needs a signature first (`fetch_gate`); browsers are unaffected.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 from solo import urls
 from solo.activitystreams import AS_CONTEXT, activity_response, wants_activity_json
 from solo.errors import NotFound
-from solo.federation import signed_fetch, vocab
+from solo.federation import fetch_gate, signed_fetch, vocab
 from solo.federation.context import federation_of
 from solo.instance import Instance, instance_of
 from solo.store import actors as actor_store
@@ -74,18 +75,21 @@ async def _answer(
 ) -> Response:
     """The document `render` makes, a redirect for browsers, a Tombstone for a deleted post
     (with the id asked for: the post's `ap_id` and `suffix`), or a 404."""
+    html = _wants_html(request)
+    federation = federation_of(request)
+    if not html:
+        await fetch_gate.admit(request, federation)
     if status is None:
-        if _wants_html(request) or not await status_store.is_tombstoned(instance.db, ap_id):
+        if html or not await status_store.is_tombstoned(instance.db, ap_id):
             raise NotFound(NO_SUCH_POST)
         tombstone = {"@context": AS_CONTEXT, **vocab.tombstone(ap_id + suffix)}
-        return _vary(activity_response(tombstone, 410))
-    if _wants_html(request):
+        return fetch_gate.private(activity_response(tombstone, 410), federation)
+    if html:
         # The page decides who may see a followers-only post (its author, logged in).
         page = urls.status_page(instance.settings, status.reblog_of_id or status.id)
         return _vary(RedirectResponse(page, status_code=303))
     if status.visibility in READABLE:
-        return _vary(activity_response(await render(status)))
-    federation = federation_of(request)
+        return fetch_gate.private(activity_response(await render(status)), federation)
     document = await render(status)
     reader = await signed_fetch.signer(request, federation)
     if not await signed_fetch.may_read(federation, status, document, reader):

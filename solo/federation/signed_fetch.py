@@ -19,11 +19,11 @@ from typing import Any
 
 from starlette.requests import Request
 
-from solo.errors import Unauthorized
+from solo.errors import Forbidden, Unauthorized
 from solo.federation.context import Federation
 from solo.federation.notes import ids_in, mentioned
 from solo.federation.remote_actors import authority
-from solo.federation.signatures import SignatureError, SignatureMissing, prepare
+from solo.federation.signatures import SignatureMissing, prepare
 from solo.federation.signers import KeyGone, key_owner, request_target
 from solo.store import follows, hosts, interactions
 from solo.store.actors import RemoteActor
@@ -32,33 +32,46 @@ from solo.store.statuses import Status
 log = logging.getLogger(__name__)
 
 
+async def verified_signer(request: Request, federation: Federation) -> RemoteActor:
+    """The remote actor whose key verifies this request's signature, as the inbox checks it.
+
+    Raises SignatureMissing for an unsigned request, Unauthorized (with the reason) for a
+    signature refused or a key that cannot be had, Forbidden when the key's domain is blocked.
+    A request that was already verified (by `fetch_gate`) is not verified again."""
+    known: RemoteActor | None = getattr(request.state, "signer", None)
+    if known is not None:
+        return known
+    settings = federation.settings
+    prepared = prepare(
+        request.method,
+        request_target(request),
+        request.headers.items(),
+        b"",
+        now=time.time(),
+        scheme=settings.scheme,
+        expected_host=settings.domain,
+    )
+    key_host = authority(prepared.key_id)
+    if key_host is None:
+        raise Unauthorized("The keyId is not an http(s) URL.")
+    if await hosts.is_blocked(federation.db, key_host.split(":")[0]):
+        raise Forbidden(f"{key_host} is blocked here.")
+    try:
+        actor = await key_owner(federation, prepared)
+    except KeyGone:
+        raise Unauthorized(f"The key {prepared.key_id} answers 410 Gone.") from None
+    request.state.signer = actor
+    return actor
+
+
 async def signer(request: Request, federation: Federation) -> RemoteActor | None:
     """The remote actor whose key verifies this request's signature; None when it is unsigned,
     the signature is refused, its key cannot be had or its domain is blocked."""
-    settings = federation.settings
     try:
-        prepared = prepare(
-            request.method,
-            request_target(request),
-            request.headers.items(),
-            b"",
-            now=time.time(),
-            scheme=settings.scheme,
-            expected_host=settings.domain,
-        )
+        return await verified_signer(request, federation)
     except SignatureMissing:
         return None
-    except SignatureError as error:
-        log.info("signed fetch of %s refused: %s", request.url.path, error)
-        return None
-    key_host = authority(prepared.key_id)
-    if key_host is None or await hosts.is_blocked(federation.db, key_host.split(":")[0]):
-        return None
-    try:
-        return await key_owner(federation, prepared)
-    except KeyGone:
-        return None
-    except Unauthorized as error:  # a signature that does not verify, or no key to be had
+    except (Unauthorized, Forbidden) as error:  # a refused signature, or no key to be had
         log.info("signed fetch of %s refused: %s", request.url.path, error)
         return None
 

@@ -11,7 +11,8 @@ types the caller names.
 Errors, all raised with a message a person understands:
 
     FetchError (SoloError)   no usable answer from a remote server
-     ├── ForbiddenAddress    the URL, its host or one of its addresses is refused (no request made)
+     ├── ForbiddenAddress    the URL, its host or one of its addresses is refused (no request made),
+ │                       or (limited federation) an ActivityPub request to a server not allowed
      ├── Unreachable         DNS failure, connection refused, TLS failure, broken connection
      ├── FetchTimeout        a connect/read/write timeout or the total deadline
      ├── TooManyRedirects    more than `Limits.max_redirects` hops
@@ -388,7 +389,14 @@ class Fetcher:
             **(headers or {}),
         }
         return await self._exchange(
-            "POST", url, headers=sent, content=body, auth=auth, follow=False, cut=True
+            "POST",
+            url,
+            headers=sent,
+            content=body,
+            auth=auth,
+            follow=False,
+            cut=True,
+            federated=True,
         )
 
     async def _get_document(
@@ -409,6 +417,7 @@ class Fetcher:
             follow=True,
             cut=False,
             client=client,
+            federated=True,
         )
         if reply.status != 200:
             raise HTTPStatusError(f"{reply.url} answered {reply.status}", url, reply.status)
@@ -436,20 +445,21 @@ class Fetcher:
         head: int = 0,
         cap: int | None = None,
         client: httpx.AsyncClient | None = None,
+        federated: bool = False,
     ) -> Reply:
         """One request with its redirects and body, under the total deadline; with `head`,
         only the first `head` bytes of the decoded body are read; `cap` replaces
         `Limits.max_body`. `client` is the shared one, or the user's within `user_action`,
-        unless another pool is named."""
+        unless another pool is named. `federated`: an ActivityPub exchange, which limited
+        federation allows only with the servers on its allowlist (each hop checked)."""
         pool = "key fetches'" if client is not None else "shared"
         if client is None and _USER_ACTION.get():
             client, pool = self._user_client, "user's"
         client = client or self._client
         if client is None:
             raise RuntimeError("Fetcher.open() was not awaited")
-        allow_private = self.settings.allow_private_addresses
         try:
-            target = check_url(url, allow_private=allow_private)
+            target = self._check(url, federated)
             async with asyncio.timeout(self.limits.deadline):
                 for _hop in range(self.limits.max_redirects + 1):
                     request = client.build_request(method, target, headers=headers, content=content)
@@ -458,9 +468,7 @@ class Fetcher:
                         location = response.headers.get("location")
                         if follow and response.status_code in _REDIRECTS and location:
                             # Each hop is checked like the first URL, and signed anew by `auth`.
-                            target = check_url(
-                                response.url.join(location), allow_private=allow_private
-                            )
+                            target = self._check(response.url.join(location), federated)
                             continue
                         body = await self._read_body(response, url, cut=cut, head=head, cap=cap)
                         return Reply(
@@ -501,6 +509,19 @@ class Fetcher:
             ) from None
         except httpx.HTTPError as error:
             raise Unreachable(f"{url} could not be reached: {error}", url) from None
+
+    def _check(self, url: str | httpx.URL, federated: bool) -> httpx.URL:
+        """`url` as the address policy parses it, if it may be asked; else AddressRefused."""
+        settings = self.settings
+        target = check_url(url, allow_private=settings.allow_private_addresses)
+        if federated and settings.limited_federation:
+            default = 443 if target.scheme == "https" else 80
+            host = target.host if target.port in (None, default) else f"{target.host}:{target.port}"
+            if not settings.federates_with(host):
+                raise AddressRefused(
+                    f"{host} is not among the servers this one federates with (limited federation)"
+                )
+        return target
 
     async def _read_body(
         self,
