@@ -98,12 +98,15 @@ async def test_a_report_arrives_as_a_notification_with_the_posts_it_names(
         assert report["target_account"]["username"] == "bob"
 
         page = await bob.client.get("/notifications")
-        assert "reported you" in page.text and 'href="/reports"' in page.text
+        assert (
+            "The server <strong>alice.test</strong> reported you" in page.text
+            and 'href="/reports"' in page.text
+        )
         reports = await bob.client.get("/reports")
         assert "Spam links\nin every reply" in reports.text
         assert "First post, to be reported" in reports.text
         assert "Second post, harmless" not in reports.text
-        assert "alice.test@alice.test" in reports.text
+        assert "From the server <strong>alice.test</strong>" in reports.text
 
         async def delivered() -> bool:
             text = (await alice.client.get("/reports")).text
