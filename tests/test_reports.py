@@ -235,3 +235,23 @@ async def test_incoming_flags_are_bounded_and_rate_limited(
         # Another server is not held back by this one.
         other = _instance_actor(fleet, "https://fine.test")
         assert (await deliver(alice, other, activity("Flag", other, alice.actor))).applied
+
+
+async def test_reports_page_empty_and_the_form_needs_its_csrf_token(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    built, zed_post, _, _ = await _zed_and_yan(app)
+    assert (await client.get("/reports")).headers["location"] == "/login"
+    assert (await login(client)).status_code == 303
+    empty = await client.get("/reports")
+    assert "No server has reported you." in empty.text
+    assert "You have not reported anyone." in empty.text
+    assert (await client.get("/@nobody@nowhere.test/report")).status_code == 404
+    for sent in ({}, {"csrf": "forged"}):
+        response = await client.post(
+            "/@zed@remote.test/report", data={**sent, "status": str(zed_post), "forward": "1"}
+        )
+        assert response.status_code == 403
+    assert await count(app, "SELECT COUNT(*) FROM reports") == 0
+    assert await count(app, "SELECT COUNT(*) FROM jobs") == 0
+    assert built.zed
