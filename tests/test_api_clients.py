@@ -308,6 +308,57 @@ async def test_mastodon_py_posts_reads_follows_and_streams(
     await asyncio.to_thread(read_with_paging)
 
 
+async def test_mastodon_py_reports_a_remote_account_and_its_post(
+    pair: tuple[SoloProcess, SoloProcess], tmp_path: Path
+) -> None:
+    """Mastodon.py's report(): kept at alice's, and (forwarded) an admin.report at bob's."""
+    alice, bob = pair
+    secrets = tmp_path / "secrets.txt"
+
+    def log_in_and_follow() -> tuple[Mastodon, str]:
+        Mastodon.create_app(
+            "Solo reports", scopes=SCOPES, api_base_url=alice.base_url, to_file=secrets
+        )
+        mastodon = Mastodon(client_id=secrets)
+        mastodon.log_in("alice", PASSWORD, scopes=SCOPES, allow_http=True)
+        found = mastodon.search_v2(f"bob@{bob.domain}", resolve=True, result_type="accounts")
+        bob_id: str = found["accounts"][0]["id"]
+        mastodon.account_follow(bob_id)
+        _wait_for(lambda: mastodon.account_relationships(bob_id)[0]["following"], "bob to accept")
+        return mastodon, bob_id
+
+    mastodon, bob_id = await asyncio.to_thread(log_in_and_follow)
+    async with bob.logged_in() as browser:
+        said = await submit(browser, "/", "/statuses", text="Buy cheap watches now")
+        assert said.status_code == 303, said.text
+
+    def report() -> dict[str, Any]:
+        def arrived() -> bool:
+            return bool(mastodon.account_statuses(bob_id))
+
+        _wait_for(arrived, "bob's post at alice's")
+        (post,) = mastodon.account_statuses(bob_id)
+        made = mastodon.report(
+            bob_id, status_ids=[post], comment="Spam", forward=True, category="spam"
+        )
+        assert made["status_ids"] == [post["id"]]
+        assert (made["category"], made["comment"], made["forwarded"]) == ("spam", "Spam", True)
+        assert made["target_account"]["acct"] == f"bob@{bob.domain}"
+        return dict(made)
+
+    await asyncio.to_thread(report)
+
+    async def bob_notified() -> bool:
+        async with bob.logged_in() as browser:
+            page = await browser.get("/reports")
+            return "Buy cheap watches now" in page.text and "Spam" in page.text
+
+    await eventually(bob_notified, within=WAIT, what="the report on bob's Reports page")
+    async with bob.logged_in() as browser:
+        notifications = await browser.get("/notifications")
+        assert "reported you" in notifications.text
+
+
 def _toot_with_a_terminal(config: Path, *args: str, answers: list[str]) -> str:
     """Run toot with a pseudo-terminal for stdin and stdout (it pages only on a terminal),
     answering each `Continue? [Y/n]` in turn; returns everything it printed."""

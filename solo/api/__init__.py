@@ -27,6 +27,7 @@
     status_history.py   /api/v1/statuses/:id/history
     media.py     /api/v1/media, /api/v2/media
     polls.py     /api/v1/polls/…
+    reports.py   /api/v1/reports and the Report entity
     streams.py   which event goes to which open stream, rendered once
     streaming.py /api/v1/streaming: WebSocket and Server-Sent Events
 
@@ -47,6 +48,7 @@ from solo.api import (
     misc,
     notifications,
     oauth,
+    reports,
     search,
     social,
     timelines,
@@ -72,5 +74,6 @@ routes: list[BaseRoute] = [
     *statuses_api.routes,
     *media_api.routes,
     *polls_api.routes,
+    *reports.routes,
     *streaming_api.routes,
 ]

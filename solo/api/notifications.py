@@ -22,12 +22,15 @@ from solo.api.errors import RecordNotFound
 from solo.api.ids import path_id
 from solo.api.paging import NOTIFICATIONS_MAX_LIMIT, PageRequest, paged
 from solo.api.params import Params
+from solo.api.reports import render_reports
 from solo.api.status_entities import render_statuses
 from solo.federation.context import Federation, federation_of
 from solo.store import listings
 from solo.store import notifications as notification_store
+from solo.store import reports as report_store
 
 MAX_TYPES = 20
+REPORT = "admin.report"
 
 
 async def render_notifications(
@@ -51,6 +54,7 @@ async def render_notifications(
         int(entity["id"]): entity
         for entity in await render_statuses(federation, status_ids, caller)
     }
+    reports = await _reports(federation, [n.id for n in found.values() if n.type == REPORT])
     entities = []
     for notification_id in notification_ids:
         notification = found.get(notification_id)
@@ -60,17 +64,29 @@ async def render_notifications(
         status = None if notification.status_id is None else statuses.get(notification.status_id)
         if account is None or (notification.status_id is not None and status is None):
             continue  # its account or post is gone
-        entities.append(
-            {
-                "id": str(notification.id),
-                "type": notification.type,
-                "created_at": iso(notification.created_at),
-                "group_key": f"ungrouped-{notification.id}",
-                "account": account,
-                "status": status,
-            }
-        )
+        entity = {
+            "id": str(notification.id),
+            "type": notification.type,
+            "created_at": iso(notification.created_at),
+            "group_key": f"ungrouped-{notification.id}",
+            "account": account,
+            "status": status,
+        }
+        if notification.type == REPORT:  # Mastodon adds `report` to these only
+            entity["report"] = reports.get(notification.id)
+            if entity["report"] is None:
+                continue
+        entities.append(entity)
     return entities
+
+
+async def _reports(federation: Federation, notification_ids: list[int]) -> dict[int, Any]:
+    """The Report entities of `admin.report` notifications, by notification id."""
+    if not notification_ids:
+        return {}
+    found = await report_store.by_notifications(federation.db, notification_ids)
+    rendered = {int(e["id"]): e for e in await render_reports(federation, list(found.values()))}
+    return {n: rendered[r.id] for n, r in found.items() if r.id in rendered}
 
 
 @api("read:notifications")

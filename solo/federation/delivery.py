@@ -21,9 +21,11 @@ from typing import Any
 
 import aiosqlite
 
+from solo import urls
 from solo.federation.context import Federation
 from solo.federation.poster import Sender
 from solo.federation.remote_actors import authority
+from solo.federation.signatures import HTTPSignatureAuth
 from solo.jobs import Job, enqueue
 from solo.net.fetch import (
     BadDocument,
@@ -35,6 +37,9 @@ from solo.store import hosts
 
 RETRIED_4XX = frozenset({401, 408, 429})
 BODY_CACHE_SIZE = 64
+# A push job's `signer`: the user (no key in the payload) or the instance actor, which sends
+# what no person should be seen sending, such as a report's Flag (Mastodon does the same).
+INSTANCE_SIGNER = "instance"
 
 
 async def record_activity(
@@ -61,9 +66,25 @@ async def enqueue_delivery(
 ) -> int:
     """Record `activity` and one push job per distinct inbox, in the caller's transaction."""
     ref = await record_activity(conn, activity, object_ap_id)
+    return await enqueue_recorded(conn, ref, inboxes)
+
+
+async def enqueue_recorded(
+    conn: aiosqlite.Connection,
+    ref: int,
+    inboxes: Iterable[tuple[str, str]],
+    *,
+    as_instance: bool = False,
+) -> int:
+    """One push job per distinct inbox for the recorded activity `ref`; signed as the instance
+    actor with `as_instance`. Returns how many."""
     unique = dict(inboxes)  # inbox → host; a server's shared inbox appears once
+    extra = {"signer": INSTANCE_SIGNER} if as_instance else {}
     return await enqueue(
-        conn, "push", (({"inbox": inbox}, host) for inbox, host in unique.items()), ref=ref
+        conn,
+        "push",
+        (({"inbox": inbox, **extra}, host) for inbox, host in unique.items()),
+        ref=ref,
     )
 
 
@@ -88,6 +109,10 @@ class Deliverer:
         self.federation = federation
         self.sender: Sender = sender if sender is not None else federation.fetcher
         self._bodies: OrderedDict[int, bytes] = OrderedDict()
+        instance = federation.instance
+        self._instance_auth = HTTPSignatureAuth(
+            urls.instance_key_id(instance.settings), instance.instance_keys.private_key()
+        )
 
     async def _body(self, ref: int) -> bytes | None:
         # A fan-out sends one body to thousands of inboxes: keep the recent ones in memory.
@@ -123,7 +148,12 @@ class Deliverer:
             await queue.drop(job, f"{host} is unavailable")
             return
         try:
-            reply = await self.sender.post(inbox, body, auth=federation.user_auth)
+            auth = (
+                self._instance_auth
+                if job.payload.get("signer") == INSTANCE_SIGNER
+                else federation.user_auth
+            )
+            reply = await self.sender.post(inbox, body, auth=auth)
         except (ForbiddenAddress, BadDocument) as error:
             await queue.drop(job, str(error))
             return

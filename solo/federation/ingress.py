@@ -9,6 +9,7 @@ from solo.federation.handlers.announce import on_announce
 from solo.federation.handlers.block import on_block
 from solo.federation.handlers.create import on_create
 from solo.federation.handlers.delete import on_delete
+from solo.federation.handlers.flag import on_flag
 from solo.federation.handlers.follow import on_follow
 from solo.federation.handlers.like import on_emoji_react, on_like
 from solo.federation.handlers.undo import on_undo
@@ -31,6 +32,7 @@ HANDLERS: dict[str, Handler] = {
     "Like": on_like,
     "EmojiReact": on_emoji_react,
     "Block": on_block,
+    "Flag": on_flag,
 }
 
 

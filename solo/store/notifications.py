@@ -21,6 +21,7 @@ TYPES = frozenset(
         "favourite",
         "poll",
         "update",
+        "admin.report",
     }
 )
 

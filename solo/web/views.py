@@ -363,6 +363,7 @@ NOTIFICATION_TEXT: Final = {
     "favourite": "favourited your post",
     "poll": "ended a poll you voted in",
     "update": "edited a post you boosted",
+    "admin.report": "reported you",
 }
 
 
