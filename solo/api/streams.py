@@ -239,6 +239,9 @@ class Relay:
             self._delete(event)
         elif event.kind == "notification":
             await self._notification(int(event.payload["id"]))
+        elif event.kind == "notifications_merged":
+            # Mastodon's payload is the string "1": held-back notifications joined the list.
+            self._send(self._subscribed(USER_STREAMS), "notifications_merged", "1")
 
     def _subscribed(self, names: Iterable[str]) -> list[tuple[Listener, Stream]]:
         wanted = frozenset(names)
