@@ -73,15 +73,19 @@ async def requests_by_ids(db: Database, ids: Iterable[int]) -> list[Notification
     return [_request(row) for row in rows]
 
 
-async def held_notifications(db: Database, actor_ids: Iterable[int], limit: int) -> list[int]:
-    """The held notification ids of these accounts, newest first, at most `limit` each."""
+async def held_notifications(
+    db: Database, actor_ids: Iterable[int], limit: int
+) -> list[tuple[int, int]]:
+    """(notification id, actor id) of what these accounts have held back, newest first, at
+    most `limit` each."""
     rows = await db.fetchall(
-        "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY actor_id ORDER BY id DESC)"
-        " AS place FROM notifications WHERE filtered = 1"
-        " AND actor_id IN (SELECT value FROM json_each(?))) WHERE place <= ? ORDER BY id DESC",
+        "SELECT id, actor_id FROM (SELECT id, actor_id,"
+        " ROW_NUMBER() OVER (PARTITION BY actor_id ORDER BY id DESC) AS place"
+        " FROM notifications WHERE filtered = 1 AND actor_id IN (SELECT value FROM json_each(?)))"
+        " WHERE place <= ? ORDER BY id DESC",
         (json.dumps(sorted({int(i) for i in actor_ids})), limit),
     )
-    return [row[0] for row in rows]
+    return [(row[0], row[1]) for row in rows]
 
 
 async def summary(db: Database) -> tuple[int, int]:
