@@ -6,7 +6,8 @@ or an anonymous reader of a public stream) and hands the message to every `Liste
 to a stream it belongs to:
 
     user               home timeline updates, notifications, deletes, edits
-    user:notification  notifications only
+    user:notification  notifications only (both also get `notifications_merged` when an
+                       accepted notification request moves held-back ones into the list)
     public             public posts (no boosts), ours and remote; public:local, public:remote
     hashtag            public posts with the tag; hashtag:local, ours only
 

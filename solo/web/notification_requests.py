@@ -70,6 +70,8 @@ async def held_requests(
     request: Request, account: Account, found: list[request_store.NotificationRequest]
 ) -> list[RequestView]:
     """The requests with their latest held notifications: a fixed number of queries."""
+    if not found:
+        return []
     federation = federation_of(request)
     held = await request_store.held_notifications(
         federation.db, [r.actor_id for r in found], SHOWN_EACH
@@ -97,6 +99,8 @@ async def summary_context(request: Request, account: Account, *, first: bool) ->
         return {"held_requests": [], "pending_requests": 0}
     federation = federation_of(request)
     found = await request_store.requests_page(federation.db, _Newest(ON_NOTIFICATIONS_PAGE))
+    if not found:  # the usual case costs the page one query
+        return {"held_requests": [], "pending_requests": 0}
     pending, _ = await request_store.summary(federation.db)
     return {
         "held_requests": await held_requests(request, account, found),
