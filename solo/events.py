@@ -15,7 +15,8 @@ QUEUE_SIZE = 256
 
 @dataclass(frozen=True)
 class Event:
-    """`kind` is Mastodon's streaming event name: update, notification, delete, status.update."""
+    """`kind` is Mastodon's streaming event name: update, notification, delete, status.update,
+    notifications_merged."""
 
     kind: str
     stream: str  # user, public, public:local, hashtag

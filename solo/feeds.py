@@ -20,6 +20,8 @@ from solo.store.mutes import ACTIVE as ACTIVE_MUTES
 HOME_SIZE = 800
 PUBLIC_SIZE = 400
 NOTIFICATIONS_SIZE = 400
+# Held-back notifications (the notification policy's) wait apart, unread but not counted.
+UNREAD = "SELECT COUNT(*) FROM notifications WHERE read = 0 AND filtered = 0"
 # A boost of a post already among the newest entries is not shown again (Mastodon: 40).
 BOOST_WINDOW = 40
 
@@ -33,7 +35,8 @@ _HIDDEN = f"{_BLOCKED} UNION {ACTIVE_MUTES}"
 # What the home timeline shows (Mastodon's rules): our own posts and boosts; posts and boosts of
 # accounts we follow, their replies only to us, to themselves or to accounts we follow; direct
 # messages to us. Nothing by (or boosting) an account we block. Other mentions of us are
-# notifications, not home entries. Nothing by (or boosting) an account we mute either.
+# notifications, not home entries. Nothing by (or boosting) an account we mute either. A direct
+# message the notification policy holds back waits with its notification, out of home too.
 HOME_RULE = f"""
     s.deleted_at IS NULL
     AND (s.actor_id IS NULL OR s.actor_id NOT IN ({_HIDDEN}))
@@ -43,7 +46,8 @@ HOME_RULE = f"""
     AND (
         s.actor_id IS NULL
         OR (s.visibility = 'direct'
-            AND s.id IN (SELECT status_id FROM notifications WHERE type = 'mention'))
+            AND s.id IN (SELECT status_id FROM notifications
+                         WHERE type = 'mention' AND filtered = 0))
         OR (
             s.visibility != 'direct'
             AND s.actor_id IN ({_FOLLOWED})
@@ -187,9 +191,7 @@ class Feeds:
             self._recount = asyncio.get_running_loop().create_task(self._count_unread())
 
     async def _count_unread(self) -> None:
-        self.unread = int(
-            await self.db.fetchval("SELECT COUNT(*) FROM notifications WHERE read = 0")
-        )
+        self.unread = int(await self.db.fetchval(UNREAD))
 
     async def aclose(self) -> None:
         if self._recount is not None:
@@ -215,14 +217,13 @@ class Feeds:
     async def rebuild_notifications(self) -> None:
         feed = Feed(self.sizes["notifications"])
         rows = await self.db.fetchall(
-            "SELECT id FROM notifications ORDER BY id DESC LIMIT ?", (feed.size,)
+            "SELECT id FROM notifications WHERE filtered = 0 ORDER BY id DESC LIMIT ?",
+            (feed.size,),
         )
         for row in rows:
             feed.add(Entry(row[0]))
         self.notifications = feed
-        self.unread = int(
-            await self.db.fetchval("SELECT COUNT(*) FROM notifications WHERE read = 0")
-        )
+        self.unread = int(await self.db.fetchval(UNREAD))
 
     async def status_added(self, status_id: int) -> list[str]:
         """Put a newly stored status in every timeline whose rule it meets; returns their names."""
@@ -251,6 +252,13 @@ class Feeds:
             self.events.publish(
                 Event("notification", "user", {"id": notification_id, "unread": self.unread})
             )
+
+    async def notifications_merged(self) -> None:
+        """Held-back notifications joined the list (a request was accepted): rebuild what they
+        enter, and tell the streams, as Mastodon's `notifications_merged` event does."""
+        await self.rebuild_notifications()
+        await self.rebuild_timeline("home")  # a direct message accepted enters home
+        self.events.publish(Event("notifications_merged", "user", {"unread": self.unread}))
 
     async def older(self, name: str, max_id: int | None, limit: int) -> list[int]:
         """A page of a timeline: from memory when it can, else from SQLite by the same rule."""

@@ -6,7 +6,7 @@ import random
 from pathlib import Path
 
 from solo.actions import follows as follow_actions
-from solo.actions import interactions, statuses
+from solo.actions import interactions, notification_requests, statuses
 from solo.events import EventBus
 from solo.feeds import BOOST_WINDOW, Entry, Feed, Feeds
 from solo.store import actors as actor_store
@@ -121,11 +121,14 @@ async def test_what_home_local_and_federated_show(tmp_path: Path, template_root:
         mention_id = await arrived(alice, mention.ap_id)
         await in_feed(alice, "federated", mention_id)
         assert mention_id not in feeds.timelines["home"]
-        # A direct message is.
+        # A direct message is, once the notification policy lets a stranger's through.
         direct = await statuses.post(
             carol.federation, "psst @alice@alice.test", visibility="direct"
         )
         direct_id = await arrived(alice, direct.ap_id)
+        assert direct_id not in feeds.timelines["home"]
+        held = await alice.federation.db.fetchval("SELECT id FROM notification_requests")
+        await notification_requests.accept_requests(alice.federation, [held])
         await in_feed(alice, "home", direct_id)
         assert direct_id not in feeds.timelines["federated"]
 

@@ -16,6 +16,7 @@
     account_actions.py   follow, unfollow, block, mute… an account
     timelines.py /api/v1/timelines/home, /public, /tag/:hashtag
     notifications.py     /api/v1/notifications/… and the Notification entity
+    notification_requests.py  the notification policy and its requests (Mastodon 4.3)
     search.py    /api/v2/search
     social.py    follow_requests, bookmarks, favourites, blocks, mutes
     misc.py      markers, preferences, and the lists Solo keeps empty (filters, lists…)
@@ -46,6 +47,7 @@ from solo.api import (
     authorize,
     instance,
     misc,
+    notification_requests,
     notifications,
     oauth,
     reports,
@@ -67,6 +69,7 @@ routes: list[BaseRoute] = [
     *accounts.routes,
     *account_actions.routes,
     *timelines.routes,
+    *notification_requests.routes,  # before notifications: requests and policy are no ids
     *notifications.routes,
     *search.routes,
     *social.routes,

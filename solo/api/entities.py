@@ -14,7 +14,6 @@ and far above any row id SQLite hands out. `is_local_account_id` recognises it i
 from __future__ import annotations
 
 import html
-import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,7 +23,7 @@ from solo import urls
 from solo.config import Settings
 from solo.media.emoji import from_json as emojis_from_json
 from solo.store.account import Account, ProfileField
-from solo.store.actors import RemoteActor
+from solo.store.actors import RemoteActor, published_at
 from solo.store.counts import AccountCounts
 from solo.store.oauth import OAuthApp
 
@@ -149,17 +148,6 @@ def _midnight(timestamp: float) -> float:
     return timestamp - timestamp % 86400  # UTC days are 86,400 s in unix time
 
 
-def _published(actor: RemoteActor) -> float | None:
-    try:
-        document = json.loads(actor.raw)
-        published = document.get("published") if isinstance(document, dict) else None
-        if isinstance(published, str):
-            return datetime.fromisoformat(published.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-    return None
-
-
 def emoji_entities(emojis_json: str | None) -> list[dict[str, Any]]:
     """The CustomEmoji entities of an `emojis_json` column."""
     return [
@@ -191,7 +179,7 @@ def remote_account(
     header = absolute(settings, proxy(actor.header_url), MISSING_HEADER)
     # Mastodon: the document's `published`, else when the account was first seen here; either
     # truncated to the day. Never the epoch: apps would show "joined 1970".
-    published = _published(actor) or actor.first_seen_at or time.time()
+    published = published_at(actor.raw) or actor.first_seen_at or time.time()
     return {
         "id": str(actor.id),
         "username": actor.username,

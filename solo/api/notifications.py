@@ -1,9 +1,11 @@
 """Notifications: the Notification entity and GET /api/v1/notifications (with `types[]`,
-`exclude_types[]`, `account_id` and paging up to 80), GET /:id, POST /clear, POST /:id/dismiss.
+`exclude_types[]`, `account_id`, `include_filtered` and paging up to 80), GET /:id, POST /clear,
+POST /:id/dismiss.
 
     await render_notifications(federation, notification_ids, caller)   # also for streaming
 
-Notifications of accounts we block, or mute with their notifications, are left out.
+Notifications of accounts we block, or mute with their notifications, are left out; so are those
+the notification policy holds back, unless `include_filtered=true`.
 """
 
 from __future__ import annotations
@@ -97,6 +99,7 @@ async def notifications(request: Request, caller: Caller) -> Response:
     types = params.strings("types", max_items=MAX_TYPES)
     exclude = params.strings("exclude_types", max_items=MAX_TYPES)
     account_id = params.string("account_id")
+    include_filtered = params.boolean("include_filtered")
     actor_id = None
     if account_id:
         try:
@@ -108,7 +111,12 @@ async def notifications(request: Request, caller: Caller) -> Response:
         actor_id = actor.id
     ids = page.arrange(
         await listings.notifications(
-            federation.db, page, types=types, exclude_types=exclude, actor_id=actor_id
+            federation.db,
+            page,
+            types=types,
+            exclude_types=exclude,
+            actor_id=actor_id,
+            include_filtered=include_filtered,
         )
     )
     return paged(request, await render_notifications(federation, ids, caller), ids)

@@ -6,7 +6,8 @@ or an anonymous reader of a public stream) and hands the message to every `Liste
 to a stream it belongs to:
 
     user               home timeline updates, notifications, deletes, edits
-    user:notification  notifications only
+    user:notification  notifications only (both also get `notifications_merged` when an
+                       accepted notification request moves held-back ones into the list)
     public             public posts (no boosts), ours and remote; public:local, public:remote
     hashtag            public posts with the tag; hashtag:local, ours only
 
@@ -239,6 +240,9 @@ class Relay:
             self._delete(event)
         elif event.kind == "notification":
             await self._notification(int(event.payload["id"]))
+        elif event.kind == "notifications_merged":
+            # Mastodon's payload is the string "1": held-back notifications joined the list.
+            self._send(self._subscribed(USER_STREAMS), "notifications_merged", "1")
 
     def _subscribed(self, names: Iterable[str]) -> list[tuple[Listener, Stream]]:
         wanted = frozenset(names)

@@ -7,6 +7,7 @@ import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 
 import aiosqlite
 
@@ -48,6 +49,18 @@ class RemoteActor:
     @property
     def handle(self) -> str:
         return f"{self.username}@{self.domain}"
+
+
+def published_at(raw: str) -> float | None:
+    """The `published` time an actor document gives; None when it has none we can read."""
+    try:
+        document = json.loads(raw)
+        published = document.get("published") if isinstance(document, dict) else None
+        if isinstance(published, str):
+            return datetime.fromisoformat(published.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+    return None
 
 
 COLUMNS = (

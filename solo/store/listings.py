@@ -138,12 +138,15 @@ async def notifications(
     types: Sequence[str] = (),
     exclude_types: Sequence[str] = (),
     actor_id: int | None = None,
+    include_filtered: bool = False,
 ) -> list[int]:
     """Notification ids with Mastodon's filters; those of accounts muted with their
-    notifications are left out."""
+    notifications are left out, and those the notification policy holds back unless
+    `include_filtered`."""
     where, args, order = window.sql("id")
     conditions = [
         where,
+        "1" if include_filtered else "filtered = 0",
         f"(actor_id IS NULL OR actor_id NOT IN ({mutes.ACTIVE_FOR_NOTIFICATIONS}))",
         f"(actor_id IS NULL OR actor_id NOT IN ({_BLOCKED}))",
     ]

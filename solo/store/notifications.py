@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import aiosqlite
 
 from solo.db import Database
+from solo.store.notification_policy import policy_verdict
+from solo.store.notification_requests import hold
 
 TYPES = frozenset(
     {
@@ -34,6 +36,7 @@ class Notification:
     status_id: int | None
     created_at: float
     read: bool
+    filtered: bool = False  # held back by the notification policy, waiting in a request
 
 
 def _notification(row: sqlite3.Row) -> Notification:
@@ -44,21 +47,33 @@ def _notification(row: sqlite3.Row) -> Notification:
         row["status_id"],
         row["created_at"],
         bool(row["read"]),
+        bool(row["filtered"]),
     )
 
 
 async def add(
     conn: aiosqlite.Connection, kind: str, actor_id: int | None, status_id: int | None = None
-) -> int:
+) -> int | None:
+    """Add a notification as the notification policy says: its id when it is shown; None when
+    the policy held it back (it waits in a request) or dropped it, so there is nothing to show
+    or stream."""
     if kind not in TYPES:
         raise ValueError(f"unknown notification type {kind}")
+    verdict = await policy_verdict(conn, kind, actor_id, status_id)
+    if verdict == "drop":
+        return None
+    filtered = verdict == "filter"
     async with conn.execute(
-        "INSERT INTO notifications (type, actor_id, status_id, created_at) VALUES (?, ?, ?, ?)"
-        " RETURNING id",
-        (kind, actor_id, status_id, time.time()),
+        "INSERT INTO notifications (type, actor_id, status_id, created_at, filtered)"
+        " VALUES (?, ?, ?, ?, ?) RETURNING id",
+        (kind, actor_id, status_id, time.time(), int(filtered)),
     ) as cursor:
         row = await cursor.fetchone()
     assert row is not None
+    if filtered:
+        assert actor_id is not None, "only others' notifications are held back"
+        await hold(conn, actor_id, status_id)
+        return None
     return int(row[0])
 
 
@@ -73,7 +88,9 @@ async def remove(
 
 
 async def latest(db: Database, limit: int = 40) -> list[Notification]:
-    rows = await db.fetchall("SELECT * FROM notifications ORDER BY id DESC LIMIT ?", (limit,))
+    rows = await db.fetchall(
+        "SELECT * FROM notifications WHERE filtered = 0 ORDER BY id DESC LIMIT ?", (limit,)
+    )
     return [_notification(row) for row in rows]
 
 
@@ -89,15 +106,17 @@ async def notifications_by_ids(db: Database, ids: Iterable[int]) -> list[Notific
 async def notifications_page(db: Database, *, max_id: int | None, limit: int) -> list[int]:
     """Notification ids, newest first, older than `max_id` when given."""
     rows = await db.fetchall(
-        "SELECT id FROM notifications WHERE (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
+        "SELECT id FROM notifications WHERE filtered = 0 AND (? IS NULL OR id < ?)"
+        " ORDER BY id DESC LIMIT ?",
         (max_id, max_id, limit),
     )
     return [row[0] for row in rows]
 
 
 async def mark_all_read(conn: aiosqlite.Connection) -> int:
-    """Mark every notification read; returns how many were unread."""
-    cursor = await conn.execute("UPDATE notifications SET read = 1 WHERE read = 0")
+    """Mark every notification in the list read (held-back ones stay unread, to be read once
+    accepted); returns how many were unread."""
+    cursor = await conn.execute("UPDATE notifications SET read = 1 WHERE read = 0 AND filtered = 0")
     return cursor.rowcount
 
 
@@ -108,6 +127,7 @@ async def dismiss(conn: aiosqlite.Connection, notification_id: int) -> bool:
 
 
 async def clear(conn: aiosqlite.Connection) -> int:
-    """Remove every notification; how many there were."""
-    cursor = await conn.execute("DELETE FROM notifications")
+    """Remove every notification in the list (held-back ones wait for their request); how many
+    there were."""
+    cursor = await conn.execute("DELETE FROM notifications WHERE filtered = 0")
     return cursor.rowcount

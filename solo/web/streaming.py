@@ -37,8 +37,10 @@ def encode(event: Event, stream: str | None) -> str | None:
         if stream is None or event.stream != stream:
             return None
         data = {"id": str(payload["status_id"])}
-    elif event.kind == "notification":
+    elif event.kind in ("notification", "notifications_merged"):
+        # An accepted request brings notifications at once: the page updates its count.
         data = {"unread": int(payload.get("unread", 0))}
+        return f"event: notification\ndata: {json.dumps(data)}\n\n"
     elif event.kind in ("delete", "status.update"):
         data = {"id": str(payload["status_id"])}
     else:

@@ -23,6 +23,7 @@ from solo.store import interactions as interaction_store
 from solo.store import notifications as notification_store
 from solo.store import tags as tag_store
 from solo.store.account import Account, get_account
+from solo.web import notification_requests
 from solo.web.common import Cursor, login_required, older_link, page_loader
 from solo.web.views import Page, local_author
 
@@ -157,10 +158,12 @@ async def notifications(request: Request, account: Account) -> Response:
             await notification_store.mark_all_read(conn)
         await federation.feeds.rebuild_notifications()
     requests = len(await follow_store.pending_requests(db))
+    first = cursor.max_id is None
     context = {
         "notifications": views,
         "older": older_link(request, ids[-1]) if more else None,
         "requests": requests,
+        **await notification_requests.summary_context(request, account, first=first),
     }
     return render(request, "notifications.html", context)
 

@@ -69,6 +69,7 @@ async def on_flag(federation: Federation, activity: dict[str, Any], actor: Remot
         )
         if report_id is not None:  # else the same Flag came twice
             notification = await notifications.add(conn, "admin.report", actor.id)
-            await report_store.set_notification(conn, report_id, notification)
+            if notification is not None:  # the notification policy never holds reports back
+                await report_store.set_notification(conn, report_id, notification)
     if notification is not None:
         federation.feeds.notification_added(notification)
