@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiosqlite
 
@@ -29,7 +30,7 @@ from solo.net.fetch import (
     ForbiddenAddress,
     Reply,
 )
-from solo.store import hosts
+from solo.store import domain_blocks, hosts
 
 RETRIED_4XX = frozenset({401, 408, 429})
 BODY_CACHE_SIZE = 64
@@ -60,9 +61,26 @@ async def enqueue_delivery(
     """Record `activity` and one push job per distinct inbox, in the caller's transaction."""
     ref = await record_activity(conn, activity, object_ap_id)
     unique = dict(inboxes)  # inbox → host; a server's shared inbox appears once
+    # Nothing is ever queued for a blocked domain, whether named by the account or the inbox.
+    blocked = await domain_blocks.blocked_hosts(
+        conn, [*unique.values(), *(_host_of(inbox) for inbox in unique)]
+    )
+    if blocked:
+        unique = {
+            inbox: host
+            for inbox, host in unique.items()
+            if host not in blocked and _host_of(inbox) not in blocked
+        }
     return await enqueue(
         conn, "push", (({"inbox": inbox}, host) for inbox, host in unique.items()), ref=ref
     )
+
+
+def _host_of(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -113,6 +131,10 @@ class Deliverer:
             await queue.drop(job, "malformed delivery job")
             return
         host = job.host or ""
+        blocked = federation.fetcher.blocked
+        if blocked is not None and (domain := blocked(host) or blocked(_host_of(inbox))):
+            await queue.drop(job, f"{domain} is a blocked domain")
+            return
         if host and await hosts.is_unavailable(federation.db, host):
             await queue.drop(job, f"{host} is unavailable")
             return
