@@ -80,13 +80,13 @@ async def domains(db: Database) -> frozenset[str]:
     return frozenset(str(row[0]) for row in rows)
 
 
-async def existing(conn: aiosqlite.Connection, wanted: Sequence[str]) -> set[str]:
+async def existing(db: Database, wanted: Sequence[str]) -> set[str]:
     """Which of `wanted` are blocked already, in ONE query."""
-    async with conn.execute(
+    rows = await db.fetchall(
         "SELECT domain FROM domain_blocks WHERE domain IN (SELECT value FROM json_each(?))",
         (json.dumps(list(wanted)),),
-    ) as cursor:
-        return {str(row[0]) for row in await cursor.fetchall()}
+    )
+    return {str(row[0]) for row in rows}
 
 
 async def add(conn: aiosqlite.Connection, blocks: Sequence[tuple[str, str]]) -> list[str]:
@@ -172,6 +172,16 @@ async def page(db: Database, window: Window) -> list[DomainBlock]:
         f"SELECT id, domain, reason, created_at FROM domain_blocks WHERE {where}"
         f" ORDER BY id {order} LIMIT ?",
         (*args, window.limit),
+    )
+    return [_block(row) for row in rows]
+
+
+async def newest(db: Database, *, max_id: int | None, limit: int) -> list[DomainBlock]:
+    """Blocks newest first, older than the block `max_id` when given (the web's pages)."""
+    rows = await db.fetchall(
+        "SELECT id, domain, reason, created_at FROM domain_blocks"
+        " WHERE (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
+        (max_id, max_id, limit),
     )
     return [_block(row) for row in rows]
 
