@@ -110,7 +110,8 @@ def parse(data: bytes) -> list[tuple[int, str, str, str]]:
             " Split it and import the parts."
         )
     first = filled[0][1].strip()
-    if first.startswith("#domain") or first.startswith("domain,"):
+    # A header row: Mastodon's (`#domain,#severity,…`), or another CSV's, refused below.
+    if first.startswith(("#domain", "domain,")) or (first.startswith("#") and "," in first):
         return _csv(filled)
     rows = []
     for number, line in filled:
