@@ -14,10 +14,16 @@ from solo.actions.blocklists import HEADER, MAX_LINES
 from solo.actions.domain_blocks import InvalidDomain, normalize
 from solo.store import domain_blocks
 from tests.test_api_statuses import user_token
-from tests.test_login import csrf_from
-from tests.test_web_pages import federation_of, send, user  # noqa: F401 - a fixture
+from tests.test_login import csrf_from, login
+from tests.test_web_pages import federation_of, send
 
 OWN = "solo.test"
+
+
+@pytest.fixture
+async def user(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    assert (await login(client)).status_code == 303
+    return client
 
 
 @pytest.mark.parametrize(
