@@ -148,6 +148,7 @@ async def import_blocklist(federation: Federation, data: bytes) -> ImportResult:
     rows = parse(data)
     result = ImportResult()
     wanted: dict[str, str] = {}
+    lines: dict[str, tuple[int, str]] = {}  # domain → where it was written, and how
     own = federation.settings.domain
     for number, written, severity, comment in rows:
         if severity not in ("suspend", ""):
@@ -168,9 +169,10 @@ async def import_blocklist(federation: Federation, data: bytes) -> ImportResult:
             result.skip(number, written, "listed twice")
             continue
         wanted[domain] = clean_reason(comment)
-    for domain in sorted(await store.existing(federation.db, list(wanted))):
+        lines[domain] = (number, written)
+    for domain in sorted(await store.existing(federation.db, list(wanted)), key=lambda d: lines[d]):
         del wanted[domain]
-        result.reasons["already blocked"] += 1
+        result.skip(*lines[domain], "already blocked")
     result.added = await block(federation, list(wanted.items()))
     return result
 
