@@ -18,6 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from solo import api, control
+from solo.actions import blocklists
 from solo.activitystreams import wants_activity_json
 from solo.api.cors import Cors
 from solo.api.slashes import TrailingSlash
@@ -34,6 +35,7 @@ from solo.web import (
     account,
     apps,
     compose,
+    domain_blocks,
     forms,
     history,
     media_proxy,
@@ -130,6 +132,8 @@ def body_limits(settings: Settings) -> dict[str, int]:
         "/users/": INBOX_LIMIT,
         "/statuses": 4 * upload + FORM_LIMIT,
         "/settings": 2 * upload + FORM_LIMIT,
+        # A blocklist: twice what an import takes, so a file a little too large is told why.
+        "/settings/domain_blocks": 2 * blocklists.MAX_BYTES + FORM_LIMIT,
         "/api/": API_LIMIT,
         "/api/v1/media": upload + FORM_LIMIT,
         "/api/v2/media": upload + FORM_LIMIT,
@@ -182,6 +186,7 @@ def create_app(
         *polls.routes,
         *search.routes,
         *account.routes,
+        *domain_blocks.routes,
         *apps.routes,
         *api.routes,
         *streaming.routes,

@@ -15,6 +15,7 @@ from typing import Any
 
 from solo.db import Database
 from solo.events import Event, EventBus
+from solo.store.domain_blocks import BLOCKED_ACTORS as DOMAIN_BLOCKED
 from solo.store.mutes import ACTIVE as ACTIVE_MUTES
 
 HOME_SIZE = 800
@@ -30,8 +31,9 @@ _BLOCKED = (
     "SELECT target_actor_id FROM interactions WHERE kind = 'block' AND actor_id IS NULL"
     " AND target_actor_id IS NOT NULL"
 )
-# Blocked and muted accounts (store/mutes.py): the timelines leave out both.
-_HIDDEN = f"{_BLOCKED} UNION {ACTIVE_MUTES}"
+# Blocked and muted accounts (store/mutes.py), and those on blocked domains
+# (store/domain_blocks.py): the timelines leave them all out.
+_HIDDEN = f"{_BLOCKED} UNION {ACTIVE_MUTES} UNION {DOMAIN_BLOCKED}"
 # What the home timeline shows (Mastodon's rules): our own posts and boosts; posts and boosts of
 # accounts we follow, their replies only to us, to themselves or to accounts we follow; direct
 # messages to us. Nothing by (or boosting) an account we block. Other mentions of us are

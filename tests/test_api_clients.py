@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mastodon import Mastodon, StreamListener
+from mastodon import Mastodon, MastodonAPIError, StreamListener
 from PIL import Image
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
@@ -450,3 +450,26 @@ async def test_toot_posts_reads_pages_and_follows(
             return f"{alice.base_url}/users/alice" in answer.json().get("orderedItems", [])
 
     await eventually(bob_has_a_follower, within=WAIT, what="bob to have alice as a follower")
+
+
+async def test_mastodon_py_blocks_pages_and_unblocks_domains(
+    node: SoloProcess, tmp_path: Path
+) -> None:
+    def calls() -> None:
+        secrets = tmp_path / "secrets.txt"
+        Mastodon.create_app("Solo", scopes=SCOPES, api_base_url=node.base_url, to_file=secrets)
+        mastodon = Mastodon(client_id=secrets)
+        mastodon.log_in("alice", PASSWORD, scopes=SCOPES, allow_http=True)
+        for domain in ("one.example", "two.example", "https://three.example/@someone"):
+            mastodon.domain_block(domain)
+        mastodon.domain_block("one.example")  # again: harmless
+        first = mastodon.domain_blocks(limit=2)
+        assert list(first) == ["three.example", "two.example"]
+        assert list(mastodon.fetch_next(first)) == ["one.example"]
+        for bad, why in (("*.example", "wildcards"), ("127.0.0.1", "IP address")):
+            with pytest.raises(MastodonAPIError, match=why):
+                mastodon.domain_block(bad)
+        mastodon.domain_unblock("two.example")
+        assert list(mastodon.domain_blocks()) == ["three.example", "one.example"]
+
+    await asyncio.to_thread(calls)

@@ -45,6 +45,7 @@ from solo.api import (
     app_calls,
     apps,
     authorize,
+    domain_blocks,
     instance,
     misc,
     notification_requests,
@@ -65,6 +66,7 @@ routes: list[BaseRoute] = [
     *authorize.routes,
     *oauth.routes,
     *instance.routes,
+    *domain_blocks.routes,
     *app_calls.routes,  # before accounts: accounts/familiar_followers is not an id
     *accounts.routes,
     *account_actions.routes,

@@ -1,6 +1,6 @@
 """Endpoints that apps call at start-up or on their main screens (Elk, Phanpy, Tusky, Ice
 Cubes) for features a single-user server has little of: answered with real data where Solo has
-some (domain blocks, known peers, hashtag use), empty otherwise, never 404, so that an app
+some (known peers, hashtag use), empty otherwise, never 404, so that an app
 awaiting one (Elk's "add to list" dialog awaits `accounts/:id/lists`) carries on."""
 
 from __future__ import annotations
@@ -59,12 +59,6 @@ async def lists_of(request: Request, caller: Caller) -> Response:
     return await _empty_about(request)
 
 
-@api("read:blocks")
-async def domain_blocks(request: Request, caller: Caller) -> Response:
-    """The domains we block, as strings (Mastodon's answer)."""
-    return JSONResponse(await tag_usage.blocked_domains(federation_of(request).db))
-
-
 @api(public=True)
 async def peers(request: Request, caller: Caller | None) -> Response:
     return JSONResponse(await tag_usage.peers(federation_of(request).db))
@@ -115,7 +109,6 @@ routes: list[BaseRoute] = [
     Route("/api/v2/suggestions", _empty("read"), methods=_GET),
     Route("/api/v1/suggestions", _empty("read"), methods=_GET),
     Route("/api/v1/scheduled_statuses", _empty("read:statuses"), methods=_GET),
-    Route("/api/v1/domain_blocks", domain_blocks, methods=_GET),
     Route("/api/v1/featured_tags", _empty("read:accounts"), methods=_GET),
     Route("/api/v1/featured_tags/suggestions", _empty("read:accounts"), methods=_GET),
     Route("/api/v1/accounts/familiar_followers", familiar_followers, methods=_GET),

@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiosqlite
 
@@ -33,7 +34,7 @@ from solo.net.fetch import (
     ForbiddenAddress,
     Reply,
 )
-from solo.store import hosts
+from solo.store import domain_blocks, hosts
 
 RETRIED_4XX = frozenset({401, 408, 429})
 BODY_CACHE_SIZE = 64
@@ -80,12 +81,29 @@ async def enqueue_recorded(
     actor with `as_instance`. Returns how many."""
     unique = dict(inboxes)  # inbox → host; a server's shared inbox appears once
     extra = {"signer": INSTANCE_SIGNER} if as_instance else {}
+    # Nothing is ever queued for a blocked domain, whether named by the account or the inbox.
+    blocked = await domain_blocks.blocked_hosts(
+        conn, [*unique.values(), *(_host_of(inbox) for inbox in unique)]
+    )
+    if blocked:
+        unique = {
+            inbox: host
+            for inbox, host in unique.items()
+            if host not in blocked and _host_of(inbox) not in blocked
+        }
     return await enqueue(
         conn,
         "push",
         (({"inbox": inbox, **extra}, host) for inbox, host in unique.items()),
         ref=ref,
     )
+
+
+def _host_of(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -143,6 +161,10 @@ class Deliverer:
         target = authority(inbox) or ""
         if not federation.settings.federates_with(target):
             await queue.drop(job, f"{target} is not among the servers this one federates with")
+            return
+        blocked = federation.fetcher.blocked
+        if blocked is not None and (domain := blocked(host) or blocked(_host_of(inbox))):
+            await queue.drop(job, f"{domain} is a blocked domain")
             return
         if host and await hosts.is_unavailable(federation.db, host):
             await queue.drop(job, f"{host} is unavailable")

@@ -26,7 +26,7 @@ from solo.media.cache import MediaCache
 from solo.media.proxy import MediaProxy
 from solo.media.storage import open_storage
 from solo.net.fetch import Fetcher
-from solo.store import hosts
+from solo.store import domain_blocks, hosts
 
 # Deliveries mostly wait on the network: at 50 ms a round trip, 32 at once cap a fan-out at
 # ~550 inboxes/s.
@@ -43,7 +43,8 @@ async def federation(
 
     With a `transport` (tests), deliveries go through the fetcher and so through it too.
     """
-    fetcher = Fetcher(instance.settings, transport=transport)
+    blocked = await domain_blocks.watch(instance.db)
+    fetcher = Fetcher(instance.settings, transport=transport, blocked=blocked.covers)
     await fetcher.open()
     settings = instance.settings
     poster = Poster(settings) if transport is None else None

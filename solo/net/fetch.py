@@ -198,8 +198,11 @@ class Fetcher:
         *,
         limits: Limits | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        blocked: Callable[[str], str | None] | None = None,
     ) -> None:
         self.settings = settings
+        # The blocked domain covering a host, if one does: its URLs are never fetched.
+        self.blocked = blocked
         self.limits = limits or Limits()
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
@@ -242,6 +245,22 @@ class Fetcher:
             # server's cookies into later requests.
             cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         )
+
+    def refuse_blocked(self, url: str, asked: str | None = None) -> None:
+        """Raise ForbiddenAddress when a domain block covers the host of `url` (a redirect
+        target of `asked`)."""
+        if self.blocked is None:
+            return
+        try:
+            host = httpx.URL(url).host
+        except httpx.InvalidURL:
+            return  # check_url refuses it with its own reason
+        domain = self.blocked(host) if host else None
+        if domain is not None:
+            raise ForbiddenAddress(
+                f"{host} is on a blocked domain ({domain}); Solo does not fetch from it",
+                asked or url,
+            )
 
     async def aclose(self) -> None:
         for name in ("_user_client", "_key_client"):
@@ -459,6 +478,7 @@ class Fetcher:
         if client is None:
             raise RuntimeError("Fetcher.open() was not awaited")
         try:
+            self.refuse_blocked(url)
             target = self._check(url, federated)
             async with asyncio.timeout(self.limits.deadline):
                 for _hop in range(self.limits.max_redirects + 1):
@@ -468,7 +488,9 @@ class Fetcher:
                         location = response.headers.get("location")
                         if follow and response.status_code in _REDIRECTS and location:
                             # Each hop is checked like the first URL, and signed anew by `auth`.
-                            target = self._check(response.url.join(location), federated)
+                            following = response.url.join(location)
+                            self.refuse_blocked(str(following), url)
+                            target = self._check(following, federated)
                             continue
                         body = await self._read_body(response, url, cut=cut, head=head, cap=cap)
                         return Reply(

@@ -12,6 +12,7 @@ from datetime import datetime
 import aiosqlite
 
 from solo.db import Database
+from solo.store import domain_blocks
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ async def upsert_actor(conn: aiosqlite.Connection, actor: RemoteActor) -> int:
     async with conn.execute(sql, (*row, json.dumps(actor.fields), actor.raw, time.time())) as cur:
         found = await cur.fetchone()
     assert found is not None
+    await domain_blocks.cover_actor(conn, int(found[0]), actor.domain, actor.ap_id)
     return int(found[0])
 
 

@@ -13,6 +13,7 @@ import weakref
 from datetime import UTC, datetime
 
 from solo.db import Database
+from solo.store import domain_blocks
 
 UNAVAILABLE_AFTER_DAYS = 7
 
@@ -70,10 +71,10 @@ async def is_blocked(db: Database, domain: str) -> bool:
 
 
 async def block_domain(db: Database, domain: str) -> None:
-    await db.execute(
-        "INSERT OR IGNORE INTO domain_blocks (domain, created_at) VALUES (?, ?)",
-        (domain.lower(), time.time()),
-    )
+    """Block `domain` (already valid) with no other effect: `solo.actions.domain_blocks` is
+    the user's block, which also ends follows, deliveries and cached media."""
+    async with db.transaction() as conn:
+        await domain_blocks.add(conn, [(domain.lower(), "")])
 
 
 async def record_success(db: Database, domain: str) -> None:

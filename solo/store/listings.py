@@ -14,6 +14,7 @@ from typing import Protocol
 
 from solo.db import Database
 from solo.store import mutes
+from solo.store.domain_blocks import BLOCKED_ACTORS as DOMAIN_BLOCKED
 from solo.store.follows import Direction, Follow, _follow
 from solo.store.interactions import Kind
 from solo.store.tags import TAG_ITEMS, TAG_NAME, TAG_OBJECT
@@ -172,7 +173,7 @@ async def search_actors(db: Database, text: str, *, limit: int, offset: int) -> 
     """Known accounts whose username, handle or name starts with `text` (any case)."""
     prefix = text.lstrip("@").lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     rows = await db.fetchall(
-        "SELECT id FROM actors WHERE deleted_at IS NULL AND ("
+        f"SELECT id FROM actors WHERE deleted_at IS NULL AND id NOT IN ({DOMAIN_BLOCKED}) AND ("
         " lower(username) LIKE ? ESCAPE '\\' OR lower(username || '@' || domain) LIKE ? ESCAPE '\\'"
         " OR lower(display_name) LIKE ? ESCAPE '\\')"
         " ORDER BY (lower(username) = ?) DESC, id LIMIT ? OFFSET ?",

@@ -14,6 +14,7 @@ import aiosqlite
 from solo.db import Database
 from solo.store import edits
 from solo.store import media as media_store
+from solo.store.domain_blocks import BLOCKED_ACTORS as DOMAIN_BLOCKED
 
 Visibility = Literal["public", "unlisted", "private", "direct"]
 
@@ -336,14 +337,16 @@ def _id_list(ids: Iterable[int]) -> str:
 
 
 async def shown_statuses(db: Database, ids: Iterable[int]) -> list[ShownStatus]:
-    """The statuses `ids` and the posts those boost, in ONE query (a timeline page's rows)."""
+    """The statuses `ids` and the posts those boost, in ONE query (a timeline page's rows);
+    none by accounts on blocked domains, wherever they are listed (a boost of one is then
+    left out by the caller, as a boost of a deleted post is)."""
     rows = await db.fetchall(
         "WITH page(id) AS (SELECT value FROM json_each(?)),"
         " wanted(id) AS (SELECT id FROM page UNION SELECT reblog_of_id FROM statuses"
         "  WHERE id IN page AND reblog_of_id IS NOT NULL)"
         " SELECT s.*, p.actor_id AS parent_actor_id, p.id IS NOT NULL AS parent_known"
         " FROM statuses s LEFT JOIN statuses p ON p.id = s.in_reply_to_id"
-        " WHERE s.id IN wanted",
+        f" WHERE s.id IN wanted AND (s.actor_id IS NULL OR s.actor_id NOT IN ({DOMAIN_BLOCKED}))",
         (_id_list(ids),),
     )
     return [

@@ -41,8 +41,3 @@ async def peers(db: Database) -> list[str]:
         " AND domain NOT IN (SELECT domain FROM domain_blocks) ORDER BY domain"
     )
     return [row[0] for row in rows]
-
-
-async def blocked_domains(db: Database) -> list[str]:
-    rows = await db.fetchall("SELECT domain FROM domain_blocks ORDER BY domain")
-    return [row[0] for row in rows]
