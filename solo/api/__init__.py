@@ -18,7 +18,8 @@
     notifications.py     /api/v1/notifications/… and the Notification entity
     search.py    /api/v2/search
     social.py    follow_requests, bookmarks, favourites, blocks, mutes
-    misc.py      markers, preferences, and the lists Solo keeps empty (filters, lists…)
+    misc.py      markers, preferences, and the lists Solo keeps empty (lists…)
+    filters.py   /api/v2/filters (keywords, posts) and the v1 shim /api/v1/filters
     ids.py       ids in paths and parameters
     refusals.py  the actions' refusals as 422 answers
     status_entities.py  Status and Context, a page in a fixed number of queries
@@ -43,6 +44,7 @@ from solo.api import (
     app_calls,
     apps,
     authorize,
+    filters,
     instance,
     misc,
     notifications,
@@ -68,6 +70,7 @@ routes: list[BaseRoute] = [
     *notifications.routes,
     *search.routes,
     *social.routes,
+    *filters.routes,
     *misc.routes,
     *statuses_api.routes,
     *media_api.routes,
