@@ -23,7 +23,6 @@ from typing import Final
 
 from solo.store.filters import Filter, Keyword
 from solo.store.media import Media
-from solo.store.polls import Poll
 from solo.store.statuses import Status
 
 _TAG: Final = re.compile(r"<[^>]*>")
@@ -39,10 +38,11 @@ def plain_text(content_html: str) -> str:
     return html.unescape(_TAG.sub("", _BREAK.sub("\n", content_html)))
 
 
-def searchable_text(status: Status, media: Iterable[Media] = (), poll: Poll | None = None) -> str:
+def searchable_text(
+    status: Status, media: Iterable[Media] = (), options: Iterable[str] = ()
+) -> str:
     """Everything of a post a keyword may match, as Mastodon's `searchable_text`: its content
     warning, text, poll options and media descriptions."""
-    options = [option.title for option in poll.options] if poll is not None else []
     alts = [item.description for item in media if item.description]
     return "\n\n".join([status.summary or "", plain_text(status.content_html), *options, *alts])
 

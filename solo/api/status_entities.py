@@ -319,14 +319,11 @@ class _Renderer:
         if self.rules is not None and not self.rules.empty:
             loaded = self.loaded
             status = post.status
+            poll = loaded.polls.get(status.id)
+            options = [option.title for option in poll.options] if poll is not None else []
+            text = searchable_text(status, loaded.media.get(status.id, ()), options)
             matched = self.rules.matches(
-                searchable_text(
-                    status, loaded.media.get(status.id, ()), loaded.polls.get(status.id)
-                ),
-                status.id,
-                entry_id,
-                own=status.actor_id is None,
-                now=self.now,
+                text, status.id, entry_id, own=status.actor_id is None, now=self.now
             )
             if hidden(matched, self.context):
                 return None
