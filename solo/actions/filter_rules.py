@@ -25,6 +25,7 @@ from solo.store.filters import Filter, Keyword
 from solo.store.media import Media
 from solo.store.statuses import Status
 
+MEMO_SIZE: Final = 4096  # texts whose keyword matches the rules remember
 _TAG: Final = re.compile(r"<[^>]*>")
 _BREAK: Final = re.compile(r"<br\s*/?>|</p>", re.IGNORECASE)
 _WORD_START: Final = re.compile(r"^\w")
@@ -82,9 +83,8 @@ def _pattern(node: _Node) -> str:
     return "".join(literal) + inner
 
 
-def compile_keywords(keywords: Iterable[Keyword]) -> re.Pattern[str] | None:
-    """One pattern matching (lower-cased) text where any of `keywords` matches; None for
-    none."""
+def _source(keywords: Iterable[Keyword]) -> str | None:
+    """The pattern text matching (lower-cased) text where any of `keywords` matches."""
     bounded, free = _Node(), _Node()  # keywords that need a word boundary before them, others
     any_bounded = any_free = False
     for keyword in keywords:
@@ -98,7 +98,14 @@ def compile_keywords(keywords: Iterable[Keyword]) -> re.Pattern[str] | None:
     parts = ([rf"\b{_group(bounded)}"] if any_bounded else []) + (
         [_group(free)] if any_free else []
     )
-    return re.compile("|".join(parts)) if parts else None
+    return "|".join(parts) if parts else None
+
+
+def compile_keywords(keywords: Iterable[Keyword]) -> re.Pattern[str] | None:
+    """One pattern matching (lower-cased) text where any of `keywords` matches; None for
+    none."""
+    source = _source(keywords)
+    return None if source is None else re.compile(source)
 
 
 def _group(node: _Node) -> str:
@@ -130,8 +137,18 @@ class Rules:
             _Compiled(f, compile_keywords(f.keywords), frozenset(s.status_id for s in f.statuses))
             for f in live
         ]
-        self.any_keyword = compile_keywords(k for f in live for k in f.keywords)
+        every = _source(k for f in live for k in f.keywords)
+        self.any_keyword = None if every is None else re.compile(every)
+        # Every position where some keyword starts matching (a look-ahead matches empty, so
+        # finditer tries each position): where to try each filter's own pattern, anchored.
+        self.starts = None if every is None else re.compile(f"(?=(?:{every}))")
+        # The filters that have a keyword beginning with each (lower-cased) character.
+        self.by_first: dict[str, list[_Compiled]] = {}
+        for compiled in self.compiled:
+            for first in sorted({k.keyword.lower()[:1] for k in compiled.filter.keywords} - {""}):
+                self.by_first.setdefault(first, []).append(compiled)
         self.status_ids = frozenset(i for c in self.compiled for i in c.status_ids)
+        self._memo: dict[str, dict[int, str]] = {}
         # The first moment a filter stops applying: these rules are stale from then on.
         ends = [f.expires_at for f in live if f.expires_at is not None]
         self.stale_at = min(ends) if ends else None
@@ -151,28 +168,53 @@ class Rules:
         if own or not self.compiled:
             return []
         named = {post_id, entry_id} & self.status_ids
-        lowered = ""
-        if self.any_keyword is not None:
-            lowered = text.lower()
-            if self.any_keyword.search(lowered) is None:
-                lowered = ""
-        if not named and not lowered:
+        words = self._words(text)
+        if not named and not words:
             return []
         found = []
         for compiled in self.compiled:
             if compiled.filter.expired(now):
                 continue
-            keyword_matches: tuple[str, ...] = ()
-            if lowered and compiled.pattern is not None:
-                hit = compiled.pattern.search(lowered)
-                if hit is not None:
-                    # Lower-casing keeps positions for nearly all text; else say it lowered.
-                    source = text if len(text) == len(lowered) else lowered
-                    keyword_matches = (source[hit.start() : hit.end()],)
+            hit = words.get(compiled.filter.id)
             status_matches = tuple(sorted(named & compiled.status_ids))
-            if keyword_matches or status_matches:
-                found.append(Match(compiled.filter, keyword_matches, status_matches))
+            if hit is not None or status_matches:
+                found.append(Match(compiled.filter, () if hit is None else (hit,), status_matches))
         return found
+
+    def _words(self, text: str) -> dict[int, str]:
+        """`_keywords` of a text, remembered: pages show mostly the same posts again."""
+        if self.any_keyword is None:
+            return {}
+        known = self._memo.get(text)
+        if known is not None:
+            return known
+        lowered = text.lower()
+        first = self.any_keyword.search(lowered)
+        words = {} if first is None else self._keywords(text, lowered, first.start())
+        if len(self._memo) >= MEMO_SIZE:
+            self._memo.clear()
+        self._memo[text] = words
+        return words
+
+    def _keywords(self, text: str, lowered: str, begin: int) -> dict[int, str]:
+        """For each filter with a keyword in the text, what its first match reads. Only the
+        positions where some keyword matches are tried, each by the filters with a keyword
+        starting with that character, anchored there: no filter scans the text."""
+        assert self.starts is not None
+        # Lower-casing keeps positions for nearly all text; else say what matched, lowered.
+        source = text if len(text) == len(lowered) else lowered
+        words: dict[int, str] = {}
+        for start in self.starts.finditer(lowered, begin):
+            position = start.start()
+            for compiled in self.by_first.get(lowered[position], ()):
+                if compiled.filter.id in words or compiled.pattern is None:
+                    continue
+                hit = compiled.pattern.match(lowered, position)
+                if hit is not None:
+                    words[compiled.filter.id] = source[hit.start() : hit.end()]
+            if len(words) == len(self.compiled):
+                break
+        return words
 
 
 def in_context(found: Iterable[Match], context: str | None) -> list[Match]:
