@@ -12,8 +12,11 @@ from starlette.applications import Starlette
 
 from solo.store import notifications as notification_store
 from tests.test_api_statuses import check_status, user_token
+from tests.test_api_streaming import WAIT, Live, event_of, live, receive, subscribe, synced
 from tests.test_web_pages import federation_of
 from tests.test_web_queries import Builder
+
+__all__ = ["live"]  # the fixture, shared with the streaming tests
 
 FILTER_KEYS = {"id", "title", "context", "expires_at", "filter_action", "keywords", "statuses"}
 
@@ -350,3 +353,29 @@ async def test_an_expired_filter_stops_applying(app: Starlette, client: httpx.As
     assert post in await home(client, auth)
     assert (await client.get(f"/api/v2/filters/{made['id']}", headers=auth)).status_code == 200
     assert federation_of(app) is not None
+
+
+async def test_streams_send_warned_posts_with_filtered_and_not_hidden_ones(
+    live: Live,
+) -> None:
+    build = Builder(live.app)
+    await build.setup()
+    async with httpx.AsyncClient(base_url=live.url("", "http"), timeout=WAIT) as http:
+        auth = live.bearer()
+        await make_filter(http, auth, "Warned", ["sport"], context=["home", "public"])
+        await make_filter(http, auth, "Gone", ["crypto"], context=["home"], action="hide")
+    federation = live.federation
+    async with live.socket("/api/v1/streaming?stream=user", subprotocols=[live.token]) as user:
+        await subscribe(user, "public")
+        hidden_one = await build.add(remote=True, content_html="<p>Buy crypto now</p>")
+        await federation.feeds.status_added(hidden_one)
+        warned = await build.add(remote=True, content_html="<p>Sport results</p>")
+        await federation.feeds.status_added(warned)
+        seen = [event_of(await receive(user)) for _ in range(3)]
+        got = {(tuple(stream), int(status["id"])): status for stream, _, status in seen}
+        # The hide filter is for home: the public stream still has that post, unfiltered.
+        assert set(got) == {(("user",), warned), (("public",), warned), (("public",), hidden_one)}
+        for key in ((("user",), warned), (("public",), warned)):
+            assert got[key]["filtered"][0]["filter"]["title"] == "Warned"
+        assert got[(("public",), hidden_one)]["filtered"][0]["filter"]["filter_action"] == "hide"
+        await synced(user)  # and nothing more came
