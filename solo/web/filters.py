@@ -39,6 +39,13 @@ CONTEXT_LABELS: Final = {
     "thread": "Threads",
     "account": "Profiles",
 }
+CONTEXT_SHORT: Final = {
+    "home": "Home",
+    "notifications": "Notifications",
+    "public": "Public timelines",
+    "thread": "Threads",
+    "account": "Profiles",
+}
 # Durations offered, as Mastodon's form: seconds → label.
 EXPIRIES: Final = {
     "": "Never",
@@ -153,6 +160,7 @@ def _ends(found: Filter, now: float) -> str:
 def _common(**values: Any) -> dict[str, Any]:
     return {
         "context_labels": CONTEXT_LABELS,
+        "context_short": CONTEXT_SHORT,
         "expiries": EXPIRIES,
         "max_keywords": actions.MAX_KEYWORDS,
         "max_keyword_length": actions.MAX_KEYWORD_LENGTH,
