@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bench import api, fanout, ingress, media, startup, timelines
+from bench import api, fanout, filters, ingress, media, startup, timelines
 
-NAMES = ("startup", "fanout", "ingress", "burst", "timelines", "media", "api")
+NAMES = ("startup", "fanout", "ingress", "burst", "timelines", "media", "api", "filters")
 
 parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
 parser.add_argument(
@@ -43,3 +43,5 @@ for name in args.names or NAMES:
         media.main()
     elif name == "api":
         asyncio.run(api.run(profile=args.profile))
+    elif name == "filters":
+        asyncio.run(filters.run())

@@ -473,3 +473,67 @@ async def test_mastodon_py_blocks_pages_and_unblocks_domains(
         assert list(mastodon.domain_blocks()) == ["three.example", "one.example"]
 
     await asyncio.to_thread(calls)
+
+
+def _mastodon_py_filters(base_url: str, secrets: Path) -> dict[str, Any]:
+    """Every filters call of Mastodon.py 2.3, v2 and v1, against a real instance."""
+    Mastodon.create_app("Solo filters", scopes=SCOPES, api_base_url=base_url, to_file=secrets)
+    mastodon = Mastodon(client_id=secrets)
+    mastodon.log_in("alice", PASSWORD, scopes=SCOPES, allow_http=True)
+    posted = mastodon.status_post("Some words about the season finale")
+    made = mastodon.create_filter_v2(
+        "Spoilers",
+        ["home", "public"],
+        filter_action="warn",
+        expires_in=3600,
+        keywords_attributes=[{"keyword": "finale", "whole_word": True}],
+    )
+    added = mastodon.add_filter_keyword_v2(made["id"], "trailer", whole_word=False)
+    keywords = [k["keyword"] for k in mastodon.filter_keywords_v2(made["id"])]
+    updated = mastodon.update_filter_v2(made["id"], title="TV", filter_action="hide")
+    mastodon.delete_filter_keyword_v2(added["id"])
+    named = mastodon.add_filter_status_v2(made["id"], posted["id"])
+    one = mastodon.filter_status_v2(named["id"])
+    statuses = mastodon.filter_statuses_v2(made["id"])
+    mastodon.delete_filter_status_v2(named["id"])
+    listed = mastodon.filters_v2()
+    fetched = mastodon.filter_v2(made["id"])
+    mastodon.delete_filter_v2(made["id"])
+    v1 = mastodon.filter_create("rust", ["home"], irreversible=False, whole_word=True)
+    v1_changed = mastodon.filter_update(v1["id"], phrase="golang")
+    v1_listed = mastodon.filters()
+    mastodon.filter_delete(v1["id"])
+    return {
+        "made": made,
+        "keywords": keywords,
+        "updated": updated,
+        "one": one,
+        "statuses": statuses,
+        "listed": listed,
+        "fetched": fetched,
+        "left": mastodon.filters_v2(),
+        "v1": v1,
+        "v1_changed": v1_changed,
+        "v1_listed": v1_listed,
+        "v1_left": mastodon.filters(),
+        "posted": posted["id"],
+    }
+
+
+async def test_mastodon_py_filters(node: SoloProcess, tmp_path: Path) -> None:
+    result = await asyncio.to_thread(_mastodon_py_filters, node.base_url, tmp_path / "secrets.txt")
+    made = result["made"]
+    assert made["title"] == "Spoilers" and made["context"] == ["home", "public"]
+    assert made["expires_at"] is not None and made["keywords"][0]["keyword"] == "finale"
+    assert result["keywords"] == ["finale", "trailer"]
+    assert result["updated"]["title"] == "TV" and result["updated"]["filter_action"] == "hide"
+    assert str(result["one"]["status_id"]) == str(result["posted"])
+    assert [s["id"] for s in result["statuses"]] == [result["one"]["id"]]
+    assert [f["id"] for f in result["listed"]] == [made["id"]]
+    assert [k["keyword"] for k in result["fetched"]["keywords"]] == ["finale"]
+    assert result["fetched"]["statuses"] == []
+    assert result["left"] == []
+    assert result["v1"]["phrase"] == "rust" and result["v1"]["irreversible"] is False
+    assert result["v1_changed"]["phrase"] == "golang"
+    assert [f["phrase"] for f in result["v1_listed"]] == ["golang"]
+    assert result["v1_left"] == []

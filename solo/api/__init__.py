@@ -19,7 +19,8 @@
     notification_requests.py  the notification policy and its requests (Mastodon 4.3)
     search.py    /api/v2/search
     social.py    follow_requests, bookmarks, favourites, blocks, mutes
-    misc.py      markers, preferences, and the lists Solo keeps empty (filters, lists…)
+    misc.py      markers, preferences, and the lists Solo keeps empty (lists…)
+    filters.py   /api/v2/filters (keywords, posts) and the v1 shim /api/v1/filters
     ids.py       ids in paths and parameters
     refusals.py  the actions' refusals as 422 answers
     status_entities.py  Status and Context, a page in a fixed number of queries
@@ -46,6 +47,7 @@ from solo.api import (
     apps,
     authorize,
     domain_blocks,
+    filters,
     instance,
     misc,
     notification_requests,
@@ -75,6 +77,7 @@ routes: list[BaseRoute] = [
     *notifications.routes,
     *search.routes,
     *social.routes,
+    *filters.routes,
     *misc.routes,
     *statuses_api.routes,
     *media_api.routes,

@@ -121,7 +121,7 @@ async def statuses(request: Request, caller: Caller | None) -> Response:
                 )
             )
         )
-    return paged(request, await render_statuses(federation, ids, caller), ids)
+    return paged(request, await render_statuses(federation, ids, caller, "account"), ids)
 
 
 def _follows_list(direction: str) -> Any:

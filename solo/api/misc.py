@@ -1,6 +1,6 @@
 """What clients read at start-up and Solo keeps little or nothing of: read markers (kept),
 preferences, and the lists Solo has no use for as a single-user server (custom emoji of our
-own, announcements, lists, filters, followed tags, trends, conversations), answered empty so
+own, announcements, lists, followed tags, trends, conversations), answered empty so
 that strict clients (Tusky calls several at start-up) carry on."""
 
 from __future__ import annotations
@@ -106,10 +106,6 @@ routes: list[BaseRoute] = [
     Route("/api/v1/announcements", _empty("read"), methods=_GET),
     Route("/api/v1/lists", _empty("read:lists"), methods=_GET),
     Route("/api/v1/lists/{id}", _none("read:lists"), methods=_GET),
-    Route("/api/v1/filters", _empty("read:filters"), methods=_GET),
-    Route("/api/v1/filters/{id}", _none("read:filters"), methods=_GET),
-    Route("/api/v2/filters", _empty("read:filters"), methods=_GET),
-    Route("/api/v2/filters/{id}", _none("read:filters"), methods=_GET),
     Route("/api/v1/followed_tags", _empty("read:follows"), methods=_GET),
     Route("/api/v1/trends", _empty(public=True), methods=_GET),
     Route("/api/v1/trends/tags", _empty(public=True), methods=_GET),

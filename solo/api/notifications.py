@@ -39,7 +39,8 @@ async def render_notifications(
     federation: Federation, notification_ids: Sequence[int], caller: Caller
 ) -> list[dict[str, Any]]:
     """The Notification entities, in the order given; those whose account or post is gone
-    are left out. A fixed number of queries, whatever their number."""
+    (or whose post a `hide` filter of the notifications context removes) are left out. A
+    fixed number of queries, whatever their number."""
     if not notification_ids:
         return []
     found = {
@@ -54,7 +55,7 @@ async def render_notifications(
     status_ids = list(dict.fromkeys(n.status_id for n in found.values() if n.status_id is not None))
     statuses = {
         int(entity["id"]): entity
-        for entity in await render_statuses(federation, status_ids, caller)
+        for entity in await render_statuses(federation, status_ids, caller, "notifications")
     }
     reports = await _reports(federation, [n.id for n in found.values() if n.type == REPORT])
     entities = []

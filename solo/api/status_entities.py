@@ -1,7 +1,7 @@
 """Mastodon's Status entity, for every endpoint that answers statuses (statuses, timelines,
 notifications, bookmarks, search…).
 
-    await render_statuses(federation, entry_ids, caller)   # a page, in the order given
+    await render_statuses(federation, entry_ids, caller, "home")  # a page, in the order given
     await render_status(federation, status_id, caller)     # one, else RecordNotFound
     await render_context(federation, status_id, caller)    # Context: ancestors, descendants
 
@@ -15,6 +15,10 @@ only public and unlisted posts. A boost is a wrapper whose `reblog` is the boost
 Every field Mastodon emits is there (null or [] when empty); `text` is null but where an
 endpoint answers the source (`with_source`); `scheduled_at` never is, as toot takes a status
 with that key for a scheduled one.
+
+For the user, `filtered` lists the keyword filters a post matches (in any context, as Mastodon:
+clients pick by context), and a filter whose action is `hide` in the listing's `context` (home,
+notifications, public, thread, account) leaves the post out.
 """
 
 from __future__ import annotations
@@ -26,10 +30,13 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from solo import urls
+from solo.actions import filters as filter_actions
+from solo.actions.filter_rules import Rules, hidden, searchable_text
 from solo.api import entities
 from solo.api import status_parts as parts
 from solo.api.auth import Caller
 from solo.api.errors import RecordNotFound
+from solo.api.filters import filter_result
 from solo.federation import poll_tasks
 from solo.federation.context import Federation
 from solo.store import actors as actor_store
@@ -132,8 +139,17 @@ async def _load(federation: Federation, entry_ids: Sequence[int]) -> _Loaded:
 
 
 class _Renderer:
-    def __init__(self, federation: Federation, loaded: _Loaded, caller: Caller | None) -> None:
+    def __init__(
+        self,
+        federation: Federation,
+        loaded: _Loaded,
+        caller: Caller | None,
+        rules: Rules | None = None,
+        context: str | None = None,
+    ) -> None:
         self.federation = federation
+        self.rules = rules
+        self.context = context
         self.settings = federation.settings
         self.loaded = loaded
         self.viewer = caller is not None and caller.user
@@ -299,20 +315,39 @@ class _Renderer:
         author = self.account(post.status.actor_id)
         if author is None:
             return None
-        inner = self.post(post, author)
+        filtered: list[dict[str, Any]] = []
+        if self.rules is not None and not self.rules.empty:
+            loaded = self.loaded
+            status = post.status
+            poll = loaded.polls.get(status.id)
+            options = [option.title for option in poll.options] if poll is not None else []
+            text = searchable_text(status, loaded.media.get(status.id, ()), options)
+            matched = self.rules.matches(
+                text, status.id, entry_id, own=status.actor_id is None, now=self.now
+            )
+            if hidden(matched, self.context):
+                return None
+            filtered = [filter_result(match) for match in matched]
+        inner = self.post(post, author) | {"filtered": filtered}
         if booster is None:
             return inner
-        return self.boost(entry.status, booster, inner)
+        return self.boost(entry.status, booster, inner) | {"filtered": filtered}
 
 
 async def render_statuses(
-    federation: Federation, entry_ids: Sequence[int], caller: Caller | None
+    federation: Federation,
+    entry_ids: Sequence[int],
+    caller: Caller | None,
+    context: str | None = None,
 ) -> list[dict[str, Any]]:
     """The Status entities of these timeline entries (statuses or boosts), in their order; gone
-    ones, and ones `caller` may not read, are left out."""
+    ones, ones `caller` may not read, and ones a `hide` filter of `context` removes are left
+    out."""
     if not entry_ids:
         return []
-    renderer = _Renderer(federation, await _load(federation, entry_ids), caller)
+    user = caller is not None and caller.user
+    rules = await filter_actions.rules(federation) if user else None
+    renderer = _Renderer(federation, await _load(federation, entry_ids), caller, rules, context)
     return [entity for entity in (renderer.entry(entry_id) for entry_id in entry_ids) if entity]
 
 
@@ -351,9 +386,10 @@ async def render_context(
     db = federation.db
     ancestors = await status_store.ancestor_ids(db, status.id)
     descendants = [i for i, _ in await replies_in_order(db, status.id)]
+    around = [*ancestors, *descendants]
     rendered = {
         int(entity["id"]): entity
-        for entity in await render_statuses(federation, [*ancestors, *descendants], caller)
+        for entity in await render_statuses(federation, around, caller, "thread")
     }
     return {
         "ancestors": [rendered[i] for i in ancestors if i in rendered],

@@ -39,6 +39,7 @@ from starlette.requests import HTTPConnection
 from solo import hashtags
 from solo.api.auth import Caller
 from solo.api.errors import InvalidToken, OutsideScopes, ValidationFailed
+from solo.api.filters import hidden_entity
 from solo.api.notifications import render_notifications
 from solo.api.status_entities import render_statuses
 from solo.errors import SoloError, TooManyRequests
@@ -298,6 +299,9 @@ class Relay:
             if found is None:
                 continue
             status, text = found
+            context = "home" if target.name == "user" else "public"
+            if viewer is not None and hidden_entity(status, context):
+                continue  # a hide filter: not sent (a warn one is, with `filtered`)
             if target.name == "user" or _belongs(target, event, status, local):
                 ready.append((listener, target, text))
         self._deliver(ready, event.kind)

@@ -55,7 +55,7 @@ async def home(request: Request, caller: Caller) -> Response:
     federation = federation_of(request)
     page = PageRequest.of(await Params.of(request))
     ids = await timeline_page(federation, "home", page)
-    return paged(request, await render_statuses(federation, ids, caller), ids)
+    return paged(request, await render_statuses(federation, ids, caller, "home"), ids)
 
 
 @api("read:statuses", public=True)
@@ -71,7 +71,7 @@ async def public(request: Request, caller: Caller | None) -> Response:
         ids = await timeline_page(federation, "federated", page, listings.REMOTE_ONLY, *extra)
     else:
         ids = await timeline_page(federation, "federated", page, *extra)
-    return paged(request, await render_statuses(federation, ids, caller), ids)
+    return paged(request, await render_statuses(federation, ids, caller, "public"), ids)
 
 
 @api("read:statuses", public=True)
@@ -97,7 +97,7 @@ async def tag(request: Request, caller: Caller | None) -> Response:
         else []
     )
     ids = page.arrange(found)
-    return paged(request, await render_statuses(federation, ids, caller), ids)
+    return paged(request, await render_statuses(federation, ids, caller, "public"), ids)
 
 
 routes: list[BaseRoute] = [

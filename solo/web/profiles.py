@@ -63,7 +63,9 @@ async def _own(
         await follow_store.count_accepted(db, "out"),
     )
     me = local_author(federation.settings, account)
-    pinned, shown = await _with_pins(Page(federation, me), None, cursor, ids)
+    # Our profile shows our posts, never filtered; our boosts of others' posts are.
+    filters = "account" if logged_in else None
+    pinned, shown = await _with_pins(Page(federation, me), None, cursor, ids, filters)
     context = {
         "profile": replace(local_profile(me, account, counts), fields=_own_fields(account)),
         "pinned": pinned,
@@ -93,12 +95,13 @@ def _own_fields(account: Account) -> list[tuple[str, Markup | str]]:
 
 
 async def _with_pins(
-    page: Page, actor_id: int | None, cursor: Cursor, ids: list[int]
+    page: Page, actor_id: int | None, cursor: Cursor, ids: list[int], filters: str | None
 ) -> tuple[list[StatusView], list[StatusView]]:
     """The pinned posts shown above a profile's first page (ours: actor_id None), and the
-    page's cards less those (each card once a page); both loaded together."""
+    page's cards less those (each card once a page); both loaded together, with the keyword
+    filters of the context `filters` (None: the visitor's page, unfiltered)."""
     pinned_ids = [] if cursor.max_id is not None else await pin_store.pinned_ids(page.db, actor_id)
-    views = await page.statuses([*pinned_ids, *(i for i in ids if i not in pinned_ids)])
+    views = await page.statuses([*pinned_ids, *(i for i in ids if i not in pinned_ids)], filters)
     pinned = [view for view in views if view.entry_id in pinned_ids]
     return pinned, views[len(pinned) :]
 
@@ -132,7 +135,7 @@ async def remote(request: Request, account: Account) -> Response:
         await status_store.actor_posts_page(db, actor.id, max_id=cursor.max_id, limit=cursor.fetch)
     )
     page = Page(federation, local_author(federation.settings, account))
-    pinned, shown = await _with_pins(page, actor.id, cursor, ids)
+    pinned, shown = await _with_pins(page, actor.id, cursor, ids, "account")
     context = {
         "profile": remote_profile(actor, await status_store.count_actor_posts(db, actor.id)),
         "relationship": await relationship(federation, actor),

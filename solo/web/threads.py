@@ -62,11 +62,15 @@ async def thread(request: Request) -> Response:
     shown = account or await get_account(db)
     assert shown is not None
     page = Page(federation, local_author(federation.settings, shown))
+    around = [*ancestors, status.id, *(i for i, _ in replies)]
     views = {
         view.entry_id: view
-        for view in await page.statuses([*ancestors, status.id, *(i for i, _ in replies)])
+        for view in await page.statuses(around, "thread" if account is not None else None)
         if account is not None or view.status.visibility in PUBLIC
     }
+    if status.id not in views and account is not None:
+        # The post asked for is shown whatever the filters (they fold or hide the others).
+        views |= {view.entry_id: view for view in await page.statuses([status.id])}
     focus = views.get(status.id)
     if focus is None:
         raise NotFound(GONE)

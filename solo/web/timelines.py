@@ -55,7 +55,8 @@ async def timeline_page(
     federation = federation_of(request)
     cursor = Cursor.of(request)
     ids, more = cursor.split(await federation.feeds.older(name, cursor.max_id, cursor.fetch))
-    statuses = await page_loader(request, account).statuses(ids)
+    filters = "home" if name == "home" else "public"
+    statuses = await page_loader(request, account).statuses(ids, filters)
     title, intro, empty = TIMELINES[name]
     if name == "home":
         empty += f" Others can find you as @{urls.handle(federation.settings)}."
@@ -117,7 +118,7 @@ async def hashtag(request: Request) -> Response:
         "intro": "Public posts with this hashtag"
         + (" that this server knows of." if account else " by this account."),
         "empty": f"No posts with #{name} yet.",
-        "statuses": await page.statuses(ids),
+        "statuses": await page.statuses(ids, "public" if account else None),
         "older": older_link(request, ids[-1]) if more else None,
     }
     return render(request, "timeline.html", context)

@@ -9,6 +9,7 @@ their counts and our choices (one query). Nothing here queries per item (DESIGN.
 from __future__ import annotations
 
 import functools
+import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from typing import Final
 from markupsafe import Markup
 
 from solo import urls
+from solo.actions import filters as filter_actions
+from solo.actions.filter_rules import hidden, in_context, searchable_text
 from solo.config import Settings
 from solo.db import Database
 from solo.federation.context import Federation
@@ -119,6 +122,7 @@ class StatusView:
     card: Card | None = None  # the preview of its first link, once fetched
     media: tuple[MediaView, ...] = ()  # its attachments, in order
     poll: PollView | None = None  # a Question's poll
+    filtered: tuple[str, ...] = ()  # the titles of the warn filters it matched: shown folded
 
     @property
     def id(self) -> int:
@@ -247,10 +251,16 @@ class Page:
         author = self._author(status.actor_id, actors)
         return None if author is None else QuoteView(status, author, _content(status))
 
-    async def statuses(self, entry_ids: Sequence[int]) -> list[StatusView]:
-        """The cards for these timeline entries, in their order; gone ones are left out."""
+    async def statuses(
+        self, entry_ids: Sequence[int], context: str | None = None
+    ) -> list[StatusView]:
+        """The cards for these timeline entries, in their order; gone ones are left out. With
+        a filter `context` (the user's pages: home, public, thread, account, notifications),
+        the keyword filters apply: `hide` leaves a card out, `warn` folds it under its title."""
         if not entry_ids:
             return []
+        rules = None if context is None else await filter_actions.rules(self.federation)
+        now = time.time()
         shown = {
             row.status.id: row for row in await status_store.shown_statuses(self.db, entry_ids)
         }
@@ -287,6 +297,17 @@ class Page:
             if author is None:
                 continue
             reply_to = self._author(post.parent_actor_id, actors) if post.parent_known else None
+            poll = polls.get(post.status.id)
+            filtered: tuple[str, ...] = ()
+            if rules is not None and not rules.empty:
+                options = [option.title for option in poll.options] if poll is not None else []
+                text = searchable_text(post.status, attached.get(post.status.id, ()), options)
+                matched = rules.matches(
+                    text, post.status.id, entry_id, own=post.status.actor_id is None, now=now
+                )
+                if hidden(matched, context):
+                    continue
+                filtered = tuple(m.filter.title for m in in_context(matched, context))
             views.append(
                 StatusView(
                     entry_id=entry_id,
@@ -298,7 +319,8 @@ class Page:
                     counts=counts.get(post.status.id, StatusCounts()),
                     quote=self._quote(quoted.get(post.status.quote_id or 0), actors),
                     card=link_cards.get(post.status.id),
-                    poll=polls.get(post.status.id),
+                    poll=poll,
+                    filtered=filtered,
                     media=tuple(
                         view
                         for item in attached.get(post.status.id, ())
@@ -310,7 +332,9 @@ class Page:
         return views
 
     async def notifications(self, ids: Sequence[int]) -> list[NotificationView]:
-        """The notifications `ids` with their accounts and posts: a fixed number of queries."""
+        """The notifications `ids` with their accounts and posts: a fixed number of queries.
+        Keyword filters of the notifications context apply to their posts; one whose post a
+        `hide` filter leaves out is left out too."""
         if not ids:
             return []
         found = await notification_store.notifications_by_ids(self.db, ids)
@@ -320,7 +344,8 @@ class Page:
         cards = {
             view.entry_id: view
             for view in await self.statuses(
-                list(dict.fromkeys(n.status_id for n in found if n.status_id is not None))
+                list(dict.fromkeys(n.status_id for n in found if n.status_id is not None)),
+                "notifications",
             )
         }
         reactions = await interaction_store.reactions(
