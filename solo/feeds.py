@@ -15,7 +15,8 @@ from typing import Any
 
 from solo.db import Database
 from solo.events import Event, EventBus
-from solo.store.mutes import ACTIVE as ACTIVE_MUTES
+from solo.store import notifications as notification_store
+from solo.store.suppression import HIDDEN_AUTHORS
 
 HOME_SIZE = 800
 PUBLIC_SIZE = 400
@@ -24,12 +25,8 @@ NOTIFICATIONS_SIZE = 400
 BOOST_WINDOW = 40
 
 _FOLLOWED = "SELECT actor_id FROM follows WHERE direction = 'out' AND state = 'accepted'"
-_BLOCKED = (
-    "SELECT target_actor_id FROM interactions WHERE kind = 'block' AND actor_id IS NULL"
-    " AND target_actor_id IS NOT NULL"
-)
-# Blocked and muted accounts (store/mutes.py): the timelines leave out both.
-_HIDDEN = f"{_BLOCKED} UNION {ACTIVE_MUTES}"
+# Blocked and muted accounts (store/suppression.py): the timelines leave out both.
+_HIDDEN = HIDDEN_AUTHORS
 # What the home timeline shows (Mastodon's rules): our own posts and boosts; posts and boosts of
 # accounts we follow, their replies only to us, to themselves or to accounts we follow; direct
 # messages to us. Nothing by (or boosting) an account we block. Other mentions of us are
@@ -187,9 +184,12 @@ class Feeds:
             self._recount = asyncio.get_running_loop().create_task(self._count_unread())
 
     async def _count_unread(self) -> None:
-        self.unread = int(
-            await self.db.fetchval("SELECT COUNT(*) FROM notifications WHERE read = 0")
-        )
+        self.unread = await notification_store.count_unread(self.db)
+
+    async def recount_unread(self) -> None:
+        """After a block, a mute or a muted conversation: the count leaves out what they hide
+        (and takes back in what an unmute shows again)."""
+        await self._count_unread()
 
     async def aclose(self) -> None:
         if self._recount is not None:
@@ -220,9 +220,7 @@ class Feeds:
         for row in rows:
             feed.add(Entry(row[0]))
         self.notifications = feed
-        self.unread = int(
-            await self.db.fetchval("SELECT COUNT(*) FROM notifications WHERE read = 0")
-        )
+        self.unread = await notification_store.count_unread(self.db)
 
     async def status_added(self, status_id: int) -> list[str]:
         """Put a newly stored status in every timeline whose rule it meets; returns their names."""
@@ -245,7 +243,11 @@ class Feeds:
     def status_edited(self, status_id: int) -> None:
         self.events.publish(Event("status.update", "user", {"status_id": status_id}))
 
-    def notification_added(self, notification_id: int) -> None:
+    async def notification_added(self, notification_id: int) -> None:
+        """A new notification: counted and announced to the streams, unless the user asked
+        not to get it (`solo.store.suppression`)."""
+        if not await notification_store.is_shown(self.db, notification_id):
+            return
         if self.notifications.add(Entry(notification_id)):
             self.unread += 1
             self.events.publish(

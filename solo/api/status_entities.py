@@ -192,7 +192,7 @@ class _Renderer:
         return {
             "favourited": mine and counts.favourited,
             "reblogged": mine and counts.boosted,
-            "muted": False,
+            "muted": mine and counts.muted,
             "bookmarked": mine and counts.bookmarked,
             "pinned": mine and counts.pinned,
             "filtered": [],

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from solo.db import Database
-from solo.store import mutes
 from solo.store.follows import Direction, Follow, _follow
 from solo.store.interactions import Kind
+from solo.store.suppression import notification_suppressed
 from solo.store.tags import TAG_ITEMS, TAG_NAME, TAG_OBJECT
 from solo.store.tags import tagged as tagged_with
 
@@ -24,10 +24,6 @@ from solo.store.tags import tagged as tagged_with
 _REPLY_TO_OTHERS = (
     "s.in_reply_to_ap_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM statuses p"
     " WHERE p.id = s.in_reply_to_id AND p.actor_id IS s.actor_id)"
-)
-_BLOCKED = (
-    "SELECT target_actor_id FROM interactions WHERE kind = 'block' AND actor_id IS NULL"
-    " AND target_actor_id IS NOT NULL"
 )
 
 
@@ -139,14 +135,10 @@ async def notifications(
     exclude_types: Sequence[str] = (),
     actor_id: int | None = None,
 ) -> list[int]:
-    """Notification ids with Mastodon's filters; those of accounts muted with their
-    notifications are left out."""
+    """Notification ids with Mastodon's filters; suppressed ones (blocked or muted accounts,
+    muted conversations) are left out."""
     where, args, order = window.sql("id")
-    conditions = [
-        where,
-        f"(actor_id IS NULL OR actor_id NOT IN ({mutes.ACTIVE_FOR_NOTIFICATIONS}))",
-        f"(actor_id IS NULL OR actor_id NOT IN ({_BLOCKED}))",
-    ]
+    conditions = [where, f"NOT {notification_suppressed()}"]
     values: list[object] = list(args)
     if types:
         conditions.append("type IN (SELECT value FROM json_each(?))")
