@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from solo.db import Database
 from solo.events import Event, EventBus
+from solo.store import mutes as mute_store
 from solo.store import notifications as notification_store
 from solo.store.suppression import HIDDEN_AUTHORS
 
@@ -170,6 +172,8 @@ class Feeds:
         self.notifications = Feed(self.sizes["notifications"])
         self.unread = 0
         self._recount: asyncio.Task[None] | None = None
+        # When the next mute runs out: its account's posts are due back in the timelines.
+        self._mute_ends: float | None = None
 
     async def watch(self) -> None:
         """Hear of every deleted notification, however it went: dismissed, cleared, or with
@@ -211,6 +215,14 @@ class Feeds:
         for row in reversed(rows):  # oldest first, so repeated boosts are judged as they came
             feed.add(Entry(row[0], row[1]))
         self.timelines[name] = feed
+        self._mute_ends = await mute_store.next_end(self.db)
+
+    async def expire_mutes(self) -> None:
+        """Rebuild the timelines a mute that ran out had thinned, on the first read after."""
+        if self._mute_ends is not None and time.time() >= self._mute_ends:
+            self._mute_ends = None
+            for name in RULES:
+                await self.rebuild_timeline(name)
 
     async def rebuild_notifications(self) -> None:
         feed = Feed(self.sizes["notifications"])
@@ -256,6 +268,7 @@ class Feeds:
 
     async def older(self, name: str, max_id: int | None, limit: int) -> list[int]:
         """A page of a timeline: from memory when it can, else from SQLite by the same rule."""
+        await self.expire_mutes()
         ids = self.timelines[name].page(max_id, limit)
         if ids is not None:
             return ids

@@ -38,6 +38,7 @@ from solo.store import interactions as interaction_store
 from solo.store import media as media_store
 from solo.store import polls as poll_store
 from solo.store import statuses as status_store
+from solo.store import suppression
 from solo.store.account import get_account
 from solo.store.actors import RemoteActor
 from solo.store.cards import Card
@@ -351,6 +352,10 @@ async def render_context(
     db = federation.db
     ancestors = await status_store.ancestor_ids(db, status.id)
     descendants = [i for i, _ in await replies_in_order(db, status.id)]
+    # Blocked and muted accounts leave the thread; the post asked for stays.
+    hidden = await suppression.hidden_posts(db, [*ancestors, *descendants])
+    ancestors = [i for i in ancestors if i not in hidden]
+    descendants = [i for i in descendants if i not in hidden]
     rendered = {
         int(entity["id"]): entity
         for entity in await render_statuses(federation, [*ancestors, *descendants], caller)

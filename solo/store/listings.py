@@ -15,7 +15,7 @@ from typing import Protocol
 from solo.db import Database
 from solo.store.follows import Direction, Follow, _follow
 from solo.store.interactions import Kind
-from solo.store.suppression import notification_suppressed
+from solo.store.suppression import author_hidden, notification_suppressed
 from solo.store.tags import TAG_ITEMS, TAG_NAME, TAG_OBJECT
 from solo.store.tags import tagged as tagged_with
 
@@ -120,7 +120,8 @@ async def hashtag(
         local += f" AND {ONLY_MEDIA}"
     rows = await db.fetchall(
         "SELECT s.id FROM statuses s WHERE s.deleted_at IS NULL AND s.reblog_of_id IS NULL"
-        f" AND s.visibility = 'public' {local} AND {where}"
+        f" AND s.visibility = 'public' {local} AND NOT {author_hidden('s.actor_id')}"
+        f" AND {where}"
         f" AND {tagged_with('?')} ORDER BY s.id {order} LIMIT ?",
         (*args, json.dumps([n.lstrip("#").lower() for n in names]), window.limit),
     )
