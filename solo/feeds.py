@@ -10,30 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from solo.db import Database
 from solo.events import Event, EventBus
-from solo.store.domain_blocks import BLOCKED_ACTORS as DOMAIN_BLOCKED
-from solo.store.mutes import ACTIVE as ACTIVE_MUTES
+from solo.store import mutes as mute_store
+from solo.store import notifications as notification_store
+from solo.store.suppression import HIDDEN_AUTHORS
 
 HOME_SIZE = 800
 PUBLIC_SIZE = 400
 NOTIFICATIONS_SIZE = 400
 # Held-back notifications (the notification policy's) wait apart, unread but not counted.
-UNREAD = "SELECT COUNT(*) FROM notifications WHERE read = 0 AND filtered = 0"
 # A boost of a post already among the newest entries is not shown again (Mastodon: 40).
 BOOST_WINDOW = 40
 
 _FOLLOWED = "SELECT actor_id FROM follows WHERE direction = 'out' AND state = 'accepted'"
-_BLOCKED = (
-    "SELECT target_actor_id FROM interactions WHERE kind = 'block' AND actor_id IS NULL"
-    " AND target_actor_id IS NOT NULL"
-)
-# Blocked and muted accounts (store/mutes.py), and those on blocked domains
-# (store/domain_blocks.py): the timelines leave them all out.
-_HIDDEN = f"{_BLOCKED} UNION {ACTIVE_MUTES} UNION {DOMAIN_BLOCKED}"
+# Blocked and muted accounts, and those on blocked domains (store/suppression.py): the
+# timelines leave them all out.
+_HIDDEN = HIDDEN_AUTHORS
 # What the home timeline shows (Mastodon's rules): our own posts and boosts; posts and boosts of
 # accounts we follow, their replies only to us, to themselves or to accounts we follow; direct
 # messages to us. Nothing by (or boosting) an account we block. Other mentions of us are
@@ -179,6 +176,8 @@ class Feeds:
         self.notifications = Feed(self.sizes["notifications"])
         self.unread = 0
         self._recount: asyncio.Task[None] | None = None
+        # When the next mute runs out: its account's posts are due back in the timelines.
+        self._mute_ends: float | None = None
 
     async def watch(self) -> None:
         """Hear of every deleted notification, however it went: dismissed, cleared, or with
@@ -193,7 +192,12 @@ class Feeds:
             self._recount = asyncio.get_running_loop().create_task(self._count_unread())
 
     async def _count_unread(self) -> None:
-        self.unread = int(await self.db.fetchval(UNREAD))
+        self.unread = await notification_store.count_unread(self.db)
+
+    async def recount_unread(self) -> None:
+        """After a block, a mute or a muted conversation: the count leaves out what they hide
+        (and takes back in what an unmute shows again)."""
+        await self._count_unread()
 
     async def aclose(self) -> None:
         if self._recount is not None:
@@ -215,6 +219,14 @@ class Feeds:
         for row in reversed(rows):  # oldest first, so repeated boosts are judged as they came
             feed.add(Entry(row[0], row[1]))
         self.timelines[name] = feed
+        self._mute_ends = await mute_store.next_end(self.db)
+
+    async def expire_mutes(self) -> None:
+        """Rebuild the timelines a mute that ran out had thinned, on the first read after."""
+        if self._mute_ends is not None and time.time() >= self._mute_ends:
+            self._mute_ends = None
+            for name in RULES:
+                await self.rebuild_timeline(name)
 
     async def rebuild_notifications(self) -> None:
         feed = Feed(self.sizes["notifications"])
@@ -225,7 +237,7 @@ class Feeds:
         for row in rows:
             feed.add(Entry(row[0]))
         self.notifications = feed
-        self.unread = int(await self.db.fetchval(UNREAD))
+        self.unread = await notification_store.count_unread(self.db)
 
     async def status_added(self, status_id: int) -> list[str]:
         """Put a newly stored status in every timeline whose rule it meets; returns their names."""
@@ -248,7 +260,11 @@ class Feeds:
     def status_edited(self, status_id: int) -> None:
         self.events.publish(Event("status.update", "user", {"status_id": status_id}))
 
-    def notification_added(self, notification_id: int) -> None:
+    async def notification_added(self, notification_id: int) -> None:
+        """A new notification: counted and announced to the streams, unless the user asked
+        not to get it (`solo.store.suppression`)."""
+        if not await notification_store.is_shown(self.db, notification_id):
+            return
         if self.notifications.add(Entry(notification_id)):
             self.unread += 1
             self.events.publish(
@@ -264,6 +280,7 @@ class Feeds:
 
     async def older(self, name: str, max_id: int | None, limit: int) -> list[int]:
         """A page of a timeline: from memory when it can, else from SQLite by the same rule."""
+        await self.expire_mutes()
         ids = self.timelines[name].page(max_id, limit)
         if ids is not None:
             return ids

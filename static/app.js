@@ -27,6 +27,10 @@
       if (element.closest(".joined")) return; // a date, not a moment
       const then = new Date(element.getAttribute("datetime"));
       if (Number.isNaN(then.getTime())) return;
+      if (element.classList.contains("until")) {
+        element.textContent = then.toLocaleString(); // a moment to come: when, not how long ago
+        return;
+      }
       element.textContent = relative(then, now);
       element.title = then.toLocaleString();
     });

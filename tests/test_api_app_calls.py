@@ -133,16 +133,3 @@ async def test_owner_role_and_api_versions(client: httpx.AsyncClient) -> None:
     }
     instance = (await client.get("/api/v2/instance")).json()
     assert instance["api_versions"] == {"mastodon": 2}
-
-
-async def test_unsupported_writes_say_so(client: httpx.AsyncClient) -> None:
-    auth = await user_token(client)
-    post = (await client.post("/api/v1/statuses", json={"status": "x"}, headers=auth)).json()
-    for path in (
-        f"/api/v1/statuses/{post['id']}/mute",
-        f"/api/v1/statuses/{post['id']}/unmute",
-        "/api/v1/accounts/1/note",
-    ):
-        response = await client.post(path, headers=auth)
-        assert response.status_code == 422, path
-        assert "not supported" in response.json()["error"]

@@ -537,3 +537,39 @@ async def test_mastodon_py_filters(node: SoloProcess, tmp_path: Path) -> None:
     assert result["v1_changed"]["phrase"] == "golang"
     assert [f["phrase"] for f in result["v1_listed"]] == ["golang"]
     assert result["v1_left"] == []
+
+
+async def test_mastodon_py_mutes_notes_and_blocks(
+    pair: tuple[SoloProcess, SoloProcess], tmp_path: Path
+) -> None:
+    alice, bob = pair
+    secrets = tmp_path / "secrets.txt"
+
+    def calls() -> None:
+        Mastodon.create_app(
+            "Solo safety", scopes=SCOPES, api_base_url=alice.base_url, to_file=secrets
+        )
+        mastodon = Mastodon(client_id=secrets)
+        mastodon.log_in("alice", PASSWORD, scopes=SCOPES, allow_http=True)
+        posted = mastodon.status_post("A thread to mute")
+        assert posted["muted"] is False
+        assert mastodon.status_mute(posted["id"])["muted"] is True
+        assert mastodon.status(posted["id"])["muted"] is True
+        assert mastodon.status_unmute(posted["id"])["muted"] is False
+
+        found = mastodon.search_v2(f"bob@{bob.domain}", resolve=True, result_type="accounts")
+        bob_id = found["accounts"][0]["id"]
+        noted = mastodon.account_note_set(bob_id, "Met at the meetup")
+        assert noted["note"] == "Met at the meetup"
+        assert mastodon.account_relationships(bob_id)[0]["note"] == "Met at the meetup"
+
+        muted = mastodon.account_mute(bob_id, notifications=False, duration=300)
+        assert muted["muting"] is True and muted["muting_notifications"] is False
+        assert [a["id"] for a in mastodon.mutes()] == [bob_id]
+        assert mastodon.account_unmute(bob_id)["muting"] is False
+        assert mastodon.account_block(bob_id)["blocking"] is True
+        assert [a["id"] for a in mastodon.blocks()] == [bob_id]
+        assert mastodon.account_unblock(bob_id)["blocking"] is False
+        assert mastodon.blocks() == []
+
+    await asyncio.to_thread(calls)

@@ -149,7 +149,7 @@ async def remote_notification(federation: Federation) -> int:
             ),
         )
         notification_id = await notification_store.add(conn, "follow", actor_id)
-    federation.feeds.notification_added(notification_id)
+    await federation.feeds.notification_added(notification_id)
     return notification_id
 
 

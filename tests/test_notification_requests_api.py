@@ -55,7 +55,7 @@ async def follows_from(federation: Federation, actor_id: int, times: int = 1) ->
             added.append(await notification_store.add(conn, "follow", actor_id))
     for notification_id in added:
         if notification_id is not None:
-            federation.feeds.notification_added(notification_id)
+            await federation.feeds.notification_added(notification_id)
     return added
 
 

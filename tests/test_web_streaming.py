@@ -16,6 +16,7 @@ from solo.app import create_app
 from solo.config import Settings
 from solo.events import Event, EventBus
 from solo.federation.context import Federation
+from solo.store import notifications as notification_store
 from solo.web.streaming import encode, event_stream
 from tests.conftest import initialise_fast, make_settings
 from tests.fleet import eventually
@@ -65,7 +66,9 @@ async def test_new_posts_and_notifications_arrive_on_the_stream(
                 card = await browser.get(f"/fragments/status/{posted.id}")
                 assert "Live from the stream" in card.text
                 federation.feeds.unread = 2
-                federation.feeds.notification_added(12345)
+                async with federation.db.transaction() as conn:
+                    ended = await notification_store.add(conn, "poll", None, posted.id)
+                await federation.feeds.notification_added(ended)
                 assert await next_event(lines) == ("notification", {"unread": 3})
                 await statuses.delete(federation, posted.id)
                 assert await next_event(lines) == ("delete", {"id": str(posted.id)})

@@ -34,6 +34,7 @@ def _block(federation: Federation, block_id: str, actor: RemoteActor) -> vocab.D
 async def _timelines_changed(federation: Federation) -> None:
     for name in ("home", "federated"):
         await federation.feeds.rebuild_timeline(name)
+    await federation.feeds.recount_unread()
 
 
 async def block(federation: Federation, actor: RemoteActor) -> None:
@@ -71,7 +72,8 @@ async def unblock(federation: Federation, actor: RemoteActor) -> None:
 async def mute(
     federation: Federation, actor: RemoteActor, *, notifications: bool, duration: int
 ) -> None:
-    """Mute an account, for `duration` seconds (0: until unmuted)."""
+    """Mute an account, for `duration` seconds (0: until unmuted); with `notifications`, its
+    notifications are suppressed too. The web and the client API both come here."""
     assert actor.id is not None
     expires_at = time.time() + duration if duration > 0 else None
     async with federation.db.transaction() as conn:

@@ -1,6 +1,7 @@
 """What we do to an account: follow, unfollow, block, unblock, mute, unmute, remove from
-followers. Each answers the Relationship as it stands afterwards; doing a thing twice is
-harmless, as on Mastodon. Our own account cannot be the object of any of them (422)."""
+followers, and the private note on it. Each answers the Relationship as it stands afterwards;
+doing a thing twice is harmless, as on Mastodon. Our own account cannot be the object of any
+of them (422)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from solo.actions import ActionError, blocks, follows
+from solo.actions import ActionError, blocks, follows, notes
 from solo.api.account_entities import account_by_id, relationships
 from solo.api.auth import Caller, api
 from solo.api.errors import ValidationFailed
@@ -64,6 +65,22 @@ async def _unmute(federation: Federation, actor: RemoteActor, params: Params) ->
     await blocks.unmute(federation, actor)
 
 
+@api("write:accounts")
+async def note(request: Request, caller: Caller) -> Response:
+    """POST /api/v1/accounts/:id/note: `comment` (blank or absent: none) as the private note."""
+    federation = federation_of(request)
+    actor = await account_by_id(federation, str(request.path_params["id"]))
+    if actor is None:
+        raise ValidationFailed("id", "is your own account, which takes no private note")
+    params = await Params.of(request)
+    comment = params.string("comment") or ""
+    if len(comment.strip()) > notes.MAX_NOTE:
+        raise ValidationFailed("comment", f"is too long (maximum is {notes.MAX_NOTE} characters)")
+    await notes.set_note(federation, actor, comment)
+    (relationship,) = await relationships(federation, [actor])
+    return JSONResponse(relationship)
+
+
 def _change(change: Change, what: str, scope: str) -> Callable[[Request], Awaitable[Response]]:
     @api(scope)
     async def endpoint(request: Request, caller: Caller) -> Response:
@@ -94,6 +111,9 @@ _CHANGES: tuple[tuple[str, Change, str, str], ...] = (
 )
 
 routes: list[BaseRoute] = [
-    Route(f"/api/v1/accounts/{{id}}/{path}", _change(change, what, scope), methods=["POST"])
-    for path, change, what, scope in _CHANGES
+    *(
+        Route(f"/api/v1/accounts/{{id}}/{path}", _change(change, what, scope), methods=["POST"])
+        for path, change, what, scope in _CHANGES
+    ),
+    Route("/api/v1/accounts/{id}/note", note, methods=["POST"]),
 ]

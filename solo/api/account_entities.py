@@ -20,9 +20,9 @@ from solo.api.errors import RecordNotFound
 from solo.api.ids import id_of
 from solo.config import Settings
 from solo.federation.context import Federation
+from solo.store import account_notes, hosts, listings, mutes
 from solo.store import actors as actor_store
 from solo.store import follows as follow_store
-from solo.store import hosts, listings, mutes
 from solo.store.account import get_account
 from solo.store.actors import RemoteActor
 from solo.store.counts import account_counts, actor_post_counts
@@ -110,6 +110,7 @@ def relationship_entity(
     muting: bool = False,
     muting_notifications: bool = False,
     domain_blocking: bool = False,
+    note: str = "",
 ) -> dict[str, Any]:
     """Mastodon's Relationship, every field present."""
     return {
@@ -127,7 +128,7 @@ def relationship_entity(
         "requested_by": requested_by,
         "domain_blocking": domain_blocking,
         "endorsed": False,
-        "note": "",
+        "note": note,
     }
 
 
@@ -142,6 +143,7 @@ async def relationships(
     states = await follow_store.follows_of(db, ids)
     blocking, blocked_by = await listings.blocks_between(db, ids)
     muted = await mutes.mutes_of(db, ids)
+    notes = await account_notes.notes_of(db, ids)
     blocked_domains = {
         domain
         for domain in {actor.domain for actor in actors}
@@ -165,6 +167,7 @@ async def relationships(
                 muting=mute is not None,
                 muting_notifications=mute is not None and mute.notifications,
                 domain_blocking=actor.domain in blocked_domains,
+                note=notes.get(actor.id, ""),
             )
         )
     return found

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from solo.api.account_entities import account_by_id
 from solo.api.auth import Caller, api
-from solo.api.errors import RecordNotFound, Unprocessable
+from solo.api.errors import RecordNotFound
 from solo.api.params import Params
 from solo.federation.context import federation_of
 from solo.store import tag_usage
@@ -95,16 +95,6 @@ async def tag(request: Request, caller: Caller | None) -> Response:
     )
 
 
-def _not_yet(scope: str, what: str) -> Any:
-    """A write Solo cannot keep yet: 422 saying so, never a silent success."""
-
-    @api(scope)
-    async def endpoint(request: Request, caller: Caller) -> Response:
-        raise Unprocessable(f"{what} is not supported by this server yet.")
-
-    return endpoint
-
-
 routes: list[BaseRoute] = [
     Route("/api/v2/suggestions", _empty("read"), methods=_GET),
     Route("/api/v1/suggestions", _empty("read"), methods=_GET),
@@ -117,19 +107,4 @@ routes: list[BaseRoute] = [
     Route("/api/v1/instance/peers", peers, methods=_GET),
     Route("/api/v1/instance/rules", _empty(public=True), methods=_GET),
     Route("/api/v1/tags/{name}", tag, methods=_GET),
-    Route(
-        "/api/v1/statuses/{status_id}/mute",
-        _not_yet("write:mutes", "Muting a conversation"),
-        methods=["POST"],
-    ),
-    Route(
-        "/api/v1/statuses/{status_id}/unmute",
-        _not_yet("write:mutes", "Muting a conversation"),
-        methods=["POST"],
-    ),
-    Route(
-        "/api/v1/accounts/{id}/note",
-        _not_yet("write:accounts", "A private note on an account"),
-        methods=["POST"],
-    ),
 ]

@@ -28,7 +28,7 @@ from solo.api.status_entities import render_statuses
 from solo.federation.context import Federation, federation_of
 from solo.federation.remote_actors import authority
 from solo.store import actors as actor_store
-from solo.store import listings
+from solo.store import listings, suppression
 from solo.store import statuses as status_store
 from solo.store.actors import RemoteActor
 from solo.store.statuses import Status
@@ -99,7 +99,12 @@ async def search(request: Request, caller: Caller | None) -> Response:
             answer["accounts"] = [await own_account(federation)]
         elif isinstance(found, RemoteActor) and "accounts" in wanted:
             answer["accounts"] = [await render_account(federation, found)]
-        elif isinstance(found, Status) and "statuses" in wanted:
+        elif (
+            isinstance(found, Status)
+            and "statuses" in wanted
+            # A post of an account we block or mute is not found (Mastodon's StatusFilter).
+            and not await suppression.hidden_posts(federation.db, [found.id])
+        ):
             answer["statuses"] = await render_statuses(federation, [found.id], caller)
         return JSONResponse(answer)
     if "accounts" in wanted and not query.startswith("#"):

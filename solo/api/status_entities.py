@@ -45,6 +45,7 @@ from solo.store import interactions as interaction_store
 from solo.store import media as media_store
 from solo.store import polls as poll_store
 from solo.store import statuses as status_store
+from solo.store import suppression
 from solo.store.account import get_account
 from solo.store.actors import RemoteActor
 from solo.store.cards import Card
@@ -208,7 +209,7 @@ class _Renderer:
         return {
             "favourited": mine and counts.favourited,
             "reblogged": mine and counts.boosted,
-            "muted": False,
+            "muted": mine and counts.muted,
             "bookmarked": mine and counts.bookmarked,
             "pinned": mine and counts.pinned,
             "filtered": [],
@@ -386,10 +387,15 @@ async def render_context(
     db = federation.db
     ancestors = await status_store.ancestor_ids(db, status.id)
     descendants = [i for i, _ in await replies_in_order(db, status.id)]
-    around = [*ancestors, *descendants]
+    # Blocked and muted accounts leave the thread; the post asked for stays.
+    hidden = await suppression.hidden_posts(db, [*ancestors, *descendants])
+    ancestors = [i for i in ancestors if i not in hidden]
+    descendants = [i for i in descendants if i not in hidden]
     rendered = {
         int(entity["id"]): entity
-        for entity in await render_statuses(federation, around, caller, "thread")
+        for entity in await render_statuses(
+            federation, [*ancestors, *descendants], caller, "thread"
+        )
     }
     return {
         "ancestors": [rendered[i] for i in ancestors if i in rendered],

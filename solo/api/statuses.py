@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from solo.actions import bookmarks, interactions, pins
+from solo.actions import bookmarks, conversations, interactions, pins
 from solo.actions import media as media_actions
 from solo.actions import statuses as status_actions
 from solo.actions.polls import DEFAULT_EXPIRY, PollDraft
@@ -308,6 +308,8 @@ BUTTONS: Final[tuple[tuple[str, str, Action], ...]] = (
     ("unbookmark", "write:bookmarks", bookmarks.unbookmark),
     ("pin", "write:accounts", pins.pin),
     ("unpin", "write:accounts", pins.unpin),
+    ("mute", "write:mutes", conversations.mute),
+    ("unmute", "write:mutes", conversations.unmute),
 )
 
 

@@ -46,6 +46,7 @@ from solo.errors import SoloError, TooManyRequests
 from solo.events import Event
 from solo.federation.context import Federation, federation_of
 from solo.store import oauth as oauth_store
+from solo.store import suppression
 
 log = logging.getLogger(__name__)
 
@@ -272,6 +273,8 @@ class Relay:
     async def _status(self, event: Event, status_id: int) -> None:
         """An `update` (a post entering a timeline) or a `status.update` (an edit)."""
         edit = event.kind == "status.update"
+        if edit and await suppression.hidden_posts(self.federation.db, [status_id]):
+            return  # an edit by an account we block or mute: the timelines never showed it
         if edit:
             names = {"user", "public", "public:local", "public:remote", *TAG_STREAMS}
         elif event.stream == "user":

@@ -44,6 +44,7 @@ async def timeline_page(
     """Entry ids of a timeline (`home`, `local`, `federated`), newest first; `extra` are
     more conditions on the status `s`, which send the page to SQLite."""
     if not extra:
+        await federation.feeds.expire_mutes()
         ids = from_memory(federation.feeds.timelines[name], page)
         if ids is not None:
             return ids

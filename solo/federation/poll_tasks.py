@@ -237,4 +237,4 @@ async def _ended(federation: Federation, ended: poll_store.Ended, now: float) ->
         refresh_stale(federation, [ended.status_id])
     federation.feeds.status_edited(ended.status_id)
     if notification is not None:
-        federation.feeds.notification_added(notification)
+        await federation.feeds.notification_added(notification)

@@ -11,6 +11,7 @@ from typing import Literal
 import aiosqlite
 
 from solo.db import Database
+from solo.store.conversation_mutes import MUTED_PAGE
 
 Kind = Literal["like", "announce", "bookmark", "block"]
 
@@ -114,18 +115,20 @@ class StatusCounts:
     boosted: bool = False
     bookmarked: bool = False
     pinned: bool = False
+    muted: bool = False  # its conversation is muted (`solo.store.conversation_mutes`)
 
 
 async def status_counts(db: Database, status_ids: Iterable[int]) -> dict[int, StatusCounts]:
     """Counts and our own flags for many posts in ONE query; posts with none are absent."""
     rows = await db.fetchall(
-        "WITH page(id) AS (SELECT value FROM json_each(?))"
+        f"WITH RECURSIVE page(id) AS (SELECT value FROM json_each(?)), {MUTED_PAGE}"
         " SELECT status_id, kind, COUNT(*), MAX(actor_id IS NULL) FROM interactions"
         " WHERE status_id IN page AND kind IN ('like', 'announce', 'bookmark')"
         " GROUP BY status_id, kind"
         " UNION ALL SELECT in_reply_to_id, 'reply', COUNT(*), 0 FROM statuses"
         " WHERE in_reply_to_id IN page AND deleted_at IS NULL GROUP BY in_reply_to_id"
-        " UNION ALL SELECT status_id, 'pin', 1, 1 FROM pins WHERE status_id IN page",
+        " UNION ALL SELECT status_id, 'pin', 1, 1 FROM pins WHERE status_id IN page"
+        " UNION ALL SELECT id, 'muted', 1, 1 FROM muted_page",
         (json.dumps([int(i) for i in status_ids]),),
     )
     found: dict[int, StatusCounts] = {}
@@ -139,6 +142,8 @@ async def status_counts(db: Database, status_ids: Iterable[int]) -> dict[int, St
             counts = replace(counts, bookmarked=bool(mine))  # ours only: no count to show
         elif kind == "pin":
             counts = replace(counts, pinned=True)
+        elif kind == "muted":
+            counts = replace(counts, muted=True)
         else:
             counts = replace(counts, replies=number)
         found[status_id] = counts

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from solo.db import Database
-from solo.store import mutes
 from solo.store.domain_blocks import BLOCKED_ACTORS as DOMAIN_BLOCKED
 from solo.store.follows import Direction, Follow, _follow
 from solo.store.interactions import Kind
+from solo.store.suppression import author_hidden, notification_suppressed
 from solo.store.tags import TAG_ITEMS, TAG_NAME, TAG_OBJECT
 from solo.store.tags import tagged as tagged_with
 
@@ -25,10 +25,6 @@ from solo.store.tags import tagged as tagged_with
 _REPLY_TO_OTHERS = (
     "s.in_reply_to_ap_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM statuses p"
     " WHERE p.id = s.in_reply_to_id AND p.actor_id IS s.actor_id)"
-)
-_BLOCKED = (
-    "SELECT target_actor_id FROM interactions WHERE kind = 'block' AND actor_id IS NULL"
-    " AND target_actor_id IS NOT NULL"
 )
 
 
@@ -125,7 +121,8 @@ async def hashtag(
         local += f" AND {ONLY_MEDIA}"
     rows = await db.fetchall(
         "SELECT s.id FROM statuses s WHERE s.deleted_at IS NULL AND s.reblog_of_id IS NULL"
-        f" AND s.visibility = 'public' {local} AND {where}"
+        f" AND s.visibility = 'public' {local} AND NOT {author_hidden('s.actor_id')}"
+        f" AND {where}"
         f" AND {tagged_with('?')} ORDER BY s.id {order} LIMIT ?",
         (*args, json.dumps([n.lstrip("#").lower() for n in names]), window.limit),
     )
@@ -141,15 +138,14 @@ async def notifications(
     actor_id: int | None = None,
     include_filtered: bool = False,
 ) -> list[int]:
-    """Notification ids with Mastodon's filters; those of accounts muted with their
-    notifications are left out, and those the notification policy holds back unless
+    """Notification ids with Mastodon's filters; suppressed ones (blocked or muted accounts,
+    muted conversations) are left out, and those the notification policy holds back unless
     `include_filtered`."""
     where, args, order = window.sql("id")
     conditions = [
         where,
         "1" if include_filtered else "filtered = 0",
-        f"(actor_id IS NULL OR actor_id NOT IN ({mutes.ACTIVE_FOR_NOTIFICATIONS}))",
-        f"(actor_id IS NULL OR actor_id NOT IN ({_BLOCKED}))",
+        f"NOT {notification_suppressed()}",
     ]
     values: list[object] = list(args)
     if types:

@@ -67,3 +67,11 @@ async def mutes_page(
         (*args, limit),
     )
     return [Mute(row[0], bool(row[1]), row[2], row[3]) for row in rows]
+
+
+async def next_end(db: Database) -> float | None:
+    """When the next mute in force runs out; None when none is set to."""
+    value = await db.fetchval(
+        "SELECT MIN(expires_at) FROM mutes WHERE expires_at > CAST(strftime('%s', 'now') AS REAL)"
+    )
+    return None if value is None else float(value)

@@ -13,6 +13,7 @@ import aiosqlite
 from solo.db import Database
 from solo.store.notification_policy import policy_verdict
 from solo.store.notification_requests import hold
+from solo.store.suppression import notification_suppressed
 
 TYPES = frozenset(
     {
@@ -95,22 +96,46 @@ async def latest(db: Database, limit: int = 40) -> list[Notification]:
 
 
 async def notifications_by_ids(db: Database, ids: Iterable[int]) -> list[Notification]:
-    """Many notifications in one query, newest first."""
+    """Many notifications in one query, newest first; those the user asked not to get
+    (`notification_suppressed`) are left out, so neither a page nor a stream shows them."""
     rows = await db.fetchall(
-        "SELECT * FROM notifications WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id DESC",
+        "SELECT * FROM notifications WHERE id IN (SELECT value FROM json_each(?))"
+        f" AND NOT {notification_suppressed()} ORDER BY id DESC",
         (json.dumps([int(i) for i in ids]),),
     )
     return [_notification(row) for row in rows]
 
 
 async def notifications_page(db: Database, *, max_id: int | None, limit: int) -> list[int]:
-    """Notification ids, newest first, older than `max_id` when given."""
+    """Notification ids, newest first, older than `max_id` when given; suppressed ones left
+    out."""
     rows = await db.fetchall(
         "SELECT id FROM notifications WHERE filtered = 0 AND (? IS NULL OR id < ?)"
-        " ORDER BY id DESC LIMIT ?",
+        f" AND NOT {notification_suppressed()} ORDER BY id DESC LIMIT ?",
         (max_id, max_id, limit),
     )
     return [row[0] for row in rows]
+
+
+async def count_unread(db: Database) -> int:
+    """Unread notifications the user would be shown."""
+    return int(
+        await db.fetchval(
+            "SELECT COUNT(*) FROM notifications WHERE read = 0 AND filtered = 0"
+            f" AND NOT {notification_suppressed()}"
+        )
+    )
+
+
+async def is_shown(db: Database, notification_id: int) -> bool:
+    """Whether a notification is one the user gets (not suppressed, not held back)."""
+    return bool(
+        await db.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM notifications WHERE id = ? AND filtered = 0"
+            f" AND NOT {notification_suppressed()})",
+            (notification_id,),
+        )
+    )
 
 
 async def mark_all_read(conn: aiosqlite.Connection) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from solo.db import Database
+from solo.store.suppression import author_hidden
 
 # The tags of the post `s`. Rows stored before ingest normalised `tag` may hold any shape (a
 # bare URL string, one object, a number), so nothing here assumes one.
@@ -42,7 +43,8 @@ async def hashtag_page(
     local = "AND s.actor_id IS NULL" if local_only else ""
     rows = await db.fetchall(
         "SELECT s.id FROM statuses s WHERE s.deleted_at IS NULL AND s.reblog_of_id IS NULL"
-        f" AND s.visibility = 'public' {local} AND (? IS NULL OR s.id < ?)"
+        f" AND s.visibility = 'public' {local} AND NOT {author_hidden('s.actor_id')}"
+        " AND (? IS NULL OR s.id < ?)"
         f" AND {tagged('?')} ORDER BY s.id DESC LIMIT ?",
         (max_id, max_id, json.dumps([name.lstrip("#").lower()]), limit),
     )

@@ -1,4 +1,5 @@
-"""The buttons on a post: favourite, boost, bookmark, pin (and their undoing), and delete.
+"""The buttons on a post: favourite, boost, bookmark, pin, mute its conversation (and their
+undoing), and delete.
 
 Each is a POST with the CSRF token. Without the script, success goes back to the page (303)
 and a refusal goes back with its reason shown; the script's in-place forms get the redrawn
@@ -15,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from solo.actions import ActionError, bookmarks, interactions, pins, statuses
+from solo.actions import ActionError, bookmarks, conversations, interactions, pins, statuses
 from solo.edge.sessions import checked_form
 from solo.edge.templating import flash, render
 from solo.federation.context import Federation, federation_of
@@ -80,6 +81,8 @@ ACTIONS: dict[str, Action] = {
     "unbookmark": bookmarks.unbookmark,
     "pin": pins.pin,
     "unpin": pins.unpin,
+    "mute": conversations.mute,  # the conversation: no more notifications from its thread
+    "unmute": conversations.unmute,
 }
 
 

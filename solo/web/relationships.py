@@ -9,6 +9,7 @@ has no page to go back to) the home page with what happened.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -19,8 +20,10 @@ from solo.actions import ActionError, follows
 from solo.edge.sessions import checked_form
 from solo.edge.templating import flash, render
 from solo.federation.context import Federation, federation_of
+from solo.store import account_notes, listings
 from solo.store import actors as actor_store
 from solo.store import follows as follow_store
+from solo.store import mutes as mute_store
 from solo.store.account import Account
 from solo.store.actors import RemoteActor
 from solo.store.follows import Direction
@@ -39,23 +42,37 @@ from solo.web.views import RelationshipView, remote_author
 async def relationships(
     federation: Federation, actors: Sequence[RemoteActor]
 ) -> list[RelationshipView]:
-    """The follow buttons of many accounts, in one query."""
-    states = await follow_store.follows_of(federation.db, (a.id for a in actors if a.id))
-    return [
-        RelationshipView(
-            actor=remote_author(actor),
-            following=states.get(("out", actor.id or 0)),
-            followed_by=states.get(("in", actor.id or 0)),
+    """The follow buttons of many accounts, with blocks, mutes and notes: a fixed number of
+    queries."""
+    ids = [a.id for a in actors if a.id]
+    db = federation.db
+    states = await follow_store.follows_of(db, ids)
+    blocking, _ = await listings.blocks_between(db, ids)
+    muted = await mute_store.mutes_of(db, ids)
+    notes = await account_notes.notes_of(db, ids)
+    views = []
+    for actor in actors:
+        mute = muted.get(actor.id or 0)
+        views.append(
+            RelationshipView(
+                actor=remote_author(actor),
+                following=states.get(("out", actor.id or 0)),
+                followed_by=states.get(("in", actor.id or 0)),
+                blocking=(actor.id or 0) in blocking,
+                muting=mute is not None,
+                muting_notifications=mute is not None and mute.notifications,
+                mute_expires_at=None if mute is None else mute.expires_at,
+                note=notes.get(actor.id or 0, ""),
+            )
         )
-        for actor in actors
-    ]
+    return views
 
 
 async def relationship(
     federation: Federation, actor: RemoteActor, message: str | None = None
 ) -> RelationshipView:
     (found,) = await relationships(federation, [actor])
-    return RelationshipView(found.actor, found.following, found.followed_by, message)
+    return replace(found, message=message)
 
 
 Change = Callable[[Federation, RemoteActor], Awaitable[str]]

@@ -19,6 +19,7 @@ from solo.actions.lookup import resolve_url
 from solo.edge.templating import render
 from solo.federation.context import federation_of
 from solo.federation.remote_actors import authority
+from solo.store import suppression
 from solo.store.account import Account
 from solo.store.actors import RemoteActor
 from solo.store.statuses import Status
@@ -30,6 +31,8 @@ TEXT_SEARCH_LATER = (
     "Search looks up accounts (@user@host), addresses of posts and profiles, and #hashtags."
     " Searching the text of posts comes later."
 )
+
+HIDDEN_POST = "That post is by an account you block or mute, so it is not shown."
 
 
 @login_required
@@ -65,6 +68,9 @@ async def search(request: Request, account: Account) -> Response:
         context["error"] = error.message
         return render(request, "search.html", context, status=error.status)
     if isinstance(found, Status):
+        if await suppression.hidden_posts(federation.db, [found.id]):
+            context["notice"] = HIDDEN_POST
+            return render(request, "search.html", context)
         context["statuses"] = await page_loader(request, account).statuses([found.id])
     else:
         context["accounts"] = await relationships(federation, [found])

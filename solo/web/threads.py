@@ -13,6 +13,7 @@ from solo.errors import NotFound
 from solo.federation import backfill
 from solo.federation.context import federation_of
 from solo.store import statuses as status_store
+from solo.store import suppression
 from solo.store.account import Account, get_account
 from solo.store.statuses import Status
 from solo.store.threads import replies_in_order
@@ -59,6 +60,10 @@ async def thread(request: Request) -> Response:
         await backfill.thread(federation, status.id)
     ancestors = await status_store.ancestor_ids(db, status.id)
     replies = await replies_in_order(db, status.id)
+    # Blocked and muted accounts leave the thread; the post asked for stays.
+    hidden = await suppression.hidden_posts(db, [*ancestors, *(i for i, _ in replies)])
+    ancestors = [i for i in ancestors if i not in hidden]
+    replies = [(i, depth) for i, depth in replies if i not in hidden]
     shown = account or await get_account(db)
     assert shown is not None
     page = Page(federation, local_author(federation.settings, shown))

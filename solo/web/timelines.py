@@ -147,11 +147,9 @@ async def notifications(request: Request, account: Account) -> Response:
     federation = federation_of(request)
     db = federation.db
     cursor = Cursor.of(request)
-    ids = federation.feeds.notifications.page(cursor.max_id, cursor.fetch)
-    if ids is None:
-        ids = await notification_store.notifications_page(
-            db, max_id=cursor.max_id, limit=cursor.fetch
-        )
+    # From SQLite, not the in-memory feed: what is suppressed (a block, a mute, a muted
+    # conversation) is decided at reading time, so a mute that ran out shows its account again.
+    ids = await notification_store.notifications_page(db, max_id=cursor.max_id, limit=cursor.fetch)
     ids, more = cursor.split(ids)
     views = await page_loader(request, account).notifications(ids)
     if cursor.max_id is None and federation.feeds.unread:

@@ -418,6 +418,11 @@ class RelationshipView:
     following: str | None  # our follow of them: None, 'pending' or 'accepted'
     followed_by: str | None  # theirs of us
     message: str | None = None  # what just happened, after an in-place form
+    blocking: bool = False
+    muting: bool = False
+    muting_notifications: bool = False
+    mute_expires_at: float | None = None  # None: until unmuted
+    note: str = ""  # the user's private note on the account
 
 
 @dataclass(frozen=True, slots=True)

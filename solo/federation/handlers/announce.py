@@ -81,7 +81,7 @@ async def on_announce(federation: Federation, activity: dict[str, Any], actor: R
             notification = await notifications.add(conn, "reblog", actor.id, boosted.id)
     await federation.feeds.status_added(boost_id)
     if notification is not None:
-        federation.feeds.notification_added(notification)
+        await federation.feeds.notification_added(notification)
 
 
 async def _boosted(federation: Federation, obj: Any, object_id: str, actor: RemoteActor) -> Status:

@@ -81,4 +81,4 @@ async def on_create(federation: Federation, activity: dict[str, Any], actor: Rem
         if has_poll:
             poll_tasks.wake(federation)
     if notification is not None:
-        federation.feeds.notification_added(notification)
+        await federation.feeds.notification_added(notification)

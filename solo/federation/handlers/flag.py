@@ -72,4 +72,4 @@ async def on_flag(federation: Federation, activity: dict[str, Any], actor: Remot
             if notification is not None:  # the notification policy never holds reports back
                 await report_store.set_notification(conn, report_id, notification)
     if notification is not None:
-        federation.feeds.notification_added(notification)
+        await federation.feeds.notification_added(notification)

@@ -38,7 +38,7 @@ async def on_follow(federation: Federation, activity: dict[str, Any], actor: Rem
         if state == "accepted":
             await send_answer(federation, conn, "Accept", follow_id, actor)
     if notification is not None:
-        federation.feeds.notification_added(notification)
+        await federation.feeds.notification_added(notification)
 
 
 async def send_answer(

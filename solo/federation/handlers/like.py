@@ -67,4 +67,4 @@ async def _favourite(
         ):
             notification = await notifications.add(conn, "favourite", actor.id, liked.id)
     if notification is not None:
-        federation.feeds.notification_added(notification)
+        await federation.feeds.notification_added(notification)

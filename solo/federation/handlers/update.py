@@ -97,7 +97,7 @@ async def _update_post(
     federation.feeds.status_edited(stored.id)
     cards.start(federation, stored.id)
     if notification is not None:
-        federation.feeds.notification_added(notification)
+        await federation.feeds.notification_added(notification)
 
 
 async def _poll_counts(

@@ -1,0 +1,93 @@
+"""Blocking, muting and notes in a real headless Chromium, against real `solo serve` processes:
+alice mutes bob from a post's menu, blocks him from his profile, undoes both from the settings
+lists, and keeps a note on him. Screenshots land in `test-artifacts/screenshots/`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.fleet import eventually
+from tests.processes import SoloProcess, submit
+from tests.test_browser import DESKTOP, WAIT_MS, browser, card, log_in, screenshot
+
+__all__ = ["browser"]  # the fixture, used by name
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+PHONE = {"width": 390, "height": 844}
+DESKTOP_SHOT = {"width": 1280, "height": 800}
+
+
+async def test_alice_mutes_blocks_and_notes_bob_in_her_browser(
+    tmp_path: Path, template_root: Path, browser: Browser
+) -> None:
+    async with SoloProcess("alice", tmp_path) as alice, SoloProcess("bob", tmp_path) as bob:
+        for node in (alice, bob):
+            await node.initialise(template_root)
+            await node.start()
+        context = await browser.new_context(viewport=DESKTOP)
+        errors: list[str] = []
+        page = await log_in(context, alice)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        async with bob.logged_in() as http:
+            response = await submit(http, "/", "/statuses", text="Bob says hello")
+            assert response.status_code == 303, response.text
+        await page.goto(f"{alice.base_url}/@bob@{bob.domain}")
+        await page.click(".relationship form[action='/follow'] button")
+        await expect(page.locator(".relationship form[action='/unfollow'] button")).to_be_visible(
+            timeout=WAIT_MS
+        )
+
+        async def on_home() -> bool:
+            await page.goto(f"{alice.base_url}/")
+            return await card(page, "Bob says hello").count() == 1
+
+        await eventually(on_home, within=20, what="bob's post on alice's home")
+
+        # Mute from the post's menu: the page asks how, and the post leaves home.
+        post = card(page, "Bob says hello")
+        await post.locator("details.more summary").click()
+        await screenshot(page, "post-menu", "light", DESKTOP_SHOT)
+        await post.locator("details.more a", has_text="Mute @bob…").click()
+        await page.wait_for_url(re.compile(r"/mute\?"))
+        for size in (PHONE, DESKTOP_SHOT):
+            await screenshot(page, "mute", "light", size)
+        await page.select_option("#mute-duration", "86400")
+        await page.click("form[action='/mute'] button[type=submit]")
+        await page.wait_for_url(re.compile(r"/(#s-\d+)?$"))  # back to the card it came from
+        await expect(page.locator("main .notice")).to_contain_text("for 1 day")
+        await expect(card(page, "Bob says hello")).to_have_count(0)
+
+        await page.goto(f"{alice.base_url}/settings/mutes")
+        await expect(page.locator("li.account")).to_have_count(1)
+        for size in (PHONE, DESKTOP_SHOT):
+            await screenshot(page, "settings-mutes", "dark", size)
+        await page.click("form[action='/unmute'] button")
+        await expect(page.locator("p.empty")).to_contain_text("You have not muted anyone.")
+
+        # A note and a block, from the profile.
+        await page.goto(f"{alice.base_url}/@bob@{bob.domain}")
+        await page.fill("textarea[name=comment]", "Met at the meetup; talks about bikes.")
+        await page.click("form.note-form button")
+        await expect(page.locator("main .notice")).to_contain_text("Note saved.")
+        for size in (PHONE, DESKTOP_SHOT):
+            await screenshot(page, "profile-moderation", "light", size)
+        await page.locator(".moderation a", has_text="Block").click()
+        await page.wait_for_url(re.compile(r"/block\?"))
+        for size in (PHONE, DESKTOP_SHOT):
+            await screenshot(page, "block", "light", size)
+        await page.click("form[action='/block'] button[type=submit]")
+        await expect(page.locator(".moderation .blocked")).to_be_visible(timeout=WAIT_MS)
+        await expect(page.locator("#timeline")).to_have_count(0)
+        for size in (PHONE, DESKTOP_SHOT):
+            await screenshot(page, "profile-blocked", "dark", size)
+
+        await page.goto(f"{alice.base_url}/settings/blocks")
+        await expect(page.locator("li.account")).to_have_count(1)
+        await screenshot(page, "settings-blocks", "light", PHONE)
+        await page.click("form[action='/unblock'] button")
+        await expect(page.locator("p.empty")).to_contain_text("You have not blocked anyone.")
+        assert errors == [], errors
+        await context.close()
