@@ -113,6 +113,17 @@ async def _configure(conn: aiosqlite.Connection) -> None:
     await conn.execute("PRAGMA foreign_keys = ON")
 
 
+async def _rollback(conn: aiosqlite.Connection) -> None:
+    """ROLLBACK, when there is anything to roll back: SQLite may have rolled back by itself (a
+    full disk does that) or the BEGIN failed, and the error saying so would hide the one that
+    matters."""
+    try:
+        await conn.execute("ROLLBACK")
+    except sqlite3.OperationalError as error:
+        if "no transaction is active" not in str(error):
+            raise
+
+
 class Database:
     def __init__(self, path: Path, readers: int = 2) -> None:
         self.path = path
@@ -232,15 +243,15 @@ class Database:
             raise RuntimeError("database is not open")
         async with self._write_lock:
             conn = self._writer
-            await conn.execute("BEGIN IMMEDIATE")
             try:
+                # Inside the try: a task cancelled while awaiting the BEGIN leaves it queued on
+                # the writer thread, where it still runs; the ROLLBACK below, queued after it,
+                # undoes it, or the next transaction would find one already open.
+                await conn.execute("BEGIN IMMEDIATE")
                 yield conn
             except BaseException:
                 self._changed.clear()
-                # SQLite may have rolled back by itself (a full disk does that); a ROLLBACK
-                # then would fail and hide the error that matters.
-                if conn.in_transaction:
-                    await conn.execute("ROLLBACK")
+                await _rollback(conn)
                 raise
             await conn.execute("COMMIT")
             self._committed()

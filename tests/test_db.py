@@ -137,3 +137,28 @@ async def test_listeners_hear_of_committed_changes_only(db: Database) -> None:
     assert db.version("notes") == 3
     with pytest.raises(ValueError):
         await db.watch("notes; DROP TABLE notes", "key", heard.append)
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3])
+async def test_a_transaction_cancelled_at_its_start_leaves_none_open(
+    db: Database, turns: int
+) -> None:
+    """A worker cancelled while its BEGIN is on the writer thread (shutdown, a cancelled
+    request): the BEGIN still runs there, and must be rolled back, or every later transaction
+    fails with "cannot start a transaction within a transaction"."""
+    started = asyncio.Event()
+
+    async def writer() -> None:
+        async with db.transaction() as conn:
+            started.set()
+            await conn.execute("INSERT INTO notes VALUES ('cancelled', 0)")
+            await asyncio.sleep(10)
+
+    task = asyncio.create_task(writer())
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO notes VALUES ('after', 0)")
+    assert await keys(db) == ["after"]
