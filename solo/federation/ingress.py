@@ -74,6 +74,7 @@ class Ingress:
             self.federation.push.wake.set()
 
     async def _ignore(self, job: Job, actor_id: str, kind: str, reason: str) -> None:
-        """Drop the job, and keep why among the recent refusals `solo queue` shows."""
-        await self.federation.ingress.drop(job, reason)
+        """Keep why among the recent refusals `solo queue` shows, then drop the job (in that
+        order: once the job reads as dead, its reason is there to read)."""
         await refusals.record(self.federation.db, actor_id, kind, reason)
+        await self.federation.ingress.drop(job, reason)
