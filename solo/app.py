@@ -18,7 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from solo import api, control
-from solo.actions import blocklists
+from solo.actions import blocklists, csv_imports
 from solo.activitystreams import wants_activity_json
 from solo.api.cors import Cors
 from solo.api.slashes import TrailingSlash
@@ -39,6 +39,7 @@ from solo.web import (
     filters,
     forms,
     history,
+    imports,
     media_proxy,
     moderation,
     notification_requests,
@@ -158,8 +159,12 @@ def create_app(
         instance = await open_instance(settings)
         app.state.instance = instance
         try:
-            async with federation(instance, transport=transport) as running:
+            async with (
+                federation(instance, transport=transport) as running,
+                csv_imports.importing(running) as importer,
+            ):
                 app.state.federation = running
+                app.state.importer = importer
                 if serving:
                     with control.serving(settings, running.feeds):
                         yield
@@ -191,6 +196,7 @@ def create_app(
         *account.routes,
         *domain_blocks.routes,
         *filters.routes,
+        *imports.routes,
         *apps.routes,
         *api.routes,
         *streaming.routes,

@@ -1,4 +1,4 @@
-"""The `solo` command: init, serve, passwd, queue, rebuild-feeds, media."""
+"""The `solo` command: init, serve, passwd, queue, rebuild-feeds, media, import, export-csv."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import sys
 import time
 from collections.abc import Sequence
 
-from solo import __version__, control, jobs, urls
+from solo import __version__, control, csv_cli, jobs, urls
+from solo.actions.csv_formats import KINDS
 from solo.config import TOML_NAME, Settings, load_settings, write_toml
 from solo.db import DAMAGE, Database, damaged
 from solo.errors import SetupError
@@ -26,7 +27,16 @@ from solo.store import hosts, refusals
 from solo.store import media_cache as media_cache_store
 from solo.store.account import set_password_hash
 
-COMMANDS = ("init", "serve", "passwd", "queue", "rebuild-feeds", "media")
+COMMANDS = (
+    "init",
+    "serve",
+    "passwd",
+    "queue",
+    "rebuild-feeds",
+    "media",
+    "import",
+    "export-csv",
+)
 MB = 1024 * 1024
 RECENT_REFUSALS = 20
 
@@ -73,7 +83,29 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BYTES",
         help="the size to bring the cache down to (default: media_cache_bytes)",
     )
+    imports = commands.add_parser(
+        "import", help="import a CSV file exported from Mastodon (follows, blocks, mutes, …)"
+    )
+    imports.add_argument("kind", choices=KINDS, help="what the file holds")
+    imports.add_argument("file", help="the CSV file")
+    imports.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="also undo what the file does not list (default: merge, keeping the rest)",
+    )
+    exports = commands.add_parser("export-csv", help="export a CSV file as Mastodon writes it")
+    exports.add_argument("kind", choices=KINDS, help="what to export")
+    exports.add_argument("file", help="where to write it (- for standard output)")
     return parser
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    settings = load_settings(data_dir=args.data_dir)
+    return csv_cli.run_import(settings, args.kind, args.file, overwrite=args.overwrite)
+
+
+def cmd_export_csv(args: argparse.Namespace) -> int:
+    return csv_cli.run_export(load_settings(data_dir=args.data_dir), args.kind, args.file)
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -234,6 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "queue": cmd_queue,
         "rebuild-feeds": cmd_rebuild_feeds,
         "media": cmd_media,
+        "import": cmd_import,
+        "export-csv": cmd_export_csv,
     }
     try:
         return handlers[args.command](args)
