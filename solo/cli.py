@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from solo import __version__, control, jobs, urls
+from solo import __version__, archive_cli, control, jobs, urls
 from solo.config import TOML_NAME, Settings, load_settings, write_toml
 from solo.db import DAMAGE, Database, damaged
 from solo.errors import SetupError
@@ -26,7 +26,16 @@ from solo.store import hosts, refusals
 from solo.store import media_cache as media_cache_store
 from solo.store.account import set_password_hash
 
-COMMANDS = ("init", "serve", "passwd", "queue", "rebuild-feeds", "media")
+COMMANDS = (
+    "init",
+    "serve",
+    "passwd",
+    "queue",
+    "rebuild-feeds",
+    "media",
+    "export",
+    "import-archive",
+)
 MB = 1024 * 1024
 RECENT_REFUSALS = 20
 
@@ -73,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BYTES",
         help="the size to bring the cache down to (default: media_cache_bytes)",
     )
+    export = commands.add_parser(
+        "export", help="write your account as a Mastodon archive (a .zip of posts and media)"
+    )
+    export.add_argument("file", metavar="FILE.zip", help="where to write the archive")
+    import_archive = commands.add_parser(
+        "import-archive", help="import your old posts from a Mastodon archive (.zip)"
+    )
+    import_archive.add_argument("file", metavar="ARCHIVE.zip", help="the archive to import")
     return parser
 
 
@@ -234,6 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "queue": cmd_queue,
         "rebuild-feeds": cmd_rebuild_feeds,
         "media": cmd_media,
+        "export": archive_cli.cmd_export,
+        "import-archive": archive_cli.cmd_import_archive,
     }
     try:
         return handlers[args.command](args)
