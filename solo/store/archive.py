@@ -155,7 +155,8 @@ async def running_imports(db: Database) -> list[ArchiveImport]:
 async def own_media_after(db: Database, after_id: int, limit: int) -> list[tuple[int, str, str]]:
     """(row id, storage key, media type) of the files attached to our posts, by row id."""
     rows = await db.fetchall(
-        "SELECT m.id, m.storage_key, m.media_type FROM media m JOIN statuses s ON s.id = m.status_id"
+        "SELECT m.id, m.storage_key, m.media_type FROM media m"
+        " JOIN statuses s ON s.id = m.status_id"
         " WHERE m.local = 1 AND m.storage_key IS NOT NULL AND s.actor_id IS NULL"
         " AND s.deleted_at IS NULL AND m.id > ? ORDER BY m.id LIMIT ?",
         (after_id, limit),
