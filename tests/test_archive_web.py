@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 import zipfile
 from pathlib import Path
 
@@ -11,7 +12,10 @@ import httpx
 from starlette.applications import Starlette
 
 from solo.actions.archive_jobs import ArchiveImports
+from solo.app import create_app
+from solo.config import Settings
 from tests.archive_helpers import archive_of, federation_of_app, fixture_archive
+from tests.conftest import initialise_fast
 from tests.test_login import csrf_from, login
 
 
@@ -104,3 +108,26 @@ async def test_the_download_is_a_mastodon_archive_that_imports_again(
         assert photo["name"] == "Tomatoes on the vine"
         actor = json.loads(archive.read("actor.json"))
         assert actor["outbox"] == "outbox.json" and actor["preferredUsername"] == "alice"
+
+
+async def test_a_server_started_after_a_crash_resumes_the_unfinished_import(
+    settings: Settings, template_root: Path, tmp_path: Path
+) -> None:
+    """The row still says running and the upload is in imports/: as after a kill -9."""
+    await initialise_fast(settings, template_root)
+    folder = settings.data_dir / "imports"
+    folder.mkdir()
+    kept = fixture_archive(tmp_path).rename(folder / "archive-left.zip")
+    with sqlite3.connect(settings.db_path) as conn:
+        conn.execute(
+            "INSERT INTO archive_imports (path, filename, state, total, done, created_at)"
+            " VALUES (?, 'mine.zip', 'running', 4, 2, 0)",
+            (str(kept),),
+        )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        await imports(application).wait()
+        db = federation_of_app(application).db
+        assert await db.fetchval("SELECT state FROM archive_imports") == "done"
+        assert await db.fetchval("SELECT COUNT(*) FROM statuses") == 4
+    assert not kept.exists()
