@@ -18,7 +18,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from solo import api, control
-from solo.actions import blocklists, csv_imports
+from solo.actions import archive_zip, blocklists, csv_imports
+from solo.actions.archive_jobs import ArchiveImports
 from solo.activitystreams import wants_activity_json
 from solo.api.cors import Cors
 from solo.api.slashes import TrailingSlash
@@ -34,6 +35,7 @@ from solo.paths import static_dir
 from solo.web import (
     account,
     apps,
+    archive,
     compose,
     domain_blocks,
     filters,
@@ -137,6 +139,7 @@ def body_limits(settings: Settings) -> dict[str, int]:
         "/settings": 2 * upload + FORM_LIMIT,
         # A blocklist: twice what an import takes, so a file a little too large is told why.
         "/settings/domain_blocks": 2 * blocklists.MAX_BYTES + FORM_LIMIT,
+        "/settings/archive/import": archive_zip.MAX_ARCHIVE_BYTES + FORM_LIMIT,
         "/api/": API_LIMIT,
         "/api/v1/media": upload + FORM_LIMIT,
         "/api/v2/media": upload + FORM_LIMIT,
@@ -165,11 +168,16 @@ def create_app(
             ):
                 app.state.federation = running
                 app.state.importer = importer
-                if serving:
-                    with control.serving(settings, running.feeds):
+                imports = app.state.archive_imports = ArchiveImports(running)
+                await imports.resume()
+                try:
+                    if serving:
+                        with control.serving(settings, running.feeds):
+                            yield
+                    else:
                         yield
-                else:
-                    yield
+                finally:
+                    await imports.aclose()
         finally:
             await instance.db.close()
 
@@ -194,6 +202,7 @@ def create_app(
         *polls.routes,
         *search.routes,
         *account.routes,
+        *archive.routes,
         *domain_blocks.routes,
         *filters.routes,
         *imports.routes,

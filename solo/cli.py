@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from solo import __version__, control, csv_cli, jobs, urls
+from solo import __version__, archive_cli, control, csv_cli, jobs, urls
 from solo.actions.csv_formats import KINDS
 from solo.config import TOML_NAME, Settings, load_settings, write_toml
 from solo.db import DAMAGE, Database, damaged
@@ -36,6 +36,8 @@ COMMANDS = (
     "media",
     "import",
     "export-csv",
+    "export",
+    "import-archive",
 )
 MB = 1024 * 1024
 RECENT_REFUSALS = 20
@@ -96,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     exports = commands.add_parser("export-csv", help="export a CSV file as Mastodon writes it")
     exports.add_argument("kind", choices=KINDS, help="what to export")
     exports.add_argument("file", help="where to write it (- for standard output)")
+    export = commands.add_parser(
+        "export", help="write your account as a Mastodon archive (a .zip of posts and media)"
+    )
+    export.add_argument("file", metavar="FILE.zip", help="where to write the archive")
+    import_archive = commands.add_parser(
+        "import-archive", help="import your old posts from a Mastodon archive (.zip)"
+    )
+    import_archive.add_argument("file", metavar="ARCHIVE.zip", help="the archive to import")
     return parser
 
 
@@ -268,6 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "media": cmd_media,
         "import": cmd_import,
         "export-csv": cmd_export_csv,
+        "export": archive_cli.cmd_export,
+        "import-archive": archive_cli.cmd_import_archive,
     }
     try:
         return handlers[args.command](args)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Literal, cast
+from urllib.parse import urlsplit
 
 import aiosqlite
 
@@ -47,6 +48,12 @@ class Status:
     quote_ap_id: str | None = None  # the post it quotes, as its author named it
     quote_id: int | None = None  # that post's row, when we have it and may show it
     emojis_json: str | None = None  # a remote post's custom emoji (solo.media.emoji)
+    imported_from: str | None = None  # ours, imported from an archive: its original URL
+
+    @property
+    def imported_host(self) -> str:
+        """The server an imported post was first published on."""
+        return urlsplit(self.imported_from or "").hostname or ""
 
 
 def _status(row: sqlite3.Row) -> Status:
@@ -72,6 +79,7 @@ def _status(row: sqlite3.Row) -> Status:
         quote_ap_id=row["quote_ap_id"],
         quote_id=row["quote_id"],
         emojis_json=row["emojis_json"],
+        imported_from=row["imported_from"],
     )
 
 
@@ -118,6 +126,7 @@ class NewStatus:
     quote_ap_id: str | None = None
     quote_id: int | None = None
     emojis_json: str | None = None  # a remote post's custom emoji (solo.media.emoji)
+    imported_from: str | None = None  # ours, imported from an archive: its original URL
     # A remote post's attachments, stored with it (ours are attached by `media.attach`).
     media: tuple[media_store.NewMedia, ...] = ()
 
@@ -148,7 +157,8 @@ async def _insert(conn: aiosqlite.Connection, status: NewStatus, row_id: int) ->
         "INSERT INTO statuses (id, ap_id, url, actor_id, type, visibility,"
         " in_reply_to_ap_id, in_reply_to_id, reblog_of_id, conversation, summary, sensitive,"
         " content_html, source_text, language, raw, published_at, quote_ap_id, quote_id,"
-        " emojis_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " emojis_json, imported_from)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (ap_id) DO NOTHING",
         (
             row_id,
@@ -171,6 +181,7 @@ async def _insert(conn: aiosqlite.Connection, status: NewStatus, row_id: int) ->
             status.quote_ap_id,
             status.quote_id,
             status.emojis_json,
+            status.imported_from,
         ),
     )
     return row_id if cursor.rowcount > 0 else None
@@ -450,3 +461,17 @@ async def quoted_statuses(db: Database, ids: Iterable[int]) -> list[Status]:
         (_id_list(ids),),
     )
     return [_status(row) for row in rows]
+
+
+async def own_statuses_after(
+    db: Database, after_id: int, limit: int
+) -> list[tuple[Status, str | None, str | None]]:
+    """Our posts and boosts of every visibility, oldest first, after `after_id` (an archive
+    export); a boost comes with the boosted post's id and its author's."""
+    rows = await db.fetchall(
+        "SELECT s.*, r.ap_id AS reblog_ap_id, a.ap_id AS reblog_author FROM statuses s"
+        " LEFT JOIN statuses r ON r.id = s.reblog_of_id LEFT JOIN actors a ON a.id = r.actor_id"
+        " WHERE s.actor_id IS NULL AND s.deleted_at IS NULL AND s.id > ? ORDER BY s.id LIMIT ?",
+        (after_id, limit),
+    )
+    return [(_status(row), row["reblog_ap_id"], row["reblog_author"]) for row in rows]

@@ -1,0 +1,79 @@
+"""`python -m bench archive`: `solo import-archive` of a 10,000-post archive with 2,000 images,
+then `solo export` of the same instance, each a fresh process: wall time and peak RSS (the
+process's own, from wait4), with the machine's load beside them."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.archive_data import write_archive
+
+POSTS = 10_000
+IMAGES = 2_000
+TIMEOUT = 600.0
+TARGETS = {"import": (120.0, 150.0), "export": (60.0, 100.0)}  # seconds, MB
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _measured(data: Path, *argv: str, stdin: str | None = None) -> tuple[float, float, str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    read, write = os.pipe()
+    started = time.monotonic()
+    pid = os.fork()
+    if pid == 0:  # the child: run solo with its output into the pipe
+        os.close(read)
+        os.dup2(write, 1)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        os.dup2(devnull, 2)
+        if stdin is not None:
+            feed_r, feed_w = os.pipe()
+            os.write(feed_w, stdin.encode())
+            os.close(feed_w)
+            os.dup2(feed_r, 0)
+        os.execve(
+            sys.executable,
+            [sys.executable, "-m", "solo", "--data-dir", str(data), *argv],
+            env,
+        )
+    os.close(write)
+    chunks = []
+    while chunk := os.read(read, 65536):
+        chunks.append(chunk)
+    os.close(read)
+    _, status, usage = os.wait4(pid, 0)
+    seconds = time.monotonic() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"solo {' '.join(argv)} failed")
+    return seconds, usage.ru_maxrss / 1024, b"".join(chunks).decode()
+
+
+def main() -> None:
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="solo-bench-archive-") as tmp:
+        folder = Path(tmp)
+        archive = write_archive(folder / "archive.zip", POSTS, IMAGES)
+        data = folder / "data"
+        _measured(data, "init", "--username", "alice", "--password-stdin", stdin="bench pass 1\n")
+        results = {
+            "import": _measured(data, "import-archive", str(archive)),
+            "export": _measured(data, "export", str(folder / "export.zip")),
+        }
+        exported_mb = (folder / "export.zip").stat().st_size / 1024 / 1024
+    load_after = os.getloadavg()
+    print(
+        f"archive: {POSTS:,} posts with {IMAGES:,} images ({archive.name}); export"
+        f" {exported_mb:.1f} MB; load average {load_before[0]:.1f} before,"
+        f" {load_after[0]:.1f} after, on {os.cpu_count()} cores"
+    )
+    print(f"  {'':<10}{'time (s)':>10}{'target':>8}{'peak RSS (MB)':>15}{'target':>8}")
+    for name, (seconds, peak, _) in results.items():
+        time_target, rss_target = TARGETS[name]
+        verdict = "MET" if seconds <= time_target and peak <= rss_target else "MISSED"
+        print(
+            f"  {name:<10}{seconds:>10.1f}{time_target:>8.0f}{peak:>15.1f}{rss_target:>8.0f}"
+            f"  {verdict}"
+        )
