@@ -18,6 +18,7 @@
     notifications.py     /api/v1/notifications/… and the Notification entity
     notification_requests.py  the notification policy and its requests (Mastodon 4.3)
     search.py    /api/v2/search
+    conversations.py     /api/v1/conversations: direct messages by conversation
     social.py    follow_requests, bookmarks, favourites, blocks, mutes
     misc.py      markers, preferences, and the lists Solo keeps empty (lists…)
     filters.py   /api/v2/filters (keywords, posts) and the v1 shim /api/v1/filters
@@ -46,6 +47,7 @@ from solo.api import (
     app_calls,
     apps,
     authorize,
+    conversations,
     domain_blocks,
     filters,
     instance,
@@ -76,6 +78,7 @@ routes: list[BaseRoute] = [
     *notification_requests.routes,  # before notifications: requests and policy are no ids
     *notifications.routes,
     *search.routes,
+    *conversations.routes,
     *social.routes,
     *filters.routes,
     *misc.routes,
