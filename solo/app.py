@@ -18,7 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from solo import api, control
-from solo.actions import blocklists
+from solo.actions import blocklists, scheduled
 from solo.activitystreams import wants_activity_json
 from solo.api.cors import Cors
 from solo.api.slashes import TrailingSlash
@@ -160,11 +160,15 @@ def create_app(
         try:
             async with federation(instance, transport=transport) as running:
                 app.state.federation = running
-                if serving:
-                    with control.serving(settings, running.feeds):
+                scheduled.start(running)  # publishes scheduled posts (an action: not federation's)
+                try:
+                    if serving:
+                        with control.serving(settings, running.feeds):
+                            yield
+                    else:
                         yield
-                else:
-                    yield
+                finally:
+                    await scheduled.shutdown(running)
         finally:
             await instance.db.close()
 

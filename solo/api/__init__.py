@@ -27,6 +27,7 @@
     status_entities.py  Status and Context, a page in a fixed number of queries
     status_parts.py     MediaAttachment, Poll, Card, Tag
     statuses.py  /api/v1/statuses/…
+    scheduled.py /api/v1/scheduled_statuses and `scheduled_at` on a new status
     status_history.py   /api/v1/statuses/:id/history
     media.py     /api/v1/media, /api/v2/media
     polls.py     /api/v1/polls/…
@@ -56,6 +57,7 @@ from solo.api import (
     notifications,
     oauth,
     reports,
+    scheduled,
     search,
     social,
     timelines,
@@ -79,6 +81,7 @@ routes: list[BaseRoute] = [
     *notifications.routes,
     *search.routes,
     *conversations.routes,
+    *scheduled.routes,
     *social.routes,
     *filters.routes,
     *misc.routes,
