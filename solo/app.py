@@ -35,6 +35,7 @@ from solo.web import (
     account,
     apps,
     compose,
+    conversations,
     domain_blocks,
     filters,
     forms,
@@ -53,6 +54,7 @@ from solo.web import (
     timelines,
     uploads,
 )
+from solo.web import scheduled as scheduled_pages
 
 FORM_LIMIT = 64 * 1024
 INBOX_LIMIT = 1024 * 1024
@@ -182,6 +184,8 @@ def create_app(
         *pages.routes,
         *timelines.routes,
         *notification_requests.routes,
+        *conversations.routes,
+        *scheduled_pages.routes,
         *profiles.routes,
         *threads.routes,
         *history.routes,
