@@ -18,7 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from solo import api, control
-from solo.actions import archive_zip, blocklists, csv_imports
+from solo.actions import archive_zip, blocklists, csv_imports, scheduled
 from solo.actions.archive_jobs import ArchiveImports
 from solo.activitystreams import wants_activity_json
 from solo.api.cors import Cors
@@ -37,6 +37,7 @@ from solo.web import (
     apps,
     archive,
     compose,
+    conversations,
     domain_blocks,
     filters,
     forms,
@@ -56,6 +57,7 @@ from solo.web import (
     timelines,
     uploads,
 )
+from solo.web import scheduled as scheduled_pages
 
 FORM_LIMIT = 64 * 1024
 INBOX_LIMIT = 1024 * 1024
@@ -170,6 +172,7 @@ def create_app(
                 app.state.importer = importer
                 imports = app.state.archive_imports = ArchiveImports(running)
                 await imports.resume()
+                scheduled.start(running)  # publishes scheduled posts (an action: not federation's)
                 try:
                     if serving:
                         with control.serving(settings, running.feeds):
@@ -177,7 +180,10 @@ def create_app(
                     else:
                         yield
                 finally:
-                    await imports.aclose()
+                    try:
+                        await scheduled.shutdown(running)
+                    finally:
+                        await imports.aclose()
         finally:
             await instance.db.close()
 
@@ -191,6 +197,8 @@ def create_app(
         *pages.routes,
         *timelines.routes,
         *notification_requests.routes,
+        *conversations.routes,
+        *scheduled_pages.routes,
         *profiles.routes,
         *threads.routes,
         *history.routes,

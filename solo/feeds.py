@@ -16,6 +16,7 @@ from typing import Any
 
 from solo.db import Database
 from solo.events import Event, EventBus
+from solo.store import conversations as conversation_store
 from solo.store import mutes as mute_store
 from solo.store import notifications as notification_store
 from solo.store.suppression import HIDDEN_AUTHORS
@@ -250,6 +251,11 @@ class Feeds:
             if row is not None and self.timelines[name].add(Entry(row[0], row[1])):
                 entered.append(name)
                 self.events.publish(Event("update", STREAMS[name], {"status_id": status_id}))
+        conversation = await conversation_store.of_status(self.db, status_id)
+        if conversation is not None:
+            self.events.publish(
+                Event("conversation", "direct", {"id": conversation, "status_id": status_id})
+            )
         return entered
 
     def status_removed(self, status_id: int) -> None:

@@ -211,8 +211,43 @@
     });
   }
 
+  // --- Times typed into forms: the browser's local time ----------------------------------------
+  // A datetime-local field has no time zone: without this script the server reads it as UTC
+  // (and the label says so); with it, tz_offset carries the offset for the chosen date.
+
+  function pad(n) {
+    return String(n).padStart(2, "0");
+  }
+
+  function localTimes(root) {
+    root.querySelectorAll(".tz-label[data-local]").forEach((label) => {
+      label.textContent = label.dataset.local;
+    });
+    root.querySelectorAll('input[type="datetime-local"][data-utc]').forEach((input) => {
+      const then = new Date(input.dataset.utc + ":00Z");
+      if (Number.isNaN(then.getTime())) return;
+      input.value =
+        then.getFullYear() + "-" + pad(then.getMonth() + 1) + "-" + pad(then.getDate()) +
+        "T" + pad(then.getHours()) + ":" + pad(then.getMinutes());
+    });
+  }
+
+  function fillOffset(event) {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement)) return;
+    const field = form.elements.namedItem("scheduled_at");
+    const offset = form.elements.namedItem("tz_offset");
+    if (!(field instanceof HTMLInputElement) || !(offset instanceof HTMLInputElement)) return;
+    const chosen = field.value ? new Date(field.value) : null;
+    offset.value = chosen && !Number.isNaN(chosen.getTime()) ? String(chosen.getTimezoneOffset()) : "";
+    // A scheduled post is no card to show here: the plain form goes to the scheduled list.
+    if (field.value) form.removeAttribute("data-inplace");
+  }
+
+  document.addEventListener("submit", fillOffset, true);
   document.addEventListener("submit", submitInPlace);
   document.addEventListener("DOMContentLoaded", () => {
+    localTimes(document);
     refreshTimes(document);
     watchCounters();
     listen();

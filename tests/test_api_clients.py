@@ -16,10 +16,13 @@ import os
 import pty
 import re
 import select
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -573,3 +576,69 @@ async def test_mastodon_py_mutes_notes_and_blocks(
         assert mastodon.blocks() == []
 
     await asyncio.to_thread(calls)
+
+
+def _mastodon_py_scheduled(base_url: str, secrets: Path) -> dict[str, Any]:
+    """Mastodon.py's scheduled-post calls and its conversations against a real instance."""
+    Mastodon.create_app("Solo later", scopes=SCOPES, api_base_url=base_url, to_file=secrets)
+    mastodon = Mastodon(client_id=secrets)
+    mastodon.log_in("alice", PASSWORD, scopes=SCOPES, allow_http=True)
+    when = datetime.now(UTC) + timedelta(hours=2)
+    made = mastodon.status_post("Posted later", scheduled_at=when, visibility="unlisted")
+    listed = mastodon.scheduled_statuses()
+    one = mastodon.scheduled_status(made["id"])
+    moved = mastodon.scheduled_status_update(made["id"], when + timedelta(days=1))
+    with pytest.raises(MastodonAPIError, match="at least 5 minutes in the future"):
+        mastodon.status_post("Too soon", scheduled_at=datetime.now(UTC))
+    mastodon.scheduled_status_delete(made["id"])
+    return {
+        "made": made,
+        "listed": listed,
+        "one": one,
+        "moved": moved,
+        "left": mastodon.scheduled_statuses(),
+        "conversations": mastodon.conversations(),
+        "home": mastodon.timeline_home(),
+    }
+
+
+async def test_mastodon_py_schedules_moves_and_cancels(node: SoloProcess, tmp_path: Path) -> None:
+    result = await asyncio.to_thread(
+        _mastodon_py_scheduled, node.base_url, tmp_path / "secrets.txt"
+    )
+    made = result["made"]
+    assert made["params"]["text"] == "Posted later"
+    assert made["params"]["visibility"] == "unlisted"
+    assert "content" not in made  # a ScheduledStatus, which Mastodon.py returns as it came
+    assert [s["id"] for s in result["listed"]] == [made["id"]]
+    assert result["one"]["id"] == made["id"]
+    assert result["moved"]["scheduled_at"] - made["scheduled_at"] == timedelta(days=1)
+    assert result["left"] == []
+    assert result["conversations"] == [] and result["home"] == []
+
+
+async def test_toot_schedules_a_post(node: SoloProcess, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    login = await asyncio.to_thread(
+        _toot, config, "login_cli", "-i", node.base_url, "-e", "alice", "-p", PASSWORD
+    )
+    assert login.returncode == 0, login.stderr
+    when = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    posted = await asyncio.to_thread(_toot, config, "post", "Toot, later", "--scheduled-at", when)
+    assert posted.returncode == 0, posted.stderr
+    assert "Toot scheduled for" in posted.stdout
+    too_soon = await asyncio.to_thread(
+        _toot, config, "post", "Toot, now", "--scheduled-at", datetime.now(UTC).isoformat()
+    )
+    assert too_soon.returncode != 0
+    assert "at least 5 minutes in the future" in too_soon.stdout + too_soon.stderr
+    listed = json.loads(
+        rows_json(node, "SELECT params FROM scheduled_statuses WHERE published_at IS NULL")
+    )
+    assert [p["text"] for p in listed] == ["Toot, later"]
+
+
+def rows_json(node: SoloProcess, sql: str) -> str:
+    """The JSON column values a query reads, as one JSON list."""
+    with closing(sqlite3.connect(f"file:{node.settings.db_path}?mode=ro", uri=True)) as conn:
+        return "[" + ",".join(str(row[0]) for row in conn.execute(sql)) + "]"

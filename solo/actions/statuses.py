@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, cast, get_args
 
@@ -120,6 +120,30 @@ async def _parent(federation: Federation, status_id: int) -> Status:
     return parent
 
 
+async def check(
+    federation: Federation,
+    text: str,
+    *,
+    visibility: str = "public",
+    summary: str = "",
+    in_reply_to: int | None = None,
+    media_ids: Sequence[int] = (),
+    poll: PollDraft | None = None,
+) -> None:
+    """Refuse (ActionError) what `post` would refuse, without posting: a scheduled post is
+    checked when it is written, not only when its time comes."""
+    _checked_text(text, summary, federation.settings.max_post_chars, may_be_empty=bool(media_ids))
+    if poll is not None and media_ids:
+        raise ActionError(POLL_OR_MEDIA)
+    if poll is not None:
+        poll.checked()
+    await media_actions.attachable(federation, media_ids)
+    if visibility not in VISIBILITIES:
+        raise ActionError(f"Visibility must be one of {', '.join(sorted(VISIBILITIES))}.")
+    if in_reply_to is not None:
+        await _parent(federation, in_reply_to)
+
+
 async def post(
     federation: Federation,
     text: str,
@@ -131,9 +155,11 @@ async def post(
     language: str | None = None,
     media_ids: Sequence[int] = (),
     poll: PollDraft | None = None,
+    also: Callable[[aiosqlite.Connection, int], Awaitable[None]] | None = None,
 ) -> Status:
     """Publish a note: stored with its attachments or its poll, and its Create queued for every
-    inbox of its audience."""
+    inbox of its audience. `also(conn, status_id)` runs in the same transaction (a scheduled
+    post is marked published with it, so that it is never posted twice)."""
     text, summary = _checked_text(
         text, summary, federation.settings.max_post_chars, may_be_empty=bool(media_ids)
     )
@@ -186,6 +212,8 @@ async def post(
             await poll_store.save(conn, status_id, draft.state(now), refreshed_at=None)
         create = vocab.with_context(vocab.create(settings, _as_status(new), extras))
         await enqueue_delivery(conn, create, inboxes, object_ap_id=ap_id)
+        if also is not None:
+            await also(conn, status_id)
     federation.push.wake.set()
     await federation.feeds.status_added(status_id)
     cards.start(federation, status_id)

@@ -18,6 +18,7 @@
     notifications.py     /api/v1/notifications/… and the Notification entity
     notification_requests.py  the notification policy and its requests (Mastodon 4.3)
     search.py    /api/v2/search
+    conversations.py     /api/v1/conversations: direct messages by conversation
     social.py    follow_requests, bookmarks, favourites, blocks, mutes
     misc.py      markers, preferences, and the lists Solo keeps empty (lists…)
     filters.py   /api/v2/filters (keywords, posts) and the v1 shim /api/v1/filters
@@ -26,6 +27,7 @@
     status_entities.py  Status and Context, a page in a fixed number of queries
     status_parts.py     MediaAttachment, Poll, Card, Tag
     statuses.py  /api/v1/statuses/…
+    scheduled.py /api/v1/scheduled_statuses and `scheduled_at` on a new status
     status_history.py   /api/v1/statuses/:id/history
     media.py     /api/v1/media, /api/v2/media
     polls.py     /api/v1/polls/…
@@ -46,6 +48,7 @@ from solo.api import (
     app_calls,
     apps,
     authorize,
+    conversations,
     domain_blocks,
     filters,
     instance,
@@ -54,6 +57,7 @@ from solo.api import (
     notifications,
     oauth,
     reports,
+    scheduled,
     search,
     social,
     timelines,
@@ -76,6 +80,8 @@ routes: list[BaseRoute] = [
     *notification_requests.routes,  # before notifications: requests and policy are no ids
     *notifications.routes,
     *search.routes,
+    *conversations.routes,
+    *scheduled.routes,
     *social.routes,
     *filters.routes,
     *misc.routes,

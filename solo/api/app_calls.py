@@ -98,7 +98,6 @@ async def tag(request: Request, caller: Caller | None) -> Response:
 routes: list[BaseRoute] = [
     Route("/api/v2/suggestions", _empty("read"), methods=_GET),
     Route("/api/v1/suggestions", _empty("read"), methods=_GET),
-    Route("/api/v1/scheduled_statuses", _empty("read:statuses"), methods=_GET),
     Route("/api/v1/featured_tags", _empty("read:accounts"), methods=_GET),
     Route("/api/v1/featured_tags/suggestions", _empty("read:accounts"), methods=_GET),
     Route("/api/v1/accounts/familiar_followers", familiar_followers, methods=_GET),

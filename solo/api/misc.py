@@ -1,6 +1,6 @@
 """What clients read at start-up and Solo keeps little or nothing of: read markers (kept),
 preferences, and the lists Solo has no use for as a single-user server (custom emoji of our
-own, announcements, lists, followed tags, trends, conversations), answered empty so
+own, announcements, lists, followed tags, trends), answered empty so
 that strict clients (Tusky calls several at start-up) carry on."""
 
 from __future__ import annotations
@@ -111,6 +111,5 @@ routes: list[BaseRoute] = [
     Route("/api/v1/trends/tags", _empty(public=True), methods=_GET),
     Route("/api/v1/trends/statuses", _empty(public=True), methods=_GET),
     Route("/api/v1/trends/links", _empty(public=True), methods=_GET),
-    Route("/api/v1/conversations", _empty("read:statuses"), methods=_GET),
     Route("/api/v1/endorsements", _empty("read:accounts"), methods=_GET),
 ]

@@ -24,6 +24,7 @@ from solo.actions import media as media_actions
 from solo.actions import statuses as status_actions
 from solo.actions.polls import DEFAULT_EXPIRY, PollDraft
 from solo.api import entities
+from solo.api import scheduled as scheduled_api
 from solo.api.auth import Caller, Endpoint, api
 from solo.api.errors import RecordNotFound, ValidationFailed
 from solo.api.ids import id_of, path_id
@@ -95,8 +96,6 @@ async def _reply_target(federation: Federation, params: Params, caller: Caller) 
 
 
 async def _make_post(federation: Federation, params: Params, caller: Caller) -> Status:
-    if (params.string("scheduled_at") or "").strip():
-        raise ValidationFailed("scheduled_at", "is not supported: Solo posts at once")
     text = params.string("status") or ""
     media_ids = _media_ids(params)
     poll = _poll(params)
@@ -126,6 +125,23 @@ async def create(request: Request, caller: Caller) -> Response:
     key = request.headers.get("idempotency-key", "").strip()
     if len(key) > MAX_KEY_LENGTH:
         raise ValidationFailed("Idempotency-Key", f"is too long (maximum is {MAX_KEY_LENGTH})")
+    scheduled_at = scheduled_api.wanted_time(params)
+    if scheduled_at is not None:
+        # Kept with the scheduled post, not claimed: its answer is no Status to repeat.
+        return await scheduled_api.create(
+            federation,
+            scheduled_at,
+            text=params.string("status") or "",
+            visibility=_visibility(params),
+            summary=params.string("spoiler_text") or "",
+            sensitive=params.boolean("sensitive"),
+            in_reply_to=await _reply_target(federation, params, caller),
+            language=params.string("language", max_length=16),
+            media_ids=_media_ids(params),
+            poll=_poll(params),
+            caller=caller,
+            idempotency=key or None,
+        )
     if not key:
         status = await _make_post(federation, params, caller)
         return JSONResponse(await render_status(federation, status.id, caller))

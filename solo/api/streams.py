@@ -10,6 +10,7 @@ to a stream it belongs to:
                        accepted notification request moves held-back ones into the list)
     public             public posts (no boosts), ours and remote; public:local, public:remote
     hashtag            public posts with the tag; hashtag:local, ours only
+    direct             `conversation`: a conversation that got a new direct message
 
 Visibility comes from the timelines themselves (`solo.feeds` publishes an `update` only for a
 post entering a timeline, after its rules): a followers-only post never enters the public ones.
@@ -38,6 +39,7 @@ from starlette.requests import HTTPConnection
 
 from solo import hashtags
 from solo.api.auth import Caller
+from solo.api.conversations import render_conversations
 from solo.api.errors import InvalidToken, OutsideScopes, ValidationFailed
 from solo.api.filters import hidden_entity
 from solo.api.notifications import render_notifications
@@ -45,6 +47,7 @@ from solo.api.status_entities import render_statuses
 from solo.errors import SoloError, TooManyRequests
 from solo.events import Event
 from solo.federation.context import Federation, federation_of
+from solo.store import conversations as conversation_store
 from solo.store import oauth as oauth_store
 from solo.store import suppression
 
@@ -57,10 +60,14 @@ RECHECK: Final = 15.0  # seconds between two checks that an open stream's token 
 USER_STREAMS: Final = frozenset({"user", "user:notification"})
 TAG_STREAMS: Final = frozenset({"hashtag", "hashtag:local"})
 NAMES: Final = frozenset(
-    {"user", "user:notification", "public", "public:local", "public:remote", *TAG_STREAMS}
+    {"user", "user:notification", "direct", "public", "public:local", "public:remote", *TAG_STREAMS}
 )
 # The scope a token needs to read each stream (public ones: any valid token, or none).
-SCOPES: Final = {"user": "read:statuses", "user:notification": "read:notifications"}
+SCOPES: Final = {
+    "user": "read:statuses",
+    "user:notification": "read:notifications",
+    "direct": "read:statuses",
+}
 # Streams that need to know whether a post is ours.
 _LOCALITY: Final = frozenset({"public:local", "public:remote", "hashtag:local"})
 _STATE: Final = "solo_api_relay"
@@ -242,6 +249,8 @@ class Relay:
             self._delete(event)
         elif event.kind == "notification":
             await self._notification(int(event.payload["id"]))
+        elif event.kind == "conversation":
+            await self._conversation(int(event.payload["id"]), int(event.payload["status_id"]))
         elif event.kind == "notifications_merged":
             # Mastodon's payload is the string "1": held-back notifications joined the list.
             self._send(self._subscribed(USER_STREAMS), "notifications_merged", "1")
@@ -344,6 +353,20 @@ class Relay:
         rendered = await render_notifications(self.federation, [notification_id], viewer)
         if rendered:
             self._send(targets, "notification", json.dumps(rendered[0], ensure_ascii=False))
+
+    async def _conversation(self, conversation_id: int, status_id: int) -> None:
+        """A conversation with a new message: sent unless that message is held back (then the
+        conversation's last message is an older one)."""
+        targets = self._subscribed({"direct"})
+        viewer = next((listener.viewer for listener, _ in targets if listener.viewer), None)
+        if viewer is None:
+            return
+        found = await conversation_store.get(self.federation.db, conversation_id)
+        if found is None or found.last_status_id != status_id:
+            return
+        rendered = await render_conversations(self.federation, [found], viewer)
+        if rendered:
+            self._send(targets, "conversation", json.dumps(rendered[0], ensure_ascii=False))
 
 
 def _belongs(target: Stream, event: Event, status: dict[str, Any], local: bool | None) -> bool:

@@ -22,6 +22,7 @@ from solo.federation.context import Federation
 from solo.federation.fetched_posts import accept
 from solo.federation.per_federation import PerFederation, cancel_all
 from solo.federation.resolver import ResolveError
+from solo.federation.sleeper import run_steps
 from solo.net.fetch import FetchError
 from solo.store import notifications
 from solo.store import polls as poll_store
@@ -190,19 +191,9 @@ def start_scheduler(federation: Federation) -> None:
 
 
 async def _scheduler(federation: Federation) -> None:
-    running = _running_of(federation)
-    while True:
-        running.wake.clear()
-        try:
-            delay = await step(federation)
-        except Exception:
-            log.exception("the poll scheduler's step failed")
-            delay = MAX_SLEEP
-        try:
-            async with asyncio.timeout(delay):
-                await running.wake.wait()
-        except TimeoutError:
-            pass
+    await run_steps(
+        lambda: step(federation), _running_of(federation).wake, name="poll", max_sleep=MAX_SLEEP
+    )
 
 
 async def step(federation: Federation, now: float | None = None) -> float:

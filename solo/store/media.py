@@ -235,9 +235,12 @@ def keys_of(items: Iterable[Media]) -> list[str]:
 
 
 async def stale_uploads(db: Database, older_than: float) -> list[Media]:
-    """Uploads never attached to a post, uploaded before `older_than`."""
+    """Uploads never attached to a post, uploaded before `older_than`, but for those a
+    scheduled post waits to take."""
     rows = await db.fetchall(
-        "SELECT * FROM media WHERE status_id IS NULL AND local = 1 AND created_at < ?",
+        "SELECT * FROM media WHERE status_id IS NULL AND local = 1 AND created_at < ?"
+        " AND id NOT IN (SELECT j.value FROM scheduled_statuses s, json_each(s.media_ids) j"
+        " WHERE s.published_at IS NULL)",
         (older_than,),
     )
     return [_media(row) for row in rows]

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import aiosqlite
 
 from solo.db import Database
-from solo.store import edits
+from solo.store import conversations, edits
 from solo.store import media as media_store
 from solo.store.domain_blocks import BLOCKED_ACTORS as DOMAIN_BLOCKED
 
@@ -145,6 +145,14 @@ async def insert_status(conn: aiosqlite.Connection, status: NewStatus) -> int | 
             row_id = await _insert(conn, status, status.id + attempt)
             if row_id is not None and status.media:
                 await media_store.insert_remote(conn, row_id, status.media)
+            if row_id is not None and status.visibility == "direct" and not status.reblog_of_id:
+                await conversations.link(
+                    conn,
+                    row_id,
+                    conversation=status.conversation,
+                    in_reply_to_id=status.in_reply_to_id,
+                    ours=status.actor_id is None,
+                )
             return row_id
         except sqlite3.IntegrityError as error:
             if "statuses.id" not in str(error):

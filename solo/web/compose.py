@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from solo.actions import ActionError, media, statuses
+from solo.actions import ActionError, media, scheduled, statuses
 from solo.actions.polls import PollDraft
-from solo.edge.templating import render
+from solo.edge.templating import flash, render
 from solo.federation.context import federation_of
 from solo.media.upload import MAX_ATTACHMENTS
 from solo.store import media as media_store
@@ -34,6 +34,7 @@ from solo.web.common import (
     wants_fragment,
 )
 from solo.web.polls import poll_draft
+from solo.web.scheduled import form_time
 from solo.web.views import MediaView, StatusView, media_view
 
 
@@ -66,9 +67,11 @@ async def _compose_page(
     attached: Sequence[MediaView] = (),
     sensitive: bool = False,
     poll: PollDraft | None = None,
+    scheduled_at: str = "",
 ) -> Response:
     settings = federation_of(request).settings
     context: dict[str, Any] = {
+        "scheduled_at": scheduled_at,
         "attached": list(attached),
         "poll": poll,
         "sensitive": sensitive,
@@ -147,6 +150,7 @@ async def _refused(
         attached=await _kept_views(request, kept),
         sensitive=bool(form.get("sensitive")),
         poll=poll_draft(form),
+        scheduled_at=str(form.get("scheduled_at", ""))[:32],
     )
 
 
@@ -210,11 +214,30 @@ async def _uploads(request: Request, form: FormData, kept: list[int]) -> None:
         kept.append(uploaded.id)
 
 
+async def _schedule(request: Request, form: FormData, when: float, kept: list[int]) -> Response:
+    """The form's post, kept to publish at `when` (ActionError as for a post)."""
+    draft = scheduled.Draft(
+        text=str(form.get("text", "")),
+        visibility=str(form.get("visibility", "public")),
+        summary=str(form.get("summary", "")),
+        sensitive=bool(form.get("sensitive")),
+        in_reply_to=id_from(str(form.get("in_reply_to", ""))),
+        media_ids=tuple(kept),
+        poll=poll_draft(form),
+    )
+    await scheduled.schedule(federation_of(request), draft, when)
+    flash(request, "Scheduled: it will be published at the time you chose.")
+    return RedirectResponse("/scheduled", status_code=303)
+
+
 @form_page
 async def post_status(request: Request, account: Account, form: FormData) -> Response:
     kept: list[int] = []
     try:
+        when = form_time(form)
         await _uploads(request, form, kept)
+        if when is not None:
+            return await _schedule(request, form, when, kept)
         posted = await statuses.post(
             federation_of(request),
             str(form.get("text", "")),
