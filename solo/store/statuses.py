@@ -450,3 +450,8 @@ async def quoted_statuses(db: Database, ids: Iterable[int]) -> list[Status]:
         (_id_list(ids),),
     )
     return [_status(row) for row in rows]
+
+
+def status_from_row(row: sqlite3.Row) -> Status:
+    """A `statuses` row read by another store module (`SELECT s.*`) as a Status."""
+    return _status(row)
