@@ -47,6 +47,7 @@ from solo.web import (
     polls,
     profiles,
     relationships,
+    relays,
     reports,
     search,
     streaming,
@@ -132,6 +133,7 @@ def body_limits(settings: Settings) -> dict[str, int]:
     upload = settings.max_upload_bytes
     return {
         "/inbox": INBOX_LIMIT,
+        "/actor/inbox": INBOX_LIMIT,
         "/users/": INBOX_LIMIT,
         "/statuses": 4 * upload + FORM_LIMIT,
         "/settings": 2 * upload + FORM_LIMIT,
@@ -192,6 +194,7 @@ def create_app(
         *search.routes,
         *account.routes,
         *domain_blocks.routes,
+        *relays.routes,
         *filters.routes,
         *apps.routes,
         *api.routes,
