@@ -9,6 +9,10 @@ import time
 from pathlib import Path
 
 import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from solo.actions import statuses
 from solo.activitystreams import PUBLIC
@@ -296,3 +300,22 @@ async def test_bad_relay_addresses_are_refused_and_store_nothing(
             transport=httpx.ASGITransport(app=alice.app), base_url=alice.settings.base_url
         ) as visitor:
             assert (await visitor.get(FORM)).status_code in (303, 401)
+
+
+async def test_a_relay_that_cannot_be_reached_shows_as_failed(
+    tmp_path: Path, template_root: Path
+) -> None:
+    async def gone(request: Request) -> Response:
+        return Response("no relay here", status_code=410)
+
+    async with fleet_of(tmp_path, template_root, "alice") as (fleet, nodes):
+        fleet.add("dead.test", Starlette(routes=[Route("/inbox", gone, methods=["POST"])]))
+        alice = nodes["alice"]
+        assert (await subscribe(alice, "https://dead.test/inbox")).status_code == 303
+
+        async def failed() -> bool:
+            return (await only_relay(alice)).state == "failed"
+
+        await eventually(failed, what="the undeliverable Follow to fail the relay")
+        page = html.unescape((await alice.client.get(FORM)).text)
+        assert "Failed" in page and "The relay could not be reached" in page

@@ -37,7 +37,24 @@ class Relay:
         return urlsplit(self.inbox).netloc
 
 
+# How the delivery of a relay's Follow went: the newest push job of that activity.
+_DELIVERY = (
+    "(SELECT j.state FROM activities a JOIN jobs j ON j.ref = a.id AND j.queue = 'push'"
+    " WHERE a.ap_id = r.follow_ap_id ORDER BY j.id DESC LIMIT 1) AS delivery_state,"
+    " (SELECT j.last_error FROM activities a JOIN jobs j ON j.ref = a.id AND j.queue = 'push'"
+    " WHERE a.ap_id = r.follow_ap_id ORDER BY j.id DESC LIMIT 1) AS delivery_error"
+)
+
+
 def _relay(row: sqlite3.Row) -> Relay:
+    state, error = row["state"], row["last_error"]
+    if state == "pending":
+        # A Follow that could not be delivered fails the subscription: nothing will answer it.
+        delivery, why = row["delivery_state"], row["delivery_error"] or "no answer"
+        if delivery == "dead":
+            state, error = "failed", f"The relay could not be reached: {why}"
+        elif delivery == "retrying":
+            error = f"Not delivered yet ({why}); trying again."
     return Relay(
         id=row["id"],
         url=row["url"],
@@ -45,8 +62,8 @@ def _relay(row: sqlite3.Row) -> Relay:
         inbox=row["inbox"],
         actor_ap_id=row["actor_ap_id"],
         follow_ap_id=row["follow_ap_id"],
-        state=row["state"],
-        last_error=row["last_error"],
+        state=state,
+        last_error=error,
         created_at=row["created_at"],
         last_announce_at=row["last_announce_at"],
         announces=row["announces"],
@@ -55,7 +72,7 @@ def _relay(row: sqlite3.Row) -> Relay:
 
 
 async def all_relays(db: Database) -> list[Relay]:
-    rows = await db.fetchall("SELECT * FROM relays ORDER BY id")
+    rows = await db.fetchall(f"SELECT r.*, {_DELIVERY} FROM relays r ORDER BY r.id")
     return [_relay(row) for row in rows]
 
 
@@ -64,17 +81,19 @@ async def count(db: Database) -> int:
 
 
 async def get_relay(db: Database, relay_id: int) -> Relay | None:
-    row = await db.fetchone("SELECT * FROM relays WHERE id = ?", (relay_id,))
+    row = await db.fetchone(f"SELECT r.*, {_DELIVERY} FROM relays r WHERE id = ?", (relay_id,))
     return None if row is None else _relay(row)
 
 
 async def by_url(db: Database, url: str) -> Relay | None:
-    row = await db.fetchone("SELECT * FROM relays WHERE url = ?", (url,))
+    row = await db.fetchone(f"SELECT r.*, {_DELIVERY} FROM relays r WHERE url = ?", (url,))
     return None if row is None else _relay(row)
 
 
 async def by_follow(db: Database, follow_ap_id: str) -> Relay | None:
-    row = await db.fetchone("SELECT * FROM relays WHERE follow_ap_id = ?", (follow_ap_id,))
+    row = await db.fetchone(
+        f"SELECT r.*, {_DELIVERY} FROM relays r WHERE follow_ap_id = ?", (follow_ap_id,)
+    )
     return None if row is None else _relay(row)
 
 
@@ -82,7 +101,8 @@ async def by_actor(db: Database, actor_ap_id: str) -> Relay | None:
     """The relay whose actor this is; a Mastodon-style relay is known by its inbox's host until
     its Accept names the actor."""
     row = await db.fetchone(
-        "SELECT * FROM relays WHERE actor_ap_id = ? ORDER BY id LIMIT 1", (actor_ap_id,)
+        f"SELECT r.*, {_DELIVERY} FROM relays r WHERE actor_ap_id = ? ORDER BY id LIMIT 1",
+        (actor_ap_id,),
     )
     return None if row is None else _relay(row)
 
