@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -47,8 +48,8 @@ async def accepted(node: Node) -> None:
     await eventually(check, what="the relay to accept")
 
 
-async def federated_ids(node: Node) -> list[int]:
-    return node.federation.feeds.timelines["federated"].ids()
+async def in_federated(node: Node, status: int | None) -> bool:
+    return status is not None and status in node.federation.feeds.timelines["federated"].ids()
 
 
 async def status_id(node: Node, ap_id: str) -> int | None:
@@ -99,7 +100,7 @@ async def test_a_public_post_reaches_another_solo_through_a_mastodon_style_relay
         assert await status_id(bob, quiet.ap_id) is None
         # In bob's federated timeline as alice's post, and no boost by the relay anywhere.
         shared = await status_id(bob, public.ap_id)
-        assert shared in await federated_ids(bob)
+        await eventually(lambda: in_federated(bob, shared), what="the federated timeline")
         boosts = await bob.federation.db.fetchval(
             "SELECT COUNT(*) FROM statuses WHERE reblog_of_id IS NOT NULL"
         )
@@ -144,7 +145,8 @@ async def test_litepub_relay_is_followed_and_follows_back(
 
         await eventually(arrived, what="the shared post")
         assert post["id"] in origin.fetched
-        assert await status_id(alice, post["id"]) in await federated_ids(alice)
+        shared = await status_id(alice, post["id"])
+        await eventually(lambda: in_federated(alice, shared), what="the federated timeline")
 
 
 async def test_a_create_forwarded_by_a_relay_is_fetched_from_its_origin(
@@ -216,10 +218,17 @@ async def test_a_flooding_relay_is_limited_and_can_be_dropped(
         await eventually(one_stored, what="the one share within the limit")
         await eventually(lambda: ingress_settled(alice), what="the ingress queue to settle")
         assert sum(found is not None for found in await stored_posts()) == 1
-        reasons = await alice.federation.db.fetchall(
-            "SELECT sender, reason FROM refusals WHERE type = 'Announce'"
-        )
-        assert len(reasons) == 2
+
+        async def refusals() -> list[Any]:
+            return await alice.federation.db.fetchall(
+                "SELECT sender, reason FROM refusals WHERE type = 'Announce'"
+            )
+
+        async def both_refused() -> bool:
+            return len(await refusals()) == 2
+
+        await eventually(both_refused, what="the refusals to be recorded")
+        reasons = await refusals()
         assert all(r[0] == relay.actor and "shares a minute" in r[1] for r in reasons)
         page = (await alice.client.get(FORM)).text
         assert "2 dropped over 120 a minute" in page
@@ -294,6 +303,11 @@ async def test_bad_relay_addresses_are_refused_and_store_nothing(
         token = csrf_from((await alice.client.get(FORM)).text)
         missing = await alice.client.post(f"{FORM}/remove", data={"csrf": token, "relay": "999"})
         assert missing.status_code == 404 and "not among yours" in missing.text
+        # Both forms need the CSRF token.
+        for path, fields in ((FORM, {"url": "https://relay.test/actor"}), (f"{FORM}/remove", {})):
+            forged = await alice.client.post(path, data={**fields, "csrf": "forged"})
+            assert forged.status_code == 403
+        assert len(await relay_store.all_relays(alice.federation.db)) == 1
         # Settings link to the page; visitors are sent to log in.
         assert 'href="/settings/relays"' in (await alice.client.get("/settings")).text
         async with httpx.AsyncClient(

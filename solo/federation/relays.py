@@ -67,8 +67,8 @@ async def _target(federation: Federation, url: str) -> Target:
         actor = await federation.resolver.actor(url, refresh=True)
     except ResolveError as error:
         raise RelayError(
-            f"{url} does not answer as a relay actor ({error}). A Mastodon-style relay is"
-            " added by its inbox address, which ends in /inbox."
+            f"{url} does not answer as a relay actor. A Mastodon-style relay is added by its"
+            f" inbox address, which ends in /inbox. (What went wrong: {error}.)"
         ) from None
     return Target("litepub", actor.inbox, actor.ap_id)
 
