@@ -3,6 +3,7 @@ require, well-formed XML, only what anyone may read, media as enclosures, condit
 
 from __future__ import annotations
 
+import asyncio
 import re
 import xml.etree.ElementTree as ET
 from email.utils import parsedate_to_datetime
@@ -172,12 +173,22 @@ async def test_conditional_get_answers_304(client: httpx.AsyncClient, app: Starl
     )
     assert stale.status_code == 200
     # A new post changes both: the old validators get the whole feed.
-    await post(app, "Two")
+    two = await post(app, "Two")
     fresh = await client.get("/@alice.rss", headers={"If-None-Match": etag})
     assert fresh.status_code == 200
     assert fresh.headers["etag"] != etag
     garbage = await client.get("/@alice.rss", headers={"If-Modified-Since": "yesterday-ish"})
     assert garbage.status_code == 200
+    # A deletion changes the feed though nothing in it is newer: the date moves on too.
+    newest = fresh.headers["last-modified"]
+    assert (
+        await client.get("/@alice.rss", headers={"If-Modified-Since": newest})
+    ).status_code == 304
+    await asyncio.sleep(1.1)  # HTTP dates count whole seconds
+    await statuses.delete(federation_of(app), two)
+    after = await client.get("/@alice.rss", headers={"If-Modified-Since": newest})
+    assert after.status_code == 200
+    assert "Two" not in after.text
 
 
 async def test_limits_and_bad_input(client: httpx.AsyncClient, app: Starlette) -> None:

@@ -30,6 +30,17 @@ async def profile_posts(db: Database, limit: int) -> list[Status]:
     return [status_from_row(row) for row in rows]
 
 
+async def last_removal(db: Database, prefix: str) -> float:
+    """When one of our posts (ids starting with `prefix`) was last deleted: a feed changes then
+    too, though no entry in it is newer (its Last-Modified must move, or a reader keeps the
+    deleted post). Our deleted posts leave only their tombstone."""
+    value = await db.fetchval(
+        "SELECT MAX(deleted_at) FROM tombstones WHERE ap_id >= ? AND ap_id < ?",
+        (prefix, prefix + "\U0010ffff"),
+    )
+    return float(value or 0)
+
+
 async def tagged_posts(db: Database, name: str, limit: int) -> list[Status]:
     """Our public posts tagged `#name` (any case)."""
     rows = await db.fetchall(

@@ -108,8 +108,11 @@ def _answer(request: Request, kind: str, channel: Channel) -> Response:
     return Response(body, media_type=media_type, headers=headers)
 
 
-def _updated(account: Account, entries: Sequence[Entry]) -> float:
-    return max([account.updated_at, *(entry.updated for entry in entries)])
+async def _updated(request: Request, account: Account, entries: Sequence[Entry]) -> float:
+    instance = instance_of(request)
+    ours = urls.status(instance.settings, 0).removesuffix("0")  # where our posts' ids start
+    removed = await feed_posts.last_removal(instance.db, ours)
+    return max([account.updated_at, removed, *(entry.updated for entry in entries)])
 
 
 async def _account(request: Request) -> Account:
@@ -138,7 +141,7 @@ async def profile_feed(request: Request, kind: str) -> Response:
         self_url=f"{urls.profile(settings)}.{kind}",
         author_name=_name(account, settings),
         author_uri=urls.actor(settings),
-        updated=_updated(account, entries),
+        updated=await _updated(request, account, entries),
         language=None,
         entries=entries,
     )
@@ -163,7 +166,7 @@ async def tag_feed(request: Request, kind: str) -> Response:
         self_url=f"{page}.{kind}",
         author_name=_name(account, settings),
         author_uri=urls.actor(settings),
-        updated=_updated(account, entries),
+        updated=await _updated(request, account, entries),
         language=None,
         entries=entries,
     )
