@@ -12,6 +12,7 @@ from solo.federation.context import Federation
 from solo.store import actors as actor_store
 from solo.store.actors import RemoteActor
 from solo.store.follows import follower_inboxes
+from solo.store.relays import relay_inboxes
 from solo.store.statuses import Status, Visibility
 
 Inbox = tuple[str, str]  # (inbox URL, host), as enqueue_delivery takes them
@@ -33,6 +34,8 @@ async def audience_inboxes(
     Mastodon does, whether or not they are mentioned)."""
     db = federation.db
     inboxes = [] if visibility == "direct" else await follower_inboxes(db)
+    if visibility == "public":
+        inboxes += await relay_inboxes(db)  # Mastodon sends its public posts to its relays
     me = urls.actor(federation.settings)
     for ap_id in mentions:
         actor = None if ap_id == me else await actor_store.get_actor(db, ap_id)

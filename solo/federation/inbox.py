@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from solo import jobs, json_input
+from solo import jobs, json_input, urls
 from solo.activitystreams import id_of
 from solo.db import Database
 from solo.errors import BadRequest, Forbidden, NotFound, RequestError, Unauthorized
@@ -38,6 +38,7 @@ from solo.federation.signatures import prepare
 from solo.federation.signers import KeyGone, key_owner, request_target
 from solo.store import actors as actor_store
 from solo.store import hosts, refusals
+from solo.store import relays as relay_store
 
 ACCEPTED = Response(status_code=202)
 RETRY_AFTER_SECONDS = 10
@@ -166,6 +167,24 @@ async def _actor_gone(federation: Federation, actor_id: str, key_id: str) -> boo
     return await federation.resolver.is_gone(actor_id)
 
 
+async def _relayed(
+    federation: Federation, activity: dict[str, Any], signer: str
+) -> dict[str, Any] | None:
+    """A Create forwarded by one of our accepted relays (signed by the relay, not by the
+    author), as the relay's share of the object: its copy is not believed, the object is
+    fetched from its origin as for an Announce. None for anything else."""
+    if activity.get("type") != "Create":
+        return None
+    object_id = id_of(activity.get("object"))
+    relay = await relay_store.by_actor(federation.db, signer)
+    if object_id is None or relay is None or relay.state != "accepted":
+        return None
+    share: dict[str, Any] = {"type": "Announce", "actor": signer, "object": object_id}
+    if isinstance(activity.get("id"), str):
+        share["id"] = activity["id"]
+    return share
+
+
 async def receive(request: Request) -> Response:
     federation = federation_of(request)
     body = await request.body()
@@ -253,7 +272,10 @@ async def _receive(request: Request, federation: Federation, body: bytes) -> Res
             f" unsigned, only a Delete of {actor_id} is taken, when {actor_id} answers 410 too."
         ) from None
     if signer.ap_id != actor_id:
-        raise Unauthorized(f"Signed by {signer.ap_id}, but the activity's actor is {actor_id}.")
+        relayed = await _relayed(federation, activity, signer.ap_id)
+        if relayed is None:
+            raise Unauthorized(f"Signed by {signer.ap_id}, but the activity's actor is {actor_id}.")
+        activity, kind = relayed, relayed["type"]
     await known_hosts.heard_from(signer.domain)
     job = {"activity": activity, "actor": signer.ap_id}
     try:
@@ -274,5 +296,7 @@ async def _receive(request: Request, federation: Federation, body: bytes) -> Res
 
 routes: list[BaseRoute] = [
     Route("/inbox", receive, methods=["POST"]),
+    # The instance actor's own: relays deliver there (it follows them).
+    Route(f"{urls.INSTANCE_ACTOR_PATH}/inbox", receive, methods=["POST"]),
     Route("/users/{username}/inbox", receive, methods=["POST"]),
 ]

@@ -483,3 +483,8 @@ async def own_statuses_after(
         (after_id, limit),
     )
     return [(_status(row), row["reblog_ap_id"], row["reblog_author"]) for row in rows]
+
+
+def status_from_row(row: sqlite3.Row) -> Status:
+    """A `statuses` row read by another store module (`SELECT s.*`) as a Status."""
+    return _status(row)

@@ -24,6 +24,7 @@ from solo.store import statuses as status_store
 from solo.store.account import Account, ProfileField, get_account
 from solo.store.actors import RemoteActor
 from solo.web.common import Cursor, login_required, older_link
+from solo.web.feeds import feed_links
 from solo.web.relationships import relationship
 from solo.web.views import Page, StatusView, local_author, local_profile, remote_profile
 
@@ -71,6 +72,7 @@ async def _own(
         "pinned": pinned,
         "statuses": shown,
         "older": older_link(request, ids[-1]) if more else None,
+        "feeds": feed_links(federation.settings, f"/@{federation.settings.username}"),
     }
     return render(request, "profile.html", context)
 

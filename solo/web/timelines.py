@@ -25,6 +25,7 @@ from solo.store import tags as tag_store
 from solo.store.account import Account, get_account
 from solo.web import notification_requests
 from solo.web.common import Cursor, login_required, older_link, page_loader
+from solo.web.feeds import feed_links
 from solo.web.views import Page, local_author
 
 TIMELINES = {
@@ -120,6 +121,8 @@ async def hashtag(request: Request) -> Response:
         "empty": f"No posts with #{name} yet.",
         "statuses": await page.statuses(ids, "public" if account else None),
         "older": older_link(request, ids[-1]) if more else None,
+        # The feeds are of our posts alone, as a visitor's page is.
+        "feeds": feed_links(federation.settings, f"/tags/{name}"),
     }
     return render(request, "timeline.html", context)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from solo import urls
 from solo.activitystreams import id_of
-from solo.federation import backfill
+from solo.federation import backfill, relays
 from solo.federation.context import Federation
 from solo.federation.handlers import Ignored
 from solo.store import follows
@@ -36,6 +36,8 @@ async def _our_follow(
 
 
 async def on_accept(federation: Federation, activity: dict[str, Any], actor: RemoteActor) -> None:
+    if await relays.on_relay_answer(federation, activity, actor, accepted=True):
+        return
     follow = await _our_follow(federation, activity, actor)
     if follow.state != "accepted":
         async with federation.db.transaction() as conn:
@@ -48,6 +50,8 @@ async def on_accept(federation: Federation, activity: dict[str, Any], actor: Rem
 
 
 async def on_reject(federation: Federation, activity: dict[str, Any], actor: RemoteActor) -> None:
+    if await relays.on_relay_answer(federation, activity, actor, accepted=False):
+        return
     follow = await _our_follow(federation, activity, actor)
     async with federation.db.transaction() as conn:
         await follows.remove_follow(conn, "out", follow.actor_id)

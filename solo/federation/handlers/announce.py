@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from solo.activitystreams import id_of, types_of
-from solo.federation import polls
+from solo.federation import polls, relays
 from solo.federation.context import Federation
 from solo.federation.handlers import Ignored
 from solo.federation.handlers.create import blocked_by_us, follows_actor
@@ -29,13 +29,19 @@ from solo.federation.notes import (
 from solo.federation.remote_actors import authority, same_origin
 from solo.store import actors as actor_store
 from solo.store import hosts, interactions, notifications, statuses
+from solo.store import relays as relay_store
 from solo.store.actors import RemoteActor
+from solo.store.relays import Relay
 from solo.store.statuses import NewStatus, Status
 
 _SHAREABLE = ("public", "unlisted")
 
 
 async def on_announce(federation: Federation, activity: dict[str, Any], actor: RemoteActor) -> None:
+    relay = await relays.sharing_relay(federation, actor)
+    if relay is not None:
+        await _relay_share(federation, activity, actor, relay)
+        return
     announce_id = activity.get("id")
     # The boost is stored under this id, beside posts: another host's id could shadow a post.
     if not isinstance(announce_id, str) or not same_origin(announce_id, actor.ap_id):
@@ -84,6 +90,23 @@ async def on_announce(federation: Federation, activity: dict[str, Any], actor: R
         await federation.feeds.notification_added(notification)
 
 
+async def _relay_share(
+    federation: Federation, activity: dict[str, Any], actor: RemoteActor, relay: Relay
+) -> None:
+    """A relay's Announce: the public post alone, fetched from its origin, into the federated
+    timeline; no boost by the relay is stored (Mastodon hides relays' Announces too)."""
+    obj = first(activity.get("object"))
+    object_id = id_of(obj)
+    if object_id is None:
+        raise Ignored("a relay's Announce of nothing")
+    if not await relay_store.take_share(federation.db, relay.id, relays.SHARES_PER_MINUTE):
+        raise Ignored(
+            f"over the limit of {relays.SHARES_PER_MINUTE} shares a minute from the relay"
+            f" {relay.url}: dropped"
+        )
+    await shared_post(federation, obj, object_id, actor, ("public",))
+
+
 async def _boosted(federation: Federation, obj: Any, object_id: str, actor: RemoteActor) -> Status:
     """The boosted post as stored, fetched from its origin first when we lack it."""
     db = federation.db
@@ -93,18 +116,32 @@ async def _boosted(federation: Federation, obj: Any, object_id: str, actor: Remo
         return stored  # ours: a boost of it always concerns us
     if not await follows_actor(federation, actor):
         raise Ignored("a boost of someone else's post by an account we do not follow")
+    return await shared_post(federation, obj, object_id, actor, _SHAREABLE)
+
+
+async def shared_post(
+    federation: Federation,
+    obj: Any,
+    object_id: str,
+    actor: RemoteActor,
+    shareable: tuple[str, ...],
+) -> Status:
+    """A remote post shared by `actor` (a boost, or a relay's Announce), as stored: fetched
+    from its origin first when we lack it, and refused unless its visibility is `shareable`."""
+    db = federation.db
+    stored = await statuses.get_status_by_ap_id(db, object_id)
     if stored is not None:
-        assert stored.actor_id is not None
-        author = await actor_store.get_actor_by_id(db, stored.actor_id)
-        assert author is not None
-        await _check_author(federation, author)
-        _check_shareable(stored)
+        if stored.actor_id is not None:
+            author = await actor_store.get_actor_by_id(db, stored.actor_id)
+            assert author is not None
+            await _check_author(federation, author)
+        _check_shareable(stored, shareable)
         return stored
     document, author = await _origin_copy(federation, obj, object_id, actor)
     post = parse_post(
         document, author, federation.ids, allow_private=federation.settings.allow_private_addresses
     )
-    if post.visibility not in _SHAREABLE:
+    if post.visibility not in shareable:
         raise Ignored(f"{post.ap_id} is not public")
     async with db.transaction() as conn:
         stored_id = await statuses.insert_remote_status(conn, post)
@@ -115,14 +152,14 @@ async def _boosted(federation: Federation, obj: Any, object_id: str, actor: Remo
     found = await statuses.get_status_by_ap_id(db, post.ap_id)
     if found is None:
         raise Ignored(f"{post.ap_id} was deleted")
-    _check_shareable(found)
+    _check_shareable(found, shareable)
     return found
 
 
-def _check_shareable(status: Status) -> None:
+def _check_shareable(status: Status, shareable: tuple[str, ...] = _SHAREABLE) -> None:
     if status.reblog_of_id is not None:
         raise Ignored("a boost of a boost")
-    if status.deleted_at is not None or status.visibility not in _SHAREABLE:
+    if status.deleted_at is not None or status.visibility not in shareable:
         raise Ignored(f"{status.ap_id} cannot be boosted")
 
 

@@ -8,7 +8,7 @@ import aiosqlite
 
 from solo import urls
 from solo.activitystreams import id_of
-from solo.federation import vocab
+from solo.federation import relays, vocab
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
 from solo.federation.handlers import Ignored
@@ -19,6 +19,8 @@ from solo.store.actors import RemoteActor
 
 async def on_follow(federation: Federation, activity: dict[str, Any], actor: RemoteActor) -> None:
     settings = federation.settings
+    if await relays.on_relay_follow(federation, activity, actor):
+        return  # a LitePub relay following back our instance actor
     if id_of(activity.get("object")) != urls.actor(settings):
         raise Ignored("a Follow of someone else")
     follow_id = activity.get("id")
