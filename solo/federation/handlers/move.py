@@ -175,4 +175,3 @@ async def approve_alias_followers(
     if approved:
         federation.push.wake.set()
         await federation.feeds.rebuild_notifications()
-
