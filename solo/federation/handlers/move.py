@@ -53,14 +53,14 @@ async def on_move(federation: Federation, activity: dict[str, Any], actor: Remot
         return
     assert actor.id is not None
     db = federation.db
+    previous = await moves.last_move_at(db, actor.id)
+    if previous is not None and time.time() - previous < PROCESSING_COOLDOWN:
+        raise Ignored(f"{origin} already moved in the last 7 days; one Move a week is processed")
     following = await follows.get_follow(db, "out", actor.id)
     blocked = await interactions.exists(db, "block", actor_id=None, target_actor_id=actor.id)
     muted = (await mutes.mutes_of(db, [actor.id])).get(actor.id)
     if following is None and not blocked and muted is None:
         raise Ignored("a Move of an account we neither follow, block nor mute")
-    previous = await moves.last_move_at(db, actor.id)
-    if previous is not None and time.time() - previous < PROCESSING_COOLDOWN:
-        raise Ignored(f"{origin} already moved in the last 7 days; one Move a week is processed")
     # Fresh, whatever the cache holds: the alias must be there now.
     target = await federation.resolver.actor(target_ap_id, refresh=True)
     if origin not in also_known_as(target):
