@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from solo.actions import blocks
+from solo.actions import moves as move_actions
 from solo.federation.handlers.move import UNFOLLOW_DELAY
 from solo.store import actors as actor_store
 from solo.store import follows, interactions, mutes, refusals
@@ -135,3 +136,46 @@ async def test_a_block_and_a_mute_carry_over_to_the_target(
         ).ignored
         assert "neither follow" in await last_refusal(alice)
         assert await actor_store.get_actor(db, "https://new.test/users/stranger") is None
+
+
+async def test_a_move_to_us_lets_the_old_followers_past_the_lock(
+    tmp_path: Path, template_root: Path
+) -> None:
+    async with fleet_of(tmp_path, template_root, "alice", locked=True) as (fleet, nodes):
+        alice = nodes["alice"]
+        db = alice.federation.db
+        old_server = FakeServer(fleet, "https://old.test")
+        origin = old_server.actor(OLD)
+        fan = old_server.actor("https://old.test/users/fan")
+        stranger = old_server.actor("https://old.test/users/stranger")
+        alias = await move_actions.add_alias(alice.federation, OLD)  # an actor URL works too
+        assert (alias.ap_id, alias.handle) == (OLD, "mover@old.test")
+
+        # Before the move, a follow from the old account's follower waits like any other.
+        follow = activity("Follow", fan, alice.actor)
+        assert (await deliver(alice, fan, follow)).applied
+        fan_id = await actor_row(alice, fan.actor)
+        assert (await follows.get_follow(db, "in", fan_id)).state == "pending"  # type: ignore[union-attr]
+
+        # A Move to us from an account that is not an alias of ours is refused.
+        assert (await deliver(alice, stranger, move(stranger, alice.actor))).ignored
+        assert "not one of our aliases" in await last_refusal(alice)
+
+        # The alias moves here: its followers are read, and the waiting request is accepted.
+        old_server.actor(OLD, movedTo=alice.actor)
+        old_server.serve(
+            {
+                "id": f"{OLD}/followers",
+                "type": "OrderedCollection",
+                "totalItems": 1,
+                "orderedItems": [fan.actor],
+            }
+        )
+        assert (await deliver(alice, origin, move(origin, alice.actor))).applied
+        assert (await follows.get_follow(db, "in", fan_id)).state == "accepted"  # type: ignore[union-attr]
+        accepts = await db.fetchall("SELECT body FROM activities WHERE type = 'Accept'")
+        assert len(accepts) == 1 and follow["id"] in accepts[0][0]
+        # A later Follow from someone the old account did not list still waits.
+        assert (await deliver(alice, stranger, activity("Follow", stranger, alice.actor))).applied
+        stranger_id = await actor_row(alice, stranger.actor)
+        assert (await follows.get_follow(db, "in", stranger_id)).state == "pending"  # type: ignore[union-attr]

@@ -4,6 +4,7 @@ API say where a went. Then the undo and the cooldown."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -65,6 +66,9 @@ async def test_a_move_carries_followers_to_the_new_account(
         assert undo is not None and undo[0] > time.time() + UNFOLLOW_DELAY / 2
         # a's actor says where it went; c was told with a move notification.
         assert (await actor_json(a))["movedTo"] == b.actor
+        # c refetched a: its copy says where a went.
+        raw = await c.federation.db.fetchval("SELECT raw FROM actors WHERE ap_id = ?", (a.actor,))
+        assert json.loads(raw)["movedTo"] == b.actor
         assert [kind for kind, _, _ in await notifications_of(c)] == ["move"]
 
         # c's client API: the notification names the old account, with the new as its target.
@@ -131,6 +135,11 @@ async def test_a_move_needs_the_target_to_alias_us_and_the_password(
         )
 
         await move_actions.add_alias(b.federation, "@a@a.test")
+        # The alias reaches b's followers' servers in an Update(Person).
+        update = await b.federation.db.fetchval(
+            "SELECT body FROM activities WHERE type = 'Update' ORDER BY id DESC LIMIT 1"
+        )
+        assert json.loads(update)["object"]["alsoKnownAs"] == [a.actor]
         await move_actions.move_away(a.federation, "@b@b.test", PASSWORD)
         with pytest.raises(ActionError, match="already moved"):
             await move_actions.move_away(a.federation, "@b@b.test", PASSWORD)

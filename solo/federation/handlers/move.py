@@ -13,6 +13,7 @@ lock: their servers' Follows are coming (`solo.federation.moves`).
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, Final
 
@@ -28,10 +29,13 @@ from solo.federation.handlers import Ignored
 from solo.federation.handlers.follow import send_answer
 from solo.federation.moves import also_known_as, read_alias_followers
 from solo.federation.notes import first
+from solo.federation.resolver import ResolveError
 from solo.jobs import enqueue
 from solo.store import follows, interactions, moves, mutes, notifications
 from solo.store.account import get_account
 from solo.store.actors import RemoteActor, get_actor_by_id
+
+log = logging.getLogger(__name__)
 
 PROCESSING_COOLDOWN: Final = 7 * 86400.0
 # The Undo of the old follow waits this long: the target's server may read the old account's
@@ -66,6 +70,7 @@ async def on_move(federation: Federation, activity: dict[str, Any], actor: Remot
     if origin not in also_known_as(target):
         raise Ignored(f"the target {target_ap_id} does not name {origin} in its alsoKnownAs")
     assert target.id is not None
+    await _refresh(federation, origin)
     target_follow = await follows.get_follow(db, "out", target.id)
     target_blocked = await interactions.exists(
         db, "block", actor_id=None, target_actor_id=target.id
@@ -90,6 +95,15 @@ async def on_move(federation: Federation, activity: dict[str, Any], actor: Remot
             await federation.feeds.rebuild_timeline(name)
     if notification is not None:
         await federation.feeds.notification_added(notification)
+
+
+async def _refresh(federation: Federation, origin: str) -> None:
+    """Refetch the origin too, so that its profile here shows its `movedTo` now; the Move
+    stands on the target's word alone, so an origin that does not answer changes nothing."""
+    try:
+        await federation.resolver.actor(origin, refresh=True)
+    except ResolveError as error:
+        log.info("move: could not refetch %s: %s", origin, error)
 
 
 async def _follow(federation: Federation, conn: aiosqlite.Connection, target: RemoteActor) -> None:
