@@ -85,6 +85,8 @@ async def test_a_move_carries_followers_to_the_new_account(
         public = await a.client.get("/@a")
         assert "has moved to" in public.text and b.actor in public.text
         assert (await login(c.client, username="c")).status_code == 303
+        notified = await c.client.get("/notifications")
+        assert "moved to a new account; you follow the new one now" in notified.text
         seen = await c.client.get("/@a@a.test")
         assert "has moved to" in seen.text and 'href="/@b@b.test"' in seen.text
 
