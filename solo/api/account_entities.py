@@ -23,6 +23,7 @@ from solo.federation.context import Federation
 from solo.store import account_notes, hosts, listings, mutes
 from solo.store import actors as actor_store
 from solo.store import follows as follow_store
+from solo.store import moves as move_store
 from solo.store.account import get_account
 from solo.store.actors import RemoteActor
 from solo.store.counts import account_counts, actor_post_counts
@@ -38,7 +39,12 @@ async def own_account(federation: Federation, *, source: bool = False) -> dict[s
     account = await get_account(federation.db)
     assert account is not None, "an open instance has its account"
     counts = await account_counts(federation.db)
-    return entities.local_account(federation.settings, account, counts, source=source)
+    entity = entities.local_account(federation.settings, account, counts, source=source)
+    if account.moved_to is not None:
+        target = await actor_store.get_actor(federation.db, account.moved_to)
+        if target is not None:
+            entity["moved"] = await render_account(federation, target, nested=True)
+    return entity
 
 
 async def own_account_id(federation: Federation) -> str:
@@ -66,17 +72,37 @@ async def render_accounts(federation: Federation, actor_ids: Sequence[int]) -> l
         return []
     found = await actor_store.actors_by_ids(federation.db, actor_ids)
     posts = await actor_post_counts(federation.db, found)
-    return [
+    rendered = [
         remote_entity(federation, found[i], posts.get(i, (0, None)))
         for i in actor_ids
         if i in found
     ]
+    await _add_moved(federation, rendered)
+    return rendered
 
 
-async def render_account(federation: Federation, actor: RemoteActor) -> dict[str, Any]:
+async def _add_moved(federation: Federation, rendered: list[dict[str, Any]]) -> None:
+    """`moved` on the Accounts of actors that moved (a verified Move): the new Account, itself
+    without `moved` (Mastodon nests it once). Two queries, whatever their number."""
+    targets = await move_store.moved_targets(federation.db, [int(e["id"]) for e in rendered])
+    if not targets:
+        return
+    found = await actor_store.actors_by_ids(federation.db, list(targets.values()))
+    for entity in rendered:
+        target = found.get(targets.get(int(entity["id"]), -1))
+        if target is not None:
+            entity["moved"] = remote_entity(federation, target)
+
+
+async def render_account(
+    federation: Federation, actor: RemoteActor, *, nested: bool = False
+) -> dict[str, Any]:
     assert actor.id is not None
     posts = await actor_post_counts(federation.db, [actor.id])
-    return remote_entity(federation, actor, posts.get(actor.id, (0, None)))
+    rendered = [remote_entity(federation, actor, posts.get(actor.id, (0, None)))]
+    if not nested:
+        await _add_moved(federation, rendered)
+    return rendered[0]
 
 
 async def account_by_id(federation: Federation, raw_id: str) -> RemoteActor | None:

@@ -75,6 +75,9 @@ async def render_notifications(
             "account": account,
             "status": status,
         }
+        if notification.type == "move":
+            # The old account is `account`; where it went is its `moved` (and `target`).
+            entity["target"] = account.get("moved")
         if notification.type == REPORT:  # Mastodon adds `report` to these only
             entity["report"] = reports.get(notification.id)
             if entity["report"] is None:

@@ -12,6 +12,7 @@ from solo.federation.handlers.delete import on_delete
 from solo.federation.handlers.flag import on_flag
 from solo.federation.handlers.follow import on_follow
 from solo.federation.handlers.like import on_emoji_react, on_like
+from solo.federation.handlers.move import on_move
 from solo.federation.handlers.undo import on_undo
 from solo.federation.handlers.update import on_update
 from solo.federation.resolver import ResolveError
@@ -33,6 +34,7 @@ HANDLERS: dict[str, Handler] = {
     "EmojiReact": on_emoji_react,
     "Block": on_block,
     "Flag": on_flag,
+    "Move": on_move,
 }
 
 

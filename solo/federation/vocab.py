@@ -34,6 +34,8 @@ MASTODON_TERMS: Document = {
     "schema": "http://schema.org#",
     "PropertyValue": "schema:PropertyValue",
     "value": "schema:value",
+    "alsoKnownAs": {"@id": "as:alsoKnownAs", "@type": "@id"},
+    "movedTo": {"@id": "as:movedTo", "@type": "@id"},
 }
 ACTOR_CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, MASTODON_TERMS]
 # The terms a Note uses beyond ActivityStreams, named as Mastodon names them.
@@ -102,6 +104,10 @@ def person(settings: Settings, account: Account, public_pem: str) -> Document:
         image = _image(url)
         if image is not None:
             document[key] = image
+    if account.aliases:
+        document["alsoKnownAs"] = [alias.ap_id for alias in account.aliases]
+    if account.moved_to is not None:
+        document["movedTo"] = account.moved_to
     return document
 
 

@@ -35,6 +35,14 @@ class ProfileField:
 
 
 @dataclass(frozen=True)
+class Alias:
+    """An account we come from: its actor URL and its handle, as checked when added."""
+
+    ap_id: str
+    handle: str
+
+
+@dataclass(frozen=True)
 class Account:
     username: str
     display_name: str
@@ -48,6 +56,10 @@ class Account:
     password_hash: str
     created_at: float
     updated_at: float
+    aliases: tuple[Alias, ...] = ()  # the accounts we come from (alsoKnownAs)
+    moved_to: str | None = None  # the actor we moved to (movedTo)
+    moved_to_handle: str | None = None
+    moved_at: float | None = None  # the last move, kept after an undo for the cooldown
 
 
 def account_from_row(row: sqlite3.Row) -> Account:
@@ -68,6 +80,10 @@ def account_from_row(row: sqlite3.Row) -> Account:
         password_hash=row["password_hash"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        aliases=tuple(Alias(a["id"], a["handle"]) for a in json.loads(row["aliases_json"])),
+        moved_to=row["moved_to"],
+        moved_to_handle=row["moved_to_handle"],
+        moved_at=row["moved_at"],
     )
 
 

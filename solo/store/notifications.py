@@ -25,6 +25,7 @@ TYPES = frozenset(
         "poll",
         "update",
         "admin.report",
+        "move",
     }
 )
 

@@ -3,7 +3,7 @@ opening one fetches from other servers)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from markupsafe import Markup
 from starlette.requests import Request
@@ -19,6 +19,7 @@ from solo.federation.context import Federation, federation_of
 from solo.federation.resolver import ResolveError
 from solo.store import actors as actor_store
 from solo.store import follows as follow_store
+from solo.store import moves as move_store
 from solo.store import pins as pin_store
 from solo.store import statuses as status_store
 from solo.store.account import Account, ProfileField, get_account
@@ -67,7 +68,13 @@ async def _own(
     # Our profile shows our posts, never filtered; our boosts of others' posts are.
     filters = "account" if logged_in else None
     pinned, shown = await _with_pins(Page(federation, me), None, cursor, ids, filters)
+    moved = None
+    if account.moved_to is not None and account.moved_to_handle is not None:
+        # Visitors go to the new account itself; the user to its page here.
+        page = f"/@{account.moved_to_handle}" if logged_in else account.moved_to
+        moved = MovedTo(account.moved_to_handle, page)
     context = {
+        "moved": moved,
         "profile": replace(local_profile(me, account, counts), fields=_own_fields(account)),
         "pinned": pinned,
         "statuses": shown,
@@ -108,6 +115,24 @@ async def _with_pins(
     return pinned, views[len(pinned) :]
 
 
+@dataclass(frozen=True, slots=True)
+class MovedTo:
+    """Where a profile's account went: shown above its posts."""
+
+    handle: str
+    page: str
+
+
+async def _moved(federation: Federation, actor: RemoteActor) -> MovedTo | None:
+    """The account `actor` moved to, from a verified Move of theirs."""
+    assert actor.id is not None
+    target_id = (await move_store.moved_targets(federation.db, [actor.id])).get(actor.id)
+    target = (
+        None if target_id is None else await actor_store.get_actor_by_id(federation.db, target_id)
+    )
+    return None if target is None else MovedTo(target.handle, f"/@{target.handle}")
+
+
 async def _known_actor(federation: Federation, handle: str) -> RemoteActor:
     """A remote account by handle: stored (refreshed when stale), else looked up."""
     username, _, host = handle.lstrip("@").partition("@")
@@ -139,6 +164,7 @@ async def remote(request: Request, account: Account) -> Response:
     page = Page(federation, local_author(federation.settings, account))
     pinned, shown = await _with_pins(page, actor.id, cursor, ids, "account")
     context = {
+        "moved": await _moved(federation, actor),
         "profile": remote_profile(actor, await status_store.count_actor_posts(db, actor.id)),
         "relationship": await relationship(federation, actor),
         "pinned": pinned,

@@ -389,6 +389,7 @@ NOTIFICATION_TEXT: Final = {
     "poll": "ended a poll you voted in",
     "update": "edited a post you boosted",
     "admin.report": "reported you",
+    "move": "moved to a new account; you follow the new one now",
 }
 
 

@@ -12,6 +12,7 @@ from solo.federation import relays, vocab
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
 from solo.federation.handlers import Ignored
+from solo.federation.moves import followed_moved_alias
 from solo.store import follows, notifications
 from solo.store.account import get_account
 from solo.store.actors import RemoteActor
@@ -28,9 +29,16 @@ async def on_follow(federation: Federation, activity: dict[str, Any], actor: Rem
         raise Ignored("a Follow without an id")
     account = await get_account(federation.db)
     assert account is not None and actor.id is not None
+    if account.moved_to is not None:
+        # Mastodon refuses new followers to an account that moved away.
+        async with federation.db.transaction() as conn:
+            await send_answer(federation, conn, "Reject", follow_id, actor)
+        return
     existing = await follows.get_follow(federation.db, "in", actor.id)
     already = existing is not None and existing.state == "accepted"
     state = "accepted" if already or not account.locked else "pending"
+    if state == "pending" and await followed_moved_alias(federation, account, actor):
+        state = "accepted"  # they followed an account of ours that moved here
     notification = None
     async with federation.db.transaction() as conn:
         await follows.put_follow(conn, "in", actor.id, follow_id, state)

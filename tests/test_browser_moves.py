@@ -1,0 +1,72 @@
+"""Moving an account in a real headless Chromium, against real `solo serve` processes: b names
+a as an alias on the moving page, a moves to b with its password, a's profile says where it
+went, and the undo. Screenshots land in `test-artifacts/screenshots/`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.conftest import PASSWORD
+from tests.processes import SoloProcess
+from tests.test_browser import DESKTOP, WAIT_MS, browser, log_in, screenshot
+
+__all__ = ["browser"]  # the fixture, used by name
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+PHONE = {"width": 390, "height": 844}
+DESKTOP_SHOT = {"width": 1280, "height": 800}
+
+
+async def test_an_account_moves_in_the_browser(
+    tmp_path: Path, template_root: Path, browser: Browser
+) -> None:
+    async with SoloProcess("a", tmp_path) as a, SoloProcess("b", tmp_path) as b:
+        for node in (a, b):
+            await node.initialise(template_root)
+            await node.start()
+        errors: list[str] = []
+        b_page = await log_in(await browser.new_context(viewport=DESKTOP), b)
+        b_page.on("pageerror", lambda error: errors.append(str(error)))
+        await b_page.goto(f"{b.base_url}/settings")
+        await b_page.click("a[href='/settings/moving']")
+        await expect(b_page.locator("h1")).to_have_text("Moving here from another account")
+        for size in (PHONE, DESKTOP_SHOT):
+            await screenshot(b_page, "moving", "light", size)
+
+        # An address that leads nowhere is refused on the page, as typed.
+        await b_page.fill("#alias", "@nobody@nowhere.test")
+        await b_page.click("form[action='/settings/aliases'] button[type=submit]")
+        await expect(b_page.locator("#aliases .error")).to_contain_text("Could not find")
+        await expect(b_page.locator("#alias")).to_have_value("@nobody@nowhere.test")
+        await screenshot(b_page, "moving-alias-refused", "light", PHONE)
+
+        await b_page.fill("#alias", f"@a@{a.domain}")
+        await b_page.click("form[action='/settings/aliases'] button[type=submit]")
+        await expect(b_page.locator("main .notice")).to_contain_text("is an alias of this account")
+        aliases = b_page.locator("#aliases ul.domain-blocks li")
+        await expect(aliases).to_contain_text(f"@a@{a.domain}")
+        await screenshot(b_page, "moving-alias", "dark", PHONE)
+
+        a_page = await log_in(await browser.new_context(viewport=DESKTOP), a)
+        await a_page.goto(f"{a.base_url}/settings/moving")
+        await a_page.fill("#target", f"@b@{b.domain}")
+        await a_page.fill("#move-password", PASSWORD)
+        await a_page.click("form[action='/settings/move'] button[type=submit]")
+        await expect(a_page.locator("main .notice")).to_contain_text(
+            "This account has moved to", timeout=WAIT_MS
+        )
+        for size in (PHONE, DESKTOP_SHOT):
+            await screenshot(a_page, "moved", "light", size)
+        await a_page.goto(f"{a.base_url}/@a")
+        await expect(a_page.locator(".moved")).to_contain_text(f"has moved to @b@{b.domain}")
+        for size in (PHONE, DESKTOP_SHOT):
+            await screenshot(a_page, "moved-profile", "light", size)
+
+        await a_page.goto(f"{a.base_url}/settings/moving")
+        await a_page.click("form[action='/settings/move/undo'] button[type=submit]")
+        await expect(a_page.locator("main .notice.card")).to_contain_text("The move is undone")
+        await expect(a_page.locator("#move")).to_contain_text("another move is possible in 30")
+        await screenshot(a_page, "move-undone", "light", PHONE)
+        assert errors == []
