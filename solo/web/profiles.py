@@ -19,8 +19,10 @@ from solo.federation.context import Federation, federation_of
 from solo.federation.resolver import ResolveError
 from solo.store import actors as actor_store
 from solo.store import follows as follow_store
+from solo.store import lists as list_store
 from solo.store import pins as pin_store
 from solo.store import statuses as status_store
+from solo.store import tag_follows
 from solo.store.account import Account, ProfileField, get_account
 from solo.store.actors import RemoteActor
 from solo.web.common import Cursor, login_required, older_link
@@ -67,6 +69,7 @@ async def _own(
     filters = "account" if logged_in else None
     pinned, shown = await _with_pins(Page(federation, me), None, cursor, ids, filters)
     context = {
+        "featured_tags": await tag_follows.featured(db),
         "profile": replace(local_profile(me, account, counts), fields=_own_fields(account)),
         "pinned": pinned,
         "statuses": shown,
@@ -139,6 +142,9 @@ async def remote(request: Request, account: Account) -> Response:
     context = {
         "profile": remote_profile(actor, await status_store.count_actor_posts(db, actor.id)),
         "relationship": await relationship(federation, actor),
+        # For "Add to list": every list, and those the account is on.
+        "lists": await list_store.all_lists(db),
+        "on_lists": await list_store.lists_with(db, actor.id),
         "pinned": pinned,
         "statuses": shown,
         "older": older_link(request, ids[-1]) if more else None,
