@@ -66,7 +66,7 @@ def featured_entity(federation: Federation, tag: FeaturedTag) -> dict[str, Any]:
         "id": str(tag.id),
         "name": tag.display,
         "url": tag_url(federation, tag.name),
-        "statuses_count": tag.statuses_count,
+        "statuses_count": str(tag.statuses_count),  # a string, as Mastodon's (and Mastodon.py's)
         "last_status_at": day(tag.last_status_at),
     }
 
