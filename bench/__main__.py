@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bench import api, archive, fanout, filters, ingress, media, startup, timelines
+from bench import api, archive, fanout, filters, ingress, lists_tags, media, startup, timelines
 
 NAMES = (
     "startup",
@@ -20,6 +20,7 @@ NAMES = (
     "api",
     "filters",
     "archive",
+    "lists",
 )
 
 parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -57,3 +58,5 @@ for name in args.names or NAMES:
         asyncio.run(filters.run())
     elif name == "archive":
         archive.main()
+    elif name == "lists":
+        asyncio.run(lists_tags.run())

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from solo import control
-from solo.actions import csv_imports, csv_lists
+from solo.actions import csv_imports
 from solo.actions.csv_formats import KINDS, MAX_BYTES, CsvError
 from solo.actions.csv_kinds import export as export_csv
 from solo.config import Settings
@@ -151,8 +151,6 @@ def run_import(settings: Settings, kind: str, path: str, *, overwrite: bool) -> 
 def run_export(settings: Settings, kind: str, path: str) -> int:
     if kind not in KINDS:
         raise SetupError(f"{kind} is not something Solo exports; choose one of {', '.join(KINDS)}")
-    if kind == "lists" and not csv_lists.available():
-        raise SetupError(f"lists cannot be exported: {csv_lists.UNAVAILABLE}")
 
     async def read() -> str:
         db = Database(settings.db_path)

@@ -17,9 +17,12 @@ from typing import Any
 from solo.db import Database
 from solo.events import Event, EventBus
 from solo.store import conversations as conversation_store
+from solo.store import lists as list_store
 from solo.store import mutes as mute_store
 from solo.store import notifications as notification_store
+from solo.store.lists import EXCLUSIVE_MEMBERS
 from solo.store.suppression import HIDDEN_AUTHORS
+from solo.store.tag_follows import FOLLOWED_TAG
 
 HOME_SIZE = 800
 PUBLIC_SIZE = 400
@@ -37,9 +40,11 @@ _HIDDEN = HIDDEN_AUTHORS
 # messages to us. Nothing by (or boosting) an account we block. Other mentions of us are
 # notifications, not home entries. Nothing by (or boosting) an account we mute either. A direct
 # message the notification policy holds back waits with its notification, out of home too.
+# Public posts carrying a hashtag we follow enter too; members of exclusive lists stay out.
 HOME_RULE = f"""
     s.deleted_at IS NULL
     AND (s.actor_id IS NULL OR s.actor_id NOT IN ({_HIDDEN}))
+    AND (s.actor_id IS NULL OR s.actor_id NOT IN ({EXCLUSIVE_MEMBERS}))
     AND NOT EXISTS (
         SELECT 1 FROM statuses b WHERE b.id = s.reblog_of_id AND b.actor_id IN ({_HIDDEN})
     )
@@ -60,6 +65,7 @@ HOME_RULE = f"""
                 )
             )
         )
+        OR (s.visibility = 'public' AND s.reblog_of_id IS NULL AND {FOLLOWED_TAG})
     )
 """
 # Public timelines: public posts (no boosts); local is ours, federated is everything we know.
@@ -256,6 +262,8 @@ class Feeds:
             self.events.publish(
                 Event("conversation", "direct", {"id": conversation, "status_id": status_id})
             )
+        for list_id in await list_store.lists_showing(self.db, status_id):
+            self.events.publish(Event("update", f"list:{list_id}", {"status_id": status_id}))
         return entered
 
     def status_removed(self, status_id: int) -> None:

@@ -35,6 +35,10 @@ def featured(s: Settings) -> str:
     return f"{actor(s)}/collections/featured"
 
 
+def featured_tags(s: Settings) -> str:
+    return f"{actor(s)}/collections/tags"
+
+
 def shared_inbox(s: Settings) -> str:
     return f"{s.base_url}/inbox"
 

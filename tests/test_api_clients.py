@@ -642,3 +642,75 @@ def rows_json(node: SoloProcess, sql: str) -> str:
     """The JSON column values a query reads, as one JSON list."""
     with closing(sqlite3.connect(f"file:{node.settings.db_path}?mode=ro", uri=True)) as conn:
         return "[" + ",".join(str(row[0]) for row in conn.execute(sql)) + "]"
+
+
+async def test_mastodon_py_lists_and_hashtags(
+    pair: tuple[SoloProcess, SoloProcess], tmp_path: Path
+) -> None:
+    """Mastodon.py's list calls with bob (on the other instance) as a member, and its followed
+    and featured hashtag calls."""
+    alice, bob = pair
+    secrets = tmp_path / "secrets.txt"
+
+    def log_in_and_follow() -> tuple[Mastodon, str]:
+        Mastodon.create_app(
+            "Solo lists", scopes=SCOPES, api_base_url=alice.base_url, to_file=secrets
+        )
+        mastodon = Mastodon(client_id=secrets)
+        mastodon.log_in("alice", PASSWORD, scopes=SCOPES, allow_http=True)
+        found = mastodon.search_v2(f"bob@{bob.domain}", resolve=True, result_type="accounts")
+        bob_id: str = found["accounts"][0]["id"]
+        mastodon.account_follow(bob_id)
+        _wait_for(lambda: mastodon.account_relationships(bob_id)[0]["following"], "bob to accept")
+        return mastodon, bob_id
+
+    mastodon, bob_id = await asyncio.to_thread(log_in_and_follow)
+
+    def make_list() -> str:
+        made = mastodon.list_create("Friends", replies_policy="followed")
+        assert made["title"] == "Friends" and made["replies_policy"] == "followed"
+        mastodon.list_accounts_add(made["id"], [bob_id])
+        assert [a["id"] for a in mastodon.list_accounts(made["id"])] == [bob_id]
+        assert [found["id"] for found in mastodon.account_lists(bob_id)] == [made["id"]]
+        changed = mastodon.list_update(made["id"], "Close friends", exclusive=True)
+        assert changed["title"] == "Close friends" and changed["exclusive"] is True
+        assert [found["title"] for found in mastodon.lists()] == ["Close friends"]
+        return str(made["id"])
+
+    list_id = await asyncio.to_thread(make_list)
+    async with bob.logged_in() as browser:
+        said = await submit(browser, "/", "/statuses", text="Bob for the list #SoloDev")
+        assert said.status_code == 303, said.text
+
+    def read_and_tags() -> None:
+        _wait_for(
+            lambda: any(
+                "Bob for the list" in s["content"] for s in mastodon.timeline_list(list_id)
+            ),
+            "bob's post in the list",
+        )
+        home = mastodon.timeline_home()
+        assert not any("Bob for the list" in s["content"] for s in home)  # an exclusive list
+        mastodon.list_accounts_delete(list_id, [bob_id])
+        assert list(mastodon.list_accounts(list_id)) == []
+        mastodon.list_delete(list_id)
+        assert list(mastodon.lists()) == []
+        with pytest.raises(MastodonAPIError):
+            mastodon.list(list_id)
+
+        assert mastodon.tag_follow("SoloDev")["following"] is True
+        assert [t["name"] for t in mastodon.followed_tags()] == ["solodev"]
+        assert mastodon.tag("solodev")["following"] is True
+        assert mastodon.tag_unfollow("solodev")["following"] is False
+        assert list(mastodon.followed_tags()) == []
+
+        mastodon.status_post("Our own #Gardening notes")
+        assert [t["name"] for t in mastodon.featured_tag_suggestions()] == ["gardening"]
+        featured = mastodon.featured_tag_create("Gardening")
+        assert featured["name"] == "Gardening" and featured["statuses_count"] == "1"
+        me = mastodon.me()
+        assert [t["id"] for t in mastodon.account_featured_tags(me["id"])] == [featured["id"]]
+        mastodon.featured_tag_delete(featured["id"])
+        assert list(mastodon.featured_tags()) == []
+
+    await asyncio.to_thread(read_and_tags)

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from solo.actions import blocks, bookmarks, csv_lists
+from solo.actions import blocks, bookmarks
 from solo.actions import domain_blocks as domain_actions
 from solo.store import actors as actor_store
 from solo.store import csv_imports as store
@@ -240,7 +240,6 @@ async def test_the_import_page_needs_a_login_and_a_csrf_token(client: httpx.Asyn
     assert (await client.get("/settings/import/999")).status_code == 404
 
 
-@pytest.mark.skipif(not csv_lists.available(), reason=csv_lists.UNAVAILABLE)
 async def test_lists_round_trip(tmp_path: Path, template_root: Path) -> None:
     async with fleet_of(tmp_path, template_root, "alice", "bob", "nova") as (_, nodes):
         for node in nodes.values():
@@ -252,12 +251,3 @@ async def test_lists_round_trip(tmp_path: Path, template_root: Path) -> None:
         assert text == "Friends,bob@bob.test\n"
         await finished(nova, await upload(nova.client, "lists", text))
         assert (await nova.client.get("/settings/export/lists.csv")).text == text
-
-
-async def test_lists_say_they_are_not_available_yet(client: httpx.AsyncClient) -> None:
-    if csv_lists.available():
-        pytest.skip("lists are available")
-    assert (await login(client)).status_code == 303
-    response = await upload(client, "lists", b"Friends,bob@bob.test\n")
-    assert response.status_code == 422 and "lists are not available yet" in response.text
-    assert (await client.get("/settings/export/lists.csv")).status_code == 404

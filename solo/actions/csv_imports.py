@@ -20,7 +20,6 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-from solo.actions import csv_lists
 from solo.actions.csv_formats import CsvError, check_kind, parse
 from solo.actions.csv_kinds import apply, batch_size, remove_missing
 from solo.db import Database
@@ -42,8 +41,6 @@ async def create(
     check_kind(kind)
     if mode not in ("merge", "overwrite"):
         raise CsvError(f"{mode!r} is no import mode; choose merge or overwrite.")
-    if kind == "lists" and not csv_lists.available():
-        raise CsvError(f"Lists cannot be imported: {csv_lists.UNAVAILABLE}.")
     lines = parse(kind, data, own_domain)
     async with db.transaction() as conn:
         return await store.create(conn, kind, mode, filename, lines)

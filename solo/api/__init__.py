@@ -20,7 +20,9 @@
     search.py    /api/v2/search
     conversations.py     /api/v1/conversations: direct messages by conversation
     social.py    follow_requests, bookmarks, favourites, blocks, mutes
-    misc.py      markers, preferences, and the lists Solo keeps empty (lists…)
+    misc.py      markers, preferences, and the lists Solo keeps empty
+    lists.py     /api/v1/lists/…, /api/v1/timelines/list/:id, accounts/:id/lists
+    tags.py      tags/:name (follow), followed_tags, featured_tags
     filters.py   /api/v2/filters (keywords, posts) and the v1 shim /api/v1/filters
     ids.py       ids in paths and parameters
     refusals.py  the actions' refusals as 422 answers
@@ -52,6 +54,7 @@ from solo.api import (
     domain_blocks,
     filters,
     instance,
+    lists,
     misc,
     notification_requests,
     notifications,
@@ -60,6 +63,7 @@ from solo.api import (
     scheduled,
     search,
     social,
+    tags,
     timelines,
 )
 from solo.api import media as media_api
@@ -74,6 +78,8 @@ routes: list[BaseRoute] = [
     *instance.routes,
     *domain_blocks.routes,
     *app_calls.routes,  # before accounts: accounts/familiar_followers is not an id
+    *lists.routes,
+    *tags.routes,
     *accounts.routes,
     *account_actions.routes,
     *timelines.routes,

@@ -1,6 +1,6 @@
 """What clients read at start-up and Solo keeps little or nothing of: read markers (kept),
 preferences, and the lists Solo has no use for as a single-user server (custom emoji of our
-own, announcements, lists, followed tags, trends), answered empty so
+own, announcements, trends), answered empty so
 that strict clients (Tusky calls several at start-up) carry on."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from solo.api.auth import Caller, api
 from solo.api.entities import iso
-from solo.api.errors import RecordNotFound, ValidationFailed
+from solo.api.errors import ValidationFailed
 from solo.api.params import Params
 from solo.federation.context import federation_of
 from solo.store import markers as marker_store
@@ -86,16 +86,6 @@ def _empty(*scopes: str, public: bool = False) -> Any:
     return user
 
 
-def _none(*scopes: str) -> Any:
-    """An item of a list that is always empty: every id is unknown."""
-
-    @api(*scopes)
-    async def endpoint(request: Request, caller: Caller) -> Response:
-        raise RecordNotFound()
-
-    return endpoint
-
-
 _GET = ["GET", "HEAD"]
 
 routes: list[BaseRoute] = [
@@ -104,9 +94,6 @@ routes: list[BaseRoute] = [
     Route("/api/v1/preferences", preferences, methods=_GET),
     Route("/api/v1/custom_emojis", _empty(public=True), methods=_GET),
     Route("/api/v1/announcements", _empty("read"), methods=_GET),
-    Route("/api/v1/lists", _empty("read:lists"), methods=_GET),
-    Route("/api/v1/lists/{id}", _none("read:lists"), methods=_GET),
-    Route("/api/v1/followed_tags", _empty("read:follows"), methods=_GET),
     Route("/api/v1/trends", _empty(public=True), methods=_GET),
     Route("/api/v1/trends/tags", _empty(public=True), methods=_GET),
     Route("/api/v1/trends/statuses", _empty(public=True), methods=_GET),

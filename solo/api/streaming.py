@@ -158,7 +158,7 @@ async def server_sent_events(request: Request, caller: Caller | None) -> Respons
         name = request.query_params.get("stream", "")
     if name not in NAMES:
         raise RecordNotFound("Unknown stream type")
-    target = stream(name, request.query_params.get("tag"))
+    target = stream(name, request.query_params.get("tag") or request.query_params.get("list"))
     authorize(target, caller)
     relay = relay_of(request)
     listener = relay.join(caller)
@@ -175,7 +175,8 @@ async def websocket_stream(websocket: WebSocket) -> None:
         caller = await authenticate(websocket)
         first = None
         if websocket.query_params.get("stream"):
-            first = stream(websocket.query_params["stream"], websocket.query_params.get("tag"))
+            params = websocket.query_params
+            first = stream(params["stream"], params.get("tag") or params.get("list"))
             authorize(first, caller)
         listener = relay.join(caller)
     except RequestError as error:
@@ -252,7 +253,9 @@ def _apply(listener: Listener, text: str) -> None:
     kind = request.get("type")
     if kind not in ("subscribe", "unsubscribe"):
         raise BadRequest("Unknown message type")
-    name, tag = request.get("stream"), request.get("tag")
+    name, tag = request.get("stream"), request.get("tag") or request.get("list")
+    if isinstance(tag, int) and not isinstance(tag, bool):
+        tag = str(tag)  # a list id sent as a number
     if not isinstance(name, str) or name not in NAMES:
         raise BadRequest("Unknown stream type")
     target = stream(name, tag if isinstance(tag, str) else None)

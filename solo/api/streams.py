@@ -11,6 +11,7 @@ to a stream it belongs to:
     public             public posts (no boosts), ours and remote; public:local, public:remote
     hashtag            public posts with the tag; hashtag:local, ours only
     direct             `conversation`: a conversation that got a new direct message
+    list               posts entering one list's timeline (`list` = its id)
 
 Visibility comes from the timelines themselves (`solo.feeds` publishes an `update` only for a
 post entering a timeline, after its rules): a followers-only post never enters the public ones.
@@ -42,6 +43,7 @@ from solo.api.auth import Caller
 from solo.api.conversations import render_conversations
 from solo.api.errors import InvalidToken, OutsideScopes, ValidationFailed
 from solo.api.filters import hidden_entity
+from solo.api.ids import id_of
 from solo.api.notifications import render_notifications
 from solo.api.status_entities import render_statuses
 from solo.errors import SoloError, TooManyRequests
@@ -60,13 +62,23 @@ RECHECK: Final = 15.0  # seconds between two checks that an open stream's token 
 USER_STREAMS: Final = frozenset({"user", "user:notification"})
 TAG_STREAMS: Final = frozenset({"hashtag", "hashtag:local"})
 NAMES: Final = frozenset(
-    {"user", "user:notification", "direct", "public", "public:local", "public:remote", *TAG_STREAMS}
+    {
+        "user",
+        "user:notification",
+        "direct",
+        "public",
+        "public:local",
+        "public:remote",
+        "list",
+        *TAG_STREAMS,
+    }
 )
 # The scope a token needs to read each stream (public ones: any valid token, or none).
 SCOPES: Final = {
     "user": "read:statuses",
     "user:notification": "read:notifications",
     "direct": "read:statuses",
+    "list": "read:lists",
 }
 # Streams that need to know whether a post is ours.
 _LOCALITY: Final = frozenset({"public:local", "public:remote", "hashtag:local"})
@@ -75,7 +87,8 @@ _STATE: Final = "solo_api_relay"
 
 @dataclass(frozen=True)
 class Stream:
-    """One stream a listener subscribes to; `tag` (lower case) for the hashtag streams."""
+    """One stream a listener subscribes to; `tag` (lower case) for the hashtag streams, the
+    list's id for the list stream."""
 
     name: str
     tag: str | None = None
@@ -91,6 +104,10 @@ def stream(name: str, tag: str | None = None) -> Stream:
     stream without its tag."""
     if name not in NAMES:
         raise ValidationFailed("stream", "is not a known stream")
+    if name == "list":
+        if id_of(tag or "") is None:
+            raise ValidationFailed("list", "must be the id of one of your lists")
+        return Stream(name, str(id_of(tag or "")))
     if name in TAG_STREAMS:
         if not (tag or "").strip():
             raise ValidationFailed("tag", "is missing")
@@ -292,9 +309,14 @@ class Relay:
             names = {"public", "public:remote", "hashtag"}
         elif event.stream == "public:local":
             names = {"public:local", "hashtag:local"}
+        elif event.stream.startswith("list:"):
+            names = {"list"}
         else:
             return
         targets = self._subscribed(names)
+        if "list" in names:
+            wanted = event.stream.removeprefix("list:")
+            targets = [(listener, target) for listener, target in targets if target.tag == wanted]
         if not targets:
             return
         rendered: dict[bool, tuple[dict[str, Any], str] | None] = {}
@@ -311,10 +333,11 @@ class Relay:
             if found is None:
                 continue
             status, text = found
-            context = "home" if target.name == "user" else "public"
+            # Lists take the filters of home, as Mastodon's do.
+            context = "home" if target.name in ("user", "list") else "public"
             if viewer is not None and hidden_entity(status, context):
                 continue  # a hide filter: not sent (a warn one is, with `filtered`)
-            if target.name == "user" or _belongs(target, event, status, local):
+            if target.name in ("user", "list") or _belongs(target, event, status, local):
                 ready.append((listener, target, text))
         self._deliver(ready, event.kind)
 
@@ -336,7 +359,7 @@ class Relay:
         """Deletes go to the user stream, and to the public ones when the post was in a public
         timeline (the row is gone by now; `solo.feeds` says which timelines held it)."""
         shown = set(event.payload.get("timelines", ()))
-        names = {"user"}
+        names = {"user", "list"}  # an id a list never showed is ignored by clients
         if "federated" in shown:
             names |= {"public", "hashtag"}
             if "local" not in shown:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,6 +25,7 @@ from solo.instance import Instance, instance_of
 from solo.store import follows as follow_store
 from solo.store import pins as pin_store
 from solo.store import statuses as status_store
+from solo.store import tag_follows
 from solo.store.account import Account, get_account
 
 PAGE_SIZE = 20
@@ -152,6 +154,23 @@ async def featured(request: Request) -> Response:
     return _answer(request, document)
 
 
+async def featured_tags(request: Request) -> Response:
+    """Our featured hashtags, as Mastodon publishes them: Hashtag objects with name and href."""
+    instance, _ = await _account(request)
+    settings = instance.settings
+    tags = await tag_follows.featured(instance.db)
+    document = vocab.ordered_collection(urls.featured_tags(settings), len(tags), paged=False)
+    document["orderedItems"] = [
+        {
+            "type": "Hashtag",
+            "href": f"{settings.base_url}/tags/{quote(tag.name, safe='')}",
+            "name": f"#{tag.display}",
+        }
+        for tag in tags
+    ]
+    return _answer(request, document)
+
+
 async def instance_actor(request: Request) -> Response:
     """`GET /actor`: always AS2 and never behind a signature check (FEDERATION rule 11), even
     in secure mode, or signed fetches would recurse; only blocked domains are refused."""
@@ -175,4 +194,5 @@ routes: list[BaseRoute] = [
     Route("/users/{username}/followers", _follow_collection("in"), methods=["GET", "HEAD"]),
     Route("/users/{username}/following", _follow_collection("out"), methods=["GET", "HEAD"]),
     Route("/users/{username}/collections/featured", featured, methods=["GET", "HEAD"]),
+    Route("/users/{username}/collections/tags", featured_tags, methods=["GET", "HEAD"]),
 ]

@@ -30,6 +30,8 @@ MASTODON_TERMS: Document = {
     "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
     "toot": "http://joinmastodon.org/ns#",
     "featured": {"@id": "toot:featured", "@type": "@id"},
+    "featuredTags": {"@id": "toot:featuredTags", "@type": "@id"},
+    "Hashtag": "as:Hashtag",
     "discoverable": "toot:discoverable",
     "schema": "http://schema.org#",
     "PropertyValue": "schema:PropertyValue",
@@ -83,6 +85,7 @@ def person(settings: Settings, account: Account, public_pem: str) -> Document:
         "followers": urls.followers(settings),
         "following": urls.following(settings),
         "featured": urls.featured(settings),
+        "featuredTags": urls.featured_tags(settings),
         "endpoints": {"sharedInbox": urls.shared_inbox(settings)},
         "publicKey": {
             "id": urls.key_id(settings),

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from solo.actions import csv_imports, csv_lists
+from solo.actions import csv_imports
 from solo.actions.csv_formats import FILENAMES, KINDS, LABELS, MAX_BYTES, MAX_ROWS, CsvError
 from solo.actions.csv_kinds import export as export_csv
 from solo.edge.templating import render
@@ -30,16 +30,7 @@ REFRESH_SECONDS: Final = 3
 
 
 def _kinds() -> list[dict[str, Any]]:
-    lists = csv_lists.available()
-    return [
-        {
-            "kind": kind,
-            "label": LABELS[kind],
-            "filename": FILENAMES[kind],
-            "available": kind != "lists" or lists,
-        }
-        for kind in KINDS
-    ]
+    return [{"kind": kind, "label": LABELS[kind], "filename": FILENAMES[kind]} for kind in KINDS]
 
 
 async def _page(request: Request, *, status: int = 200, **context: Any) -> Response:
@@ -50,7 +41,6 @@ async def _page(request: Request, *, status: int = 200, **context: Any) -> Respo
         "labels": LABELS,
         "refresh": REFRESH_SECONDS if any(job.running for job in imports) else None,
         "max_rows": MAX_ROWS,
-        "unavailable": csv_lists.UNAVAILABLE,
         "error": None,
         "chosen_kind": "following",
         "chosen_mode": "merge",
@@ -107,8 +97,6 @@ async def export(request: Request, account: Account) -> Response:
     kind = request.path_params["kind"]
     if kind not in KINDS:
         raise NotFound(f"Solo exports no {kind}; it exports {', '.join(KINDS)}.")
-    if kind == "lists" and not csv_lists.available():
-        raise NotFound(f"Lists cannot be exported: {csv_lists.UNAVAILABLE}.")
     return Response(
         await export_csv(federation_of(request).db, kind),
         media_type="text/csv; charset=utf-8",

@@ -19,9 +19,11 @@ from solo.federation.context import Federation, federation_of
 from solo.federation.resolver import ResolveError
 from solo.store import actors as actor_store
 from solo.store import follows as follow_store
+from solo.store import lists as list_store
 from solo.store import moves as move_store
 from solo.store import pins as pin_store
 from solo.store import statuses as status_store
+from solo.store import tag_follows
 from solo.store.account import Account, ProfileField, get_account
 from solo.store.actors import RemoteActor
 from solo.web.common import Cursor, login_required, older_link
@@ -75,6 +77,7 @@ async def _own(
         moved = MovedTo(account.moved_to_handle, page)
     context = {
         "moved": moved,
+        "featured_tags": await tag_follows.featured(db),
         "profile": replace(local_profile(me, account, counts), fields=_own_fields(account)),
         "pinned": pinned,
         "statuses": shown,
@@ -167,6 +170,9 @@ async def remote(request: Request, account: Account) -> Response:
         "moved": await _moved(federation, actor),
         "profile": remote_profile(actor, await status_store.count_actor_posts(db, actor.id)),
         "relationship": await relationship(federation, actor),
+        # For "Add to list": every list, and those the account is on.
+        "lists": await list_store.all_lists(db),
+        "on_lists": await list_store.lists_with(db, actor.id),
         "pinned": pinned,
         "statuses": shown,
         "older": older_link(request, ids[-1]) if more else None,

@@ -7,6 +7,7 @@ the cards in a fixed number of queries (`views.Page`); `?max_id=` moves to older
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -21,6 +22,7 @@ from solo.instance import instance_of
 from solo.store import follows as follow_store
 from solo.store import interactions as interaction_store
 from solo.store import notifications as notification_store
+from solo.store import tag_follows
 from solo.store import tags as tag_store
 from solo.store.account import Account, get_account
 from solo.web import notification_requests
@@ -114,7 +116,7 @@ async def hashtag(request: Request) -> Response:
         )
     )
     page = Page(federation, local_author(federation.settings, shown_account))
-    context = {
+    context: dict[str, Any] = {
         "title": f"#{name}",
         "intro": "Public posts with this hashtag"
         + (" that this server knows of." if account else " by this account."),
@@ -124,6 +126,14 @@ async def hashtag(request: Request) -> Response:
         # The feeds are of our posts alone, as a visitor's page is.
         "feeds": feed_links(federation.settings, f"/tags/{name}"),
     }
+    if account is not None:
+        featured = {tag.name for tag in await tag_follows.featured(db)}
+        context["tag"] = {
+            "name": name,
+            "following": bool(await tag_follows.followed_names(db, [name])),
+            "featured": name in featured,
+            "path": quote(name, safe=""),
+        }
     return render(request, "timeline.html", context)
 
 

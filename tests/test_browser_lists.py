@@ -1,0 +1,87 @@
+"""Lists and hashtags in a real headless Chromium, against real `solo serve` processes: alice
+follows bob, makes a list on the Lists page, adds bob from his profile's "Add to list" menu,
+reads the list, and follows a hashtag from its page. Screenshots land in
+`test-artifacts/screenshots/`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.fleet import eventually
+from tests.processes import SoloProcess, submit
+from tests.test_browser import DESKTOP, WAIT_MS, browser, card, log_in, screenshot
+
+__all__ = ["browser"]  # the fixture, used by name
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+PHONE = {"width": 390, "height": 844}
+DESKTOP_SHOT = {"width": 1280, "height": 800}
+
+
+async def test_alice_makes_a_list_and_follows_a_hashtag_in_her_browser(
+    tmp_path: Path, template_root: Path, browser: Browser
+) -> None:
+    async with SoloProcess("alice", tmp_path) as alice, SoloProcess("bob", tmp_path) as bob:
+        for node in (alice, bob):
+            await node.initialise(template_root)
+            await node.start()
+        context = await browser.new_context(viewport=DESKTOP)
+        errors: list[str] = []
+        page = await log_in(context, alice)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        async with bob.logged_in() as http:
+            response = await submit(http, "/", "/statuses", text="Bob writes about #Bikes")
+            assert response.status_code == 303, response.text
+        await page.goto(f"{alice.base_url}/@bob@{bob.domain}")
+        await page.click(".relationship form[action='/follow'] button")
+        await expect(page.locator(".relationship form[action='/unfollow'] button")).to_be_visible(
+            timeout=WAIT_MS
+        )
+
+        async def on_home() -> bool:
+            await page.goto(f"{alice.base_url}/")
+            return await card(page, "Bob writes about").count() == 1
+
+        await eventually(on_home, within=20, what="bob's post on alice's home")
+
+        await page.click("header.site nav a[href='/lists']")
+        await page.fill("#list-title", "Cyclists")
+        await page.check("input[name=exclusive]")
+        await page.click("form[action='/lists'] button[type=submit]")
+        await page.wait_for_url(re.compile(r"/lists/\d+/edit$"))
+        await expect(page.locator("main .notice")).to_contain_text("Cyclists")
+        list_path = page.url.removesuffix("/edit")
+
+        await page.goto(f"{alice.base_url}/@bob@{bob.domain}")
+        await page.select_option("form.add-to-list select", label="Cyclists")
+        await page.click("form.add-to-list button")
+        await expect(page.locator("main .notice")).to_contain_text("added to “Cyclists”")
+        await expect(page.locator("ul.on-lists a", has_text="Cyclists")).to_be_visible()
+        for size in (PHONE, DESKTOP_SHOT):
+            await screenshot(page, "profile-lists", "light", size)
+
+        await page.goto(list_path)
+        await expect(card(page, "Bob writes about")).to_have_count(1)
+        for size in (PHONE, DESKTOP_SHOT):
+            await screenshot(page, "list-timeline", "light", size)
+        await page.goto(f"{alice.base_url}/")
+        await expect(card(page, "Bob writes about")).to_have_count(0)  # an exclusive list
+        await page.goto(f"{list_path}/edit")
+        await expect(page.locator("li.account")).to_have_count(1)
+        for size in (PHONE, DESKTOP_SHOT):
+            await screenshot(page, "list-edit", "dark", size)
+
+        await page.goto(f"{alice.base_url}/tags/bikes")
+        await page.locator(".tag-actions button", has_text="Follow #bikes").click()
+        await expect(page.locator("main .notice")).to_contain_text("You follow #bikes")
+        for size in (PHONE, DESKTOP_SHOT):
+            await screenshot(page, "tag-followed", "light", size)
+        await page.goto(f"{alice.base_url}/lists")
+        await expect(page.locator("#tags a.hashtag")).to_have_text("#bikes")
+        for size in (PHONE, DESKTOP_SHOT):
+            await screenshot(page, "lists", "light", size)
+        assert errors == [], errors
+        await context.close()
