@@ -1,4 +1,5 @@
-"""The `solo` command: init, serve, passwd, queue, rebuild-feeds, media."""
+"""The `solo` command: init, serve, passwd, queue, rebuild-feeds, media, backup, restore,
+delete-account."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from solo import __version__, control, jobs, urls
+from solo import __version__, cli_data, control, jobs, urls
 from solo.config import TOML_NAME, Settings, load_settings, write_toml
 from solo.db import DAMAGE, Database, damaged
 from solo.errors import SetupError
@@ -26,7 +27,7 @@ from solo.store import hosts, refusals
 from solo.store import media_cache as media_cache_store
 from solo.store.account import set_password_hash
 
-COMMANDS = ("init", "serve", "passwd", "queue", "rebuild-feeds", "media")
+COMMANDS = ("init", "serve", "passwd", "queue", "rebuild-feeds", "media", *cli_data.COMMANDS)
 MB = 1024 * 1024
 RECENT_REFUSALS = 20
 
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BYTES",
         help="the size to bring the cache down to (default: media_cache_bytes)",
     )
+    cli_data.add_parsers(commands)
     return parser
 
 
@@ -234,6 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "queue": cmd_queue,
         "rebuild-feeds": cmd_rebuild_feeds,
         "media": cmd_media,
+        **cli_data.HANDLERS,
     }
     try:
         return handlers[args.command](args)
