@@ -203,7 +203,7 @@ def cmd_media(args: argparse.Namespace) -> int:
         raise SetupError(f"--budget {budget} is negative")
 
     async def prune() -> tuple[int, int, int]:
-        db = Database(settings.db_path)
+        db = Database(settings.db_path, checkpoints=not settings.litestream)
         await db.open()
         storage = open_storage(settings)
         try:
