@@ -22,7 +22,7 @@ async def test_the_settings_page_downloads_a_backup_that_restores(
     await statuses.post(app.state.federation, "kept in the backup")
     await login(client)
     page = await client.get("/settings")
-    assert 'action="/settings/backup"' in page.text
+    assert 'action="/settings/backup#backup"' in page.text
     token = csrf_from(page.text)
     target = tmp_path / "download.tar"
     async with client.stream(
