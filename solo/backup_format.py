@@ -18,7 +18,7 @@ import json
 import os
 import tarfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -195,7 +195,10 @@ def tar_size(manifest: Manifest) -> int:
 
 
 def read_backup(
-    source: IO[bytes], latest_schema: int, sink: Path | None = None
+    source: IO[bytes],
+    latest_schema: int,
+    sink: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Manifest, int]:
     """Read a backup from start to end, checking every member against the manifest; with
     `sink`, write each member under it as it is read. Returns the manifest and the bytes read.
@@ -207,7 +210,7 @@ def read_backup(
     except tarfile.TarError:
         raise SetupError("this is not a Solo backup (not a tar file)") from None
     try:
-        return _read_members(archive, latest_schema, sink)
+        return _read_members(archive, latest_schema, sink, progress)
     except (tarfile.TarError, EOFError):
         raise SetupError(
             "the backup is truncated or damaged (its tar structure ends early): nothing was"
@@ -218,7 +221,10 @@ def read_backup(
 
 
 def _read_members(
-    archive: tarfile.TarFile, latest_schema: int, sink: Path | None
+    archive: tarfile.TarFile,
+    latest_schema: int,
+    sink: Path | None,
+    progress: Callable[[int, int], None] | None,
 ) -> tuple[Manifest, int]:
     first = archive.next()
     if first is None or first.name != MANIFEST_NAME or not first.isfile():
@@ -244,6 +250,8 @@ def _read_members(
             raise SetupError(f"{name} in the backup is not the size its manifest says")
         found.add(name)
         total += _copy_member(archive, member, entry, sink)
+        if progress is not None:
+            progress(total, manifest.total_size)
     missing = sorted(set(expected) - found)
     if missing:
         raise SetupError(

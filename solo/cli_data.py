@@ -24,7 +24,13 @@ from solo.media.storage import open_storage
 COMMANDS = ("backup", "restore", "delete-account")
 MB = 1024 * 1024
 DEFAULT_WAIT = 600.0
-LABELS = {"database": "Database", "media": "Media", "writing": "Writing"}
+LABELS = {
+    "database": "Database",
+    "media": "Media",
+    "writing": "Writing",
+    "checking": "Checking",
+    "restoring": "Restoring",
+}
 
 
 class Bar:
@@ -52,6 +58,13 @@ class Bar:
                 f" {fraction * 100:5.1f}%"
             )
             self.stream.flush()
+
+    def abort(self) -> None:
+        """Leave the bar's line, so that the error that stopped it starts a line of its own."""
+        if self.live and self.stage:
+            self.stream.write("\n")
+            self.stream.flush()
+        self.stage = ""
 
     def end(self) -> None:
         if not self.stage:
@@ -105,7 +118,11 @@ def cmd_backup(args: argparse.Namespace) -> int:
         raise SetupError("--pause takes 0 to 10 seconds")
     bar = Bar()
     started = time.monotonic()
-    manifest = asyncio.run(backup.write_backup(settings, args.file, bar, pause=args.pause))
+    try:
+        manifest = asyncio.run(backup.write_backup(settings, args.file, bar, pause=args.pause))
+    except BaseException:
+        bar.abort()
+        raise
     bar.end()
     media = sum(1 for entry in manifest.files if entry.name.startswith("media/"))
     size = args.file.stat().st_size
@@ -119,15 +136,23 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 def cmd_restore(args: argparse.Namespace) -> int:
     settings = load_settings(data_dir=args.data_dir)
+    bar = Bar()
+    try:
+        if args.check:
+            manifest = restore.verify(args.file, bar)
+        else:
+            manifest = restore.restore(args.file, settings.data_dir, bar)
+    except BaseException:
+        bar.abort()
+        raise
+    bar.end()
     if args.check:
-        manifest = restore.verify(args.file)
         print(
             f"{args.file} is a complete backup of @{manifest.username}@{manifest.domain}"
             f" made {_when(manifest.created_at)} by Solo {manifest.solo_version}"
             f" ({len(manifest.files)} files, {manifest.total_size / MB:.1f} MB)."
         )
         return 0
-    manifest = restore.restore(args.file, settings.data_dir)
     print(
         f"Restored @{manifest.username}@{manifest.domain} (backup of {_when(manifest.created_at)},"
         f" {len(manifest.files)} files) into {settings.data_dir}/. Start it with `solo serve`"

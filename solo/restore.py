@@ -12,7 +12,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -38,18 +38,28 @@ def check_empty(data_dir: Path) -> None:
         )
 
 
-def verify(backup: Path) -> Manifest:
+# progress(stage, done, total), stage "checking" or "restoring", in bytes.
+Progress = Callable[[str, int, int], None]
+
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    pass
+
+
+def verify(backup: Path, progress: Progress = _quiet) -> Manifest:
     """Check a backup from start to end without writing anything; its manifest."""
     with _open(backup) as source:
-        manifest, _ = read_backup(source, schema_version())
+        manifest, _ = read_backup(
+            source, schema_version(), progress=lambda done, total: progress("checking", done, total)
+        )
     return manifest
 
 
-def restore(backup: Path, data_dir: Path) -> Manifest:
+def restore(backup: Path, data_dir: Path, progress: Progress = _quiet) -> Manifest:
     """Restore `backup` as `data_dir`; SetupError (and nothing changed) when it cannot."""
     data_dir = data_dir.absolute()
     check_empty(data_dir)
-    manifest = verify(backup)
+    manifest = verify(backup, progress)
     parent = data_dir.parent
     parent.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(parent).free
@@ -61,7 +71,12 @@ def restore(backup: Path, data_dir: Path) -> Manifest:
     work = Path(tempfile.mkdtemp(prefix=f".{data_dir.name}.restoring-", dir=parent))
     try:
         with _open(backup) as source:
-            read_backup(source, schema_version(), sink=work)
+            read_backup(
+                source,
+                schema_version(),
+                sink=work,
+                progress=lambda done, total: progress("restoring", done, total),
+            )
         _check_database(work / DB_NAME, manifest)
         work.chmod(0o700)
         check_empty(data_dir)  # again: something may have appeared while we wrote

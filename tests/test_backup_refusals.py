@@ -20,6 +20,7 @@ import pytest
 
 from solo.backup_format import MANIFEST_NAME
 from solo.cli import main
+from solo.cli_data import Bar
 from solo.db import schema_version
 from tests.conftest import initialise_fast, make_settings
 
@@ -86,6 +87,7 @@ def test_backup_then_restore_from_the_command_line(
     code, out, err = run(capsys, "--data-dir", str(target), "restore", str(backup_file))
     assert code == 0, err
     assert "Restored @alice@solo.test" in out
+    assert "Checking: done" in err and "Restoring: done" in err
     assert (target / "solo.toml").read_text() == (instance / "solo.toml").read_text()
     code, out, _ = run(capsys, "--data-dir", str(target), "queue")
     assert code == 0 and "push" in out, "the restored instance opens"
@@ -210,3 +212,32 @@ def test_a_backup_killed_midway_leaves_nothing_that_passes_for_one(
     assert not list(instance.glob(".backup-*"))
     code, _, _ = run(capsys, "--data-dir", str(tmp_path / "ok"), "restore", str(target))
     assert code == 0
+
+
+def test_a_backup_needs_an_instance_and_a_file_name(
+    instance: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "--data-dir", str(tmp_path / "none"), "backup", str(tmp_path / "b"))
+    assert code == 1 and "no Solo instance" in err
+    code, _, err = run(capsys, "--data-dir", str(instance), "backup", str(tmp_path))
+    assert code == 1 and "is a folder" in err
+    code, _, err = run(capsys, "--data-dir", str(instance), "backup", str(tmp_path / "no" / "b"))
+    assert code == 1 and "is not a folder" in err
+    assert not list(tmp_path.glob("**/.b.partial-*")) and not list(instance.glob(".backup-*"))
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_on_a_terminal() -> None:
+    screen = Terminal()
+    bar = Bar(screen)
+    for done in (0, 512, 1024):
+        bar("database", done, 1024)
+    bar("writing", 10, 10)
+    bar.end()
+    text = screen.getvalue()
+    assert "\rDatabase  [" + "#" * 30 + "] 100.0%\n" in text
+    assert "\rWriting   [" + "#" * 30 + "] 100.0%\n" in text
