@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bench import api, archive, fanout, filters, ingress, lists_tags, media, startup, timelines
+from bench import api, archive, backup, fanout, filters, ingress, lists_tags, media, startup, timelines
 
 NAMES = (
     "startup",
@@ -21,6 +21,7 @@ NAMES = (
     "filters",
     "archive",
     "lists",
+    "backup",
 )
 
 parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -60,3 +61,5 @@ for name in args.names or NAMES:
         archive.main()
     elif name == "lists":
         asyncio.run(lists_tags.run())
+    elif name == "backup":
+        asyncio.run(backup.run())

@@ -1,4 +1,5 @@
-"""The `solo` command: init, serve, passwd, queue, rebuild-feeds, media, import, export-csv."""
+"""The `solo` command: init, serve, passwd, queue, rebuild-feeds, media, import, export-csv,
+export, import-archive, backup, restore, delete-account."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from solo import __version__, archive_cli, control, csv_cli, jobs, urls
+from solo import __version__, archive_cli, cli_data, control, csv_cli, jobs, urls
 from solo.actions.csv_formats import KINDS
 from solo.config import TOML_NAME, Settings, load_settings, write_toml
 from solo.db import DAMAGE, Database, damaged
@@ -38,6 +39,7 @@ COMMANDS = (
     "export-csv",
     "export",
     "import-archive",
+    *cli_data.COMMANDS,
 )
 MB = 1024 * 1024
 RECENT_REFUSALS = 20
@@ -106,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         "import-archive", help="import your old posts from a Mastodon archive (.zip)"
     )
     import_archive.add_argument("file", metavar="ARCHIVE.zip", help="the archive to import")
+    cli_data.add_parsers(commands)
     return parser
 
 
@@ -243,7 +246,7 @@ def cmd_media(args: argparse.Namespace) -> int:
         raise SetupError(f"--budget {budget} is negative")
 
     async def prune() -> tuple[int, int, int]:
-        db = Database(settings.db_path)
+        db = Database(settings.db_path, checkpoints=not settings.litestream)
         await db.open()
         storage = open_storage(settings)
         try:
@@ -280,6 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export-csv": cmd_export_csv,
         "export": archive_cli.cmd_export,
         "import-archive": archive_cli.cmd_import_archive,
+        **cli_data.HANDLERS,
     }
     try:
         return handlers[args.command](args)

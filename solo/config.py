@@ -56,6 +56,8 @@ class Settings:
     authorized_fetch: bool = False
     limited_federation: bool = False  # federate only with `federation_allowlist`
     federation_allowlist: str = ""  # "a.example, b.example:8443" (subdomains included)
+    # Litestream replicates the database: Solo leaves every checkpoint of the WAL to it.
+    litestream: bool = False
 
     def __post_init__(self) -> None:
         if not DOMAIN_RE.match(self.domain):

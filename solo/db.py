@@ -125,8 +125,11 @@ async def _rollback(conn: aiosqlite.Connection) -> None:
 
 
 class Database:
-    def __init__(self, path: Path, readers: int = 2) -> None:
+    def __init__(self, path: Path, readers: int = 2, *, checkpoints: bool = True) -> None:
+        """`checkpoints=False` leaves checkpointing the WAL to another process (Litestream),
+        which must then run: the WAL grows until it does."""
         self.path = path
+        self._checkpoints = checkpoints
         self._reader_count = readers
         self._writer: aiosqlite.Connection | None = None
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
@@ -162,6 +165,9 @@ class Database:
             await _configure(writer)
             await writer.execute("PRAGMA journal_mode = WAL")
             await writer.execute("PRAGMA synchronous = FULL")
+            if not self._checkpoints:
+                # Only the writer commits, so only its automatic checkpoints need turning off.
+                await writer.execute("PRAGMA wal_autocheckpoint = 0")
             await migrate(writer, self.path)
         except sqlite3.DatabaseError as error:
             await writer.close()

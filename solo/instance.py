@@ -61,7 +61,7 @@ async def initialise(settings: Settings, password: str, *, force: bool = False) 
 
 async def open_instance(settings: Settings) -> Instance:
     """Open an initialised instance for serving; a SetupError says what is missing."""
-    db = Database(settings.db_path)
+    db = Database(settings.db_path, checkpoints=not settings.litestream)
     await db.open()
     try:
         try:

@@ -1,22 +1,26 @@
-"""The settings page: the profile (name, bio, fields, locked), the password, and logging out
-everywhere."""
+"""The settings page: the profile (name, bio, fields, locked), the password, logging out
+everywhere, and downloading a backup."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from solo import backup
 from solo.actions import ActionError, WrongPassword, profile
+from solo.backup_format import tar_size
 from solo.edge.ratelimit import client_address, failed_logins
 from solo.edge.sessions import checked_form, log_in, log_out_everywhere
 from solo.edge.templating import flash, render
 from solo.errors import TooManyRequests
 from solo.federation.context import federation_of
+from solo.passwords import MAX_LENGTH, check_password_async
 from solo.store.account import Account
 from solo.web import apps
 from solo.web.common import form_page, login_required
@@ -70,6 +74,7 @@ async def _page(request: Request, account: Account, **context: Any) -> Response:
         "notice": None,
         "password_error": None,
         "password_notice": None,
+        "backup_error": None,
         **context,
     }
     return render(request, "settings.html", values, status=status)
@@ -149,6 +154,39 @@ async def change_password(request: Request, account: Account) -> Response:
 
 
 @login_required
+async def download_backup(request: Request, account: Account) -> Response:
+    """`POST /settings/backup`: the same file as `solo backup`, streamed as it is read.
+
+    The password is asked again: the file holds the private keys and the password hash, which a
+    stolen session cookie alone must not be enough to carry away."""
+    form = await checked_form(request)
+    window = failed_logins(request)
+    address = client_address(request)
+    wait = window.reserve(address)
+    if wait is not None:
+        raise TooManyRequests(
+            f"Too many wrong passwords from your address. Try again in {wait} seconds.", wait
+        )
+    password = str(form.get("password", ""))[:MAX_LENGTH]
+    if not await check_password_async(password, account.password_hash):
+        message = "The password is not right, so no backup was made."
+        return await _page(request, account, backup_error=message, status=403)
+    window.release(address)
+    settings = federation_of(request).settings
+    manifest, chunks = await backup.stream(settings)
+    day = time.strftime("%Y-%m-%d", time.gmtime(manifest.created_at))
+    return StreamingResponse(
+        chunks,
+        media_type="application/x-tar",
+        headers={
+            "Content-Disposition": f'attachment; filename="solo-{settings.username}-{day}.tar"',
+            "Content-Length": str(tar_size(manifest)),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@login_required
 async def end_sessions(request: Request, account: Account) -> Response:
     """`POST /settings/sessions/end`: log out everywhere, this browser included."""
     await checked_form(request)
@@ -166,4 +204,5 @@ routes: list[BaseRoute] = [
     Route("/settings", save_profile, methods=["POST"]),
     Route("/settings/password", change_password, methods=["POST"]),
     Route("/settings/sessions/end", end_sessions, methods=["POST"]),
+    Route("/settings/backup", download_backup, methods=["POST"]),
 ]
