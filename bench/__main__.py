@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bench import api, fanout, filters, ingress, media, startup, timelines
+from bench import api, fanout, filters, ingress, media, search, startup, timelines
 
-NAMES = ("startup", "fanout", "ingress", "burst", "timelines", "media", "api", "filters")
+NAMES = ("startup", "fanout", "ingress", "burst", "timelines", "media", "api", "filters", "search")
 
 parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
 parser.add_argument(
@@ -45,3 +45,5 @@ for name in args.names or NAMES:
         asyncio.run(api.run(profile=args.profile))
     elif name == "filters":
         asyncio.run(filters.run())
+    elif name == "search":
+        asyncio.run(search.run())

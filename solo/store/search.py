@@ -3,7 +3,8 @@
 `find` turns a parsed `Query` into one SQL statement: the FTS5 match of the wanted words, the
 operators as plain conditions on the statuses row, the exclusions as a second match, authors the
 user hides left out. Newest first by default (Mastodon's order), or by bm25 (body weighs more
-than the content warning, which weighs more than alt text and poll options).
+than the content warning, which weighs more than alt text and poll options) among the newest
+RANKED matches, so that a common word costs no more than a rare one.
 
 `build_index` fills the index for rows older than it, in small batches after start-up, with
 its progress in the log; `index_progress` reads where it stands.
@@ -25,6 +26,7 @@ from solo.store.suppression import author_hidden
 log = logging.getLogger("solo.search")
 
 BATCH: Final = 2000
+RANKED: Final = 2000
 RANK: Final = "bm25(status_search, 4.0, 2.0, 1.0)"
 _LIBRARY: Final = (
     "(s.actor_id IS NULL"
@@ -104,13 +106,21 @@ async def find(db: Database, query: Query, page: Page, authors: dict[str, int | 
     know to its actor id (None for us)."""
     where, params = _conditions(query, authors)
     match = query.match()
-    sql = "SELECT s.id FROM "
+    # With words, FTS5 drives: it walks its matches newest first (rowid order, no sort) and
+    # the LIMIT stops it early; the id bounds go to its rowid, which it can seek. One author's
+    # posts are few: then the author's index drives, and each post is checked against the words.
+    by_author = page.account_actor is not False or any(f.key == "from" for f in query.filters)
+    key = "status_search.rowid" if match is not None and not by_author else "s.id"
+    ranked = query.order == "relevance" and match is not None
+    sql = "SELECT s.id"
     if match is not None:
-        sql += "status_search JOIN statuses s ON s.id = status_search.rowid"
+        # bm25 costs a look at the whole doclist per row: only when asked for.
+        sql += f", {RANK} AS score" if ranked else ""
+        sql += " FROM status_search JOIN statuses s ON s.id = status_search.rowid"
         where.insert(0, "status_search MATCH ?")
         params.insert(0, "{body cw extra}: (" + match + ")")
     else:
-        sql += "statuses s"
+        sql += " FROM statuses s"
     where.append(INDEXABLE.format(s="s"))
     where.append(f"NOT {author_hidden('s.actor_id')}")
     exclusion = query.exclusion()
@@ -123,18 +133,20 @@ async def find(db: Database, query: Query, page: Page, authors: dict[str, int | 
         where.append("s.actor_id = ?")
         params.append(page.account_actor)
     if page.max_id is not None:
-        where.append("s.id < ?")
+        where.append(f"{key} < ?")
         params.append(page.max_id)
     if page.min_id is not None:
-        where.append("s.id > ?")
+        where.append(f"{key} > ?")
         params.append(page.min_id)
-    sql += " WHERE " + " AND ".join(where)
-    if query.order == "relevance" and match is not None:
-        sql += f" ORDER BY {RANK}, s.id DESC"
+    sql += " WHERE " + " AND ".join(where) + f" ORDER BY {key} DESC LIMIT ?"
+    if ranked:
+        # bm25 over every match of a common word costs a scan of them all: the best are
+        # chosen among the newest RANKED matches, which bounds it.
+        sql = f"SELECT id FROM ({sql}) ORDER BY score, id DESC LIMIT ? OFFSET ?"
+        params += [RANKED, page.limit, page.offset]
     else:
-        sql += " ORDER BY s.id DESC"
-    sql += " LIMIT ? OFFSET ?"
-    params += [page.limit, page.offset]
+        sql += " OFFSET ?"
+        params += [page.limit, page.offset]
     rows = await db.fetchall(sql, params)
     return [row[0] for row in rows]
 
