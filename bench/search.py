@@ -10,6 +10,7 @@ RARE posts. Then:
   on such a database, and `solo.store.search.build_index` (what `solo serve` runs after start-up)
   is timed in-process. Target ≤ 30 s.
 - the index's size as a share of the database file (`dbstat`, after a checkpoint).
+- each query's SQL alone (`search.find`), in-process, p50 / p99;
 - `solo serve` on it, and each query in turn, ROUNDS × PER_ROUND requests one at a time on one
   keep-alive connection after a warm-up: a common word (about every other post), a rare word, a
   phrase, and an operator query (`from:`, `has:link`, `after:`, a word). Target p99 ≤ 50 ms.
@@ -33,7 +34,7 @@ from bench.timelines import PASSWORD, populate
 from bench.world import World
 from solo.db import Database
 from solo.instance import initialise
-from solo.store import search
+from solo.store import search, search_query
 
 ROUNDS = 3
 PER_ROUND = 40
@@ -79,17 +80,32 @@ def _prepare(db_path: Path) -> tuple[int, str]:
     return int(rows[0]), time.strftime("%Y-%m-%d", time.gmtime(middle))
 
 
-async def _index(db_path: Path) -> tuple[float, int]:
+async def _index(db_path: Path, wanted: dict[str, str]) -> tuple[float, int, dict[str, str]]:
+    """Index in-process; then each query's own SQL (`search.find`, 20 ids) timed in-process,
+    apart from the HTTP request and the rendering of the statuses found."""
     db = Database(db_path)
     await db.open()
+    alone: dict[str, str] = {}
     try:
         began = time.perf_counter()
         await search.build_index(db)
         took = time.perf_counter() - began
         indexed = (await search.index_progress(db)).indexed
+        for name, text in wanted.items():
+            parsed = search_query.parse(text)
+            authors = await search.resolve_authors(db, parsed, "bench")
+            times = []
+            for _ in range(WARM_UP + PER_ROUND):
+                start = time.perf_counter()
+                await search.find(db, parsed, search.Page(limit=20), authors)
+                times.append(time.perf_counter() - start)
+            times = times[WARM_UP:]
+            alone[name] = (
+                f"{percentile(times, 50) * 1000:.1f} / {percentile(times, 99) * 1000:.1f} ms"
+            )
     finally:
         await db.close()
-    return took, indexed
+    return took, indexed, alone
 
 
 def _sizes(db_path: Path) -> tuple[int, int]:
@@ -144,7 +160,8 @@ async def run() -> None:
         await initialise(settings, PASSWORD)
         counts = populate(settings)
         rows, middle = _prepare(settings.db_path)
-        took, indexed = await _index(settings.db_path)
+        wanted = queries(middle)
+        took, indexed, alone = await _index(settings.db_path, wanted)
         index_bytes, file_bytes = _sizes(settings.db_path)
         print(
             f"search: indexed {indexed:,} of {rows:,} stored rows in {took:.1f} s"
@@ -159,7 +176,6 @@ async def run() -> None:
             procs.start_solo(settings.data_dir)
             await procs.wait_solo()
             token = await get_token(port, domain)
-            wanted = queries(middle)
             share = CpuShare(procs)
             for _ in range(ROUNDS):
                 for name, query in wanted.items():
@@ -171,6 +187,9 @@ async def run() -> None:
             for name, query in wanted.items():
                 shown[name] = await _count(port, domain, token, query)
         report(results, shown, wanted, cpu)
+        print("  the search SQL alone, in-process (p50 / p99 for 20 ids):")
+        for name, figures in alone.items():
+            print(f"  {name:<24} {figures}")
 
 
 def report(
