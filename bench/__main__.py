@@ -8,7 +8,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bench import api, archive, backup, fanout, filters, ingress, lists_tags, media, startup, timelines
+from bench import (
+    api,
+    archive,
+    backup,
+    fanout,
+    filters,
+    ingress,
+    lists_tags,
+    media,
+    search,
+    startup,
+    timelines,
+)
 
 NAMES = (
     "startup",
@@ -22,6 +34,7 @@ NAMES = (
     "archive",
     "lists",
     "backup",
+    "search",
 )
 
 parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -63,3 +76,5 @@ for name in args.names or NAMES:
         asyncio.run(lists_tags.run())
     elif name == "backup":
         asyncio.run(backup.run())
+    elif name == "search":
+        asyncio.run(search.run())

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from solo import fulltext
 from solo.errors import SetupError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -169,6 +170,7 @@ class Database:
                 # Only the writer commits, so only its automatic checkpoints need turning off.
                 await writer.execute("PRAGMA wal_autocheckpoint = 0")
             await migrate(writer, self.path)
+            await _on_thread(writer, fulltext.install, writer._conn)
         except sqlite3.DatabaseError as error:
             await writer.close()
             raise SetupError(f"{self.path} is not a usable Solo database: {error}") from None

@@ -714,3 +714,44 @@ async def test_mastodon_py_lists_and_hashtags(
         assert list(mastodon.featured_tags()) == []
 
     await asyncio.to_thread(read_and_tags)
+
+
+def _mastodon_py_search(base_url: str, secrets: Path) -> dict[str, Any]:
+    _mastodon_py_password_login(base_url, secrets)
+    mastodon = Mastodon(client_id=secrets, access_token=None)
+    mastodon.log_in("alice", PASSWORD, scopes=SCOPES, allow_http=True)
+    ids = [
+        mastodon.status_post(text)["id"]
+        for text in ("Über den Wolken", "Cloudy with a chance of meatballs", "Wolkig, später Regen")
+    ]
+    found = mastodon.search_v2("uber", result_type="statuses")
+    both = mastodon.search_v2("wolk*", result_type="statuses")
+    paged = mastodon.search_v2("wolk*", result_type="statuses", max_id=ids[2])
+    mixed = mastodon.search_v2("from:me -regen")
+    return {
+        "ids": ids,
+        "found": [s["id"] for s in found["statuses"]],
+        "both": [s["id"] for s in both["statuses"]],
+        "paged": [s["id"] for s in paged["statuses"]],
+        "mixed": [s["id"] for s in mixed["statuses"]],
+    }
+
+
+async def test_mastodon_py_and_toot_search_posts(node: SoloProcess, tmp_path: Path) -> None:
+    result = await asyncio.to_thread(_mastodon_py_search, node.base_url, tmp_path / "secrets.txt")
+    first, cloudy, rainy = result["ids"]
+    assert result["found"] == [first]
+    assert result["both"] == [rainy, first]
+    assert result["paged"] == [first]
+    assert result["mixed"] == [cloudy, first]
+    config = tmp_path / "toot-config"
+    await asyncio.to_thread(
+        _toot, config, "login_cli", "-i", node.base_url, "-e", "alice", "-p", PASSWORD
+    )
+    shown = await asyncio.to_thread(_toot, config, "search", "--type", "statuses", "meatballs")
+    assert shown.returncode == 0, shown.stderr
+    assert f"* {cloudy} {node.base_url}/@alice/{cloudy}" in shown.stdout  # toot's listing
+    as_json = await asyncio.to_thread(
+        _toot, config, "search", "--type", "statuses", "--json", "wolken"
+    )
+    assert [s["id"] for s in json.loads(as_json.stdout)["statuses"]] == [str(first)]

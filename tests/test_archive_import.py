@@ -78,9 +78,14 @@ async def test_fixture_archive_becomes_posts_with_dates_threads_and_media(
     note = next(i["object"] for i in items if "My first post" in i["object"]["content"])
     assert note["published"] == "2019-05-04T10:00:00Z"
     assert note["attachment"][0]["name"] == "Tomatoes on the vine"
-    # In search: its hashtag, now one of ours.
+    # In search: its hashtag, now one of ours, and its words and alt text in full-text search.
     tagged = await client.get("/tags/garden")
     assert "My first post" in tagged.text
+    for words in ('"first" "post"', '"tomatoes"'):
+        found = await db.fetchall(
+            "SELECT rowid FROM status_search WHERE status_search MATCH ?", (words,)
+        )
+        assert [row[0] for row in found] == [first["id"]], words
 
 
 async def test_reimporting_stores_nothing_twice(

@@ -318,7 +318,7 @@ async def test_search_box(user: httpx.AsyncClient) -> None:
     assert own.headers["location"] == "/@alice"
     text = await user.get("/search?q=hello+there")
     assert text.status_code == 200
-    assert "Searching the text of posts comes later." in text.text
+    assert "Nothing found for “hello there”." in text.text  # words search the posts
     local = await user.get("/search?q=https%3A%2F%2Fsolo.test%2Fnothing")
     assert local.status_code == 400
     assert "There is nothing at that address on this server." in local.text

@@ -2,8 +2,9 @@
 
 `@user@host` (or `user@host`) and addresses of posts and profiles are looked up on their
 server when `resolve` is true, which needs a user token, as Mastodon's; otherwise only what we
-have is found. Hashtags come from stored posts. Searching the text of posts is not done: it
-comes with the full-text index.
+have is found. Hashtags come from stored posts. Any other text searches the posts we store
+(`solo.store.search`), with Mastodon's operators, for a user token only (as Mastodon's); paged by
+`limit`/`offset` and `max_id`/`min_id`, narrowed to one author by `account_id`.
 """
 
 from __future__ import annotations
@@ -20,15 +21,23 @@ from solo.actions import ActionError
 from solo.actions.follows import HANDLE_RE, find_account
 from solo.actions.lookup import resolve_url
 from solo.api import status_parts
-from solo.api.account_entities import is_us, own_account, render_account, render_accounts
+from solo.api.account_entities import (
+    account_by_id,
+    is_us,
+    own_account,
+    render_account,
+    render_accounts,
+)
 from solo.api.auth import Caller, api
 from solo.api.errors import InvalidToken, ValidationFailed
+from solo.api.ids import id_of
 from solo.api.params import Params
 from solo.api.status_entities import render_statuses
 from solo.federation.context import Federation, federation_of
 from solo.federation.remote_actors import authority
 from solo.store import actors as actor_store
-from solo.store import listings, suppression
+from solo.store import listings, search_query, suppression
+from solo.store import search as search_store
 from solo.store import statuses as status_store
 from solo.store.actors import RemoteActor
 from solo.store.statuses import Status
@@ -78,6 +87,44 @@ async def _by_address(
     return await actor_store.get_actor_by_url(federation.db, url)
 
 
+def _paging_id(params: Params, key: str) -> int | None:
+    raw = params.string(key, max_length=40)
+    if raw is None or raw == "":
+        return None
+    found = id_of(raw)
+    if found is None:
+        raise ValidationFailed(key, "must be a status id")
+    return found
+
+
+async def search_statuses(
+    federation: Federation, params: Params, query: str, *, limit: int, offset: int
+) -> list[int]:
+    """Ids of the stored posts matching the text `query`, with its operators."""
+    try:
+        parsed = search_query.parse(query)
+    except search_query.QueryError as error:
+        raise ValidationFailed("q", str(error)) from None
+    if parsed.empty:
+        return []
+    account: int | bool | None = False
+    raw_account = params.string("account_id", max_length=40)
+    if raw_account:
+        actor = await account_by_id(federation, raw_account)
+        account = None if actor is None else actor.id
+    page = search_store.Page(
+        limit=limit,
+        offset=offset,
+        max_id=_paging_id(params, "max_id"),
+        min_id=_paging_id(params, "min_id"),
+        account_actor=account,
+    )
+    authors = await search_store.resolve_authors(
+        federation.db, parsed, federation.settings.username
+    )
+    return await search_store.find(federation.db, parsed, page, authors)
+
+
 @api("read:search", public=True)
 async def search(request: Request, caller: Caller | None) -> Response:
     federation = federation_of(request)
@@ -118,6 +165,9 @@ async def search(request: Request, caller: Caller | None) -> Response:
             for name in names
             if hashtags.is_valid(name)  # rows stored before ingest checked names
         ]
+    if "statuses" in wanted and caller is not None and caller.user and not HANDLE_RE.match(query):
+        ids = await search_statuses(federation, params, query, limit=limit, offset=offset)
+        answer["statuses"] = await render_statuses(federation, ids, caller)
     return JSONResponse(answer)
 
 

@@ -26,7 +26,7 @@ from solo.media.cache import MediaCache
 from solo.media.proxy import MediaProxy
 from solo.media.storage import open_storage
 from solo.net.fetch import Fetcher
-from solo.store import domain_blocks, hosts
+from solo.store import domain_blocks, hosts, search
 
 # Deliveries mostly wait on the network: at 50 ms a round trip, 32 at once cap a fan-out at
 # ~550 inboxes/s.
@@ -93,6 +93,8 @@ async def federation(
         ),
     ]
     poll_tasks.start_scheduler(built)  # tells when polls end
+    # Posts stored before the search index are indexed in the background, newest first.
+    workers.append(asyncio.create_task(search.build_index(instance.db), name="solo-search-index"))
     try:
         yield built
     finally:
