@@ -161,7 +161,8 @@ async def test_the_migration_keeps_rows_ids_and_references(tmp_path: Path) -> No
         assert await db.fetchval("SELECT status_id FROM media WHERE id = 5") == 99
         assert await db.fetchval("SELECT COUNT(*) FROM follows WHERE actor_id = 7") == 1
         sequence = dict(await db.fetchall("SELECT name, seq FROM sqlite_sequence"))
-        assert sequence == {"actors": 7, "notifications": 12, "media": 5}
+        rebuilt = {name: sequence.get(name) for name in ("actors", "notifications", "media")}
+        assert rebuilt == {"actors": 7, "notifications": 12, "media": 5}
         async with db.transaction() as conn:
             await conn.execute("DELETE FROM actors WHERE id = 7")  # cascades still work
         assert await db.fetchval("SELECT COUNT(*) FROM notifications") == 0

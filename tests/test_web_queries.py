@@ -146,10 +146,10 @@ async def test_a_page_costs_the_same_whatever_its_size(
         assert len(cards(pages[5])) == 5
         assert len(cards(pages[40])) == 40
     assert len(counted[5]) == len(counted[40]), (counted[5], counted[40])
-    # A profile also reads its pins, and the notifications their ids (from SQLite, where what
-    # is suppressed is decided) and their held-back requests; every page reads its link cards
-    # and attachments.
-    budget = {"/@alice": 11, "/notifications": 12}.get(path, 10)
+    # A profile also reads its pins and featured hashtags, and the notifications their ids (from
+    # SQLite, where what is suppressed is decided) and their held-back requests; every page reads
+    # its link cards and attachments.
+    budget = {"/@alice": 12, "/notifications": 12}.get(path, 10)
     assert len(counted[40]) <= budget
     if path == "/":
         # Both pages show every kind of card, so the equality above is not a coincidence.

@@ -13,11 +13,11 @@ import aiosqlite
 
 from solo.db import Database
 
+# Now in Unix seconds with their fraction, as `time.time()` gives it: strftime('%s') cuts to the
+# second, so a mute would stay in force up to a second after `Feeds.expire_mutes` saw it end.
+NOW = "((julianday('now') - 2440587.5) * 86400.0)"
 # The mutes in force, as SQL: what the timelines' rules and the notification lists leave out.
-ACTIVE = (
-    "SELECT actor_id FROM mutes"
-    " WHERE (expires_at IS NULL OR expires_at > CAST(strftime('%s', 'now') AS REAL))"
-)
+ACTIVE = f"SELECT actor_id FROM mutes WHERE (expires_at IS NULL OR expires_at > {NOW})"
 ACTIVE_FOR_NOTIFICATIONS = f"{ACTIVE} AND notifications = 1"
 
 
@@ -71,7 +71,5 @@ async def mutes_page(
 
 async def next_end(db: Database) -> float | None:
     """When the next mute in force runs out; None when none is set to."""
-    value = await db.fetchval(
-        "SELECT MIN(expires_at) FROM mutes WHERE expires_at > CAST(strftime('%s', 'now') AS REAL)"
-    )
+    value = await db.fetchval(f"SELECT MIN(expires_at) FROM mutes WHERE expires_at > {NOW}")
     return None if value is None else float(value)
