@@ -334,24 +334,14 @@ class Fetcher:
     async def get_html(self, url: str) -> tuple[str, str]:
         """The start of a text/html page (at most `HTML_HEAD` bytes, decoded) and the URL that
         finally served it, for link previews. No signature: pages are not ActivityPub."""
-        reply = await self._exchange(
-            "GET",
+        reply = await self._get(
             url,
-            headers={"Accept": ACCEPT_HTML},
-            content=None,
-            auth=None,
-            follow=True,
-            cut=False,
+            ACCEPT_HTML,
+            lambda content_type: media_type(content_type)[0] == ACCEPT_HTML,
+            "text/html",
             head=HTML_HEAD,
         )
-        if reply.status != 200:
-            raise HTTPStatusError(f"{reply.url} answered {reply.status}", url, reply.status)
-        content_type = reply.headers.get("content-type", "")
-        kind, parameters = media_type(content_type)
-        if kind != ACCEPT_HTML:
-            raise BadContentType(
-                f"{reply.url} answered {content_type or 'no content type'!r}, not text/html", url
-            )
+        parameters = media_type(reply.headers.get("content-type", ""))[1]
         charset = parameters.get("charset", "utf-8")
         try:
             text = reply.body.decode(charset, errors="replace")
@@ -367,27 +357,14 @@ class Fetcher:
         (TooLarge while streaming).
 
         Unsigned, as Mastodon serves media; the caller checks the bytes match the type."""
-        reply = await self._exchange(
-            "GET",
+        reply = await self._get(
             url,
-            headers={"Accept": accept},
-            content=None,
-            auth=None,
-            follow=True,
-            cut=False,
+            accept,
+            lambda content_type: media_type(content_type)[0] in types,
+            "an image, video or audio file Solo serves",
             cap=max_bytes,
         )
-        if reply.status != 200:
-            raise HTTPStatusError(f"{reply.url} answered {reply.status}", url, reply.status)
-        content_type = reply.headers.get("content-type", "")
-        kind = media_type(content_type)[0]
-        if kind not in types:
-            raise BadContentType(
-                f"{reply.url} answered {content_type or 'no content type'!r},"
-                " not an image, video or audio file Solo serves",
-                url,
-            )
-        return reply.body, kind
+        return reply.body, media_type(reply.headers.get("content-type", ""))[0]
 
     async def post(
         self,
@@ -427,6 +404,31 @@ class Fetcher:
         client: httpx.AsyncClient | None,
     ) -> tuple[dict[str, Any], str]:
         """GET a JSON object; return it with the URL that finally served it."""
+        reply = await self._get(
+            url, accept, type_ok, repr(accept), auth=auth, client=client, federated=True
+        )
+        try:
+            document = json_input.parse_object(reply.body)
+        except json_input.BadJSON as error:
+            raise BadDocument(f"the JSON at {reply.url} {error}", url) from None
+        return document, reply.url
+
+    async def _get(
+        self,
+        url: str,
+        accept: str,
+        type_ok: Callable[[str], bool],
+        wanted: str,
+        *,
+        auth: httpx.Auth | None = None,
+        head: int = 0,
+        cap: int | None = None,
+        client: httpx.AsyncClient | None = None,
+        federated: bool = False,
+    ) -> Reply:
+        """GET `url`, following redirects, and return the answer only if it is a 200 with a
+        content type that `type_ok` accepts: else HTTPStatusError, or BadContentType saying it
+        is not what was `wanted`. The other arguments are `_exchange`'s."""
         reply = await self._exchange(
             "GET",
             url,
@@ -435,21 +437,19 @@ class Fetcher:
             auth=auth,
             follow=True,
             cut=False,
+            head=head,
+            cap=cap,
             client=client,
-            federated=True,
+            federated=federated,
         )
         if reply.status != 200:
             raise HTTPStatusError(f"{reply.url} answered {reply.status}", url, reply.status)
         content_type = reply.headers.get("content-type", "")
         if not type_ok(content_type):
             raise BadContentType(
-                f"{reply.url} answered {content_type or 'no content type'!r}, not {accept!r}", url
+                f"{reply.url} answered {content_type or 'no content type'!r}, not {wanted}", url
             )
-        try:
-            document = json_input.parse_object(reply.body)
-        except json_input.BadJSON as error:
-            raise BadDocument(f"the JSON at {reply.url} {error}", url) from None
-        return document, reply.url
+        return reply
 
     async def _exchange(
         self,
