@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -35,9 +36,10 @@ async def next_event(lines: AsyncIterator[str]) -> tuple[str, dict[str, object]]
     raise AssertionError("the stream ended")
 
 
-async def test_new_posts_and_notifications_arrive_on_the_stream(
-    tmp_path: Path, template_root: Path
-) -> None:
+@asynccontextmanager
+async def serving(tmp_path: Path, template_root: Path) -> AsyncIterator[tuple[Federation, str]]:
+    """Solo (as http://solo.test) served by uvicorn on a free port of 127.0.0.1, started and
+    stopped around the block: its federation and the URL to reach it by."""
     port = free_port()
     settings = make_settings(tmp_path / "data", scheme="http", domain="solo.test")
     await initialise_fast(settings, template_root)
@@ -45,45 +47,51 @@ async def test_new_posts_and_notifications_arrive_on_the_stream(
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
-    serving = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve())
     try:
         await eventually(lambda: _started(server), what="uvicorn to start")
-        federation: Federation = app.state.federation
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}", headers={"Host": "solo.test"}, timeout=10
-        ) as browser:
-            assert (await browser.get("/streaming")).status_code == 401  # not logged in yet
-            assert (await login(browser)).status_code == 303
-            async with browser.stream("GET", "/streaming?timeline=home") as response:
-                assert response.status_code == 200
-                assert response.headers["content-type"].startswith("text/event-stream")
-                assert response.headers["cache-control"] == "no-cache"
-                lines = response.aiter_lines()
-                assert await anext(lines) == "retry: 3000"  # subscribed from here on
-                assert federation.events.subscriber_count == 1
-                posted = await statuses.post(federation, "Live from the stream")
-                assert await next_event(lines) == ("update", {"id": str(posted.id)})
-                card = await browser.get(f"/fragments/status/{posted.id}")
-                assert "Live from the stream" in card.text
-                federation.feeds.unread = 2
-                async with federation.db.transaction() as conn:
-                    ended = await notification_store.add(conn, "poll", None, posted.id)
-                await federation.feeds.notification_added(ended)
-                assert await next_event(lines) == ("notification", {"unread": 3})
-                await statuses.delete(federation, posted.id)
-                assert await next_event(lines) == ("delete", {"id": str(posted.id)})
-
-            async def unsubscribed() -> bool:
-                return federation.events.subscriber_count == 0
-
-            await eventually(unsubscribed, what="the closed stream to unsubscribe")
+        yield app.state.federation, f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        await serving
+        await task
 
 
 async def _started(server: uvicorn.Server) -> bool:
     return bool(server.started)
+
+
+async def test_new_posts_and_notifications_arrive_on_the_stream(
+    tmp_path: Path, template_root: Path
+) -> None:
+    async with (
+        serving(tmp_path, template_root) as (federation, url),
+        httpx.AsyncClient(base_url=url, headers={"Host": "solo.test"}, timeout=10) as browser,
+    ):
+        assert (await browser.get("/streaming")).status_code == 401  # not logged in yet
+        assert (await login(browser)).status_code == 303
+        async with browser.stream("GET", "/streaming?timeline=home") as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            assert response.headers["cache-control"] == "no-cache"
+            lines = response.aiter_lines()
+            assert await anext(lines) == "retry: 3000"  # subscribed from here on
+            assert federation.events.subscriber_count == 1
+            posted = await statuses.post(federation, "Live from the stream")
+            assert await next_event(lines) == ("update", {"id": str(posted.id)})
+            card = await browser.get(f"/fragments/status/{posted.id}")
+            assert "Live from the stream" in card.text
+            federation.feeds.unread = 2
+            async with federation.db.transaction() as conn:
+                ended = await notification_store.add(conn, "poll", None, posted.id)
+            await federation.feeds.notification_added(ended)
+            assert await next_event(lines) == ("notification", {"unread": 3})
+            await statuses.delete(federation, posted.id)
+            assert await next_event(lines) == ("delete", {"id": str(posted.id)})
+
+        async def unsubscribed() -> bool:
+            return federation.events.subscriber_count == 0
+
+        await eventually(unsubscribed, what="the closed stream to unsubscribe")
 
 
 async def test_heartbeats_keep_an_idle_stream_open() -> None:
@@ -129,18 +137,8 @@ async def test_too_many_streams_are_refused(settings: Settings, template_root: P
 async def test_a_stream_ends_when_its_login_does(tmp_path: Path, template_root: Path) -> None:
     """Logging out (here, from another browser: "log out everywhere") ends the pages' open
     streams at once, not at their next reload."""
-    port = free_port()
-    settings = make_settings(tmp_path / "data", scheme="http", domain="solo.test")
-    await initialise_fast(settings, template_root)
-    app = create_app(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    serving = asyncio.create_task(server.serve())
-    try:
-        await eventually(lambda: _started(server), what="uvicorn to start")
-        federation: Federation = app.state.federation
-        url, host = f"http://127.0.0.1:{port}", {"Host": "solo.test"}
+    async with serving(tmp_path, template_root) as (federation, url):
+        host = {"Host": "solo.test"}
         async with (
             httpx.AsyncClient(base_url=url, headers=host, timeout=10) as reader,
             httpx.AsyncClient(base_url=url, headers=host, timeout=10) as other,
@@ -162,9 +160,6 @@ async def test_a_stream_ends_when_its_login_does(tmp_path: Path, template_root: 
 
             await eventually(unsubscribed, what="the ended stream to unsubscribe")
             assert (await reader.get("/streaming")).status_code == 401
-    finally:
-        server.should_exit = True
-        await serving
 
 
 async def test_a_stream_checks_its_login_at_each_heartbeat() -> None:
