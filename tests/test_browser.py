@@ -7,121 +7,38 @@ Screenshots of alice's pages land in `test-artifacts/screenshots/` for a person 
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 from PIL import Image
-from playwright.async_api import (
-    Browser,
-    BrowserContext,
-    Locator,
-    Page,
-    async_playwright,
-    expect,
+from playwright.async_api import Browser, expect
+
+from tests.browser_helpers import (
+    DESKTOP,
+    SCREENSHOTS,
+    WAIT_MS,
+    alice_and_bob,
+    browser,
+    card,
+    log_in,
+    screenshot,
+    status_id_at,
 )
-
-from tests.conftest import PASSWORD
 from tests.fleet import eventually
-from tests.processes import SoloProcess, submit
+from tests.processes import submit
 
+__all__ = ["browser"]  # the fixture, used by name
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    # The instances are `name.test:port` on 127.0.0.1, as in tests/processes.py.
-    "--host-resolver-rules=MAP *.test 127.0.0.1",
-]
 PHONE = {"width": 420, "height": 900}
-DESKTOP = {"width": 1280, "height": 900}
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-WAIT_MS = 20_000
-
-
-def _need_chromium() -> None:
-    """Skip on a developer machine without Chromium; in CI (CI=true) a missing one fails."""
-    if CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK):
-        return
-    reason = f"headless Chromium not found at {CHROMIUM} (apt-get install chromium)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true but {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    _need_chromium()
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
-
-
-async def log_in(context: BrowserContext, node: SoloProcess) -> Page:
-    page = await context.new_page()
-    await page.goto(f"{node.base_url}/login")
-    await page.fill("#username", node.name)
-    await page.fill("#password", PASSWORD)
-    await page.click("form[action='/login'] button[type=submit]")
-    await page.wait_for_url(f"{node.base_url}/")
-    await expect(page.locator("#timeline")).to_be_attached()
-    return page
-
-
-def card(page: Page, text: str) -> Locator:
-    return page.locator("#timeline article.status", has_text=text)
-
-
-async def status_id_at(node: SoloProcess, client: httpx.AsyncClient, address: str) -> str:
-    """The id `node` gives the post at `address`, found through its search page."""
-    response = await client.get("/search", params={"q": address})
-    match = re.search(r'data-status="(\d+)"', response.text)
-    assert match, f"{node.name} cannot find {address}: {response.status_code}"
-    return match.group(1)
-
-
-async def screenshot(page: Page, name: str, scheme: str, size: dict[str, int]) -> Path:
-    await page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
-    await page.set_viewport_size(size)  # type: ignore[arg-type]
-    path = SCREENSHOTS / f"{name}-{scheme}-{size['width']}.png"
-    # Nothing may push the page wider than the screen (the header's nav scrolls on its own).
-    overflow = await page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    assert overflow <= 0, f"{name} is {overflow}px wider than a {size['width']}px screen"
-    await page.screenshot(path=str(path), full_page=True)
-    data = path.read_bytes()
-    assert data.startswith(PNG_SIGNATURE) and len(data) > 2_000, path
-    return path
 
 
 async def test_alice_posts_follows_boosts_and_sees_a_reply_live(
     tmp_path: Path, template_root: Path, browser: Browser
 ) -> None:
-    async with SoloProcess("alice", tmp_path) as alice, SoloProcess("bob", tmp_path) as bob:
-        for node in (alice, bob):
-            await node.initialise(template_root)
-            await node.start()
-        context = await browser.new_context(viewport=DESKTOP)
-        errors: list[str] = []
-        page = await log_in(context, alice)
-        page.on("pageerror", lambda error: errors.append(str(error)))
-
+    async with alice_and_bob(tmp_path, template_root, browser) as (alice, bob, page):
         # Posting from the home page's form puts the post on the timeline in place.
         await page.fill("#compose-text", "Hello from alice's browser")
         await page.click("form.compose button[type=submit]")
@@ -210,8 +127,6 @@ async def test_alice_posts_follows_boosts_and_sees_a_reply_live(
         await expect(page.locator("#notifications li.notification")).to_have_count(2)
         await screenshot(page, "notifications", "light", DESKTOP)
         await screenshot(page, "notifications", "dark", PHONE)
-        assert errors == [], errors
-        await context.close()
 
         visitor = await browser.new_context()
         login = await visitor.new_page()
@@ -223,17 +138,10 @@ async def test_alice_posts_follows_boosts_and_sees_a_reply_live(
 async def test_alice_posts_an_image_and_a_poll_that_bob_sees_and_answers(
     tmp_path: Path, template_root: Path, browser: Browser
 ) -> None:
-    async with SoloProcess("alice", tmp_path) as alice, SoloProcess("bob", tmp_path) as bob:
-        for node in (alice, bob):
-            await node.initialise(template_root)
-            await node.start()
+    async with alice_and_bob(tmp_path, template_root, browser) as (alice, bob, page):
         async with bob.logged_in() as http:
             response = await submit(http, "/", "/follow", account=f"@alice@{alice.domain}")
             assert response.status_code in (200, 303), response.text
-        context = await browser.new_context(viewport=DESKTOP)
-        errors: list[str] = []
-        page = await log_in(context, alice)
-        page.on("pageerror", lambda error: errors.append(str(error)))
         picture = tmp_path / "sunset.png"
         image = Image.new("RGB", (800, 600), (250, 120, 30))
         image.save(picture, "PNG")
@@ -299,5 +207,3 @@ async def test_alice_posts_an_image_and_a_poll_that_bob_sees_and_answers(
             "100%"
         )
         await screenshot(page, "poll", "light", PHONE)
-        assert errors == [], errors
-        await context.close()

@@ -10,9 +10,14 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.fleet import eventually
-from tests.processes import SoloProcess, submit
-from tests.test_browser import DESKTOP, WAIT_MS, browser, card, log_in, screenshot
+from tests.browser_helpers import (
+    WAIT_MS,
+    alice_and_bob,
+    browser,
+    card,
+    follow_bob_after_he_posts,
+    screenshot,
+)
 
 __all__ = ["browser"]  # the fixture, used by name
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
@@ -23,28 +28,9 @@ DESKTOP_SHOT = {"width": 1280, "height": 800}
 async def test_alice_mutes_blocks_and_notes_bob_in_her_browser(
     tmp_path: Path, template_root: Path, browser: Browser
 ) -> None:
-    async with SoloProcess("alice", tmp_path) as alice, SoloProcess("bob", tmp_path) as bob:
-        for node in (alice, bob):
-            await node.initialise(template_root)
-            await node.start()
-        context = await browser.new_context(viewport=DESKTOP)
-        errors: list[str] = []
-        page = await log_in(context, alice)
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        async with bob.logged_in() as http:
-            response = await submit(http, "/", "/statuses", text="Bob says hello")
-            assert response.status_code == 303, response.text
-        await page.goto(f"{alice.base_url}/@bob@{bob.domain}")
-        await page.click(".relationship form[action='/follow'] button")
-        await expect(page.locator(".relationship form[action='/unfollow'] button")).to_be_visible(
-            timeout=WAIT_MS
-        )
-
-        async def on_home() -> bool:
-            await page.goto(f"{alice.base_url}/")
-            return await card(page, "Bob says hello").count() == 1
-
-        await eventually(on_home, within=20, what="bob's post on alice's home")
+    async with alice_and_bob(tmp_path, template_root, browser) as run:
+        alice, bob, page = run
+        await follow_bob_after_he_posts(run, "Bob says hello")
 
         # Mute from the post's menu: the page asks how, and the post leaves home.
         post = card(page, "Bob says hello")
@@ -89,5 +75,3 @@ async def test_alice_mutes_blocks_and_notes_bob_in_her_browser(
         await screenshot(page, "settings-blocks", "light", PHONE)
         await page.click("form[action='/unblock'] button")
         await expect(page.locator("p.empty")).to_contain_text("You have not blocked anyone.")
-        assert errors == [], errors
-        await context.close()

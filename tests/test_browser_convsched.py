@@ -15,8 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.processes import SoloProcess, submit
-from tests.test_browser import (
+from tests.browser_helpers import (
     DESKTOP,
     SCREENSHOTS,
     WAIT_MS,
@@ -24,6 +23,7 @@ from tests.test_browser import (
     log_in,
     screenshot,
 )
+from tests.processes import SoloProcess, submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 PHONE = {"width": 390, "height": 844}

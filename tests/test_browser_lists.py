@@ -11,9 +11,13 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.fleet import eventually
-from tests.processes import SoloProcess, submit
-from tests.test_browser import DESKTOP, WAIT_MS, browser, card, log_in, screenshot
+from tests.browser_helpers import (
+    alice_and_bob,
+    browser,
+    card,
+    follow_bob_after_he_posts,
+    screenshot,
+)
 
 __all__ = ["browser"]  # the fixture, used by name
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
@@ -24,28 +28,9 @@ DESKTOP_SHOT = {"width": 1280, "height": 800}
 async def test_alice_makes_a_list_and_follows_a_hashtag_in_her_browser(
     tmp_path: Path, template_root: Path, browser: Browser
 ) -> None:
-    async with SoloProcess("alice", tmp_path) as alice, SoloProcess("bob", tmp_path) as bob:
-        for node in (alice, bob):
-            await node.initialise(template_root)
-            await node.start()
-        context = await browser.new_context(viewport=DESKTOP)
-        errors: list[str] = []
-        page = await log_in(context, alice)
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        async with bob.logged_in() as http:
-            response = await submit(http, "/", "/statuses", text="Bob writes about #Bikes")
-            assert response.status_code == 303, response.text
-        await page.goto(f"{alice.base_url}/@bob@{bob.domain}")
-        await page.click(".relationship form[action='/follow'] button")
-        await expect(page.locator(".relationship form[action='/unfollow'] button")).to_be_visible(
-            timeout=WAIT_MS
-        )
-
-        async def on_home() -> bool:
-            await page.goto(f"{alice.base_url}/")
-            return await card(page, "Bob writes about").count() == 1
-
-        await eventually(on_home, within=20, what="bob's post on alice's home")
+    async with alice_and_bob(tmp_path, template_root, browser) as run:
+        alice, bob, page = run
+        await follow_bob_after_he_posts(run, "Bob writes about #Bikes")
 
         await page.click("header.site nav a[href='/lists']")
         await page.fill("#list-title", "Cyclists")
@@ -83,5 +68,3 @@ async def test_alice_makes_a_list_and_follows_a_hashtag_in_her_browser(
         await expect(page.locator("#tags a.hashtag")).to_have_text("#bikes")
         for size in (PHONE, DESKTOP_SHOT):
             await screenshot(page, "lists", "light", size)
-        assert errors == [], errors
-        await context.close()

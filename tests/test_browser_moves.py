@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, expect
 
+from tests.browser_helpers import DESKTOP, WAIT_MS, browser, log_in, screenshot
 from tests.conftest import PASSWORD
 from tests.processes import SoloProcess
-from tests.test_browser import DESKTOP, WAIT_MS, browser, log_in, screenshot
 
 __all__ = ["browser"]  # the fixture, used by name
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
