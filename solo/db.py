@@ -25,6 +25,7 @@ import aiosqlite
 
 from solo import fulltext
 from solo.errors import SetupError
+from solo.readpool import ReadPool
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -133,7 +134,7 @@ class Database:
         self._checkpoints = checkpoints
         self._reader_count = readers
         self._writer: aiosqlite.Connection | None = None
-        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._readers: ReadPool[aiosqlite.Connection] = ReadPool()
         self._all_readers: list[aiosqlite.Connection] = []
         self._write_lock = asyncio.Lock()
         self._waiting: list[_Pending] = []
@@ -188,7 +189,7 @@ class Database:
             await _configure(reader)
             await reader.execute("PRAGMA query_only = ON")
             self._all_readers.append(reader)
-            self._readers.put_nowait(reader)
+            self._readers.put(reader)
 
     async def _check_version(self) -> None:
         try:
@@ -215,6 +216,7 @@ class Database:
         for reader in self._all_readers:
             await reader.close()
         self._all_readers.clear()
+        self._readers = ReadPool()
         if self._writer is not None:
             await self._writer.close()
             self._writer = None
@@ -225,7 +227,7 @@ class Database:
         try:
             yield conn
         finally:
-            self._readers.put_nowait(conn)
+            self._readers.put(conn)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         async with self._reader() as conn:

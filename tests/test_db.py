@@ -1,4 +1,5 @@
-"""The database layer: group commit through `write`, one-hop reads, change listeners."""
+"""The database layer: group commit through `write`, one-hop reads, change listeners, and the
+reader pool's order (first come first served, the owner's reads first)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from starlette.responses import PlainTextResponse
+from starlette.types import Message, Receive, Scope, Send
 
 from solo.db import Database
+from solo.edge.sessions import ACCOUNT, OwnRequests
+from solo.readpool import ReadPool, owner_reads, reading_for_owner
 
 
 @pytest.fixture
@@ -162,3 +167,132 @@ async def test_a_transaction_cancelled_at_its_start_leaves_none_open(
     async with db.transaction() as conn:
         await conn.execute("INSERT INTO notes VALUES ('after', 0)")
     assert await keys(db) == ["after"]
+
+
+async def test_a_freed_reader_goes_to_the_oldest_waiter_not_a_newcomer() -> None:
+    pool: ReadPool[str] = ReadPool()
+    pool.put("conn")
+    held = await pool.get()
+    served: list[str] = []
+
+    async def reader(name: str) -> None:
+        conn = await pool.get()
+        served.append(name)
+        pool.put(conn)
+
+    waiters = [asyncio.create_task(reader(f"w{n}")) for n in range(3)]
+    await asyncio.sleep(0)  # all three now wait, in order
+    assert pool.waiting() == 3
+    pool.put(held)
+    # A newcomer asking at once, before w0 resumes: an asyncio.Queue gave it the connection
+    # and w0 went to the back of the line.
+    await reader("newcomer")
+    await asyncio.gather(*waiters)
+    assert served == ["w0", "w1", "w2", "newcomer"]
+
+
+async def test_the_owners_reads_go_ahead_of_anonymous_ones() -> None:
+    pool: ReadPool[str] = ReadPool()
+    pool.put("conn")
+    held = await pool.get()
+    served: list[str] = []
+
+    async def reader(name: str, owner: bool) -> None:
+        if owner:
+            with owner_reads():
+                conn = await pool.get()
+        else:
+            conn = await pool.get()
+        served.append(name)
+        pool.put(conn)
+
+    tasks = [asyncio.create_task(reader(f"anon{n}", False)) for n in range(3)]
+    tasks += [asyncio.create_task(reader(f"owner{n}", True)) for n in range(2)]
+    tasks.append(asyncio.create_task(reader("anon3", False)))
+    await asyncio.sleep(0)
+    assert pool.waiting() == 6
+    pool.put(held)
+    await asyncio.gather(*tasks)
+    assert served == ["owner0", "owner1", "anon0", "anon1", "anon2", "anon3"]
+
+
+async def test_a_waiter_that_goes_away_loses_no_connection() -> None:
+    pool: ReadPool[str] = ReadPool()
+    pool.put("conn")
+    held = await pool.get()
+    gone = asyncio.create_task(pool.get())
+    handed = asyncio.create_task(pool.get())
+    await asyncio.sleep(0)
+    gone.cancel()  # cancelled while waiting: it leaves the line
+    await asyncio.gather(gone, return_exceptions=True)
+    assert pool.waiting() == 1
+    pool.put(held)
+    assert await handed == "conn"
+    # Cancelled after the connection was put in its hands, before it resumed: passed on.
+    late = asyncio.create_task(pool.get())
+    after = asyncio.create_task(pool.get())
+    await asyncio.sleep(0)
+    pool.put("conn")
+    late.cancel()
+    await asyncio.gather(late, return_exceptions=True)
+    assert late.cancelled()
+    assert await after == "conn"
+    pool.put("conn")
+    assert await pool.get() == "conn" and pool.waiting() == 0
+
+
+async def test_database_reads_wait_in_the_owners_line_within_owner_reads(tmp_path: Path) -> None:
+    database = Database(tmp_path / "solo.db", readers=1)
+    await database.open(create=True)
+    try:
+        order: list[str] = []
+        release = asyncio.Event()
+
+        def nothing(conn: sqlite3.Connection) -> None:
+            return None
+
+        async def first() -> None:
+            async with database._reader():
+                await release.wait()
+
+        async def query(name: str, owner: bool) -> None:
+            if owner:
+                with owner_reads():
+                    await database.read(nothing)
+            else:
+                await database.read(nothing)
+            order.append(name)
+
+        holder = asyncio.create_task(first())
+        await asyncio.sleep(0)
+        tasks = [asyncio.create_task(query("anon", False)), asyncio.create_task(query("me", True))]
+        await asyncio.sleep(0)
+        release.set()
+        await asyncio.gather(holder, *tasks)
+        assert order == ["me", "anon"]
+    finally:
+        await database.close()
+
+
+async def test_a_login_reads_as_the_owner_and_an_unchecked_token_header_does_not() -> None:
+    seen: dict[str, bool] = {}
+
+    async def probe(scope: Scope, receive: Receive, send: Send) -> None:
+        seen[scope["path"]] = reading_for_owner()
+        await PlainTextResponse("ok")(scope, receive, send)
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        return None
+
+    app = OwnRequests(probe)
+    for path, extra in (
+        ("/home", {ACCOUNT: object()}),
+        ("/api/v1/timelines/home", {"headers": [(b"authorization", b"Bearer forged")]}),
+        ("/@alice", {ACCOUNT: None}),
+    ):
+        await app({"type": "http", "path": path, "headers": [], **extra}, receive, send)
+    # A token is checked by the API before its reads go first (solo.api.auth).
+    assert seen == {"/home": True, "/api/v1/timelines/home": False, "/@alice": False}

@@ -17,7 +17,9 @@ revoked token answers 401 `{"error": "The access token is invalid"}`; a token wi
 the scopes 403 `{"error": "This action is outside the authorized scopes"}`; an app-only token
 (client_credentials) where a user is needed 422, as Mastodon does. Endpoints raise the errors
 of `solo.api.errors` (404 "Record not found", 422 "Validation failed: …") and `solo.app` turns
-them into JSON. After the endpoint returns, the temporary files of a multipart body read
+them into JSON. A token acting for the account reads the database ahead of anonymous requests
+(`solo.readpool.owner_reads`); looking the token up does not, as anyone can send one. After the
+endpoint returns, the temporary files of a multipart body read
 through `Params.of` are closed.
 
 `authenticate(connection)` is the same check without the decorator (for the streaming
@@ -38,6 +40,7 @@ from solo.api import scopes as scope_names
 from solo.api.errors import InvalidToken, OutsideScopes, UserRequired
 from solo.api.params import Params
 from solo.instance import instance_of
+from solo.readpool import owner_reads
 from solo.store import oauth as store
 from solo.store.oauth import AccessToken
 
@@ -138,7 +141,8 @@ def api(
                 if not caller.user:
                     raise UserRequired()
                 _check(caller, needed)
-                return await endpoint(request, caller)
+                with owner_reads():
+                    return await endpoint(request, caller)
             finally:
                 await Params.close_of(request)
 
@@ -152,7 +156,8 @@ def api(
                 caller = await authenticate(request)
                 if caller is not None:
                     _check(caller, needed)
-                return await endpoint(request, caller)
+                with owner_reads():
+                    return await endpoint(request, caller)
             finally:
                 await Params.close_of(request)
 

@@ -24,6 +24,7 @@ from solo.events import Event
 from solo.federation.context import federation_of
 from solo.instance import Instance, instance_of
 from solo.net.fetch import user_action
+from solo.readpool import owner_reads
 from solo.store import sessions as store
 from solo.store.account import Account
 
@@ -79,7 +80,9 @@ class Sessions:
         scope["session"] = session
         scope[ACCOUNT] = None
         if "auth" in session and not scope["path"].startswith("/static/"):
-            scope[ACCOUNT] = await _logged_in(instance, session)
+            # Only a login ever signs "auth" into a cookie: checking it goes ahead of the crowd.
+            with owner_reads():
+                scope[ACCOUNT] = await _logged_in(instance, session)
             if scope[ACCOUNT] is None:
                 session.clear()  # an ended login: the answer tells the browser to drop it
 
@@ -239,15 +242,19 @@ class OwnRequests:
     within `user_action`, so what they fetch from other servers takes the user's connections:
     deliveries, backfill and senders posting to the inbox cannot fill those.
 
+    A live login also reads the database ahead of anonymous visitors (`owner_reads`). A token
+    gets that only once the API has checked it (`solo.api.auth`): anyone can send a header.
+
     Goes inside `Sessions`, which has checked the login by then."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and (
-            scope.get(ACCOUNT) is not None or _bearer(scope)
-        ):
+        if scope["type"] in ("http", "websocket") and scope.get(ACCOUNT) is not None:
+            with user_action(), owner_reads():
+                await self.app(scope, receive, send)
+        elif scope["type"] in ("http", "websocket") and _bearer(scope):
             with user_action():
                 await self.app(scope, receive, send)
         else:
