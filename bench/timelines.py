@@ -14,7 +14,9 @@ Then:
    GET / (after 5 unmeasured), 20 clients in a closed loop for 10 s, 200 sequential pages older
    than the in-memory feed (`?max_id=`: the SQL fallback), and /local, /federated and
    /notifications once each;
-4. the server's VmRSS and VmHWM after the load.
+4. the server's VmRSS and VmHWM after the load;
+5. fair service (`bench.fairness`): p99 against p50 of the 20 clients of step 3, and the
+   owner's home page while 20 anonymous clients hammer the public profile for 10 s.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from bench import pyspy_top
+from bench import fairness, pyspy_top
 from bench.loadgen import Connection, percentile
 from bench.procs import CpuShare, Processes, proc_status
 from bench.world import World
@@ -445,10 +447,21 @@ async def run(*, profile: bool = False) -> None:
             fallback = [request_bytes(f"/?max_id={i}", domain, cookie) for i in rebuilt["max_ids"]]
             old = summary(await sequential(port, fallback))
             pages = await sanity(port, domain, cookie)
+            profile_page = fairness.anonymous_request("/@bench", domain)
+            mine, theirs = await fairness.owner_among_crowd(port, profile_page, home)
+            owner, crowd = summary(mine), summary(theirs)
             rss, hwm = proc_status(pid, "VmRSS"), proc_status(pid, "VmHWM")
             log_tail = procs.solo_log_tail()
         report(rebuilt, ready - started, rss_ready, seq, conc, cpu, old, pages, rss, hwm)
-        if any(s["ok"] < s["sent"] for s in (seq, conc, old)):
+        print(fairness.spread_line(conc, CLIENTS))
+        print(fairness.owner_line(owner))
+        print("  " + describe(f"GET / by the owner among {fairness.CROWD} others", owner))
+        print(
+            "  "
+            + describe(f"GET /@bench by {fairness.CROWD} anonymous clients", crowd)
+            + f"; {crowd['rate']:,.0f} requests/s"
+        )
+        if any(s["ok"] < s["sent"] for s in (seq, conc, old, owner, crowd)):
             print(f"  Solo's log ends with:\n{log_tail}")
         if profile_path is not None:
             pyspy_top.report(profile_path)
