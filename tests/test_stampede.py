@@ -5,15 +5,18 @@ deleted or the profile updated. Answers that depend on the signer carry none of 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
 from starlette.applications import Starlette
 
 from solo.actions import statuses as status_actions
+from solo.actions.polls import PollDraft
 from solo.config import Settings
 from solo.federation.signatures import HTTPSignatureAuth
 from solo.http_cache import PUBLIC_DOCUMENT
+from solo.store import polls as poll_store
 from tests.ingress_helpers import follow_solo
 from tests.secure_fleet import fleet_with, instance_auth, signed_get
 from tests.test_api_accounts import png
@@ -180,3 +183,22 @@ async def test_signed_answers_in_secure_mode_carry_no_validator(
         # Unsigned, the actor is the minimal one, never the full one from memory.
         minimal = await alice.client.get(alice.actor, headers=AS_JSON)
         assert "summary" not in minimal.json() and "etag" not in minimal.headers
+
+
+async def test_a_vote_changes_a_cached_question(
+    app: Starlette, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """A vote changes the poll's counts, not the status row: the cached Question is checked
+    against the poll before it is served."""
+    posted = await status_actions.post(
+        federation(app), "Tea or coffee?", poll=PollDraft(("Tea", "Coffee"))
+    )
+    path = path_of(posted.ap_id, settings)
+    before, etag = await revalidate(client, path)
+    assert [o["replies"]["totalItems"] for o in before.json()["oneOf"]] == [0, 0]
+    async with federation(app).db.transaction() as conn:
+        assert await poll_store.add_vote(conn, posted.id, None, 1, None, time.time())
+        await poll_store.recount(conn, posted.id)
+    after = await client.get(path, headers={**AS_JSON, "If-None-Match": etag})
+    assert after.status_code == 200 and after.headers["etag"] != etag
+    assert [o["replies"]["totalItems"] for o in after.json()["oneOf"]] == [0, 1]
