@@ -1,4 +1,4 @@
-"""`make bench` / `python -m bench [startup|fanout|burst|ingress|timelines|api …] [--profile] …`.
+"""`make bench` / `python -m bench [startup|fanout|ingress|timelines|stampede …] [--profile] …`.
 
 With no name, every benchmark runs in turn. See bench/README.md for what each one measures.
 """
@@ -18,6 +18,7 @@ from bench import (
     lists_tags,
     media,
     search,
+    stampede,
     startup,
     timelines,
 )
@@ -35,6 +36,7 @@ NAMES = (
     "lists",
     "backup",
     "search",
+    "stampede",
 )
 
 parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -78,3 +80,5 @@ for name in args.names or NAMES:
         asyncio.run(backup.run())
     elif name == "search":
         asyncio.run(search.run())
+    elif name == "stampede":
+        asyncio.run(stampede.run(profile=args.profile))

@@ -3,7 +3,9 @@
 All of these are public: Mastodon fetches them unsigned (or signed by a server we do not know
 yet), and the instance actor must be readable without a signature, or signed fetches recurse.
 In secure mode the collections need a signature and the actor is shown whole only to a verified
-signer (`fetch_gate`); blocked domains get 403 in every mode.
+signer (`fetch_gate`); blocked domains get 403 in every mode. The actor is what a stampede of
+peers fetches after a big account boosts us: it is kept serialized in memory (`served`) and,
+outside secure mode, carries a strong ETag and may sit in shared caches for a few minutes.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 from solo import urls
 from solo.activitystreams import activity_response
 from solo.errors import BadRequest, NotFound
-from solo.federation import fetch_gate, vocab
+from solo.federation import fetch_gate, served, vocab
 from solo.federation.context import federation_of
 from solo.instance import Instance, instance_of
 from solo.store import follows as follow_store
@@ -95,10 +97,19 @@ async def person(request: Request) -> Response:
     if account is None:
         raise NotFound(f"There is no account called {username} here.")
     signer = await fetch_gate.admit(request, federation, open_to_all=True)
-    document = vocab.person(instance.settings, account, instance.user_keys.public_pem)
-    if instance.settings.secure_fetch and signer is None:
-        document = fetch_gate.minimal_actor(document)
-    return fetch_gate.private(activity_response(document), federation)
+    secure = instance.settings.secure_fetch
+    minimal = secure and signer is None
+    # The account row is all the actor is made from (besides settings and key, fixed while
+    # running): while it is unchanged, so is the document.
+    cache = served.cache_of(request)
+    key = "actor:minimal" if minimal else "actor"
+    entry = cache.get(key)
+    if entry is None or entry.source != account:
+        document = vocab.person(instance.settings, account, instance.user_keys.public_pem)
+        if minimal:
+            document = fetch_gate.minimal_actor(document)
+        entry = cache.put(key, account, document)
+    return served.answer(request, entry, shared=not secure)
 
 
 async def outbox(request: Request) -> Response:

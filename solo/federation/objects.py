@@ -8,8 +8,11 @@ Public and unlisted posts are served to anyone. A followers-only or direct post 
 to a signed GET whose signer may read it (`signed_fetch`: an accepted follower or an addressee,
 as Mastodon's `StatusPolicy#show?`); everyone else gets the 404 of a post that does not exist.
 Such an answer depends on the signer: it says so (`Vary: Accept, Signature`) and is kept out of
-shared caches. A deleted post answers 410 with a Tombstone, as Mastodon does. In secure mode
-every ActivityPub answer here needs a signature first (`fetch_gate`); browsers are unaffected.
+shared caches. A public answer (outside secure mode) carries a strong ETag and may be kept by
+shared caches for a few minutes; its serialized JSON is kept in memory (`served`) for the
+stampede that follows a big account's boost. A deleted post answers 410 with a Tombstone, as
+Mastodon does. In secure mode every ActivityPub answer here needs a signature first
+(`fetch_gate`); browsers are unaffected.
 """
 
 from __future__ import annotations
@@ -23,16 +26,21 @@ from starlette.routing import BaseRoute, Route
 from solo import urls
 from solo.activitystreams import AS_CONTEXT, activity_response, wants_activity_json
 from solo.errors import NotFound
-from solo.federation import fetch_gate, signed_fetch, vocab
+from solo.federation import fetch_gate, served, signed_fetch, vocab
 from solo.federation.context import federation_of
 from solo.instance import Instance, instance_of
 from solo.store import actors as actor_store
 from solo.store import polls as poll_store
 from solo.store import statuses as status_store
+from solo.store.polls import Poll
 from solo.store.statuses import Status
 
 READABLE = frozenset({"public", "unlisted"})
 NO_SUCH_POST = "There is no such post here."
+
+# What a document is rendered by: the document, and the poll whose live counts it shows (a poll
+# changes without its status row changing, so a cached Question is checked against it).
+Renderer = Callable[[Status], Awaitable[tuple[vocab.Document, Poll | None]]]
 
 
 def _wants_html(request: Request) -> bool:
@@ -69,7 +77,7 @@ async def _answer(
     instance: Instance,
     status: Status | None,
     ap_id: str,
-    render: Callable[[Status], Awaitable[vocab.Document]],
+    render: Renderer,
     *,
     suffix: str = "",
 ) -> Response:
@@ -89,8 +97,8 @@ async def _answer(
         page = urls.status_page(instance.settings, status.reblog_of_id or status.id)
         return _vary(RedirectResponse(page, status_code=303))
     if status.visibility in READABLE:
-        return fetch_gate.private(activity_response(await render(status)), federation)
-    document = await render(status)
+        return await _public(request, instance, status, render)
+    document, _ = await render(status)
     reader = await signed_fetch.signer(request, federation)
     if not await signed_fetch.may_read(federation, status, document, reader):
         raise NotFound(NO_SUCH_POST)
@@ -99,16 +107,35 @@ async def _answer(
     return response
 
 
+async def _public(
+    request: Request, instance: Instance, status: Status, render: Renderer
+) -> Response:
+    """A public or unlisted post's document, from memory while its row (and poll) are as they
+    were when it was rendered."""
+    cache = served.cache_of(request)
+    key = request.url.path
+    entry = cache.get(key)
+    if entry is not None and entry.source != (status, None):
+        current = await poll_store.get_poll(instance.db, status.id)
+        if entry.source != (status, current):
+            entry = None
+    if entry is None:
+        document, poll = await render(status)
+        entry = cache.put(key, (status, poll), document)
+    return served.answer(request, entry, shared=not instance.settings.secure_fetch)
+
+
 async def note(request: Request) -> Response:
     """`GET /users/{username}/statuses/{id}`: the Note."""
     instance, status, ap_id = await _lookup(request)
     if status is not None and status.reblog_of_id is not None:
         raise NotFound(NO_SUCH_POST)  # a boost is an activity, not an object
 
-    async def render(found: Status) -> vocab.Document:
+    async def render(found: Status) -> tuple[vocab.Document, Poll | None]:
         extras = vocab.stored_extras(await status_store.get_raw(instance.db, found.id))
         poll = await poll_store.get_poll(instance.db, found.id)  # a Question's live counts
-        return vocab.with_context(vocab.note(instance.settings, found, extras, poll=poll))
+        note = vocab.note(instance.settings, found, extras, poll=poll)
+        return vocab.with_context(note), poll
 
     return await _answer(request, instance, status, ap_id, render)
 
@@ -123,15 +150,18 @@ async def activity(request: Request) -> Response:
             raise NotFound(NO_SUCH_POST)
         author = await _author(instance, boosted)
 
-        async def announce(boost: Status) -> vocab.Document:
-            return vocab.announce(settings, boost.ap_id, boosted.ap_id, author, boost.published_at)
+        async def announce(boost: Status) -> tuple[vocab.Document, Poll | None]:
+            document = vocab.announce(
+                settings, boost.ap_id, boosted.ap_id, author, boost.published_at
+            )
+            return document, None
 
         return await _answer(request, instance, status, ap_id, announce)
 
-    async def create(found: Status) -> vocab.Document:
+    async def create(found: Status) -> tuple[vocab.Document, Poll | None]:
         extras = vocab.stored_extras(await status_store.get_raw(db, found.id))
         poll = await poll_store.get_poll(db, found.id)
-        return vocab.with_context(vocab.create(settings, found, extras, poll=poll))
+        return vocab.with_context(vocab.create(settings, found, extras, poll=poll)), poll
 
     return await _answer(request, instance, status, ap_id, create, suffix="/activity")
 

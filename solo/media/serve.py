@@ -44,9 +44,15 @@ def kind_of(media_type: str) -> MediaKind:
 
 
 def media_response(
-    data: bytes, media_type: str, *, cache_control: str = IMMUTABLE, head: bool = False
+    data: bytes,
+    media_type: str,
+    *,
+    cache_control: str = IMMUTABLE,
+    head: bool = False,
+    etag: str | None = None,
 ) -> Response:
-    """`data` as `media_type` with the safe headers; an unexpected type goes out as a download."""
+    """`data` as `media_type` with the safe headers; an unexpected type goes out as a download.
+    With `etag`, the validator a requester sends back in `If-None-Match` (`not_modified`)."""
     servable = media_type in SERVABLE
     headers = {
         "X-Content-Type-Options": "nosniff",
@@ -56,8 +62,15 @@ def media_response(
         "Content-Disposition": "inline" if servable else "attachment",
         "Content-Length": str(len(data)),
     }
+    if etag is not None:
+        headers["ETag"] = etag
     return Response(
         b"" if head else data,
         media_type=media_type if servable else "application/octet-stream",
         headers=headers,
     )
+
+
+def not_modified(etag: str, *, cache_control: str = IMMUTABLE) -> Response:
+    """The 304 for a requester that already holds this file: no body, the same validator."""
+    return Response(status_code=304, headers={"ETag": etag, "Cache-Control": cache_control})

@@ -2,6 +2,8 @@
 
 Keys are random, so a file is found only through the post or profile that shows it (as on
 Mastodon). The type comes from the key's extension, which we chose when storing the file.
+A key is never reused for other bytes, so the key itself is the file's strong ETag: a peer
+revalidating our avatar in a stampede gets a 304 without the file being hashed or sent.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from starlette.routing import BaseRoute, Route
 
 from solo.errors import NotFound
 from solo.federation.context import federation_of
+from solo.http_cache import matches, strong_etag
 from solo.media.placeholder import placeholder_png
-from solo.media.serve import media_response
+from solo.media.serve import media_response, not_modified
 from solo.media.storage import check_key
 
 TYPES: Final = {
@@ -44,7 +47,10 @@ async def stored_file(request: Request) -> Response:
     data = await federation_of(request).storage.get(key)
     if data is None:
         raise NotFound(GONE)
-    return media_response(data, TYPES[extension], head=request.method == "HEAD")
+    etag = strong_etag(key)
+    if matches(request.headers, etag):
+        return not_modified(etag)
+    return media_response(data, TYPES[extension], head=request.method == "HEAD", etag=etag)
 
 
 async def placeholder(request: Request) -> Response:
