@@ -27,6 +27,8 @@ from solo.instance import instance_of
 JRD = "application/jrd+json"
 XRD = "application/xrd+xml"
 PROFILE_PAGE = "http://webfinger.net/rel/profile-page"
+# Where other servers send their users to follow or answer something of ours (remote follow).
+SUBSCRIBE = "http://ostatus.org/schema/1.0/subscribe"
 # Other servers' pages read these from the browser too (remote follow buttons).
 CORS = {"Access-Control-Allow-Origin": "*"}
 # Subjects never change for a given domain and user; let fetchers cache for an hour.
@@ -101,6 +103,10 @@ def user_document(settings: Settings) -> dict[str, Any]:
         "links": [
             {"rel": "self", "type": ACTIVITY_JSON, "href": actor},
             {"rel": PROFILE_PAGE, "type": "text/html", "href": profile},
+            {
+                "rel": SUBSCRIBE,
+                "template": f"{settings.base_url}/authorize_interaction?uri={{uri}}",
+            },
         ],
     }
 
