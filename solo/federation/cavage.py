@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -138,10 +139,19 @@ def _http_date(fields: Mapping[str, Sequence[str]]) -> float:
     value = joined(fields, "date")
     if value is None:
         raise MalformedSignature("date header is signed but missing from the request")
+    when = _parse_http_date(value)
+    if when is None:
+        raise MalformedSignature(f"Date header is not an HTTP date: {value!r}")
+    return when
+
+
+# Requests arriving in the same second carry the same Date: parse each value once.
+@functools.lru_cache(maxsize=256)
+def _parse_http_date(value: str) -> float | None:
     try:
         when = parsedate_to_datetime(value)
     except ValueError:
-        raise MalformedSignature(f"Date header is not an HTTP date: {value!r}") from None
+        return None
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +26,9 @@ class InvalidActor(ValueError):
     """The document is not an actor Solo can talk to; the message says why."""
 
 
+# The inbox asks this of the same few URLs (keyId, actor, activity id) several times a request;
+# the answer depends on the string alone.
+@functools.lru_cache(maxsize=4096)
 def authority(url: str) -> str | None:
     """host[:port], lowercased, of an http(s) URL; None for anything else."""
     try:
