@@ -13,7 +13,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed
 TESTING := $(VENV)/.installed-test
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean messages
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Solo needs Python 3.11 or newer, and none of python3.13, python3.12, python3.11 or python3 is (install one, or say PYTHON=/path/to/python)"; exit 1; }
@@ -41,6 +41,12 @@ test: $(TESTING)
 
 bench: $(TESTING)
 	$(BIN)/python -m bench
+
+# After changing a user-facing string: the template of every message, and each language's
+# catalogue brought up to date with it (new strings untranslated, changed ones marked fuzzy).
+messages: $(TESTING)
+	$(BIN)/pybabel extract --project Solo --copyright-holder "the Solo authors" --no-location --sort-output -F babel.cfg -k ngettext:1,2 -o solo/locale/messages.pot .
+	$(BIN)/pybabel update --ignore-obsolete --no-wrap -i solo/locale/messages.pot -d solo/locale
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -24,6 +24,7 @@ from solo.activitystreams import wants_activity_json
 from solo.api.cors import Cors
 from solo.api.slashes import TrailingSlash
 from solo.config import Settings
+from solo.edge import i18n
 from solo.edge.middleware import BodyLimit, SecurityHeaders
 from solo.edge.sessions import OwnRequests, Sessions
 from solo.edge.templating import make_environment, render
@@ -170,6 +171,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         instance = await open_instance(settings)
         app.state.instance = instance
+        app.state.language = await i18n.saved_language(instance.db)
         try:
             async with (
                 federation(instance, transport=transport) as running,

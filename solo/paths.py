@@ -20,3 +20,8 @@ def templates_dir() -> Path:
 
 def static_dir() -> Path:
     return _find("_static", "static")
+
+
+def locale_dir() -> Path:
+    """The translations: solo/locale/<language>/LC_MESSAGES/messages.po, and messages.pot."""
+    return PACKAGE_DIR / "locale"

@@ -1,9 +1,9 @@
 """Jinja2 rendering with what every page needs: the instance, the login state, a CSRF token,
-the unread notification count, and times shown relative with the exact time on hover."""
+the unread notification count, the reader's language (solo.edge.i18n), and times shown relative
+with the exact time on hover."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from solo import __version__, urls
+from solo.edge import i18n
 from solo.edge.sessions import csrf_token
 from solo.instance import instance_of
 from solo.paths import templates_dir
@@ -23,40 +24,25 @@ def iso_time(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def exact_time(timestamp: float) -> str:
-    """What the hover shows (the script replaces it with the reader's local time)."""
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def relative_time(timestamp: float, now: float | None = None) -> str:
-    """Mastodon's short form: 12s, 5m, 3h, 2d, then the date."""
-    now = time.time() if now is None else now
-    seconds = max(0, int(now - timestamp))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m"
-    if seconds < 86400:
-        return f"{seconds // 3600}h"
-    if seconds < 7 * 86400:
-        return f"{seconds // 86400}d"
-    when = datetime.fromtimestamp(timestamp, UTC)
-    if when.year == datetime.fromtimestamp(now, UTC).year:
-        return f"{when:%b} {when.day}"
-    return f"{when:%b} {when.day}, {when.year}"
-
-
 def make_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(templates_dir()),
+        extensions=["jinja2.ext.i18n"],
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.policies["ext.i18n.trimmed"] = True  # {% trans %} blocks as one line, as extracted
     env.globals["version"] = __version__
     env.filters["iso"] = iso_time
-    env.filters["exact"] = exact_time
-    env.filters["ago"] = relative_time
+    env.filters["exact"] = i18n.exact_filter
+    env.filters["ago"] = i18n.ago_filter
+    env.filters["number"] = i18n.number_filter
+    # English by default; render() passes each request's own `_`, `gettext` and `ngettext`.
+    english = i18n.translations(i18n.DEFAULT)
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        english.gettext, english.ngettext, newstyle=True
+    )
     return env
 
 
@@ -64,6 +50,11 @@ def current_path(request: Request) -> str:
     """This page's path and query: where a form on it comes back to."""
     query = request.url.query
     return request.url.path + (f"?{query}" if query else "")
+
+
+def ngettext(request: Request, singular: str, plural: str, count: int) -> str:
+    """The form of a count's message in the request's language, with `%(num)s` filled in."""
+    return i18n.ngettext_for(request)(singular, plural, count) % {"num": count}
 
 
 def flash(request: Request, message: str) -> None:
@@ -88,7 +79,10 @@ def render(
     env: Environment = request.app.state.templates
     settings = instance.settings
     logged_in = bool(request.session.get("auth"))
+    locale = i18n.locale_of(request)
     page = {
+        **i18n.template_callables(locale),
+        "locale": locale,
         "request": request,
         "settings": settings,
         "handle": urls.handle(settings),

@@ -15,11 +15,13 @@ from starlette.routing import BaseRoute, Route
 from solo import backup
 from solo.actions import ActionError, WrongPassword, profile
 from solo.backup_format import tar_size
+from solo.edge import i18n
 from solo.edge.ratelimit import client_address, failed_logins
 from solo.edge.sessions import checked_form, log_in, log_out_everywhere
 from solo.edge.templating import flash, render
 from solo.errors import TooManyRequests
 from solo.federation.context import federation_of
+from solo.instance import instance_of
 from solo.passwords import MAX_LENGTH, check_password_async
 from solo.store.account import Account
 from solo.web import apps
@@ -75,6 +77,9 @@ async def _page(request: Request, account: Account, **context: Any) -> Response:
         "password_error": None,
         "password_notice": None,
         "backup_error": None,
+        "language_error": None,
+        "language": getattr(request.app.state, "language", i18n.AUTOMATIC),
+        "languages": i18n.LANGUAGES,
         **context,
     }
     return render(request, "settings.html", values, status=status)
@@ -195,6 +200,23 @@ async def end_sessions(request: Request, account: Account) -> Response:
     return RedirectResponse("/login", status_code=303)
 
 
+@login_required
+async def save_language(request: Request, account: Account) -> Response:
+    """`POST /settings/language`: the web interface's language, or automatic (the browser's)."""
+    form = await checked_form(request)
+    _ = i18n.gettext_for(request)
+    chosen = str(form.get("language", ""))
+    if chosen != i18n.AUTOMATIC and chosen not in i18n.LANGUAGES:
+        message = _("Choose one of the listed languages.")
+        return await _page(request, account, language_error=message, status=422)
+    await i18n.save_language(instance_of(request).db, chosen)
+    request.app.state.language = chosen
+    request.scope.pop(i18n.SCOPE_KEY, None)  # the confirmation speaks the new language
+    _ = i18n.gettext_for(request)
+    flash(request, _("The language is saved."))
+    return RedirectResponse("/settings#language", status_code=303)
+
+
 def _sessions(count: int) -> str:
     return "session" if count == 1 else "sessions"
 
@@ -205,4 +227,5 @@ routes: list[BaseRoute] = [
     Route("/settings/password", change_password, methods=["POST"]),
     Route("/settings/sessions/end", end_sessions, methods=["POST"]),
     Route("/settings/backup", download_backup, methods=["POST"]),
+    Route("/settings/language", save_language, methods=["POST"]),
 ]

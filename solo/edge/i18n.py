@@ -1,0 +1,194 @@
+"""The web interface's languages: which one a request gets, its translations, and dates and
+numbers written its way.
+
+    locale_of(request)          # "de": the owner's setting when logged in, else Accept-Language
+    translations(locale)        # a gettext object compiled in memory from solo/locale/<l>/…/.po
+    gettext_for(request)        # `_` for messages composed in Python (flash messages, errors)
+
+The catalogues are the .po files themselves: they are compiled in memory on first use (Babel's
+pofile reader), so no binary .mo file is committed or can drift from its source. The API and
+federation stay English, as Mastodon's do.
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext
+import re
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from io import BytesIO
+from typing import Any, Final
+
+from babel.dates import format_datetime, format_skeleton, format_timedelta
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
+from starlette.requests import HTTPConnection
+
+from solo.db import Database
+from solo.paths import locale_dir
+from solo.store import account as account_store
+
+DEFAULT: Final = "en"
+# The languages offered, each named in itself (as a language menu names them).
+LANGUAGES: Final = {
+    "en": "English",
+    "de": "Deutsch",
+    "es": "Español",
+    "fr": "Français",
+    "ja": "日本語",
+}
+AUTOMATIC: Final = ""  # the setting's value meaning "whatever the browser asks for"
+SETTING_KEY: Final = "web_language"  # the meta row holding the owner's choice
+SCOPE_KEY: Final = "solo.locale"  # where a request keeps its language once worked out
+MAX_HEADER: Final = 1024  # browsers send ~100 bytes; anything longer is not parsed at all
+MAX_RANGES: Final = 32
+_RANGE = re.compile(
+    r"^\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*([0-9.]{1,5}))?\s*$"
+)
+
+
+@functools.lru_cache(maxsize=512)
+def negotiate(header: str | None) -> str:
+    """The best of our languages for an Accept-Language header (RFC 9110 q-values), else
+    English. Too long or malformed headers and unknown languages give English, never an error."""
+    if not header or len(header) > MAX_HEADER:
+        return DEFAULT
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header.split(",")[:MAX_RANGES]):
+        match = _RANGE.match(part)
+        if match is None:
+            continue
+        try:
+            quality = 1.0 if match[2] is None else float(match[2])
+        except ValueError:
+            continue
+        if not 0 < quality <= 1:
+            continue
+        primary = match[1].split("-")[0].lower()
+        if primary in LANGUAGES:
+            ranked.append((-quality, position, primary))
+    return min(ranked)[2] if ranked else DEFAULT
+
+
+def locale_of(connection: HTTPConnection) -> str:
+    """This request's language: the owner's setting when logged in and not automatic, else
+    the browser's. Worked out once per request."""
+    cached = connection.scope.get(SCOPE_KEY)
+    if cached is not None:
+        return str(cached)
+    chosen = getattr(connection.app.state, "language", AUTOMATIC)
+    logged_in = "session" in connection.scope and bool(connection.session.get("auth"))
+    locale = (
+        chosen
+        if logged_in and chosen in LANGUAGES
+        else negotiate(connection.headers.get("accept-language"))
+    )
+    connection.scope[SCOPE_KEY] = locale
+    return locale
+
+
+@functools.cache
+def translations(locale: str) -> gettext.NullTranslations:
+    """The locale's catalogue, compiled from its .po file on first use."""
+    if locale == DEFAULT or locale not in LANGUAGES:
+        return gettext.NullTranslations()
+    path = locale_dir() / locale / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as source:
+        catalog = read_po(source, locale=locale)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)  # fuzzy entries left out: they fall back to English
+    compiled.seek(0)
+    return Translations(compiled, domain="messages")
+
+
+def gettext_for(connection: HTTPConnection) -> Callable[[str], str]:
+    """`_` in the request's language, for text made in Python: `_("Saved %(n)s") % {...}`."""
+    return translations(locale_of(connection)).gettext
+
+
+def ngettext_for(connection: HTTPConnection) -> Callable[[str, str, int], str]:
+    return translations(locale_of(connection)).ngettext
+
+
+# What templates call. Newstyle gettext, as Jinja's i18n extension makes it: the result is
+# escaped before formatting and marked safe, so `_('Hi %(name)s', name=x)` escapes x.
+def _format(context: Context, text: str, variables: dict[str, Any]) -> str:
+    if context.eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704 - our own catalogue's text; variables get escaped
+    return text % variables if variables else text
+
+
+@functools.cache
+def template_callables(locale: str) -> dict[str, Callable[..., str]]:
+    """`_`, `gettext` and `ngettext` for templates rendered in `locale`."""
+    catalogue = translations(locale)
+
+    @pass_context
+    def gettext_(context: Context, message: str, **variables: Any) -> str:
+        return _format(context, catalogue.gettext(message), variables)
+
+    @pass_context
+    def ngettext_(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
+        variables.setdefault("num", num)
+        return _format(context, catalogue.ngettext(singular, plural, num), variables)
+
+    return {"_": gettext_, "gettext": gettext_, "ngettext": ngettext_}
+
+
+# Dates and numbers, per locale. The filters read `locale` from the template's context.
+def relative_time(timestamp: float, locale: str = DEFAULT, now: float | None = None) -> str:
+    """Mastodon's short form: 12s, 5m, 3h, 2d, then the date ("12 Sek.", "4. März" in German)."""
+    now = time.time() if now is None else now
+    seconds = max(0, int(now - timestamp))
+    if seconds < 7 * 86400:
+        unit = next(size for size in (86400, 3600, 60, 1) if seconds >= size or size == 1)
+        span = timedelta(seconds=seconds // unit * unit)
+        return format_timedelta(span, threshold=1, format="narrow", locale=locale)
+    when = datetime.fromtimestamp(timestamp, UTC)
+    skeleton = "MMMd" if when.year == datetime.fromtimestamp(now, UTC).year else "yMMMd"
+    return format_skeleton(skeleton, when, locale=locale)
+
+
+def exact_time(timestamp: float, locale: str = DEFAULT) -> str:
+    """What the hover shows (the script replaces it with the reader's local time)."""
+    when = datetime.fromtimestamp(timestamp, UTC)
+    return format_datetime(when, "medium", tzinfo=UTC, locale=locale) + " UTC"
+
+
+def number(value: int | float, locale: str = DEFAULT) -> str:
+    return format_decimal(value, locale=locale)
+
+
+@pass_context
+def ago_filter(context: Context, timestamp: float) -> str:
+    return relative_time(timestamp, context.get("locale", DEFAULT))
+
+
+@pass_context
+def exact_filter(context: Context, timestamp: float) -> str:
+    return exact_time(timestamp, context.get("locale", DEFAULT))
+
+
+@pass_context
+def number_filter(context: Context, value: int | float) -> str:
+    return number(value, context.get("locale", DEFAULT))
+
+
+async def saved_language(db: Database) -> str:
+    """The owner's choice from the settings page: a code of LANGUAGES, or AUTOMATIC."""
+    value = await account_store.get_meta(db, SETTING_KEY)
+    return value if value in LANGUAGES else AUTOMATIC
+
+
+async def save_language(db: Database, value: str) -> None:
+    if value != AUTOMATIC and value not in LANGUAGES:
+        raise ValueError(f"not a language of the web interface: {value!r}")
+    async with db.transaction() as conn:
+        await account_store.set_meta(conn, SETTING_KEY, value)

@@ -1,0 +1,209 @@
+"""Languages: the page's language from the owner's setting or the browser's Accept-Language, the
+catalogues complete and well-formed, counts and dates written each language's way."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from babel.messages import Catalog, checkers
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from solo.edge import i18n
+from solo.edge.templating import make_environment
+from solo.paths import locale_dir
+from tests.test_login import csrf_from, login
+
+LANGUAGES = ("de", "fr", "es", "ja")
+
+
+def lang_of(html: str) -> str:
+    match = re.search(r'<html lang="([^"]+)"', html)
+    assert match, "the page has no <html lang>"
+    return match.group(1)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("de", "de"),
+        ("de-CH, en;q=0.8", "de"),
+        ("en-US,en;q=0.9,fr;q=0.8", "en"),
+        ("fr;q=0.5, ja;q=0.9", "ja"),
+        ("pt-BR, es;q=0.7, *;q=0.1", "es"),
+        ("xx-YY", "en"),
+        ("xx-YY, zz", "en"),
+        ("", "en"),
+        (None, "en"),
+        ("de;q=0", "en"),
+        ("de;q=abc, fr", "fr"),
+        (";;;,,,=", "en"),
+        ("de," * 3500, "en"),  # 10 KB: not parsed at all
+        ("x" * 10240, "en"),
+    ],
+)
+def test_negotiate_accept_language(header: str | None, expected: str) -> None:
+    assert i18n.negotiate(header) == expected
+
+
+async def test_accept_language_gives_the_page_in_that_language(client: httpx.AsyncClient) -> None:
+    german = await client.get("/login", headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"})
+    assert lang_of(german.text) == "de"
+    assert "Zum Inhalt springen" in german.text
+    assert "Skip to content" not in german.text
+    japanese = await client.get("/login", headers={"Accept-Language": "ja"})
+    assert lang_of(japanese.text) == "ja"
+    assert "コンテンツへスキップ" in japanese.text
+
+
+@pytest.mark.parametrize("header", ["xx-YY", "de," * 3500, "\x00\x01garbage;q=2"])
+async def test_unknown_or_huge_headers_give_english(client: httpx.AsyncClient, header: str) -> None:
+    response = await client.get("/login", headers={"Accept-Language": header})
+    assert response.status_code == 200
+    assert lang_of(response.text) == "en"
+    assert "Skip to content" in response.text
+
+
+async def test_the_owners_setting_overrides_the_browser(client: httpx.AsyncClient) -> None:
+    await login(client)
+    settings = await client.get("/settings", headers={"Accept-Language": "de"})
+    assert lang_of(settings.text) == "de"  # automatic: the browser's
+    token = csrf_from(settings.text)
+    saved = await client.post(
+        "/settings/language",
+        data={"csrf": token, "language": "fr"},
+        headers={"Accept-Language": "de"},
+    )
+    assert saved.status_code == 303
+    page = await client.get("/settings", headers={"Accept-Language": "de"})
+    assert lang_of(page.text) == "fr"
+    assert "Rechercher" in page.text
+    assert '<option value="fr" lang="fr" selected>' in page.text
+    # A visitor (no session) still gets their own browser's language.
+    async with httpx.AsyncClient(transport=client._transport, base_url=client.base_url) as other:
+        visitor = await other.get("/login", headers={"Accept-Language": "de"})
+    assert lang_of(visitor.text) == "de"
+    # Back to automatic.
+    await client.post("/settings/language", data={"csrf": token, "language": ""})
+    page = await client.get("/settings", headers={"Accept-Language": "es"})
+    assert lang_of(page.text) == "es"
+
+
+async def test_an_unknown_language_setting_is_refused(client: httpx.AsyncClient) -> None:
+    await login(client)
+    token = csrf_from((await client.get("/settings")).text)
+    refused = await client.post("/settings/language", data={"csrf": token, "language": "xx"})
+    assert refused.status_code == 422
+    assert "Choose one of the listed languages." in refused.text
+    assert lang_of((await client.get("/settings")).text) == "en"
+
+
+@pytest.mark.parametrize(
+    ("locale", "one", "two"),
+    [
+        ("en", "1 unread", "2 unread"),
+        ("de", "1 ungelesen", "2 ungelesen"),
+        ("fr", "1 non lue", "2 non lues"),
+        ("es", "1 sin leer", "2 sin leer"),
+        ("ja", "未読 1 件", "未読 2 件"),
+    ],
+)
+def test_plural_forms_per_language(locale: str, one: str, two: str) -> None:
+    ngettext = i18n.translations(locale).ngettext
+    assert ngettext("%(num)s unread", "%(num)s unread", 1) % {"num": 1} == one
+    assert ngettext("%(num)s unread", "%(num)s unread", 2) % {"num": 2} == two
+
+
+def test_dates_and_numbers_per_locale() -> None:
+    now = datetime(2026, 6, 10, 12, tzinfo=UTC).timestamp()
+    assert i18n.relative_time(now - 300, "en", now) == "5m"
+    assert i18n.relative_time(now - 300, "de", now) == "5 Min."
+    assert i18n.relative_time(now - 3 * 3600, "fr", now) == "3h"
+    assert i18n.relative_time(now - 12, "en", now) == "12s"
+    march = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC).timestamp()
+    assert i18n.relative_time(march, "en", now) == "Mar 4"
+    assert i18n.relative_time(march, "de", now) == "4. März"
+    assert i18n.relative_time(march, "fr", now) == "4 mars"
+    assert i18n.relative_time(march, "ja", now) == "3月4日"
+    last_year = datetime(2025, 3, 4, tzinfo=UTC).timestamp()
+    assert i18n.relative_time(last_year, "en", now) == "Mar 4, 2025"
+    assert i18n.exact_time(march, "de") == "04.03.2026, 05:06:07 UTC"
+    assert i18n.number(12345, "de") == "12.345"
+    assert i18n.number(12345, "en") == "12,345"
+
+
+def test_newstyle_gettext_escapes_its_variables() -> None:
+    env = make_environment()
+    template = env.from_string("{{ _('Hello %(name)s', name=who) }}")
+    assert template.render(who="<b>", **i18n.template_callables("en")) == "Hello &lt;b&gt;"
+
+
+def catalogue(locale: str) -> Catalog:
+    path = locale_dir() / locale / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as source:
+        return read_po(source, locale=locale)
+
+
+def template_ids() -> set[object]:
+    with (locale_dir() / "messages.pot").open("rb") as source:
+        return {message.id for message in read_po(source) if message.id}
+
+
+@pytest.mark.parametrize("locale", LANGUAGES)
+def test_each_catalogue_translates_every_message(locale: str) -> None:
+    messages = catalogue(locale)
+    wanted = template_ids()
+    have = {message.id: message for message in messages if message.id}
+    missing = [mid for mid in wanted if mid not in have]
+    assert not missing, f"{locale} lacks {missing[:20]}"
+    untranslated = [
+        message.id
+        for message in have.values()
+        if message.fuzzy
+        or not message.string
+        or (isinstance(message.string, tuple) and not all(message.string))
+    ]
+    assert not untranslated, f"{locale} leaves untranslated {untranslated[:20]}"
+
+
+@pytest.mark.parametrize("locale", LANGUAGES)
+def test_no_catalogue_breaks_a_placeholder(locale: str) -> None:
+    messages = catalogue(locale)
+    problems = []
+    for message in messages:
+        if not message.id:
+            continue
+        for check in (checkers.python_format, checkers.num_plurals):
+            try:
+                check(messages, message)
+            except Exception as error:  # noqa: BLE001 - TranslationError: collect them all
+                problems.append(f"{message.id!r}: {error}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_pot_file_matches_the_sources() -> None:
+    """`make messages` was run after the last change of a user-facing string."""
+    extracted: set[object] = set()
+    root = locale_dir().parent.parent
+    method_map = [
+        ("solo/web/**.py", "python"),
+        ("solo/edge/**.py", "python"),
+        ("templates/**.html", "jinja2"),
+    ]
+    options = {
+        "templates/**.html": {
+            "trimmed": "true",
+            "trim_blocks": "true",
+            "lstrip_blocks": "true",
+            "newstyle_gettext": "true",
+            "silent": "false",
+        }
+    }
+    for _filename, _line, message, _comments, _context in extract_from_dir(
+        str(root), method_map=method_map, options_map=options
+    ):
+        extracted.add(message)
+    assert extracted == template_ids()
