@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from babel.messages import Catalog, checkers
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
 from solo.edge import i18n
@@ -203,7 +203,10 @@ def test_the_pot_file_matches_the_sources() -> None:
         }
     }
     for _filename, _line, message, _comments, _context in extract_from_dir(
-        str(root), method_map=method_map, options_map=options
+        str(root),
+        method_map=method_map,
+        options_map=options,
+        keywords={**DEFAULT_KEYWORDS, "N_": None},
     ):
         extracted.add(message)
     assert extracted == template_ids()

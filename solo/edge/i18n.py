@@ -108,6 +108,12 @@ def translations(locale: str) -> gettext.NullTranslations:
     return Translations(compiled, domain="messages")
 
 
+def N_(message: str) -> str:
+    """Marks a message for extraction where no request is at hand (a module's constant); it is
+    translated where it is shown, with `_(value)`."""
+    return message
+
+
 def gettext_for(connection: HTTPConnection) -> Callable[[str], str]:
     """`_` in the request's language, for text made in Python: `_("Saved %(n)s") % {...}`."""
     return translations(locale_of(connection)).gettext
@@ -174,6 +180,13 @@ def ago_filter(context: Context, timestamp: float) -> str:
 @pass_context
 def exact_filter(context: Context, timestamp: float) -> str:
     return exact_time(timestamp, context.get("locale", DEFAULT))
+
+
+@pass_context
+def day_filter(context: Context, timestamp: float) -> str:
+    """A day, as "Mar 4, 2026" or "4. März 2026"."""
+    when = datetime.fromtimestamp(timestamp, UTC)
+    return format_skeleton("yMMMd", when, locale=context.get("locale", DEFAULT))
 
 
 @pass_context

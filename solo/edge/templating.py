@@ -38,6 +38,7 @@ def make_environment() -> Environment:
     env.filters["exact"] = i18n.exact_filter
     env.filters["ago"] = i18n.ago_filter
     env.filters["number"] = i18n.number_filter
+    env.filters["day"] = i18n.day_filter
     # English by default; render() passes each request's own `_`, `gettext` and `ngettext`.
     english = i18n.translations(i18n.DEFAULT)
     env.install_gettext_callables(  # type: ignore[attr-defined]

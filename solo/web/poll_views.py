@@ -33,25 +33,21 @@ class PollView:
     ended: bool
     own: bool  # our poll: we do not vote in it
     voted: bool
-    ends: str  # "Closes in 3 hours", "Closed", or "" when it never closes
+    # How long it stays open, in its largest unit ("day", "hour", "minute"), rounded (a poll
+    # open for a day shows "1 day", not "23 hours", a second after it was posted); a count of
+    # 0 is less than a minute. None when it never closes or has closed.
+    closes_in: tuple[int, str] | None
 
     @property
     def can_vote(self) -> bool:
         return not (self.ended or self.own or self.voted)
 
-    @property
-    def voters_text(self) -> str:
-        return f"{self.voters} {'person' if self.voters == 1 else 'people'}"
 
-
-def _span(seconds: float) -> str:
-    """A time left, rounded to its largest unit (a poll open for a day shows "1 day", not
-    "23 hours", a second after it was posted)."""
+def _span(seconds: float) -> tuple[int, str]:
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size - size / 48:
-            count = max(round(seconds / size), 1)
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return "less than a minute"
+            return max(round(seconds / size), 1), unit
+    return 0, "minute"
 
 
 def poll_view(poll: Poll, *, own: bool, now: float) -> PollView:
@@ -71,12 +67,7 @@ def poll_view(poll: Poll, *, own: bool, now: float) -> PollView:
         )
         for index, option in enumerate(poll.options)
     )
-    if ended:
-        ends = "Closed"
-    elif poll.expires_at is None:
-        ends = ""
-    else:
-        ends = f"Closes in {_span(poll.expires_at - now)}"
+    closes_in = None if ended or poll.expires_at is None else _span(poll.expires_at - now)
     voters = poll.voters_count if poll.voters_count is not None else total_votes
     return PollView(
         status_id=poll.status_id,
@@ -86,7 +77,7 @@ def poll_view(poll: Poll, *, own: bool, now: float) -> PollView:
         ended=ended,
         own=own,
         voted=poll.voted,
-        ends=ends,
+        closes_in=closes_in,
     )
 
 

@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from solo import hashtags, urls
+from solo.edge.i18n import N_, gettext_for
 from solo.edge.sessions import current_account
 from solo.edge.templating import render
 from solo.errors import NotFound
@@ -32,15 +33,19 @@ from solo.web.views import Page, local_author
 
 TIMELINES = {
     "home": (
-        "Home",
-        "Your posts and those of the accounts you follow.",
-        "Your home timeline is empty for now.",
+        N_("Home"),
+        N_("Your posts and those of the accounts you follow."),
+        N_("Your home timeline is empty for now."),
     ),
-    "local": ("Local", "Your public posts.", "You have not posted anything public yet."),
+    "local": (
+        N_("Local"),
+        N_("Your public posts."),
+        N_("You have not posted anything public yet."),
+    ),
     "federated": (
-        "Federated",
-        "Every public post this server knows of.",
-        "No public posts have reached this server yet.",
+        N_("Federated"),
+        N_("Every public post this server knows of."),
+        N_("No public posts have reached this server yet."),
     ),
 }
 
@@ -60,9 +65,11 @@ async def timeline_page(
     ids, more = cursor.split(await federation.feeds.older(name, cursor.max_id, cursor.fetch))
     filters = "home" if name == "home" else "public"
     statuses = await page_loader(request, account).statuses(ids, filters)
-    title, intro, empty = TIMELINES[name]
+    _ = gettext_for(request)
+    title, intro, empty = (_(text) for text in TIMELINES[name])
     if name == "home":
-        empty += f" Others can find you as @{urls.handle(federation.settings)}."
+        handle = urls.handle(federation.settings)
+        empty += " " + _("Others can find you as @%(handle)s.") % {"handle": handle}
     context: dict[str, Any] = {
         "account": account,
         "title": title,
@@ -101,9 +108,10 @@ async def federated(request: Request, account: Account) -> Response:
 
 async def hashtag(request: Request) -> Response:
     """Public posts with the tag; visitors see only ours (remote posts are for the user)."""
+    _ = gettext_for(request)
     name = hashtags.parse(str(request.path_params["tag"]))
     if name is None:
-        raise NotFound("That is not a hashtag: tags are letters, digits and underscores.")
+        raise NotFound(_("That is not a hashtag: tags are letters, digits and underscores."))
     account = await current_account(request)
     federation = federation_of(request)
     db = federation.db
@@ -118,9 +126,10 @@ async def hashtag(request: Request) -> Response:
     page = Page(federation, local_author(federation.settings, shown_account))
     context: dict[str, Any] = {
         "title": f"#{name}",
-        "intro": "Public posts with this hashtag"
-        + (" that this server knows of." if account else " by this account."),
-        "empty": f"No posts with #{name} yet.",
+        "intro": _("Public posts with this hashtag that this server knows of.")
+        if account
+        else _("Public posts with this hashtag by this account."),
+        "empty": _("No posts with #%(tag)s yet.") % {"tag": name},
         "statuses": await page.statuses(ids, "public" if account else None),
         "older": older_link(request, ids[-1]) if more else None,
         # The feeds are of our posts alone, as a visitor's page is.
@@ -143,10 +152,11 @@ async def bookmarks(request: Request, account: Account) -> Response:
     cursor = Cursor.of(request)
     rows = await interaction_store.bookmarks_page(db, max_id=cursor.max_id, limit=cursor.fetch)
     shown, more = cursor.split(rows)
+    _ = gettext_for(request)
     context = {
-        "title": "Bookmarks",
-        "intro": "Posts you bookmarked. Only you see them.",
-        "empty": "No bookmarks yet.",
+        "title": _("Bookmarks"),
+        "intro": _("Posts you bookmarked. Only you see them."),
+        "empty": _("No bookmarks yet."),
         "statuses": await page_loader(request, account).statuses([s for _, s in shown]),
         # The cursor is the bookmark's id: the page is in the order they were made.
         "older": older_link(request, shown[-1][0]) if more else None,

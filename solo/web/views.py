@@ -22,6 +22,7 @@ from solo.actions import filters as filter_actions
 from solo.actions.filter_rules import hidden, in_context, searchable_text
 from solo.config import Settings
 from solo.db import Database
+from solo.edge.i18n import N_
 from solo.federation.context import Federation
 from solo.media import emoji
 from solo.media.emoji import Emoji
@@ -44,10 +45,10 @@ from solo.web.poll_views import PollView, load_polls
 HUES: Final = 8
 BOOSTABLE: Final = frozenset({"public", "unlisted"})
 VISIBILITY_LABELS: Final = {
-    "public": "Public",
-    "unlisted": "Unlisted",
-    "private": "Followers only",
-    "direct": "Mentioned people only",
+    "public": N_("Public"),
+    "unlisted": N_("Unlisted"),
+    "private": N_("Followers only"),
+    "direct": N_("Mentioned people only"),
 }
 
 
@@ -381,15 +382,15 @@ class Page:
 
 
 NOTIFICATION_TEXT: Final = {
-    "follow": "followed you",
-    "follow_request": "asked to follow you",
-    "mention": "mentioned you",
-    "reblog": "boosted your post",
-    "favourite": "favourited your post",
-    "poll": "ended a poll you voted in",
-    "update": "edited a post you boosted",
-    "admin.report": "reported you",
-    "move": "moved to a new account; you follow the new one now",
+    "follow": N_("followed you"),
+    "follow_request": N_("asked to follow you"),
+    "mention": N_("mentioned you"),
+    "reblog": N_("boosted your post"),
+    "favourite": N_("favourited your post"),
+    "poll": N_("ended a poll you voted in"),
+    "update": N_("edited a post you boosted"),
+    "admin.report": N_("reported you"),
+    "move": N_("moved to a new account; you follow the new one now"),
 }
 
 
@@ -407,7 +408,9 @@ class NotificationView:
     @property
     def text(self) -> str:
         if self.type == "poll":
-            return "Your poll has ended" if self.account.local else "A poll you voted in has ended"
+            if self.account.local:
+                return N_("Your poll has ended")
+            return N_("A poll you voted in has ended")
         return NOTIFICATION_TEXT.get(self.type, self.type)
 
 
