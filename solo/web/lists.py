@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, Route
 from solo.actions import ActionError
 from solo.actions import follows as follow_actions
 from solo.actions import lists as actions
+from solo.edge.i18n import N_, gettext_for, ngettext_for
 from solo.edge.sessions import checked_form
 from solo.edge.templating import flash, render
 from solo.errors import NotFound, RequestError
@@ -41,9 +42,9 @@ from solo.web.common import Cursor, id_from, login_required, older_link, page_lo
 from solo.web.relationships import relationships
 
 POLICIES: Final = {
-    "followed": "Replies to anyone you follow",
-    "list": "Replies to members of the list",
-    "none": "No replies to others",
+    "followed": N_("Replies to anyone you follow"),
+    "list": N_("Replies to members of the list"),
+    "none": N_("No replies to others"),
 }
 
 
@@ -108,13 +109,20 @@ async def timeline(request: Request, account: Account) -> Response:
         await store.timeline(db, found.id, _Older(cursor.max_id, cursor.fetch))
     )
     members = await store.count_members(db, found.id)
+    _, ngettext = gettext_for(request), ngettext_for(request)
+    intro = ngettext(
+        "Posts by the %(num)s account on this list.",
+        "Posts by the %(num)s accounts on this list.",
+        members,
+    ) % {"num": members}
+    if found.exclusive:
+        intro += " " + _("They are kept out of home.")
     context = {
         "title": found.title,
-        "intro": f"Posts by the {members} account{'s' if members != 1 else ''} on this list."
-        + (" They are kept out of home." if found.exclusive else ""),
-        "empty": "No posts from this list's accounts yet."
+        "intro": intro,
+        "empty": _("No posts from this list’s accounts yet.")
         if members
-        else "Nobody is on this list yet: add accounts you follow.",
+        else _("Nobody is on this list yet: add accounts you follow."),
         "manage": f"/lists/{found.id}/edit",
         "statuses": await page_loader(request, account).statuses(ids, "home"),
         "older": older_link(request, ids[-1]) if more else None,

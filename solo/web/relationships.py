@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from solo.actions import ActionError, follows
+from solo.edge.i18n import N_, gettext_for
 from solo.edge.sessions import checked_form
 from solo.edge.templating import flash, render
 from solo.federation.context import Federation, federation_of
@@ -158,10 +159,11 @@ def _accounts_page(
         shown, more = cursor.split(rows)
         found = await actor_store.actors_by_ids(federation.db, (f.actor_id for f in shown))
         actors = [found[f.actor_id] for f in shown if f.actor_id in found]
+        _ = gettext_for(request)
         context = {
-            "title": title,
+            "title": _(title),
             "current": request.url.path.strip("/"),
-            "empty": empty,
+            "empty": _(empty),
             "accounts": await relationships(federation, actors),
             "older": older_link(request, shown[-1].id) if more else None,
         }
@@ -178,17 +180,19 @@ routes: list[BaseRoute] = [
     Route("/followers/remove", _form(_remove), methods=["POST"]),
     Route(
         "/followers",
-        _accounts_page("in", "accepted", "Followers", "Nobody follows you yet."),
+        _accounts_page("in", "accepted", N_("Followers"), N_("Nobody follows you yet.")),
         methods=["GET", "HEAD"],
     ),
     Route(
         "/following",
-        _accounts_page("out", None, "Following", "You do not follow anyone yet."),
+        _accounts_page("out", None, N_("Following"), N_("You do not follow anyone yet.")),
         methods=["GET", "HEAD"],
     ),
     Route(
         "/follow_requests",
-        _accounts_page("in", "pending", "Follow requests", "No follow requests are waiting."),
+        _accounts_page(
+            "in", "pending", N_("Follow requests"), N_("No follow requests are waiting.")
+        ),
         methods=["GET", "HEAD"],
     ),
 ]
