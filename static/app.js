@@ -5,20 +5,44 @@
 (function () {
   const FRAGMENT = "text/html-fragment";
   const ID = /^\d+$/;
+  const LANG = document.documentElement.lang || "en";
+
+  // --- Words: the page's language, from the JSON block base.html writes -----------------------
+
+  const MESSAGES = (() => {
+    const block = document.getElementById("script-messages");
+    try {
+      return block ? JSON.parse(block.textContent) : {};
+    } catch (error) {
+      return {};
+    }
+  })();
+  const PLURALS = new Intl.PluralRules(LANG);
+
+  function say(key, n, fallback) {
+    let text = MESSAGES[key] || fallback;
+    if (Array.isArray(text)) text = text[PLURALS.select(n) === "one" ? 0 : 1];
+    return text.replace("{n}", String(n));
+  }
+
+  function unit(count, name) {
+    return new Intl.NumberFormat(LANG, { style: "unit", unit: name, unitDisplay: "narrow" })
+      .format(count);
+  }
 
   // --- Times: relative on the page, the reader's local time on hover -------------------------
 
   function relative(then, now) {
     const seconds = Math.max(0, Math.floor((now - then) / 1000));
-    if (seconds < 60) return seconds + "s";
-    if (seconds < 3600) return Math.floor(seconds / 60) + "m";
-    if (seconds < 86400) return Math.floor(seconds / 3600) + "h";
-    if (seconds < 7 * 86400) return Math.floor(seconds / 86400) + "d";
+    if (seconds < 60) return unit(seconds, "second");
+    if (seconds < 3600) return unit(Math.floor(seconds / 60), "minute");
+    if (seconds < 86400) return unit(Math.floor(seconds / 3600), "hour");
+    if (seconds < 7 * 86400) return unit(Math.floor(seconds / 86400), "day");
     const sameYear = new Date(now).getFullYear() === then.getFullYear();
     const options = sameYear
       ? { month: "short", day: "numeric" }
       : { month: "short", day: "numeric", year: "numeric" };
-    return then.toLocaleDateString(undefined, options);
+    return then.toLocaleDateString(LANG, options);
   }
 
   function refreshTimes(root) {
@@ -28,11 +52,11 @@
       const then = new Date(element.getAttribute("datetime"));
       if (Number.isNaN(then.getTime())) return;
       if (element.classList.contains("until")) {
-        element.textContent = then.toLocaleString(); // a moment to come: when, not how long ago
+        element.textContent = then.toLocaleString(LANG); // to come: when, not how long ago
         return;
       }
       element.textContent = relative(then, now);
-      element.title = then.toLocaleString();
+      element.title = then.toLocaleString(LANG);
     });
   }
 
@@ -48,7 +72,8 @@
     const page = new DOMParser().parseFromString(html, "text/html");
     const found = page.querySelector(".error, [role=alert]");
     const text = (found ? found.textContent : page.body.textContent || "").trim();
-    return text && text.length < 300 ? text : "The server answered " + status + ". Try again.";
+    if (text && text.length < 300) return text;
+    return say("answered", status, "The server answered {n}. Try again.");
   }
 
   function showError(container, message) {
@@ -109,7 +134,7 @@
       });
       html = await response.text();
     } catch (error) {
-      showError(container, "The server could not be reached. Try again.");
+      showError(container, say("unreachable", 0, "The server could not be reached. Try again."));
       return;
     } finally {
       buttons.forEach((button) => (button.disabled = false));
@@ -145,7 +170,10 @@
     const summary = form.querySelector("input[name=summary]");
     const used = text.value.trim().length + (summary ? summary.value.trim().length : 0);
     const left = Number(text.dataset.max) - used;
-    hint.textContent = left >= 0 ? left + " characters left" : -left + " characters too many";
+    hint.textContent =
+      left >= 0
+        ? say("left", left, "{n} characters left")
+        : say("tooMany", -left, "{n} characters too many");
     hint.classList.toggle("error", left < 0);
   }
 
@@ -161,7 +189,7 @@
   function setUnread(count) {
     document.querySelectorAll(".notification-count").forEach((badge) => {
       badge.textContent = String(count);
-      badge.setAttribute("aria-label", count + " unread");
+      badge.setAttribute("aria-label", say("unread", count, "{n} unread"));
       badge.classList.toggle("hidden", !count);
     });
   }

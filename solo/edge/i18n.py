@@ -123,6 +123,30 @@ def ngettext_for(connection: HTTPConnection) -> Callable[[str, str, int], str]:
     return translations(locale_of(connection)).ngettext
 
 
+@functools.cache
+def script_messages(locale: str) -> dict[str, str | list[str]]:
+    """What static/app.js writes itself, in `locale`: read from a JSON data block on the page
+    (no inline script runs). Counts come as [one, other], "{n}" standing for the number; the
+    script picks the form with Intl.PluralRules."""
+    catalogue = translations(locale)
+    _, ngettext = catalogue.gettext, catalogue.ngettext
+
+    n = {"num": "{n}"}
+    return {
+        "left": [
+            ngettext("%(num)s character left", "%(num)s characters left", count) % n
+            for count in (1, 2)
+        ],
+        "tooMany": [
+            ngettext("%(num)s character too many", "%(num)s characters too many", count) % n
+            for count in (1, 2)
+        ],
+        "unread": [ngettext("%(num)s unread", "%(num)s unread", count) % n for count in (1, 2)],
+        "answered": _("The server answered %(status)s. Try again.") % {"status": "{n}"},
+        "unreachable": _("The server could not be reached. Try again."),
+    }
+
+
 # What templates call. Newstyle gettext, as Jinja's i18n extension makes it: the result is
 # escaped before formatting and marked safe, so `_('Hi %(name)s', name=x)` escapes x.
 def _format(context: Context, text: str, variables: dict[str, Any]) -> str:

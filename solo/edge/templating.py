@@ -84,6 +84,7 @@ def render(
     page = {
         **i18n.template_callables(locale),
         "locale": locale,
+        "script_messages": lambda: i18n.script_messages(locale),
         "request": request,
         "settings": settings,
         "handle": urls.handle(settings),
