@@ -40,7 +40,6 @@ PENDING = {
     "report.html",
     "reports.html",
     "scheduled.html",
-    "settings.html",
 }
 LETTERS = re.compile(r"[^\W\d_]{2,}")
 PLACEHOLDER = "\x00"
