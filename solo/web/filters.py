@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from solo.actions import filters as actions
 from solo.actions.filters import FilterChange, InvalidFilter, KeywordChange
+from solo.edge.i18n import N_, gettext_for, ngettext_for
 from solo.edge.sessions import checked_form
 from solo.edge.templating import flash, render
 from solo.errors import NotFound
@@ -33,28 +34,28 @@ from solo.web.common import login_required
 
 NEW_ROWS: Final = 3  # empty keyword rows a form offers (save to get more)
 CONTEXT_LABELS: Final = {
-    "home": "Home timeline (and lists)",
-    "notifications": "Notifications",
-    "public": "Local, federated and hashtag timelines",
-    "thread": "Threads",
-    "account": "Profiles",
+    "home": N_("Home timeline (and lists)"),
+    "notifications": N_("Notifications"),
+    "public": N_("Local, federated and hashtag timelines"),
+    "thread": N_("Threads"),
+    "account": N_("Profiles"),
 }
 CONTEXT_SHORT: Final = {
-    "home": "Home",
-    "notifications": "Notifications",
-    "public": "Public timelines",
-    "thread": "Threads",
-    "account": "Profiles",
+    "home": N_("Home"),
+    "notifications": N_("Notifications"),
+    "public": N_("Public timelines"),
+    "thread": N_("Threads"),
+    "account": N_("Profiles"),
 }
 # Durations offered, as Mastodon's form: seconds → label.
 EXPIRIES: Final = {
-    "": "Never",
-    "1800": "30 minutes",
-    "3600": "1 hour",
-    "21600": "6 hours",
-    "43200": "12 hours",
-    "86400": "1 day",
-    "604800": "1 week",
+    "": N_("Never"),
+    "1800": N_("In 30 minutes"),
+    "3600": N_("In 1 hour"),
+    "21600": N_("In 6 hours"),
+    "43200": N_("In 12 hours"),
+    "86400": N_("In 1 day"),
+    "604800": N_("In 1 week"),
 }
 KEEP: Final = "keep"  # the edit form's "leave the end as it is"
 
@@ -144,17 +145,25 @@ def _padded(rows: list[KeywordRow]) -> list[KeywordRow]:
     return rows + [KeywordRow("", "")] * NEW_ROWS
 
 
-def _ends(found: Filter, now: float) -> str:
+def _ends(request: Request, found: Filter, now: float) -> str:
+    _, ngettext = gettext_for(request), ngettext_for(request)
     if found.expires_at is None:
-        return "Never ends"
+        return _("Never ends")
     if found.expired(now):
-        return "Expired"
+        return _("Expired")
     left = found.expires_at - now
-    for seconds, unit in ((86_400, "day"), (3_600, "hour"), (60, "minute")):
-        if left >= seconds:
-            count = int(left // seconds)
-            return f"Ends in {count} {unit}{'' if count == 1 else 's'}"
-    return "Ends in less than a minute"
+    if left >= 86_400:
+        days = int(left // 86_400)
+        return ngettext("Ends in %(num)s day", "Ends in %(num)s days", days) % {"num": days}
+    if left >= 3_600:
+        hours = int(left // 3_600)
+        return ngettext("Ends in %(num)s hour", "Ends in %(num)s hours", hours) % {"num": hours}
+    if left >= 60:
+        minutes = int(left // 60)
+        return ngettext("Ends in %(num)s minute", "Ends in %(num)s minutes", minutes) % {
+            "num": minutes
+        }
+    return _("Ends in less than a minute")
 
 
 def _common(**values: Any) -> dict[str, Any]:
@@ -176,7 +185,7 @@ async def _list_page(
     found = await store.all_filters(federation_of(request).db)
     now = time.time()
     values = _common(
-        filters=[(f, _ends(f, now)) for f in found],
+        filters=[(f, _ends(request, f, now)) for f in found],
         form=form or FilterForm(rows=_padded([])),
         error=error,
         max_filters=actions.MAX_FILTERS,
@@ -216,7 +225,7 @@ async def _edit_page(
 ) -> Response:
     values = _common(
         filter=found,
-        ends=_ends(found, time.time()),
+        ends=_ends(request, found, time.time()),
         form=form or FilterForm.of(found),
         error=error,
     )
