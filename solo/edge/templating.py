@@ -58,9 +58,12 @@ def ngettext(request: Request, singular: str, plural: str, count: int) -> str:
     return i18n.ngettext_for(request)(singular, plural, count) % {"num": count}
 
 
-def flash(request: Request, message: str) -> None:
-    """Show `message` on the next page rendered for this session (after a redirect)."""
-    request.session[FLASH] = message[:500]
+def flash(request: Request, message: str, **values: object) -> None:
+    """Show `message` on the next page rendered for this session (after a redirect), in the
+    request's language: a literal message is extracted by `make messages` (babel.cfg's
+    `flash:2` keyword); `values` fill its `%(name)s` placeholders after translation."""
+    text = i18n.gettext_for(request)(message)
+    request.session[FLASH] = (text % values if values else text)[:500]
 
 
 def _unread(request: Request) -> int:

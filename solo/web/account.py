@@ -122,7 +122,7 @@ async def save_profile(request: Request, account: Account, form: FormData) -> Re
         )
     except ActionError as error:
         return await _page(request, account, form=typed, error=error.message, status=error.status)
-    flash(request, "Your profile is saved, and on its way to your followers' servers.")
+    flash(request, "Your profile is saved, and on its way to your followers’ servers.")
     return RedirectResponse("/settings", status_code=303)
 
 
@@ -196,7 +196,13 @@ async def end_sessions(request: Request, account: Account) -> Response:
     """`POST /settings/sessions/end`: log out everywhere, this browser included."""
     await checked_form(request)
     ended = await log_out_everywhere(request)
-    flash(request, f"You are logged out everywhere ({ended} {_sessions(ended)} ended).")
+    ngettext = i18n.ngettext_for(request)
+    message = ngettext(
+        "You are logged out everywhere (%(num)s session ended).",
+        "You are logged out everywhere (%(num)s sessions ended).",
+        ended,
+    )
+    flash(request, message, num=ended)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -212,13 +218,8 @@ async def save_language(request: Request, account: Account) -> Response:
     await i18n.save_language(instance_of(request).db, chosen)
     request.app.state.language = chosen
     request.scope.pop(i18n.SCOPE_KEY, None)  # the confirmation speaks the new language
-    _ = i18n.gettext_for(request)
-    flash(request, _("The language is saved."))
+    flash(request, "The language is saved.")
     return RedirectResponse("/settings#language", status_code=303)
-
-
-def _sessions(count: int) -> str:
-    return "session" if count == 1 else "sessions"
 
 
 routes: list[BaseRoute] = [

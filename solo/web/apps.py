@@ -26,7 +26,7 @@ async def revoke_app(request: Request, account: Account) -> Response:
     app_id = id_from(str(request.path_params["app_id"]), "app")
     revoked = 0 if app_id is None else await store.revoke_app(instance_of(request).db, app_id)
     if revoked:
-        flash(request, "The app's access is revoked: it can no longer use your account.")
+        flash(request, "The app’s access is revoked: it can no longer use your account.")
     else:
         flash(request, "That app had no access left to revoke.")
     return RedirectResponse("/settings", status_code=303)

@@ -62,9 +62,13 @@ async def add(request: Request, account: Account, form: FormData) -> Response:
         )
     added = await actions.block(federation, [(domain, actions.clean_reason(reason))])
     if added:
-        flash(request, f"{domain} is blocked: nothing from it is shown, fetched or delivered.")
+        flash(
+            request,
+            "%(domain)s is blocked: nothing from it is shown, fetched or delivered.",
+            domain=domain,
+        )
     else:
-        flash(request, f"{domain} was already blocked.")
+        flash(request, "%(domain)s was already blocked.", domain=domain)
     return RedirectResponse(PATH, status_code=303)
 
 
@@ -72,9 +76,16 @@ async def add(request: Request, account: Account, form: FormData) -> Response:
 async def remove(request: Request, account: Account, form: FormData) -> Response:
     domain = str(form.get("domain", "")).strip().lower()
     if await actions.unblock(federation_of(request), domain):
-        flash(request, f"{domain} is no longer blocked. Follows that the block ended stay ended.")
+        flash(
+            request,
+            "%(domain)s is no longer blocked. Follows that the block ended stay ended.",
+            domain=domain,
+        )
     else:
-        flash(request, f"{domain or 'That domain'} was not blocked.")
+        if domain:
+            flash(request, "%(domain)s was not blocked.", domain=domain)
+        else:
+            flash(request, "That domain was not blocked.")
     return RedirectResponse(PATH, status_code=303)
 
 

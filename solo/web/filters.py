@@ -205,7 +205,7 @@ async def create(request: Request, account: Account) -> Response:
         made = await actions.create_filter(federation_of(request), typed.change(editing=False))
     except InvalidFilter as error:
         return await _list_page(request, typed, _message(error), error.status)
-    flash(request, f"The filter “{made.title}” is saved.")
+    flash(request, "The filter “%(title)s” is saved.", title=made.title)
     return RedirectResponse("/settings/filters", status_code=303)
 
 
@@ -254,7 +254,7 @@ async def save(request: Request, account: Account) -> Response:
         )
     except InvalidFilter as error:
         return await _edit_page(request, found, typed, _message(error), error.status)
-    flash(request, f"The filter “{saved.title}” is saved.")
+    flash(request, "The filter “%(title)s” is saved.", title=saved.title)
     return RedirectResponse(f"/settings/filters/{saved.id}", status_code=303)
 
 
@@ -263,7 +263,7 @@ async def delete(request: Request, account: Account) -> Response:
     await checked_form(request)
     found = await _existing(request)
     await actions.delete_filter(federation_of(request), found.id)
-    flash(request, f"The filter “{found.title}” is deleted.")
+    flash(request, "The filter “%(title)s” is deleted.", title=found.title)
     return RedirectResponse("/settings/filters", status_code=303)
 
 

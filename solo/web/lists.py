@@ -96,7 +96,7 @@ async def create(request: Request, account: Account) -> Response:
     except actions.InvalidList as error:
         flash(request, error.message)
         return RedirectResponse("/lists#new", status_code=303)
-    flash(request, f"List “{created.title}” made. Add accounts you follow to it.")
+    flash(request, "List “%(title)s” made. Add accounts you follow to it.", title=created.title)
     return RedirectResponse(f"/lists/{created.id}/edit", status_code=303)
 
 
@@ -175,7 +175,7 @@ async def delete(request: Request, account: Account) -> Response:
     found = await _list(request)
     await checked_form(request)
     await actions.delete(federation_of(request), found)
-    flash(request, f"List “{found.title}” deleted.")
+    flash(request, "List “%(title)s” deleted.", title=found.title)
     return RedirectResponse("/lists", status_code=303)
 
 
@@ -199,10 +199,17 @@ def _membership(add: bool) -> Callable[[Request], Awaitable[Response]]:
             actor_id, handle = await _account_id(federation, str(form.get("account", "")).strip())
             if add:
                 await actions.add_members(federation, found, [actor_id])
-                flash(request, f"@{handle} added to “{found.title}”.")
+                flash(
+                    request, "@%(handle)s added to “%(title)s”.", handle=handle, title=found.title
+                )
             else:
                 await actions.remove_members(federation, found, [actor_id])
-                flash(request, f"@{handle} removed from “{found.title}”.")
+                flash(
+                    request,
+                    "@%(handle)s removed from “%(title)s”.",
+                    handle=handle,
+                    title=found.title,
+                )
         except (ActionError, RequestError) as error:
             if isinstance(error, NotFound):
                 raise

@@ -52,7 +52,11 @@ async def add_alias(request: Request, account: Account, form: FormData) -> Respo
         return await _page(
             request, account, alias_error=error.message, typed_alias=typed, status=error.status
         )
-    flash(request, f"@{alias.handle} is an alias of this account. You can now move it here.")
+    flash(
+        request,
+        "@%(handle)s is an alias of this account. You can now move it here.",
+        handle=alias.handle,
+    )
     return RedirectResponse(PATH, status_code=303)
 
 
@@ -89,7 +93,11 @@ async def move_away(request: Request, account: Account, form: FormData) -> Respo
             request, account, move_error=error.message, typed_target=typed, status=error.status
         )
     window.release(address)
-    flash(request, f"This account has moved to @{target.handle}; your followers are told.")
+    flash(
+        request,
+        "This account has moved to @%(handle)s; your followers are told.",
+        handle=target.handle,
+    )
     return RedirectResponse(PATH, status_code=303)
 
 

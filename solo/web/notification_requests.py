@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from solo.actions import ActionError
 from solo.actions import notification_requests as actions
+from solo.edge.i18n import gettext_for
 from solo.edge.templating import flash, render
 from solo.errors import NotFound
 from solo.federation.context import federation_of
@@ -145,13 +146,18 @@ def _answer(accept: bool) -> Route:
         if not found:
             raise NotFound("That request is gone: it was answered already, or its account left.")
         view = await held_requests(request, account, found)
-        who = f"@{view[0].account.handle}" if view else "that account"
+        _ = gettext_for(request)
+        who = f"@{view[0].account.handle}" if view else _("that account")
         if accept:
             await actions.accept_requests(federation, [found[0].id])
-            flash(request, f"Notifications from {who} are in your list now, and will come at once.")
+            flash(
+                request,
+                "Notifications from %(who)s are in your list now, and will come at once.",
+                who=who,
+            )
         else:
             await actions.dismiss_requests(federation, [found[0].id])
-            flash(request, f"Dismissed the notifications from {who}.")
+            flash(request, "Dismissed the notifications from %(who)s.", who=who)
         return RedirectResponse(safe_back(form, "/notifications/requests"), status_code=303)
 
     name = "accept" if accept else "dismiss"

@@ -45,7 +45,11 @@ async def add(request: Request, account: Account, form: FormData) -> Response:
         relay = await relays.subscribe(federation_of(request), typed)
     except relays.RelayError as error:
         return await _page(request, error=str(error), typed_url=typed, status=422)
-    flash(request, f"Asked {relay.host} to relay to you: it shows as pending until it accepts.")
+    flash(
+        request,
+        "Asked %(host)s to relay to you: it shows as pending until it accepts.",
+        host=relay.host,
+    )
     return RedirectResponse(PATH, status_code=303)
 
 
@@ -58,7 +62,7 @@ async def remove(request: Request, account: Account, form: FormData) -> Response
         relay = await relays.unsubscribe(federation_of(request), int(raw))
     except relays.RelayError as error:
         return await _page(request, error=str(error), status=404)
-    flash(request, f"You left the relay {relay.host}; it has been told to stop.")
+    flash(request, "You left the relay %(host)s; it has been told to stop.", host=relay.host)
     return RedirectResponse(PATH, status_code=303)
 
 

@@ -137,8 +137,15 @@ async def send_report(request: Request, account: Account, form: FormData) -> Res
             error=error.message,
             status=error.status,
         )
-    sent = f" and sent to {actor.domain}" if typed.forward else ""
-    flash(request, f"Your report about @{actor.handle} is kept here{sent}.")
+    if typed.forward:
+        flash(
+            request,
+            "Your report about @%(handle)s is kept here and sent to %(server)s.",
+            handle=actor.handle,
+            server=actor.domain,
+        )
+    else:
+        flash(request, "Your report about @%(handle)s is kept here.", handle=actor.handle)
     return RedirectResponse("/reports", status_code=303)
 
 
