@@ -7,12 +7,12 @@
   const ID = /^\d+$/;
   const LANG = document.documentElement.lang || "en";
 
-  // --- Words: the page's language, from the JSON block base.html writes -----------------------
+  // --- Words: the page's language, from the JSON base.html puts in a <meta> --------------------
 
   const MESSAGES = (() => {
-    const block = document.getElementById("script-messages");
+    const meta = document.querySelector("meta[name=script-messages]");
     try {
-      return block ? JSON.parse(block.textContent) : {};
+      return meta ? JSON.parse(meta.content) : {};
     } catch (error) {
       return {};
     }

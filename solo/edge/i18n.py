@@ -125,8 +125,8 @@ def ngettext_for(connection: HTTPConnection) -> Callable[[str, str, int], str]:
 
 @functools.cache
 def script_messages(locale: str) -> dict[str, str | list[str]]:
-    """What static/app.js writes itself, in `locale`: read from a JSON data block on the page
-    (no inline script runs). Counts come as [one, other], "{n}" standing for the number; the
+    """What static/app.js writes itself, in `locale`: JSON in a <meta name="script-messages">
+    (no inline script). Counts come as [one, other], "{n}" standing for the number; the
     script picks the form with Intl.PluralRules."""
     catalogue = translations(locale)
     _, ngettext = catalogue.gettext, catalogue.ngettext
