@@ -25,6 +25,7 @@ from solo.api.cors import Cors
 from solo.api.slashes import TrailingSlash
 from solo.config import Settings
 from solo.edge import i18n
+from solo.edge.i18n import N_
 from solo.edge.middleware import BodyLimit, SecurityHeaders
 from solo.edge.sessions import OwnRequests, Sessions
 from solo.edge.templating import make_environment, render
@@ -113,9 +114,9 @@ async def request_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-HTTP_MESSAGES = {
-    404: "There is nothing here.",
-    405: "This address does not take that kind of request.",
+HTTP_MESSAGES = {  # error.html shows them translated
+    404: N_("There is nothing here."),
+    405: N_("This address does not take that kind of request."),
 }
 
 

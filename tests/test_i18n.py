@@ -191,6 +191,7 @@ def test_the_pot_file_matches_the_sources() -> None:
     method_map = [
         ("solo/web/**.py", "python"),
         ("solo/edge/**.py", "python"),
+        ("solo/app.py", "python"),
         ("templates/**.html", "jinja2"),
     ]
     options = {
@@ -210,3 +211,63 @@ def test_the_pot_file_matches_the_sources() -> None:
     ):
         extracted.add(message)
     assert extracted == template_ids()
+
+
+@pytest.mark.parametrize(
+    ("locale", "one", "two"),
+    [
+        ("en", "<strong>1</strong> post", "<strong>2</strong> posts"),
+        ("de", "<strong>1</strong> Beitrag", "<strong>2</strong> Beiträge"),
+        ("fr", "<strong>1</strong> message", "<strong>2</strong> messages"),
+        ("es", "<strong>1</strong> publicación", "<strong>2</strong> publicaciones"),
+        ("ja", "投稿 <strong>1</strong>", "投稿 <strong>2</strong>"),
+    ],
+)
+async def test_a_profile_counts_posts_in_the_visitors_language(
+    client: httpx.AsyncClient, locale: str, one: str, two: str
+) -> None:
+    await login(client)
+    async with httpx.AsyncClient(transport=client._transport, base_url=client.base_url) as visitor:
+        for count, expected in ((1, one), (2, two)):
+            token = csrf_from((await client.get("/compose")).text)
+            posted = await client.post("/statuses", data={"csrf": token, "text": f"post {count}"})
+            assert posted.status_code == 303
+            page = await visitor.get("/@alice", headers={"Accept-Language": locale})
+            assert lang_of(page.text) == locale
+            assert expected in page.text
+
+
+@pytest.mark.parametrize(
+    ("locale", "one", "two"),
+    [
+        ("en", "1 reply", "2 replies"),
+        ("de", "1 Antwort", "2 Antworten"),
+        ("fr", "1 réponse", "2 réponses"),
+        ("es", "1 respuesta", "2 respuestas"),
+        ("ja", "返信 1 件", "返信 2 件"),
+    ],
+)
+def test_reply_counts_per_language(locale: str, one: str, two: str) -> None:
+    ngettext = i18n.translations(locale).ngettext
+    assert ngettext("%(num)s reply", "%(num)s replies", 1) % {"num": 1} == one
+    assert ngettext("%(num)s reply", "%(num)s replies", 2) % {"num": 2} == two
+
+
+async def test_a_missing_page_says_so_in_the_readers_language(client: httpx.AsyncClient) -> None:
+    page = await client.get(
+        "/no-such-page", headers={"Accept": "text/html", "Accept-Language": "fr-FR"}
+    )
+    assert page.status_code == 404
+    assert "Il n’y a rien ici." in page.text
+    assert "Retour à l’accueil" in page.text
+
+
+async def test_a_flash_message_speaks_the_readers_language(client: httpx.AsyncClient) -> None:
+    await login(client)
+    token = csrf_from((await client.get("/lists")).text)
+    made = await client.post(
+        "/lists", data={"csrf": token, "title": "Vögel"}, headers={"Accept-Language": "de"}
+    )
+    assert made.status_code == 303
+    page = await client.get(made.headers["location"], headers={"Accept-Language": "de"})
+    assert "Liste „Vögel“ angelegt." in page.text
