@@ -141,6 +141,23 @@ def test_newstyle_gettext_escapes_its_variables() -> None:
     assert template.render(who="<b>", **i18n.template_callables("en")) == "Hello &lt;b&gt;"
 
 
+def test_translate_escapes_what_it_translates() -> None:
+    """A message chosen at run time may hold someone's text: it is translated, then escaped."""
+    env = make_environment()
+    template = env.from_string("{{ message | translate }}")
+    rendered = template.render(message="<b>x</b>", locale="de")
+    assert rendered == "&lt;b&gt;x&lt;/b&gt;"
+    assert template.render(message="There is nothing here.", locale="de") == "Hier ist nichts."
+
+
+async def test_an_error_message_with_markup_is_escaped(client: httpx.AsyncClient) -> None:
+    page = await client.get(
+        "/tags/%3Cb%3Ebold%3C%2Fb%3E", headers={"Accept": "text/html", "Accept-Language": "de"}
+    )
+    assert page.status_code == 404
+    assert "<b>bold" not in page.text
+
+
 def catalogue(locale: str) -> Catalog:
     path = locale_dir() / locale / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as source:

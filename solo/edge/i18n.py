@@ -207,6 +207,14 @@ def exact_filter(context: Context, timestamp: float) -> str:
 
 
 @pass_context
+def translate_filter(context: Context, message: str) -> str:
+    """`{{ value | translate }}`: a message chosen at run time (a constant marked with N_, an
+    error's text) in the page's language, as plain text that autoescape escapes. (`_()` marks
+    its result safe, so it is for literal messages only.)"""
+    return translations(context.get("locale", DEFAULT)).gettext(str(message))
+
+
+@pass_context
 def day_filter(context: Context, timestamp: float) -> str:
     """A day, as "Mar 4, 2026" or "4. März 2026"."""
     when = datetime.fromtimestamp(timestamp, UTC)

@@ -39,6 +39,7 @@ def make_environment() -> Environment:
     env.filters["ago"] = i18n.ago_filter
     env.filters["number"] = i18n.number_filter
     env.filters["day"] = i18n.day_filter
+    env.filters["translate"] = i18n.translate_filter
     # English by default; render() passes each request's own `_`, `gettext` and `ngettext`.
     english = i18n.translations(i18n.DEFAULT)
     env.install_gettext_callables(  # type: ignore[attr-defined]
