@@ -18,6 +18,10 @@ from solo.paths import locale_dir
 from tests.test_login import csrf_from, login
 
 LANGUAGES = ("de", "fr", "es", "ja")
+# The actions' refusals, shown translated on the web pages (babel.cfg, the Makefile's keywords).
+REFUSALS = dict.fromkeys(
+    ("ActionError", "WrongPassword", "MediaRefused", "ArchiveError", "BlocklistError", "CsvError")
+)
 
 
 def lang_of(html: str) -> str:
@@ -209,6 +213,7 @@ def test_the_pot_file_matches_the_sources() -> None:
         ("solo/web/**.py", "python"),
         ("solo/edge/**.py", "python"),
         ("solo/app.py", "python"),
+        ("solo/actions/**.py", "python"),
         ("templates/**.html", "jinja2"),
     ]
     options = {
@@ -224,7 +229,7 @@ def test_the_pot_file_matches_the_sources() -> None:
         str(root),
         method_map=method_map,
         options_map=options,
-        keywords={**DEFAULT_KEYWORDS, "N_": None, "flash": (2,)},
+        keywords={**DEFAULT_KEYWORDS, "N_": None, "flash": (2,), **REFUSALS},
     ):
         extracted.add(message)
     assert extracted == template_ids()
@@ -288,3 +293,16 @@ async def test_a_flash_message_speaks_the_readers_language(client: httpx.AsyncCl
     assert made.status_code == 303
     page = await client.get(made.headers["location"], headers={"Accept-Language": "de"})
     assert "Liste „Vögel“ angelegt." in page.text
+
+
+async def test_a_refusal_is_shown_in_the_readers_language(client: httpx.AsyncClient) -> None:
+    """The actions refuse in English (the API's language); the web page translates."""
+    await login(client)
+    token = csrf_from((await client.get("/compose")).text)
+    refused = await client.post(
+        "/statuses",
+        data={"csrf": token, "text": "  "},
+        headers={"Accept-Language": "es"},
+    )
+    assert refused.status_code == 400, refused.status_code
+    assert "Escribe algo primero." in refused.text
