@@ -46,7 +46,8 @@ bench: $(TESTING)
 # catalogue brought up to date with it (new strings untranslated, changed ones marked fuzzy).
 messages: $(TESTING)
 	$(BIN)/pybabel extract --project Solo --copyright-holder "the Solo authors" --no-location --sort-output -F babel.cfg -k ngettext:1,2 -k N_ -k flash:2 \
-		-k ActionError -k WrongPassword -k MediaRefused -k ArchiveError -k BlocklistError -k CsvError -o solo/locale/messages.pot .
+		-k ActionError -k WrongPassword -k MediaRefused -k ArchiveError -k BlocklistError -k CsvError \
+		-k NotFound -k BadRequest -k Forbidden -o solo/locale/messages.pot .
 	$(BIN)/pybabel update --ignore-obsolete --no-wrap -i solo/locale/messages.pot -d solo/locale
 
 clean:

@@ -18,9 +18,12 @@ from solo.paths import locale_dir
 from tests.test_login import csrf_from, login
 
 LANGUAGES = ("de", "fr", "es", "ja")
-# The actions' refusals, shown translated on the web pages (babel.cfg, the Makefile's keywords).
+# Refusals and errors, shown translated on the web pages (babel.cfg, the Makefile's keywords).
 REFUSALS = dict.fromkeys(
-    ("ActionError", "WrongPassword", "MediaRefused", "ArchiveError", "BlocklistError", "CsvError")
+    (
+        *("ActionError", "WrongPassword", "MediaRefused", "ArchiveError", "BlocklistError"),
+        *("CsvError", "NotFound", "BadRequest", "Forbidden"),
+    )
 )
 
 
