@@ -309,3 +309,10 @@ async def test_a_refusal_is_shown_in_the_readers_language(client: httpx.AsyncCli
     )
     assert refused.status_code == 400, refused.status_code
     assert "Escribe algo primero." in refused.text
+
+
+async def test_the_api_stays_english(client: httpx.AsyncClient) -> None:
+    """Mastodon's API errors are English whatever the client's language; so are Solo's."""
+    answer = await client.get("/api/v1/statuses/999999", headers={"Accept-Language": "de"})
+    assert answer.status_code == 404
+    assert answer.json()["error"] == "Record not found"
