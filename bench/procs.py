@@ -27,6 +27,33 @@ READY_TIMEOUT = 60.0
 PYSPY_EXTRA = os.environ.get("SOLO_BENCH_PYSPY", "").split()  # e.g. "--native"
 
 
+def _given_away() -> set[int]:
+    given = os.environ.get("SOLO_BENCH_SOLO_SET", "")
+    return {int(core) for core in given.split(",") if core}
+
+
+def pin_bench(cores: int) -> str:
+    """For `--cores N`: Solo's processes get the first N cores of this machine, and this
+    process (load generator, fleet, in-process benchmarks) the others when there are any,
+    so that a Pi-class single core is measured without the load generator on it."""
+    available = sorted(os.sched_getaffinity(0))
+    if cores >= len(available):
+        raise SystemExit(f"--cores {cores}: this machine gives only {len(available)}")
+    solo = available[:cores]
+    rest = available[cores:]
+    os.environ["SOLO_BENCH_CORES"] = str(cores)
+    os.environ["SOLO_BENCH_SOLO_SET"] = ",".join(map(str, solo))
+    os.sched_setaffinity(0, rest)
+    return f"Solo pinned to core(s) {solo}; load generator, fleet and in-process runs on {rest}"
+
+
+def pin_solo(pid: int) -> None:
+    """Pin a `solo serve` process to `--cores`' cores (nothing without --cores)."""
+    cores = _given_away()
+    if cores:
+        os.sched_setaffinity(pid, cores)
+
+
 def proc_status(pid: int, field: str) -> float:
     """A VmRSS/VmHWM-like field of /proc/PID/status, in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -162,6 +189,7 @@ class Processes:
         }
         started = time.time()
         self.solo = self._spawn([sys.executable, "-m", "solo", "serve"], "solo.log", env)
+        pin_solo(self.solo.pid)
         return started
 
     async def wait_solo(self) -> float:
