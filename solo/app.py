@@ -20,7 +20,7 @@ from starlette.routing import Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
 from solo import api, control
-from solo.actions import archive_zip, blocklists, csv_imports, scheduled
+from solo.actions import archive_zip, blocklists, csv_imports, retention, scheduled
 from solo.actions.archive_jobs import ArchiveImports
 from solo.activitystreams import wants_activity_json
 from solo.api.cors import Cors
@@ -182,6 +182,7 @@ def create_app(
                 imports = app.state.archive_imports = ArchiveImports(running)
                 await imports.resume()
                 scheduled.start(running)  # publishes scheduled posts (an action: not federation's)
+                retention.start(running)
                 try:
                     if serving:
                         with control.serving(settings, running.feeds):
@@ -190,6 +191,7 @@ def create_app(
                         yield
                 finally:
                     try:
+                        await retention.shutdown(running)
                         await scheduled.shutdown(running)
                     finally:
                         await imports.aclose()

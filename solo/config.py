@@ -43,6 +43,9 @@ class Settings:
     max_post_chars: int = 500
     max_upload_bytes: int = 16 * 1024 * 1024  # one uploaded file, as Mastodon's default
     media_cache_bytes: int = 1024 * 1024 * 1024  # remote files kept on disk before pruning
+    # Remote posts nobody here touched are removed after this many days, with their cached
+    # files (solo/store/retention.py); 0 keeps everything.
+    retention_days: int = 90
     media_storage: str = "local"  # "local" (<data dir>/media) or "s3"
     s3_endpoint: str = ""  # e.g. https://s3.eu-west-1.amazonaws.com or a MinIO/Garage URL
     s3_bucket: str = ""
@@ -82,6 +85,10 @@ class Settings:
             )
         if self.media_cache_bytes < 0:
             raise SetupError(f"media_cache_bytes {self.media_cache_bytes} is negative")
+        if not 0 <= self.retention_days <= 36_500:
+            raise SetupError(
+                f"retention_days {self.retention_days} is not between 0 (keep all) and 36500"
+            )
         if self.media_storage not in ("local", "s3"):
             raise SetupError(f"media_storage must be local or s3, not {self.media_storage!r}")
         if self.media_storage == "s3":

@@ -271,6 +271,13 @@ class Feeds:
         held = [name for name, feed in self.timelines.items() if feed.remove(status_id)]
         self.events.publish(Event("delete", "user", {"status_id": status_id, "timelines": held}))
 
+    def forget(self, status_ids: list[int]) -> int:
+        """Take statuses out of every timeline without a word to the streams (retention prunes
+        old posts nobody looks at: no client needs telling); how many places held one."""
+        return sum(
+            feed.remove(status_id) for feed in self.timelines.values() for status_id in status_ids
+        )
+
     def status_edited(self, status_id: int) -> None:
         self.events.publish(Event("status.update", "user", {"status_id": status_id}))
 
