@@ -18,7 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from solo import api, control
-from solo.actions import archive_zip, blocklists, csv_imports, scheduled
+from solo.actions import archive_zip, blocklists, csv_imports, scheduled, server_stats
 from solo.actions.archive_jobs import ArchiveImports
 from solo.activitystreams import wants_activity_json
 from solo.api.cors import Cors
@@ -57,6 +57,7 @@ from solo.web import (
     relays,
     reports,
     search,
+    server_page,
     streaming,
     tag_follows,
     threads,
@@ -180,6 +181,7 @@ def create_app(
                 imports = app.state.archive_imports = ArchiveImports(running)
                 await imports.resume()
                 scheduled.start(running)  # publishes scheduled posts (an action: not federation's)
+                server_stats.start(running)  # the Server page's samples, one a minute
                 try:
                     if serving:
                         with control.serving(settings, running.feeds):
@@ -190,7 +192,10 @@ def create_app(
                     try:
                         await scheduled.shutdown(running)
                     finally:
-                        await imports.aclose()
+                        try:
+                            await server_stats.shutdown(running)
+                        finally:
+                            await imports.aclose()
         finally:
             await instance.db.close()
 
@@ -219,6 +224,7 @@ def create_app(
         *forms.routes,
         *polls.routes,
         *search.routes,
+        *server_page.routes,
         *interact.routes,
         *account.routes,
         *archive.routes,

@@ -1,0 +1,192 @@
+"""The figures of the Server page: the per-minute samples, and what the job table says now.
+
+`server_samples` holds one row a minute for `KEPT_SECONDS` (see migration 0027); everything else
+is read from the `jobs` and `hosts` tables as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from solo.db import Database
+
+KEPT_SECONDS = 48 * 3600
+
+SAMPLE_COLUMNS = (
+    "at",
+    "delivered",
+    "retried",
+    "dead",
+    "accepted",
+    "push_waiting",
+    "push_retrying",
+    "ingress_waiting",
+    "rss_bytes",
+    "database_bytes",
+    "media_bytes",
+    "cache_bytes",
+)
+
+
+@dataclass(frozen=True)
+class Sample:
+    at: int  # the minute's start, Unix seconds
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+    accepted: int = 0
+    push_waiting: int = 0
+    push_retrying: int = 0
+    ingress_waiting: int = 0
+    rss_bytes: int | None = None
+    database_bytes: int | None = None
+    media_bytes: int | None = None
+    cache_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class Depths:
+    push_queued: int
+    push_retrying: int
+    ingress_waiting: int
+
+    @property
+    def push_waiting(self) -> int:
+        return self.push_queued + self.push_retrying
+
+
+@dataclass(frozen=True)
+class FailingHost:
+    host: str
+    waiting: int  # deliveries queued or waiting for a retry
+    retrying: int
+    attempts: int  # the most any of them has had
+    next_retry_at: float | None
+    oldest_at: float  # when the oldest waiting delivery was queued
+    last_error: str | None
+    failure_days: int
+    unavailable: bool
+
+
+async def record(db: Database, sample: Sample) -> None:
+    """Store a sample; a second one for the same minute (a restart) adds its counts to the
+    first and replaces its depths."""
+    columns = ", ".join(SAMPLE_COLUMNS)
+    placeholders = ", ".join("?" * len(SAMPLE_COLUMNS))
+    await db.execute(
+        f"INSERT INTO server_samples ({columns}) VALUES ({placeholders})"
+        " ON CONFLICT (at) DO UPDATE SET"
+        " delivered = delivered + excluded.delivered, retried = retried + excluded.retried,"
+        " dead = dead + excluded.dead, accepted = accepted + excluded.accepted,"
+        " push_waiting = excluded.push_waiting, push_retrying = excluded.push_retrying,"
+        " ingress_waiting = excluded.ingress_waiting,"
+        " rss_bytes = coalesce(excluded.rss_bytes, rss_bytes),"
+        " database_bytes = coalesce(excluded.database_bytes, database_bytes),"
+        " media_bytes = coalesce(excluded.media_bytes, media_bytes),"
+        " cache_bytes = coalesce(excluded.cache_bytes, cache_bytes)",
+        tuple(getattr(sample, name) for name in SAMPLE_COLUMNS),
+    )
+
+
+async def prune(db: Database, now: float) -> int:
+    """Forget the samples older than `KEPT_SECONDS`; returns how many."""
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "DELETE FROM server_samples WHERE at < ?", (now - KEPT_SECONDS,)
+        )
+        return cursor.rowcount
+
+
+async def samples_since(db: Database, since: float) -> list[Sample]:
+    rows = await db.fetchall(
+        f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM server_samples WHERE at >= ? ORDER BY at",
+        (int(since),),
+    )
+    return [Sample(*row) for row in rows]
+
+
+async def last_storage(db: Database) -> Sample | None:
+    """The newest sample with storage figures."""
+    row = await db.fetchone(
+        f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM server_samples"
+        " WHERE database_bytes IS NOT NULL ORDER BY at DESC LIMIT 1"
+    )
+    return None if row is None else Sample(*row)
+
+
+async def depths(db: Database) -> Depths:
+    """The jobs waiting now (through the partial index of due jobs: no scan of done rows)."""
+    rows = await db.fetchall(
+        "SELECT queue, state, COUNT(*) FROM jobs WHERE state IN ('queued', 'retrying')"
+        " GROUP BY queue, state"
+    )
+    counts = {(row[0], row[1]): int(row[2]) for row in rows}
+    return Depths(
+        push_queued=counts.get(("push", "queued"), 0),
+        push_retrying=counts.get(("push", "retrying"), 0),
+        ingress_waiting=counts.get(("ingress", "queued"), 0)
+        + counts.get(("ingress", "retrying"), 0),
+    )
+
+
+async def newest_job_id(db: Database) -> int:
+    return int(await db.fetchval("SELECT coalesce(MAX(id), 0) FROM jobs"))
+
+
+async def accepted_between(db: Database, after_id: int, up_to_id: int) -> int:
+    """Incoming activities accepted (ingress jobs created) with ids in (after_id, up_to_id]."""
+    return int(
+        await db.fetchval(
+            "SELECT COUNT(*) FROM jobs WHERE id > ? AND id <= ? AND queue = 'ingress'",
+            (after_id, up_to_id),
+        )
+    )
+
+
+async def local_media_bytes(db: Database) -> int:
+    return int(await db.fetchval("SELECT coalesce(SUM(size), 0) FROM media WHERE local = 1"))
+
+
+async def failing_hosts(db: Database, limit: int = 10) -> list[FailingHost]:
+    """The servers with the most deliveries waiting for a retry, most first."""
+    rows = await db.fetchall(
+        "SELECT w.host, w.waiting, w.retrying, w.attempts, w.next_retry_at, w.oldest_at,"
+        " (SELECT last_error FROM jobs AS j WHERE j.queue = 'push' AND j.host = w.host"
+        "   AND j.state IN ('queued', 'retrying') AND j.last_error IS NOT NULL"
+        "   ORDER BY j.updated_at DESC LIMIT 1),"
+        " coalesce(h.failure_days, 0), coalesce(h.unavailable, 0)"
+        " FROM (SELECT host, COUNT(*) AS waiting, SUM(state = 'retrying') AS retrying,"
+        "   MAX(attempts) AS attempts,"
+        "   MIN(CASE WHEN state = 'retrying' THEN next_attempt_at END) AS next_retry_at,"
+        "   MIN(created_at) AS oldest_at"
+        "   FROM jobs WHERE queue = 'push' AND state IN ('queued', 'retrying')"
+        "   AND host IS NOT NULL GROUP BY host) AS w"
+        " LEFT JOIN hosts AS h ON h.domain = w.host"
+        " WHERE w.retrying > 0 ORDER BY w.retrying DESC, w.host LIMIT ?",
+        (limit,),
+    )
+    return [
+        FailingHost(
+            host=row[0],
+            waiting=int(row[1]),
+            retrying=int(row[2]),
+            attempts=int(row[3]),
+            next_retry_at=row[4],
+            oldest_at=float(row[5]),
+            last_error=row[6],
+            failure_days=int(row[7]),
+            unavailable=bool(row[8]),
+        )
+        for row in rows
+    ]
+
+
+async def waiting_for_host(db: Database, host: str) -> int:
+    """Deliveries to `host` queued or waiting for a retry."""
+    return int(
+        await db.fetchval(
+            "SELECT COUNT(*) FROM jobs WHERE queue = 'push' AND state IN ('queued', 'retrying')"
+            " AND host = ?",
+            (host,),
+        )
+    )
