@@ -91,7 +91,7 @@ async def storage_now(federation: Federation) -> Storage:
 
 
 async def sample(federation: Federation, now: float | None = None) -> Sample:
-    """Take and store one sample for the minute of `now`; returns it."""
+    """Take and store one sample, of the minute that ends at `now` (or is under way); returns it."""
     now = time.time() if now is None else now
     state = _sampler_of(federation)
     db = federation.db
@@ -109,7 +109,8 @@ async def sample(federation: Federation, now: float | None = None) -> Sample:
         storage = await storage_now(federation)
         state.last_storage_at = now
     taken = Sample(
-        at=int(now // MINUTE * MINUTE),
+        # The minute whose counts these mostly are: the loop samples just after a minute ends.
+        at=int((now - 1) // MINUTE * MINUTE),
         delivered=outcomes["done"],
         retried=outcomes["retried"],
         dead=outcomes["dead"],

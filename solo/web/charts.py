@@ -131,15 +131,19 @@ def lines(
 
 
 def human_bytes(value: float | None) -> str:
+    """1.5 MB, 500 MB, 2 GB: one decimal under 100, none where it would be .0."""
     if value is None:
         return "—"
+    if not value:
+        return "0"
     for unit in ("bytes", "KB", "MB", "GB", "TB"):
         if abs(value) < 1024 or unit == "TB":
-            if unit == "bytes":
-                return f"{int(value)} bytes"
-            return f"{value:.1f} {unit}"
+            break
         value /= 1024
-    return f"{value:.1f} TB"
+    if unit == "bytes":
+        return f"{int(value)} bytes"
+    text = f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}".removesuffix(".0")
+    return f"{text} {unit}"
 
 
 def human_duration(seconds: float) -> str:
