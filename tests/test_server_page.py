@@ -285,8 +285,18 @@ async def test_retry_now_sends_at_once_and_give_up_marks_the_deliveries_dead(
     )
     assert response.status_code == 404
     assert "No delivery to nobody.test is waiting." in response.text
+    token = csrf_from(page.text)
+    for field in ("", "x" * 300):
+        response = await owner.post("/server/hosts/retry", data={"csrf": token, "host": field})
+        assert response.status_code == 422 and "Say which server to retry." in response.text
+    # Nothing of slow.test waits for a retry any more (given up): nothing to retry.
+    response = await owner.post("/server/hosts/retry", data={"csrf": token, "host": "slow.test"})
+    assert response.status_code == 404
+    assert "No delivery to slow.test is waiting for a retry." in response.text
     missing_csrf = await owner.post("/server/hosts/retry", data={"host": DOWN})
     assert missing_csrf.status_code == 403
+    rows = await federation.db.fetchall("SELECT state FROM jobs WHERE host = 'slow.test'")
+    assert [row[0] for row in rows] == ["dead", "dead"]
 
 
 async def test_metrics_parse_as_prometheus_text_and_match_the_figures(

@@ -242,14 +242,15 @@ class NothingWaiting(ActionError):
 async def retry_host(federation: Federation, host: str) -> int:
     """Make the deliveries to `host` that wait for a retry due now, and forget its failure
     days (an unavailable server would otherwise see them dropped unsent); returns how many."""
-    if not await store.waiting_for_host(federation.db, host):
-        raise NothingWaiting(f"No delivery to {host} is waiting.")
+    if not await store.waiting_for_host(federation.db, host, ("retrying",)):
+        raise NothingWaiting(f"No delivery to {host} is waiting for a retry.")
+    # Before the jobs are due: a worker taking them at once must not find the host unavailable.
     await hosts.forgive(federation.db, host)
     return await federation.push.retry_host_now(host)
 
 
 async def give_up_host(federation: Federation, host: str) -> int:
     """Mark dead every delivery to `host` that waits; returns how many."""
-    if not await store.waiting_for_host(federation.db, host):
+    if not await store.waiting_for_host(federation.db, host, ("queued", "retrying")):
         raise NothingWaiting(f"No delivery to {host} is waiting.")
     return await federation.push.give_up_host(host, GIVEN_UP)

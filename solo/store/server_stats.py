@@ -181,12 +181,12 @@ async def failing_hosts(db: Database, limit: int = 10) -> list[FailingHost]:
     ]
 
 
-async def waiting_for_host(db: Database, host: str) -> int:
-    """Deliveries to `host` queued or waiting for a retry."""
-    return int(
-        await db.fetchval(
-            "SELECT COUNT(*) FROM jobs WHERE queue = 'push' AND state IN ('queued', 'retrying')"
-            " AND host = ?",
-            (host,),
-        )
+async def waiting_for_host(db: Database, host: str, states: tuple[str, ...]) -> int:
+    """Deliveries to `host` in one of `states` (among queued and retrying)."""
+    rows = await db.fetchall(
+        "SELECT state, COUNT(*) FROM jobs WHERE queue = 'push'"
+        " AND state IN ('queued', 'retrying') AND host = ? GROUP BY state",
+        (host,),
     )
+    counts: dict[str, int] = {row[0]: int(row[1]) for row in rows}
+    return sum(counts.get(state, 0) for state in states)

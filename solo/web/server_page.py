@@ -177,6 +177,8 @@ def _host(form: FormData) -> str:
 @form_page
 async def retry(request: Request, account: Account, form: FormData) -> Response:
     host = _host(form)
+    if not host or len(host) > MAX_HOST:
+        return await _page(request, error="Say which server to retry.", status=422)
     try:
         count = await server_stats.retry_host(federation_of(request), host)
     except server_stats.NothingWaiting as error:
@@ -188,6 +190,8 @@ async def retry(request: Request, account: Account, form: FormData) -> Response:
 @form_page
 async def give_up(request: Request, account: Account, form: FormData) -> Response:
     host = _host(form)
+    if not host or len(host) > MAX_HOST:
+        return await _page(request, error="Say which server to give up on.", status=422)
     try:
         count = await server_stats.give_up_host(federation_of(request), host)
     except server_stats.NothingWaiting as error:
