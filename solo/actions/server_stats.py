@@ -197,14 +197,10 @@ async def figures(federation: Federation, now: float | None = None) -> Figures:
     db = federation.db
     hour_now = int(now // 3600 * 3600)
     first_hour = hour_now - (HOURS_SHOWN - 1) * 3600
-    samples = await store.samples_since(db, first_hour)
     sums: dict[int, list[int]] = {hour_now - i * 3600: [0, 0, 0] for i in range(HOURS_SHOWN)}
-    for taken in samples:
-        bucket = sums.get(taken.at // 3600 * 3600)
-        if bucket is not None:
-            bucket[0] += taken.delivered
-            bucket[1] += taken.retried
-            bucket[2] += taken.dead
+    for at, outcomes in (await store.hourly_outcomes(db, first_hour)).items():
+        if at in sums:
+            sums[at] = list(outcomes)
     pending = federation.push.outcomes
     sums[hour_now][0] += pending["done"]
     sums[hour_now][1] += pending["retried"]
@@ -226,9 +222,9 @@ async def figures(federation: Federation, now: float | None = None) -> Figures:
         rss_bytes=process_rss(),
         depths=await store.depths(db),
         hours=hours,
-        minutes=[taken for taken in samples if taken.at >= now - MINUTES_SHOWN * MINUTE],
+        minutes=await store.samples_since(db, now - MINUTES_SHOWN * MINUTE),
         storage=await storage_now(federation),
-        storage_history=[taken for taken in samples if taken.database_bytes is not None],
+        storage_history=await store.storage_since(db, first_hour),
         failing=await store.failing_hosts(db),
         slowest=federation.delivery_times.slowest(),
         totals=totals,

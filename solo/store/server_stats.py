@@ -105,13 +105,24 @@ async def samples_since(db: Database, since: float) -> list[Sample]:
     return [Sample(*row) for row in rows]
 
 
-async def last_storage(db: Database) -> Sample | None:
-    """The newest sample with storage figures."""
-    row = await db.fetchone(
+async def storage_since(db: Database, since: float) -> list[Sample]:
+    """The samples with storage figures (one an hour), oldest first."""
+    rows = await db.fetchall(
         f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM server_samples"
-        " WHERE database_bytes IS NOT NULL ORDER BY at DESC LIMIT 1"
+        " WHERE at >= ? AND database_bytes IS NOT NULL ORDER BY at",
+        (int(since),),
     )
-    return None if row is None else Sample(*row)
+    return [Sample(*row) for row in rows]
+
+
+async def hourly_outcomes(db: Database, since: float) -> dict[int, tuple[int, int, int]]:
+    """Delivery outcomes summed by hour (its start): delivered, retried, dead."""
+    rows = await db.fetchall(
+        "SELECT at / 3600 * 3600, SUM(delivered), SUM(retried), SUM(dead) FROM server_samples"
+        " WHERE at >= ? GROUP BY 1",
+        (int(since),),
+    )
+    return {int(row[0]): (int(row[1]), int(row[2]), int(row[3])) for row in rows}
 
 
 async def depths(db: Database) -> Depths:
@@ -149,18 +160,20 @@ async def local_media_bytes(db: Database) -> int:
 
 async def failing_hosts(db: Database, limit: int = 10) -> list[FailingHost]:
     """The servers with the most deliveries waiting for a retry, most first."""
+    # SQLite takes a bare column (last_error) from the row that gives MAX(updated_at): the
+    # newest error of each host, in the same pass over the waiting jobs as the counts.
     rows = await db.fetchall(
         "SELECT w.host, w.waiting, w.retrying, w.attempts, w.next_retry_at, w.oldest_at,"
-        " (SELECT last_error FROM jobs AS j WHERE j.queue = 'push' AND j.host = w.host"
-        "   AND j.state IN ('queued', 'retrying') AND j.last_error IS NOT NULL"
-        "   ORDER BY j.updated_at DESC LIMIT 1),"
-        " coalesce(h.failure_days, 0), coalesce(h.unavailable, 0)"
+        " e.last_error, coalesce(h.failure_days, 0), coalesce(h.unavailable, 0)"
         " FROM (SELECT host, COUNT(*) AS waiting, SUM(state = 'retrying') AS retrying,"
         "   MAX(attempts) AS attempts,"
         "   MIN(CASE WHEN state = 'retrying' THEN next_attempt_at END) AS next_retry_at,"
         "   MIN(created_at) AS oldest_at"
         "   FROM jobs WHERE queue = 'push' AND state IN ('queued', 'retrying')"
         "   AND host IS NOT NULL GROUP BY host) AS w"
+        " LEFT JOIN (SELECT host, last_error, MAX(updated_at) FROM jobs"
+        "   WHERE queue = 'push' AND state IN ('queued', 'retrying') AND host IS NOT NULL"
+        "   AND last_error IS NOT NULL GROUP BY host) AS e ON e.host = w.host"
         " LEFT JOIN hosts AS h ON h.domain = w.host"
         " WHERE w.retrying > 0 ORDER BY w.retrying DESC, w.host LIMIT ?",
         (limit,),
