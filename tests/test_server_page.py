@@ -23,6 +23,7 @@ from solo.federation.delivery import record_activity
 from solo.jobs import Job, enqueue
 from solo.store import server_stats as store
 from solo.store.server_stats import Sample
+from solo.web import charts
 from tests.conftest import initialise_fast, make_settings
 from tests.test_login import csrf_from, login
 
@@ -362,3 +363,32 @@ async def test_metrics_answer_404_without_a_token_setting(
 def test_a_short_metrics_token_is_refused(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="metrics_token"):
         make_settings(tmp_path, metrics_token="short")
+
+
+def test_chart_geometry_scales_stacks_and_leaves_gaps() -> None:
+    assert [charts.nice_ceiling(v) for v in (0, 1, 3, 7, 12, 240, 999)] == [
+        1,
+        1,
+        5,
+        10,
+        20,
+        250,
+        1000,
+    ]
+    assert charts.nice_bytes(900 * 1024 * 1024) == 1000 * 1024 * 1024
+    assert charts.human_bytes(3 * 1024**3) == "3 GB" and charts.human_bytes(1536) == "1.5 KB"
+    chart = charts.stacked_bars(
+        [("a", {"delivered": 6, "retried": 3, "dead": 1}), ("b", {})],
+        ["delivered", "retried", "dead"],
+    )
+    assert chart.top == 10 and chart.width == 20
+    first, empty = chart.bars
+    assert [(s.kind, s.y, s.height) for s in first.segments] == [
+        ("delivered", 40.0, 60.0),
+        ("retried", 10.0, 30.0),
+        ("dead", 0.0, 10.0),
+    ]
+    assert empty.segments == []
+    drawn = charts.lines({"accepted": [1, 2, None, 4]})
+    assert drawn.top == 5  # the round value above 4
+    assert [line.points for line in drawn.lines] == ["5,80 15,60", "35,20"]

@@ -53,6 +53,8 @@ class Bar:
 
 @dataclass(frozen=True)
 class Line:
+    """One run of a series without gaps (a series with gaps is drawn as several)."""
+
     kind: str
     points: str  # the polyline's points
     area: str  # the polygon under it, closed on the baseline ("" for no area)
@@ -80,7 +82,23 @@ class Chart:
 
 
 def _y(value: float, top: float) -> float:
-    return round(HEIGHT - value / top * HEIGHT, 2)
+    return round(HEIGHT - value / top * HEIGHT, 1)
+
+
+def _runs(values: Sequence[float | None]) -> list[list[tuple[int, float]]]:
+    """The stretches of (index, value) between the gaps (None)."""
+    runs: list[list[tuple[int, float]]] = []
+    current: list[tuple[int, float]] = []
+    for index, value in enumerate(values):
+        if value is None:
+            if current:
+                runs.append(current)
+            current = []
+        else:
+            current.append((index, value))
+    if current:
+        runs.append(current)
+    return runs
 
 
 def stacked_bars(
@@ -115,18 +133,11 @@ def lines(
     top = ceiling(peak)
     drawn = []
     for kind, values in series.items():
-        points = [
-            (round(index * SLOT + SLOT / 2, 2), _y(value, top))
-            for index, value in enumerate(values)
-            if value is not None
-        ]
-        if not points:
-            continue
-        text = " ".join(f"{x},{y}" for x, y in points)
-        area = ""
-        if filled:
-            area = f"{points[0][0]},{HEIGHT} {text} {points[-1][0]},{HEIGHT}"
-        drawn.append(Line(kind, text, area))
+        for run in _runs(values):
+            points = [(index * SLOT + SLOT // 2, _y(value, top)) for index, value in run]
+            text = " ".join(f"{x},{y:g}" for x, y in points)
+            area = f"{points[0][0]},{HEIGHT} {text} {points[-1][0]},{HEIGHT}" if filled else ""
+            drawn.append(Line(kind, text, area))
     return Chart(max(length, 1) * SLOT, HEIGHT, top, [], drawn)
 
 
