@@ -21,6 +21,7 @@ from solo.config import Settings
 from solo.federation.context import Federation
 from solo.federation.delivery import record_activity
 from solo.jobs import Job, enqueue
+from solo.store import hosts
 from solo.store import server_stats as store
 from solo.store.server_stats import Sample
 from solo.web import charts
@@ -235,13 +236,17 @@ async def test_retry_now_sends_at_once_and_give_up_marks_the_deliveries_dead(
     failing = await later_jobs(federation, [DOWN] * 3 + ["slow.test"] * 2)
     for job in failing:
         await federation.push.fail(job, f"HTTP 503 from https://{job.host}/inbox")
+    # DOWN failed on seven days: unavailable, its deliveries would be dropped unsent.
+    for day in range(7):
+        await hosts.record_failure(federation.db, DOWN, now=time.time() - day * 86400)
+    assert await hosts.is_unavailable(federation.db, DOWN)
 
     page = await owner.get("/server")
     listed = page.text.split('id="hosts"', 1)[1]
     assert f'<li data-host="{DOWN}">' in listed and '<li data-host="slow.test">' in listed
     assert listed.index(DOWN) < listed.index("slow.test")  # most retrying first
     assert "3 waiting for a retry" in listed and f"HTTP 503 from https://{DOWN}/inbox" in listed
-    assert "Next retry" in listed
+    assert "Next retry" in listed and "Unavailable" in listed
 
     token = csrf_from(page.text)
     response = await owner.post("/server/hosts/retry", data={"csrf": token, "host": DOWN})
@@ -262,6 +267,8 @@ async def test_retry_now_sends_at_once_and_give_up_marks_the_deliveries_dead(
         (2, "retrying", f"HTTP 503 from https://{DOWN}/inbox")
     ] * 3
     assert not [url for url in remote.posts if "slow.test" in url]  # the other waits
+    # Retry now forgot the failure days that made it unavailable (it failed again since).
+    assert not await hosts.is_unavailable(federation.db, DOWN)
     # The attempts were timed: DOWN is among the slowest servers.
     page = await owner.get("/server")
     assert page.status_code == 200, page.text[-3000:]
@@ -392,3 +399,22 @@ def test_chart_geometry_scales_stacks_and_leaves_gaps() -> None:
     drawn = charts.lines({"accepted": [1, 2, None, 4]})
     assert drawn.top == 5  # the round value above 4
     assert [line.points for line in drawn.lines] == ["5,80 15,60", "35,20"]
+
+
+async def test_the_counts_of_the_minute_under_way_survive_a_restart(
+    settings: Settings, template_root: Path, remote: FakeRemote
+) -> None:
+    await initialise_fast(settings, template_root)
+    for _ in range(2):
+        application = create_app(settings, transport=remote)
+        async with application.router.lifespan_context(application):
+            federation = federation_of(application)
+            (job,) = await later_jobs(federation, ["a.test"])
+            await federation.push.done(job)
+    application = create_app(settings, transport=remote)
+    async with application.router.lifespan_context(application):
+        federation = federation_of(application)
+        stored = await store.samples_since(federation.db, time.time() - 3600)
+        assert sum(taken.delivered for taken in stored) == 2
+        figures = await server_stats.figures(federation)
+        assert sum(bar.delivered for bar in figures.hours) == 2
