@@ -20,7 +20,14 @@ from starlette.routing import Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
 from solo import api, control
-from solo.actions import archive_zip, blocklists, csv_imports, retention, scheduled
+from solo.actions import (
+    archive_zip,
+    blocklists,
+    csv_imports,
+    retention,
+    scheduled,
+    server_stats,
+)
 from solo.actions.archive_jobs import ArchiveImports
 from solo.activitystreams import wants_activity_json
 from solo.api.cors import Cors
@@ -59,6 +66,7 @@ from solo.web import (
     relays,
     reports,
     search,
+    server_page,
     streaming,
     tag_follows,
     threads,
@@ -183,6 +191,7 @@ def create_app(
                 await imports.resume()
                 scheduled.start(running)  # publishes scheduled posts (an action: not federation's)
                 retention.start(running)
+                server_stats.start(running)  # the Server page's samples, one a minute
                 try:
                     if serving:
                         with control.serving(settings, running.feeds):
@@ -194,7 +203,10 @@ def create_app(
                         await retention.shutdown(running)
                         await scheduled.shutdown(running)
                     finally:
-                        await imports.aclose()
+                        try:
+                            await server_stats.shutdown(running)
+                        finally:
+                            await imports.aclose()
         finally:
             await instance.db.close()
 
@@ -223,6 +235,7 @@ def create_app(
         *forms.routes,
         *polls.routes,
         *search.routes,
+        *server_page.routes,
         *interact.routes,
         *account.routes,
         *archive.routes,

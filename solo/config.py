@@ -61,6 +61,8 @@ class Settings:
     federation_allowlist: str = ""  # "a.example, b.example:8443" (subdomains included)
     # Litestream replicates the database: Solo leaves every checkpoint of the WAL to it.
     litestream: bool = False
+    # Bearer token for /metrics and /server.json (monitoring); "" → /metrics answers 404.
+    metrics_token: str = ""
 
     def __post_init__(self) -> None:
         if not DOMAIN_RE.match(self.domain):
@@ -104,6 +106,8 @@ class Settings:
                 raise SetupError(f"resolve entry {item.strip()!r} is not pattern=address")
         if self.display_name is not None and len(self.display_name) > 100:
             raise SetupError("display_name is longer than 100 characters")
+        if self.metrics_token and len(self.metrics_token) < 16:
+            raise SetupError("metrics_token is shorter than 16 characters: too easy to guess")
         self.allowed_domains  # noqa: B018 - parsed now, so that a bad entry stops the start
 
     @property

@@ -169,6 +169,7 @@ class Deliverer:
         if host and await hosts.is_unavailable(federation.db, host):
             await queue.drop(job, f"{host} is unavailable")
             return
+        started = time.monotonic()
         try:
             auth = (
                 self._instance_auth
@@ -180,8 +181,12 @@ class Deliverer:
             await queue.drop(job, str(error))
             return
         except FetchError as error:
+            if host:
+                federation.delivery_times.record(host, time.monotonic() - started)
             await self._failed(job, host, str(error), None)
             return
+        if host:
+            federation.delivery_times.record(host, time.monotonic() - started)
         await self._settle(job, host, reply)
 
     async def _settle(self, job: Job, host: str, reply: Reply) -> None:
