@@ -1,0 +1,326 @@
+"""`solo doctor` against real `solo serve` processes, directly and behind broken proxies; and the
+inbox's answer to its probe, which must be useless to anyone but the instance itself."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from cryptography.hazmat.primitives.asymmetric import rsa
+from starlette.applications import Starlette
+from starlette.types import Receive, Scope, Send
+
+from solo import urls
+from solo.config import Settings
+from solo.doctor import load_report
+from solo.federation.doctor_probe import PROBE_TYPE, PROBES_PER_MINUTE
+from solo.federation.signatures import sign_headers
+from tests.processes import SoloProcess, free_port
+
+AS_TYPE = "application/activity+json"
+
+
+async def run_doctor(node: SoloProcess, *args: str, **environment: str) -> tuple[int, str, str]:
+    """`solo doctor` as its owner runs it: a process of its own, with the server's settings."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "solo",
+        "doctor",
+        *args,
+        env={**os.environ, **node.environment, **environment},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def line_of(output: str, check: str) -> str:
+    lines = output.splitlines()
+    for number, line in enumerate(lines):
+        if line[6:].startswith(check + " "):
+            following = lines[number + 1] if number + 1 < len(lines) else ""
+            return line + ("\n" + following if following.strip().startswith("fix:") else "")
+    raise AssertionError(f"no {check} line in:\n{output}")
+
+
+def rows(node: SoloProcess, sql: str) -> int:
+    with sqlite3.connect(f"file:{node.settings.db_path}?mode=ro", uri=True) as conn:
+        return int(conn.execute(sql).fetchone()[0])
+
+
+def proxy(backend_port: int, *, host: str | None = None, proto: str | None = None) -> Any:
+    """A reverse proxy to 127.0.0.1:`backend_port` that sets Host to `host` (None: unchanged)
+    and X-Forwarded-Proto to `proto` (None: not sent), as a misconfigured nginx would."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http"
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = [
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, value in scope["headers"]
+            if name.lower() not in (b"host", b"x-forwarded-proto", b"x-forwarded-for")
+        ]
+        original = dict(scope["headers"])[b"host"].decode("latin-1")
+        headers.append(("Host", host or original))
+        if proto:
+            headers.append(("X-Forwarded-Proto", proto))
+        target = scope["raw_path"].decode() + (
+            "?" + scope["query_string"].decode() if scope["query_string"] else ""
+        )
+        async with httpx.AsyncClient() as client:
+            response = await client.request(
+                scope["method"],
+                f"http://127.0.0.1:{backend_port}{target}",
+                headers=headers,
+                content=body,
+            )
+        skipped = (b"content-length", b"transfer-encoding", b"content-encoding", b"connection")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": [(k, v) for k, v in response.headers.raw if k.lower() not in skipped],
+            }
+        )
+        await send({"type": "http.response.body", "body": response.content})
+
+    return app
+
+
+@asynccontextmanager
+async def serving(app: Any, port: int) -> AsyncIterator[None]:
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):  # uvicorn offers no event for "started"
+        if server.started:
+            break
+        await asyncio.sleep(0.02)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def test_doctor_finds_a_healthy_instance_all_ok(tmp_path: Path, template_root: Path) -> None:
+    async with SoloProcess("alice", tmp_path) as alice:
+        await alice.initialise(template_root)
+        await alice.start()
+        before = rows(alice, "SELECT count(*) FROM activities") + rows(
+            alice, "SELECT count(*) FROM jobs"
+        )
+        refusals = rows(alice, "SELECT count(*) FROM refusals")
+        code, out, err = await run_doctor(alice)
+        assert code == 0, out + err
+        assert err == ""
+        for check in (
+            "address",
+            "TLS",
+            "WebFinger",
+            "host-meta",
+            "NodeInfo",
+            "actor",
+            "signed POST",
+            "X-Forwarded-*",
+            "clock",
+            "disk",
+        ):
+            assert line_of(out, check).startswith("ok "), out
+        assert "a signed POST to http://alice.test:" in out
+        assert "warn" not in out and "fail" not in out
+        # The probe left nothing behind: no activity, no job, no refusal.
+        after = rows(alice, "SELECT count(*) FROM activities") + rows(
+            alice, "SELECT count(*) FROM jobs"
+        )
+        assert after == before
+        assert rows(alice, "SELECT count(*) FROM refusals") == refusals
+        report = load_report(alice.settings)
+        assert report is not None and not report.failed and not report.warned
+        assert report.url == alice.base_url
+        assert report.findings[0].check == "address"
+
+        # The disk threshold is a parameter: asked for more room than any disk has, it warns
+        # (and a warning alone does not fail the run).
+        code, out, _ = await run_doctor(alice, "--min-free", str(10**18))
+        assert code == 0
+        disk = line_of(out, "disk")
+        assert disk.startswith("warn") and "GB free of" in disk and "fix: free some room" in disk
+
+
+async def test_a_proxy_that_rewrites_host_breaks_signatures_and_doctor_says_how_to_fix_it(
+    tmp_path: Path, template_root: Path
+) -> None:
+    public_port = free_port()
+    alice = SoloProcess("alice", tmp_path)
+    alice.environment["SOLO_DOMAIN"] = f"alice.test:{public_port}"
+    async with alice:
+        await alice.initialise(template_root)
+        await alice.start()
+        backend = f"127.0.0.1:{alice.port}"
+        async with serving(proxy(alice.port, host=backend), public_port):
+            code, out, err = await run_doctor(alice)
+        assert code == 1, out + err
+        assert "Traceback" not in err
+        # Everything unsigned still works through this proxy; only the signature fails.
+        assert line_of(out, "WebFinger").startswith("ok ")
+        assert line_of(out, "actor").startswith("ok ")
+        signed = line_of(out, "signed POST")
+        assert signed.startswith("fail")
+        assert "the proxy rewrites Host" in signed and repr(backend) in signed
+        assert "proxy_set_header Host $host;" in signed
+        report = load_report(alice.settings)
+        assert report is not None and report.failed
+
+        # A proxy that passes Host but claims https on an http URL: signatures verify, and
+        # the scheme Solo sees is pointed out.
+        async with serving(proxy(alice.port, proto="https"), public_port):
+            code, out, err = await run_doctor(alice)
+        assert code == 0, out + err
+        assert line_of(out, "signed POST").startswith("ok ")
+        forwarded = line_of(out, "X-Forwarded-*")
+        assert forwarded.startswith("warn") and "'https'" in forwarded
+        assert "X-Forwarded-Proto $scheme" in forwarded
+
+
+async def test_a_public_url_where_nothing_listens_is_one_clear_failure(
+    tmp_path: Path, template_root: Path
+) -> None:
+    alice = SoloProcess("alice", tmp_path)
+    await alice.initialise(template_root)
+    nowhere = free_port()
+    code, out, err = await run_doctor(alice, SOLO_DOMAIN=f"alice.test:{nowhere}")
+    assert code == 1
+    assert "Traceback" not in err and err == ""
+    failure = line_of(out, "public URL")
+    assert failure.startswith("fail") and f"cannot reach http://alice.test:{nowhere}" in failure
+    assert "fix: is `solo serve` running" in failure
+    assert line_of(out, "disk").startswith("ok ")
+
+
+async def test_doctor_before_init_is_one_line(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "solo",
+        "--data-dir",
+        str(tmp_path / "none"),
+        "doctor",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await process.communicate()
+    assert process.returncode == 1
+    assert err.decode().startswith("solo: ") and "Traceback" not in err.decode()
+
+
+# --- The probe, in process: only the instance's own key gets an answer -------------------------
+
+
+def probe(
+    settings: Settings, key: rsa.RSAPrivateKey, **changes: Any
+) -> tuple[bytes, dict[str, str]]:
+    activity = {
+        "type": PROBE_TYPE,
+        "id": f"{urls.actor(settings)}#doctor-probe-1",
+        "actor": urls.actor(settings),
+        "to": urls.shared_inbox(settings),
+        **changes.pop("activity", {}),
+    }
+    body = json.dumps(activity).encode()
+    headers = {"Content-Type": AS_TYPE}
+    headers.update(
+        sign_headers(
+            "POST",
+            urls.shared_inbox(settings),
+            headers,
+            body,
+            key_id=changes.pop("key_id", urls.key_id(settings)),
+            private_key=key,
+        )
+    )
+    return body, headers
+
+
+async def stored(app: Starlette) -> tuple[int, ...]:
+    db = app.state.federation.db
+    counts = []
+    for table in ("activities", "jobs", "refusals", "actors"):
+        row = await db.fetchone(f"SELECT count(*) FROM {table}")
+        counts.append(int(row[0]))
+    return tuple(counts)
+
+
+async def test_the_probe_answers_only_its_own_key_and_stores_nothing(
+    app: Starlette, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    own = app.state.instance.user_keys.private_key()
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    before = await stored(app)
+
+    body, headers = probe(settings, own)
+    response = await client.post("/inbox", content=body, headers=headers)
+    assert response.status_code == 200
+    seen = response.json()
+    assert seen["verified"] is True and seen["host"] == settings.domain
+    assert seen["target"] == "/inbox"
+
+    # Another key claiming our key id does not verify, and learns nothing of what arrived.
+    body, headers = probe(settings, other)
+    response = await client.post("/inbox", content=body, headers=headers)
+    assert response.status_code == 401
+    assert "host" not in response.text.lower()
+
+    # Someone else's key id, or someone else as the actor: refused before any fetch.
+    body, headers = probe(settings, other, key_id="https://evil.example/actor#main-key")
+    response = await client.post("/inbox", content=body, headers=headers)
+    assert response.status_code == 403
+    evil = {"actor": "https://evil.example/actor"}
+    body, headers = probe(settings, other, activity=evil, key_id=evil["actor"] + "#main-key")
+    response = await client.post("/inbox", content=body, headers=headers)
+    assert response.status_code == 403
+
+    # Unsigned: 401 with the reason.
+    body, _ = probe(settings, own)
+    response = await client.post("/inbox", content=body, headers={"Content-Type": AS_TYPE})
+    assert response.status_code == 401
+
+    # Our own probe altered on the way (Host rewritten): named as such.
+    body, headers = probe(settings, own)
+    headers["Host"] = "127.0.0.1:8000"
+    response = await client.post("/inbox", content=body, headers=headers)
+    assert response.status_code == 200
+    assert response.json()["verified"] is False
+    assert response.json()["host"] == "127.0.0.1:8000"
+
+    assert await stored(app) == before
+
+
+async def test_probes_are_rate_limited(
+    app: Starlette, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    own = app.state.instance.user_keys.private_key()
+    answers = []
+    for _ in range(PROBES_PER_MINUTE + 2):
+        body, headers = probe(settings, own)
+        answers.append((await client.post("/inbox", content=body, headers=headers)).status_code)
+    assert answers[:PROBES_PER_MINUTE] == [200] * PROBES_PER_MINUTE
+    assert answers[PROBES_PER_MINUTE:] == [429, 429]
