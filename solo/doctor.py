@@ -82,7 +82,7 @@ def _client(settings: Settings) -> httpx.AsyncClient:
 
 def _unreachable(settings: Settings, error: Exception) -> Finding:
     return Finding(
-        "public URL",
+        "Public URL",
         "fail",
         f"cannot reach {settings.base_url}: {error or type(error).__name__}",
         f"is `solo serve` running (port {settings.port}) and the proxy forwarding to it?",

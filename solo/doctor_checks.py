@@ -87,7 +87,7 @@ async def check_address(ctx: Context) -> Finding:
                 found = list(dict.fromkeys(ipaddress.ip_address(i[4][0]) for i in infos))
         except (OSError, TimeoutError, ValueError) as error:
             return Finding(
-                "address",
+                "Address",
                 "fail",
                 f"{host} does not resolve ({error or 'timed out'})",
                 f"add an A (and AAAA) record for {host} pointing at this server's public address",
@@ -95,11 +95,11 @@ async def check_address(ctx: Context) -> Finding:
     ctx.addresses = found
     shown = ", ".join(map(str, found))
     if any(is_public_address(ip) for ip in found):
-        return Finding("address", "ok", f"{host} resolves to {shown}")
+        return Finding("Address", "ok", f"{host} resolves to {shown}")
     if settings.allow_private_addresses:
-        return Finding("address", "ok", f"{host} resolves to {shown} (private: local use only)")
+        return Finding("Address", "ok", f"{host} resolves to {shown} (private: local use only)")
     return Finding(
-        "address",
+        "Address",
         "warn",
         f"{host} resolves only to private addresses ({shown}): other servers cannot reach it",
         f"point the DNS record of {host} at the public address and forward ports 80 and 443",
@@ -262,11 +262,11 @@ async def check_actor(ctx: Context) -> Finding:
     actor = urls.actor(settings)
     response = await _get(ctx, actor, f'{AS_TYPE}, application/ld+json; profile="x"')
     if response.status_code != 200:
-        return _unexpected("actor", actor, response)
+        return _unexpected("Actor", actor, response)
     content_type = response.headers.get("content-type", "")
     if not is_activity_content_type(content_type):
         return Finding(
-            "actor",
+            "Actor",
             "fail",
             f"{actor} answers {content_type or 'no content type'}, not {AS_TYPE}",
             "the proxy must pass the `Accept` header and not rewrite `Content-Type`",
@@ -285,12 +285,12 @@ async def check_actor(ctx: Context) -> Finding:
         problems.append("its public key is not the one in this data directory")
     if problems:
         return Finding(
-            "actor",
+            "Actor",
             "fail",
             f"{actor}: " + "; ".join(problems),
             "the URL reaches another server or instance: check the proxy's upstream port",
         )
-    return Finding("actor", "ok", f"{actor} answers as {AS_TYPE}, a Person with its own key")
+    return Finding("Actor", "ok", f"{actor} answers as {AS_TYPE}, a Person with its own key")
 
 
 def _probe(ctx: Context, inbox: str) -> tuple[bytes, dict[str, str]]:
@@ -322,7 +322,7 @@ def _altered(ctx: Context, inbox: str, seen: dict[str, Any]) -> Finding:
     parts = urlsplit(inbox)
     if str(seen.get("host", "")).lower() != parts.netloc.lower():
         return Finding(
-            "signed POST",
+            "Signed POST",
             "fail",
             f"signatures fail: the proxy rewrites Host (Solo saw {seen.get('host')!r},"
             f" peers sign {parts.netloc!r})",
@@ -330,14 +330,14 @@ def _altered(ctx: Context, inbox: str, seen: dict[str, Any]) -> Finding:
         )
     if seen.get("target") != parts.path:
         return Finding(
-            "signed POST",
+            "Signed POST",
             "fail",
             f"signatures fail: the proxy changes the path (Solo saw {seen.get('target')!r},"
             f" peers sign {parts.path!r})",
             "nginx: `proxy_pass http://127.0.0.1:PORT;` with no path after the port",
         )
     return Finding(
-        "signed POST",
+        "Signed POST",
         "fail",
         "signatures fail: the proxy changes a signed header (Date, Digest or Content-Type)",
         "let the proxy pass requests through untouched (no header rewriting, no body buffering"
@@ -362,7 +362,7 @@ async def check_signed_post(ctx: Context) -> list[Finding]:
         }.get(response.status_code, "")
         return [
             Finding(
-                "signed POST",
+                "Signed POST",
                 "warn" if response.status_code == 429 else "fail",
                 f"a signed POST to {inbox} answers {response.status_code}",
                 hint or "is the server behind this URL a Solo of this version?",
@@ -370,7 +370,7 @@ async def check_signed_post(ctx: Context) -> list[Finding]:
         ]
     if not seen.get("verified"):
         return [_altered(ctx, inbox, seen)]
-    findings = [Finding("signed POST", "ok", f"a signed POST to {inbox} verifies end to end")]
+    findings = [Finding("Signed POST", "ok", f"a signed POST to {inbox} verifies end to end")]
     findings.append(_forwarded(ctx, seen))
     return findings
 
@@ -398,16 +398,16 @@ def _forwarded(ctx: Context, seen: dict[str, Any]) -> Finding:
 
 def check_clock(ctx: Context) -> Finding:
     if ctx.server_date is None:
-        return Finding("clock", "warn", "the public URL sent no Date header to compare with", "")
+        return Finding("Clock", "warn", "the public URL sent no Date header to compare with", "")
     server, local = ctx.server_date
     skew = local - server
     shown = f"{abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} the public answer's Date"
     fix = "keep the clock synchronised: `sudo timedatectl set-ntp true`"
     if abs(skew) > CLOCK_FAIL_SECONDS:
-        return Finding("clock", "fail", f"this clock is {shown}: peers refuse signatures", fix)
+        return Finding("Clock", "fail", f"this clock is {shown}: peers refuse signatures", fix)
     if abs(skew) > CLOCK_WARN_SECONDS:
-        return Finding("clock", "warn", f"this clock is {shown}", fix)
-    return Finding("clock", "ok", f"this clock is {shown}")
+        return Finding("Clock", "warn", f"this clock is {shown}", fix)
+    return Finding("Clock", "ok", f"this clock is {shown}")
 
 
 def check_disk(data_dir: Path, min_free_bytes: int, min_free_fraction: float) -> Finding:
@@ -415,9 +415,9 @@ def check_disk(data_dir: Path, min_free_bytes: int, min_free_fraction: float) ->
     free = f"{usage.free / GB:.1f} GB free of {usage.total / GB:.1f} GB"
     if usage.free < min_free_bytes or usage.free < usage.total * min_free_fraction:
         return Finding(
-            "disk",
+            "Disk",
             "warn",
             f"{data_dir}: only {free}",
             "free some room (`solo media prune`, old backups) or move the data to a bigger disk",
         )
-    return Finding("disk", "ok", f"{data_dir}: {free}")
+    return Finding("Disk", "ok", f"{data_dir}: {free}")

@@ -24,7 +24,8 @@ from solo.config import Settings
 from solo.doctor import load_report
 from solo.federation.doctor_probe import PROBE_TYPE, PROBES_PER_MINUTE
 from solo.federation.signatures import sign_headers
-from tests.processes import SoloProcess, free_port
+from tests.fleet import eventually
+from tests.processes import SoloProcess, free_port, submit
 
 AS_TYPE = "application/activity+json"
 
@@ -133,16 +134,16 @@ async def test_doctor_finds_a_healthy_instance_all_ok(tmp_path: Path, template_r
         assert code == 0, out + err
         assert err == ""
         for check in (
-            "address",
+            "Address",
             "TLS",
             "WebFinger",
             "host-meta",
             "NodeInfo",
-            "actor",
-            "signed POST",
+            "Actor",
+            "Signed POST",
             "X-Forwarded-*",
-            "clock",
-            "disk",
+            "Clock",
+            "Disk",
         ):
             assert line_of(out, check).startswith("ok "), out
         assert "a signed POST to http://alice.test:" in out
@@ -156,13 +157,13 @@ async def test_doctor_finds_a_healthy_instance_all_ok(tmp_path: Path, template_r
         report = load_report(alice.settings)
         assert report is not None and not report.failed and not report.warned
         assert report.url == alice.base_url
-        assert report.findings[0].check == "address"
+        assert report.findings[0].check == "Address"
 
         # The disk threshold is a parameter: asked for more room than any disk has, it warns
         # (and a warning alone does not fail the run).
         code, out, _ = await run_doctor(alice, "--min-free", str(10**18))
         assert code == 0
-        disk = line_of(out, "disk")
+        disk = line_of(out, "Disk")
         assert disk.startswith("warn") and "GB free of" in disk and "fix: free some room" in disk
 
 
@@ -182,8 +183,8 @@ async def test_a_proxy_that_rewrites_host_breaks_signatures_and_doctor_says_how_
         assert "Traceback" not in err
         # Everything unsigned still works through this proxy; only the signature fails.
         assert line_of(out, "WebFinger").startswith("ok ")
-        assert line_of(out, "actor").startswith("ok ")
-        signed = line_of(out, "signed POST")
+        assert line_of(out, "Actor").startswith("ok ")
+        signed = line_of(out, "Signed POST")
         assert signed.startswith("fail")
         assert "the proxy rewrites Host" in signed and repr(backend) in signed
         assert "proxy_set_header Host $host;" in signed
@@ -195,7 +196,7 @@ async def test_a_proxy_that_rewrites_host_breaks_signatures_and_doctor_says_how_
         async with serving(proxy(alice.port, proto="https"), public_port):
             code, out, err = await run_doctor(alice)
         assert code == 0, out + err
-        assert line_of(out, "signed POST").startswith("ok ")
+        assert line_of(out, "Signed POST").startswith("ok ")
         forwarded = line_of(out, "X-Forwarded-*")
         assert forwarded.startswith("warn") and "'https'" in forwarded
         assert "X-Forwarded-Proto $scheme" in forwarded
@@ -210,10 +211,10 @@ async def test_a_public_url_where_nothing_listens_is_one_clear_failure(
     code, out, err = await run_doctor(alice, SOLO_DOMAIN=f"alice.test:{nowhere}")
     assert code == 1
     assert "Traceback" not in err and err == ""
-    failure = line_of(out, "public URL")
+    failure = line_of(out, "Public URL")
     assert failure.startswith("fail") and f"cannot reach http://alice.test:{nowhere}" in failure
     assert "fix: is `solo serve` running" in failure
-    assert line_of(out, "disk").startswith("ok ")
+    assert line_of(out, "Disk").startswith("ok ")
 
 
 async def test_doctor_before_init_is_one_line(tmp_path: Path) -> None:
@@ -324,3 +325,35 @@ async def test_probes_are_rate_limited(
         answers.append((await client.post("/inbox", content=body, headers=headers)).status_code)
     assert answers[:PROBES_PER_MINUTE] == [200] * PROBES_PER_MINUTE
     assert answers[PROBES_PER_MINUTE:] == [429, 429]
+
+
+async def test_the_server_doctor_page_runs_the_check_and_shows_its_result(
+    tmp_path: Path, template_root: Path
+) -> None:
+    async with SoloProcess("alice", tmp_path) as alice:
+        await alice.initialise(template_root)
+        await alice.start()
+        async with alice.client() as anonymous:
+            response = await anonymous.get("/server/doctor")
+            assert response.status_code == 303 and response.headers["location"] == "/login"
+            response = await anonymous.post("/server/doctor", data={"csrf": "x"})
+            assert response.status_code in (303, 403)
+        async with alice.logged_in() as browser:
+            page = await browser.get("/server/doctor")
+            assert page.status_code == 200 and "Not checked yet" in page.text
+            response = await browser.post("/server/doctor", data={"csrf": "forged"})
+            assert response.status_code == 403
+            assert load_report(alice.settings) is None
+            response = await submit(browser, "/server/doctor", "/server/doctor")
+            assert response.status_code == 303
+
+            async def done() -> bool:
+                page = await browser.get("/server/doctor")
+                return "All good" in page.text
+
+            await eventually(done, within=30, what="the check to finish")
+            page = await browser.get("/server/doctor")
+            assert 'http-equiv="refresh"' not in page.text
+            assert "a signed POST to" in page.text and "verifies end to end" in page.text
+            report = load_report(alice.settings)
+            assert report is not None and not report.failed
