@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -69,11 +70,11 @@ class Report:
         return out
 
 
-def _client(settings: Settings) -> httpx.AsyncClient:
+def _client(settings: Settings, tls: ssl.SSLContext) -> httpx.AsyncClient:
     # The owner's own server may sit on a private address; the address check reports that.
     reach_any = dataclasses.replace(settings, allow_private_addresses=True)
     return httpx.AsyncClient(
-        transport=PinnedTransport(reach_any, httpx.create_ssl_context(), connections=4),
+        transport=PinnedTransport(reach_any, tls, connections=4),
         timeout=TIMEOUT,
         follow_redirects=False,
         headers={"User-Agent": "solo-doctor"},
@@ -99,11 +100,14 @@ async def examine(
     """Run every check against `settings.base_url`; never raises for what it finds."""
     started = time.time()
     findings: list[Finding] = []
-    async with _client(settings) as client:
-        ctx = Context(settings, keys, client)
+    # The authorities of every outgoing request of Solo (certifi, or SSL_CERT_FILE).
+    tls = httpx.create_ssl_context()
+    async with _client(settings, tls) as client:
+        ctx = Context(settings, keys, client, tls)
         findings.append(await check_address(ctx))
         if ctx.addresses:
             findings.append(await check_tls(ctx))
+        if findings[-1].level != "fail":  # else every request would fail the same way
             http_checks: list[Callable[[Context], Awaitable[Finding | list[Finding]]]] = [
                 check_webfinger,
                 check_host_meta,

@@ -4,6 +4,7 @@ inbox's answer to its probe, which must be useless to anyone but the instance it
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import os
 import sqlite3
@@ -15,7 +16,10 @@ from typing import Any
 
 import httpx
 import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
@@ -106,9 +110,19 @@ def proxy(backend_port: int, *, host: str | None = None, proto: str | None = Non
 
 
 @asynccontextmanager
-async def serving(app: Any, port: int) -> AsyncIterator[None]:
+async def serving(app: Any, port: int, tls: tuple[Path, Path] | None = None) -> AsyncIterator[None]:
+    """`app` on 127.0.0.1:`port`, over TLS with `tls` (certificate file, key file)."""
+    certificate, key = tls if tls is not None else (None, None)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            lifespan="off",
+            log_level="warning",
+            ssl_certfile=certificate,
+            ssl_keyfile=key,
+        )
     )
     task = asyncio.create_task(server.serve())
     for _ in range(500):  # uvicorn offers no event for "started"
@@ -357,3 +371,80 @@ async def test_the_server_doctor_page_runs_the_check_and_shows_its_result(
             assert "a signed POST to" in page.text and "verifies end to end" in page.text
             report = load_report(alice.settings)
             assert report is not None and not report.failed
+
+
+def certificates(folder: Path, name: str, days: int) -> tuple[Path, Path, Path]:
+    """A test authority, and a certificate it issued for `name` valid `days` more days: the
+    authority's file, the certificate's and its key's."""
+    now = datetime.datetime.now(datetime.UTC)
+
+    def issue(
+        subject: str, key: rsa.RSAPrivateKey, issuer: str, signer: rsa.RSAPrivateKey, ca: bool
+    ) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=days if not ca else 365))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if ca:
+            builder = builder.add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                critical=True,
+            )
+        else:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False
+            )
+        return builder.sign(signer, hashes.SHA256())
+
+    authority_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    authority = issue("Doctor test CA", authority_key, "Doctor test CA", authority_key, True)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    leaf = issue(name, key, "Doctor test CA", authority_key, False)
+    files = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
+    files[0].write_bytes(authority.public_bytes(serialization.Encoding.PEM))
+    files[1].write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    files[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return files
+
+
+async def test_tls_behind_a_proxy_that_drops_x_forwarded_proto(
+    tmp_path: Path, template_root: Path
+) -> None:
+    """An https proxy with a certificate expiring in 5 days, which sends no X-Forwarded-Proto:
+    both are warnings with their fix; with an authority nobody trusts, TLS fails."""
+    public_port = free_port()
+    authority, certificate, key = certificates(tmp_path, "alice.test", days=5)
+    alice = SoloProcess("alice", tmp_path)
+    alice.environment.update(SOLO_DOMAIN=f"alice.test:{public_port}", SOLO_SCHEME="https")
+    async with alice:
+        await alice.initialise(template_root)
+        await alice.start()
+        async with serving(proxy(alice.port), public_port, tls=(certificate, key)):
+            code, out, err = await run_doctor(alice, SSL_CERT_FILE=str(authority))
+            assert code == 0, out + err
+            tls = line_of(out, "TLS")
+            assert tls.startswith("warn") and "expires in 5 days" in tls and "fix:" in tls
+            assert line_of(out, "Signed POST").startswith("ok ")
+            forwarded = line_of(out, "X-Forwarded-*")
+            assert forwarded.startswith("warn") and "Solo sees 'http' requests" in forwarded
+            assert "proxy_set_header X-Forwarded-Proto $scheme;" in forwarded
+
+            code, out, err = await run_doctor(alice, SSL_CERT_FILE=str(certificate))
+            assert code == 1 and "Traceback" not in err
+            tls = line_of(out, "TLS")
+            assert tls.startswith("fail") and "does not verify" in tls
+            assert "unable to get local issuer certificate" in tls
+            # Every request would fail the same way: the one failure is enough.
+            assert "WebFinger" not in out and "Public URL" not in out
