@@ -25,16 +25,17 @@ from solo.doctor_checks import (
     GB,
     Context,
     Finding,
+    Unusable,
     check_actor,
     check_address,
     check_clock,
     check_disk,
     check_host_meta,
     check_nodeinfo,
-    check_signed_post,
     check_tls,
     check_webfinger,
 )
+from solo.doctor_signed import check_signed_post
 from solo.keys import KeyPair
 from solo.net.addresses import AddressRefused, PinnedTransport
 
@@ -120,6 +121,9 @@ async def examine(
                     found = await check(ctx)
                 except (httpx.HTTPError, AddressRefused) as error:
                     findings.append(_unreachable(settings, error))
+                    break
+                except Unusable as error:
+                    findings.append(error.finding)
                     break
                 findings.extend(found if isinstance(found, list) else [found])
             else:

@@ -14,7 +14,6 @@ import fnmatch
 import ipaddress
 import json
 import re
-import secrets
 import shutil
 import socket
 import ssl
@@ -28,8 +27,6 @@ import httpx
 
 from solo import urls
 from solo.config import Settings
-from solo.federation.doctor_probe import ANSWER_KIND, PROBE_TYPE
-from solo.federation.signatures import sign_headers
 from solo.keys import KeyPair
 from solo.net.addresses import IPAddress, ip_literal, is_public_address
 from solo.net.fetch import is_activity_content_type
@@ -41,7 +38,6 @@ CLOCK_WARN_SECONDS: Final = 60
 CLOCK_FAIL_SECONDS: Final = 3600  # peers refuse signatures about an hour off (rule A.5)
 GB: Final = 1024**3
 NODEINFO_REL: Final = re.compile(r"http://nodeinfo\.diaspora\.software/ns/schema/2\.[01]")
-NGINX_HOST: Final = "nginx: `proxy_set_header Host $host;` (Caddy's `reverse_proxy` keeps it)"
 
 
 @dataclass(frozen=True)
@@ -159,15 +155,50 @@ async def check_tls(ctx: Context) -> Finding:
     return Finding("TLS", "ok", f"the certificate of {host} verifies, {days:.0f} days left")
 
 
+class Unusable(Exception):
+    """An answer every other request would get too (the proxy has no upstream, or redirects
+    everything): its finding ends the HTTP checks."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.message)
+        self.finding = finding
+
+
+def through_proxy(settings: Settings, response: httpx.Response) -> httpx.Response:
+    url = response.request.url
+    if response.status_code in (502, 503, 504):
+        raise Unusable(
+            Finding(
+                "Public URL",
+                "fail",
+                f"{url} answers {response.status_code}: the proxy cannot reach Solo",
+                f"start `solo serve` (it listens on {settings.host}:{settings.port}) and point"
+                " the proxy's upstream there",
+            )
+        )
+    if response.is_redirect:
+        raise Unusable(
+            Finding(
+                "Public URL",
+                "fail",
+                f"{url} redirects to {response.headers.get('location', 'nowhere')}",
+                "peers ask this exact URL: serve Solo at the configured `domain` and `scheme`,"
+                " with no redirect (to www, https or another port) in between",
+            )
+        )
+    return response
+
+
 async def _get(ctx: Context, url: str, accept: str) -> httpx.Response:
     response = await ctx.client.get(url, headers={"Accept": accept})
+    response = through_proxy(ctx.settings, response)
     if ctx.server_date is None and "date" in response.headers:
         parsed = email.utils.parsedate_to_datetime(response.headers["date"])
         ctx.server_date = (parsed.timestamp(), time.time())
     return response
 
 
-def _json(response: httpx.Response) -> dict[str, Any] | None:
+def parse_json(response: httpx.Response) -> dict[str, Any] | None:
     try:
         value = json.loads(response.content)
     except ValueError:
@@ -186,7 +217,7 @@ async def check_webfinger(ctx: Context) -> Finding:
     resource = f"acct:{settings.username}@{settings.domain}"
     url = f"{settings.base_url}/.well-known/webfinger?resource={resource}"
     response = await _get(ctx, url, "application/jrd+json")
-    document = _json(response) if response.status_code == 200 else None
+    document = parse_json(response) if response.status_code == 200 else None
     if response.status_code != 200:
         return _unexpected("WebFinger", url, response)
     if document is None:
@@ -229,7 +260,7 @@ async def check_nodeinfo(ctx: Context) -> Finding:
     response = await _get(ctx, url, "application/json")
     if response.status_code != 200:
         return _unexpected("NodeInfo", url, response)
-    links = (_json(response) or {}).get("links")
+    links = (parse_json(response) or {}).get("links")
     hrefs = [
         link.get("href")
         for link in (links if isinstance(links, list) else [])
@@ -243,7 +274,7 @@ async def check_nodeinfo(ctx: Context) -> Finding:
     document_response = await _get(ctx, href, "application/json")
     if document_response.status_code != 200:
         return _unexpected("NodeInfo", href, document_response)
-    document = _json(document_response) or {}
+    document = parse_json(document_response) or {}
     software = document.get("software")
     software = software if isinstance(software, dict) else {}
     name = software.get("name")
@@ -271,7 +302,7 @@ async def check_actor(ctx: Context) -> Finding:
             f"{actor} answers {content_type or 'no content type'}, not {AS_TYPE}",
             "the proxy must pass the `Accept` header and not rewrite `Content-Type`",
         )
-    document = _json(response) or {}
+    document = parse_json(response) or {}
     key = document.get("publicKey")
     key = key if isinstance(key, dict) else {}
     problems = []
@@ -291,109 +322,6 @@ async def check_actor(ctx: Context) -> Finding:
             "the URL reaches another server or instance: check the proxy's upstream port",
         )
     return Finding("Actor", "ok", f"{actor} answers as {AS_TYPE}, a Person with its own key")
-
-
-def _probe(ctx: Context, inbox: str) -> tuple[bytes, dict[str, str]]:
-    settings = ctx.settings
-    body = json.dumps(
-        {
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": f"{urls.actor(settings)}#doctor-probe-{secrets.token_hex(8)}",
-            "type": PROBE_TYPE,
-            "actor": urls.actor(settings),
-            "to": inbox,
-        }
-    ).encode()
-    headers = {"Content-Type": AS_TYPE}
-    headers.update(
-        sign_headers(
-            "POST",
-            inbox,
-            headers,
-            body,
-            key_id=urls.key_id(settings),
-            private_key=ctx.keys.private_key(),
-        )
-    )
-    return body, headers
-
-
-def _altered(ctx: Context, inbox: str, seen: dict[str, Any]) -> Finding:
-    parts = urlsplit(inbox)
-    if str(seen.get("host", "")).lower() != parts.netloc.lower():
-        return Finding(
-            "Signed POST",
-            "fail",
-            f"signatures fail: the proxy rewrites Host (Solo saw {seen.get('host')!r},"
-            f" peers sign {parts.netloc!r})",
-            "pass Host unchanged: " + NGINX_HOST,
-        )
-    if seen.get("target") != parts.path:
-        return Finding(
-            "Signed POST",
-            "fail",
-            f"signatures fail: the proxy changes the path (Solo saw {seen.get('target')!r},"
-            f" peers sign {parts.path!r})",
-            "nginx: `proxy_pass http://127.0.0.1:PORT;` with no path after the port",
-        )
-    return Finding(
-        "Signed POST",
-        "fail",
-        "signatures fail: the proxy changes a signed header (Date, Digest or Content-Type)",
-        "let the proxy pass requests through untouched (no header rewriting, no body buffering"
-        " that re-encodes)",
-    )
-
-
-async def check_signed_post(ctx: Context) -> list[Finding]:
-    settings = ctx.settings
-    inbox = urls.shared_inbox(settings)
-    body, headers = _probe(ctx, inbox)
-    response = await ctx.client.post(inbox, content=body, headers=headers)
-    seen = _json(response) if response.status_code == 200 else None
-    if seen is None or seen.get("kind") != ANSWER_KIND:
-        hint = {
-            401: "a signature refused as received: is the clock right? " + response.text[:200],
-            403: "this server refused the probe of its own account: the URL reaches another"
-            " instance? " + response.text[:200],
-            404: "the inbox is not found: the proxy changes the path",
-            413: "the proxy refuses small POST bodies (nginx `client_max_body_size`)",
-            429: "too many doctor runs this minute; run again in a minute",
-        }.get(response.status_code, "")
-        return [
-            Finding(
-                "Signed POST",
-                "warn" if response.status_code == 429 else "fail",
-                f"a signed POST to {inbox} answers {response.status_code}",
-                hint or "is the server behind this URL a Solo of this version?",
-            )
-        ]
-    if not seen.get("verified"):
-        return [_altered(ctx, inbox, seen)]
-    findings = [Finding("Signed POST", "ok", f"a signed POST to {inbox} verifies end to end")]
-    findings.append(_forwarded(ctx, seen))
-    return findings
-
-
-def _forwarded(ctx: Context, seen: dict[str, Any]) -> Finding:
-    scheme = ctx.settings.scheme
-    if seen.get("scheme") != scheme:
-        return Finding(
-            "X-Forwarded-*",
-            "warn",
-            f"Solo sees {seen.get('scheme')!r} requests, but the public URL is {scheme}",
-            "nginx: `proxy_set_header X-Forwarded-Proto $scheme;` (Caddy sets it by itself)",
-        )
-    client = ip_literal(str(seen.get("client", "")))
-    reached_loopback = all(ip.is_loopback for ip in ctx.addresses)
-    if client is not None and client.is_loopback and not reached_loopback:
-        return Finding(
-            "X-Forwarded-*",
-            "warn",
-            "Solo sees every request coming from the proxy's own address",
-            "nginx: `proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;`",
-        )
-    return Finding("X-Forwarded-*", "ok", f"Solo sees {scheme} requests from {client}")
 
 
 def check_clock(ctx: Context) -> Finding:

@@ -90,12 +90,15 @@ def proxy(backend_port: int, *, host: str | None = None, proto: str | None = Non
             "?" + scope["query_string"].decode() if scope["query_string"] else ""
         )
         async with httpx.AsyncClient() as client:
-            response = await client.request(
-                scope["method"],
-                f"http://127.0.0.1:{backend_port}{target}",
-                headers=headers,
-                content=body,
-            )
+            try:
+                response = await client.request(
+                    scope["method"],
+                    f"http://127.0.0.1:{backend_port}{target}",
+                    headers=headers,
+                    content=body,
+                )
+            except httpx.ConnectError:  # as nginx answers when its upstream is down
+                response = httpx.Response(502, text="Bad Gateway")
         skipped = (b"content-length", b"transfer-encoding", b"content-encoding", b"connection")
         await send(
             {
@@ -229,6 +232,28 @@ async def test_a_public_url_where_nothing_listens_is_one_clear_failure(
     assert failure.startswith("fail") and f"cannot reach http://alice.test:{nowhere}" in failure
     assert "fix: is `solo serve` running" in failure
     assert line_of(out, "Disk").startswith("ok ")
+
+    # A proxy listens there, but Solo does not run behind it: one failure, not five 502s.
+    async with serving(proxy(free_port()), nowhere):
+        code, out, err = await run_doctor(alice, SOLO_DOMAIN=f"alice.test:{nowhere}")
+    assert code == 1 and err == ""
+    failure = line_of(out, "Public URL")
+    assert "answers 502: the proxy cannot reach Solo" in failure
+    assert "fix: start `solo serve`" in failure
+    assert out.count("fail") == 1
+
+    # Something else there redirects: named, with what to do.
+    async def redirect(scope: Scope, receive: Receive, send: Send) -> None:
+        location = [(b"location", b"https://www.alice.test/")]
+        await send({"type": "http.response.start", "status": 301, "headers": location})
+        await send({"type": "http.response.body", "body": b""})
+
+    async with serving(redirect, nowhere):
+        code, out, err = await run_doctor(alice, SOLO_DOMAIN=f"alice.test:{nowhere}")
+    assert code == 1 and err == ""
+    failure = line_of(out, "Public URL")
+    assert "redirects to https://www.alice.test/" in failure and "no redirect" in failure
+    assert out.count("fail") == 1
 
 
 async def test_doctor_before_init_is_one_line(tmp_path: Path) -> None:
