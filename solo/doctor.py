@@ -37,7 +37,7 @@ from solo.doctor_checks import (
 )
 from solo.doctor_signed import check_signed_post
 from solo.keys import KeyPair
-from solo.net.addresses import AddressRefused, PinnedTransport
+from solo.net.addresses import AddressRefused, PinnedTransport, is_public_address
 
 REPORT_NAME: Final = "doctor.json"
 MIN_FREE_BYTES: Final = GB
@@ -82,12 +82,16 @@ def _client(settings: Settings, tls: ssl.SSLContext) -> httpx.AsyncClient:
     )
 
 
-def _unreachable(settings: Settings, error: Exception) -> Finding:
+def _unreachable(ctx: Context, error: Exception) -> Finding:
+    settings = ctx.settings
+    fix = f"is `solo serve` running (port {settings.port}) and the proxy forwarding to it?"
+    if any(is_public_address(ip) for ip in ctx.addresses):
+        fix += " (Behind a home router, check from outside too: some cannot loop back.)"
     return Finding(
         "Public URL",
         "fail",
         f"cannot reach {settings.base_url}: {error or type(error).__name__}",
-        f"is `solo serve` running (port {settings.port}) and the proxy forwarding to it?",
+        fix,
     )
 
 
@@ -120,7 +124,7 @@ async def examine(
                 try:
                     found = await check(ctx)
                 except (httpx.HTTPError, AddressRefused) as error:
-                    findings.append(_unreachable(settings, error))
+                    findings.append(_unreachable(ctx, error))
                     break
                 except Unusable as error:
                     findings.append(error.finding)
