@@ -473,3 +473,16 @@ async def test_tls_behind_a_proxy_that_drops_x_forwarded_proto(
             assert "unable to get local issuer certificate" in tls
             # Every request would fail the same way: the one failure is enough.
             assert "WebFinger" not in out and "Public URL" not in out
+
+
+async def test_doctor_passes_in_limited_federation(tmp_path: Path, template_root: Path) -> None:
+    """Secure mode serves strangers a minimal actor and limited federation refuses them at the
+    inbox: the doctor still reads what a peer reads, and its own probe still gets through."""
+    environment = {"SOLO_LIMITED_FEDERATION": "true", "SOLO_FEDERATION_ALLOWLIST": "a.example"}
+    async with SoloProcess("alice", tmp_path, **environment) as alice:
+        await alice.initialise(template_root)
+        await alice.start()
+        code, out, err = await run_doctor(alice)
+        assert code == 0, out + err
+        assert line_of(out, "Actor").startswith("ok ")
+        assert line_of(out, "Signed POST").startswith("ok ")
