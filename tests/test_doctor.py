@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import email.utils
 import json
 import os
 import sqlite3
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -113,7 +115,9 @@ def proxy(backend_port: int, *, host: str | None = None, proto: str | None = Non
 
 
 @asynccontextmanager
-async def serving(app: Any, port: int, tls: tuple[Path, Path] | None = None) -> AsyncIterator[None]:
+async def serving(
+    app: Any, port: int, tls: tuple[Path, Path] | None = None, *, date_header: bool = True
+) -> AsyncIterator[None]:
     """`app` on 127.0.0.1:`port`, over TLS with `tls` (certificate file, key file)."""
     certificate, key = tls if tls is not None else (None, None)
     server = uvicorn.Server(
@@ -125,6 +129,7 @@ async def serving(app: Any, port: int, tls: tuple[Path, Path] | None = None) -> 
             log_level="warning",
             ssl_certfile=certificate,
             ssl_keyfile=key,
+            date_header=date_header,
         )
     )
     task = asyncio.create_task(server.serve())
@@ -254,6 +259,20 @@ async def test_a_public_url_where_nothing_listens_is_one_clear_failure(
     failure = line_of(out, "Public URL")
     assert "redirects to https://www.alice.test/" in failure and "no redirect" in failure
     assert out.count("fail") == 1
+
+    # A server whose clock is two hours behind ours (whatever it serves): peers would refuse
+    # our signatures, or we theirs.
+    async def late(scope: Scope, receive: Receive, send: Send) -> None:
+        date = email.utils.formatdate(time.time() - 7200, usegmt=True).encode()
+        await send({"type": "http.response.start", "status": 404, "headers": [(b"date", date)]})
+        await send({"type": "http.response.body", "body": b""})
+
+    async with serving(late, nowhere, date_header=False):
+        code, out, err = await run_doctor(alice, SOLO_DOMAIN=f"alice.test:{nowhere}")
+    assert code == 1 and err == ""
+    clock = line_of(out, "Clock")
+    assert clock.startswith("fail") and "s ahead of" in clock and "peers refuse" in clock
+    assert "set-ntp true" in clock
 
 
 async def test_doctor_before_init_is_one_line(tmp_path: Path) -> None:
