@@ -103,9 +103,22 @@ async def check_address(ctx: Context) -> Finding:
     )
 
 
-def _certificate_expiry(context: ssl.SSLContext, host: str, address: str, port: int) -> float:
+def _connect(addresses: list[str], port: int) -> socket.socket:
+    """A connection to the first of `addresses` that answers (an IPv6 route may be missing)."""
+    *others, last = addresses
+    for address in others:
+        try:
+            return socket.create_connection((address, port), timeout=5)
+        except OSError:
+            continue
+    return socket.create_connection((last, port), timeout=5)
+
+
+def _certificate_expiry(
+    context: ssl.SSLContext, host: str, addresses: list[str], port: int
+) -> float:
     with (
-        socket.create_connection((address, port), timeout=5) as raw,
+        _connect(addresses, port) as raw,
         context.wrap_socket(raw, server_hostname=host) as tls,
     ):
         certificate = tls.getpeercert()
@@ -127,9 +140,9 @@ async def check_tls(ctx: Context) -> Finding:
             "the public URL is plain http; other servers only deliver over https",
             'put Caddy (or nginx with certbot) in front and set `scheme = "https"`',
         )
-    address = str(ctx.addresses[0]) if ctx.addresses else host
+    addresses = [str(ip) for ip in ctx.addresses[:3]] or [host]
     try:
-        expires = await asyncio.to_thread(_certificate_expiry, ctx.tls, host, address, port)
+        expires = await asyncio.to_thread(_certificate_expiry, ctx.tls, host, addresses, port)
     except ssl.SSLCertVerificationError as error:
         return Finding(
             "TLS",
