@@ -21,7 +21,7 @@ from typing import Any, Self
 
 import httpx
 
-from bench.world import World
+from bench.world import World, free_port
 
 READY_TIMEOUT = 60.0
 PYSPY_EXTRA = os.environ.get("SOLO_BENCH_PYSPY", "").split()  # e.g. "--native"
@@ -129,6 +129,24 @@ class Processes:
     def fleet_cpu(self) -> float:
         """CPU seconds the fleet processes have used: the fleet must not be the bottleneck."""
         return sum(cpu_seconds(child.pid) for child in self.fleet)
+
+    async def bare_endpoint(self, keys: dict[str, str]) -> tuple[int, subprocess.Popen[bytes]]:
+        """bench.bare on a port of its own with `keys` (keyId → public PEM); returns once it
+        answers. Stop it with `stop_child` when its phase is over."""
+        path = self.tmp / "bare.json"
+        path.write_text(json.dumps({"keys": keys}))
+        port = free_port()
+        child = self._spawn([sys.executable, "-m", "bench.bare", str(path), str(port)], "bare.log")
+        await _wait_answer(f"http://127.0.0.1:{port}/inbox", {}, child)
+        return port, child
+
+    def stop_child(self, child: subprocess.Popen[bytes]) -> None:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
     def start_solo(self, data_dir: Path) -> float:
         """`python -m solo serve` on the world's port; returns the time it was started."""

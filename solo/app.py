@@ -7,14 +7,16 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
 from solo import api, control
@@ -24,7 +26,7 @@ from solo.activitystreams import wants_activity_json
 from solo.api.cors import Cors
 from solo.api.slashes import TrailingSlash
 from solo.config import Settings
-from solo.edge.middleware import BodyLimit, SecurityHeaders
+from solo.edge.middleware import BodyLimit, SecurityHeaders, ServerLane
 from solo.edge.sessions import OwnRequests, Sessions
 from solo.edge.templating import make_environment, render
 from solo.errors import DISK_FULL, RequestError, TooManyRequests, storage_full
@@ -236,7 +238,19 @@ def create_app(
         *uploads.routes,
         Mount("/static", StaticFiles(directory=static_dir()), name="static"),
     ]
+    handlers: dict[type[Exception], Any] = {
+        RequestError: request_error,
+        HTTPException: http_error,
+        sqlite3.OperationalError: storage_error,
+        OSError: storage_error,
+    }
+    inbox_lane = BodyLimit(
+        ExceptionMiddleware(Router(routes=inbox.routes), handlers=handlers),
+        default=INBOX_LIMIT,
+        limits={},
+    )
     middleware = [
+        Middleware(ServerLane, lane=inbox_lane),
         Middleware(Cors),
         Middleware(TrailingSlash),
         Middleware(SecurityHeaders),
@@ -248,12 +262,7 @@ def create_app(
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,
-        exception_handlers={
-            RequestError: request_error,
-            HTTPException: http_error,
-            sqlite3.OperationalError: storage_error,
-            OSError: storage_error,
-        },
+        exception_handlers=handlers,
     )
     app.state.settings = settings
     app.state.templates = make_environment()

@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from solo.edge.middleware import is_inbox
 from solo.errors import Forbidden
 from solo.events import Event
 from solo.federation.context import federation_of
@@ -38,14 +39,6 @@ ACCOUNT = "solo.account"  # the scope key of the logged-in account, once the mid
 TOUCH_EVERY = 3600.0  # how stale a session's last_seen_at may get before it is written again
 
 
-def _is_inbox(path: str) -> bool:
-    """/inbox or /users/<name>/inbox."""
-    if path == "/inbox":
-        return True
-    parts = path.split("/")
-    return len(parts) == 4 and parts[1] == "users" and parts[2] != "" and parts[3] == "inbox"
-
-
 def _has_cookie(scope: Scope) -> bool:
     return any(name == b"cookie" for name, _ in scope["headers"])
 
@@ -61,7 +54,7 @@ class Sessions:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or (
-            _is_inbox(scope["path"]) and not _has_cookie(scope)
+            is_inbox(scope["path"]) and not _has_cookie(scope)
         ):
             await self.app(scope, receive, send)
             return
