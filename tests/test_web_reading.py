@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from solo.actions import media as media_actions
 from solo.actions import statuses
 from solo.edge.templating import plural
-from tests.test_web_pages import cards, federation_of, user
+from tests.test_web_pages import cards, federation_of, token, user
 
 __all__ = ["user"]  # the fixture, used by name
 
@@ -99,3 +99,17 @@ async def test_profile_tabs_page_by_cursor(user: httpx.AsyncClient, app: Starlet
 )
 def test_plural(n: int, expected: str) -> None:
     assert plural(n, "%(num)d reply", "%(num)d replies") == expected
+
+
+async def test_counts_on_pages_say_one_in_the_singular(
+    user: httpx.AsyncClient, app: Starlette
+) -> None:
+    federation = federation_of(app)
+    await statuses.post(federation, "Only one #solo post")
+    await user.post("/tags/solo/feature", data={"csrf": await token(user)})
+    profile = (await user.get("/@alice")).text
+    assert "<strong>1</strong> post<" in profile
+    assert "<strong>0</strong> followers" in profile
+    assert '<span class="hint">1 post</span>' in profile  # the featured hashtag
+    await statuses.post(federation, "A second #solo post")
+    assert '<span class="hint">2 posts</span>' in (await user.get("/@alice")).text
