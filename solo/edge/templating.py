@@ -108,4 +108,9 @@ def render(
         **(context or {}),
     }
     body = env.get_template(template).render(page)
-    return HTMLResponse(body, status_code=status, headers=headers)
+    response = HTMLResponse(body, status_code=status, headers=headers)
+    if logged_in and "cache-control" not in response.headers:
+        # The user's pages change with every action in place: going back must show them as
+        # they are now, not as the browser first stored them (and no cache keeps them at all).
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
