@@ -54,7 +54,7 @@ async def tab_to(page: Page, selector: str, most: int = 40) -> None:
 
 async def test_keyboard_only_journey(tmp_path: Path, template_root: Path, browser: Browser) -> None:
     async with alice_and_bob(tmp_path, template_root, browser) as run:
-        alice, bob, page = run
+        alice, _, page = run
         await follow_bob_after_he_posts(run, "Bob writes for keyboards")
         await page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
 
