@@ -200,6 +200,17 @@ async def test_profile_tabs_in_the_browser(
             response = await submit(http, "/", "/statuses", text="Alice's own post")
             assert response.status_code == 303, response.text
         await page.goto(f"{alice.base_url}/@bob@{bob.domain}")
+        # Unfollow and follow again in place: the focus moves to the button that took the
+        # pressed one's place, and the live region says what the server answered.
+        await page.click(".relationship form[action='/unfollow'] button")
+        follow = page.locator(".relationship form[action='/follow'] button")
+        await expect(follow).to_be_focused(timeout=WAIT_MS)
+        announcer = page.locator("#announcer")
+        await expect(announcer).to_have_text(f"You no longer follow @bob@{bob.domain}.")
+        await page.keyboard.press("Enter")
+        unfollow = page.locator(".relationship form[action='/unfollow'] button")
+        await expect(unfollow).to_be_focused(timeout=WAIT_MS)
+        await expect(announcer).to_contain_text(f"@bob@{bob.domain}")
         tabs = page.locator("nav.profile-tabs a")
         await expect(tabs).to_have_text(["Posts", "Posts and replies", "Media"])
         await expect(tabs.nth(0)).to_have_attribute("aria-current", "page")
