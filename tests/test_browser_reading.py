@@ -82,6 +82,13 @@ async def test_keyboard_only_journey(tmp_path: Path, template_root: Path, browse
         await page.keyboard.press("k")
         await expect(mine).to_be_focused()
         await page.keyboard.press("j")
+        for scheme, size in (("light", PHONE), ("dark", DESKTOP)):
+            await page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+            await page.set_viewport_size(size)  # type: ignore[arg-type]
+            await bobs.scroll_into_view_if_needed()
+            shot = SCREENSHOTS / f"keyboard-focus-{scheme}-{size['width']}.png"
+            await page.screenshot(path=str(shot))
+        await page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
 
         # f favourites: focus stays on the (now pressed) button, the live region says so.
         await page.keyboard.press("f")
