@@ -128,6 +128,12 @@ async def test_keyboard_only_journey(tmp_path: Path, template_root: Path, browse
         await page.keyboard.press("Escape")
         await expect(dialog).to_be_hidden()
 
+        # b boosts the post that has the focus; the focus and the live region follow.
+        await page.keyboard.press("b")
+        unboost = bobs.locator("form.unboost button")
+        await expect(unboost).to_be_focused(timeout=WAIT_MS)
+        await expect(page.locator("#announcer")).to_have_text("Boosted")
+
         # Enter on a focused post opens its thread; back returns to the timeline as it was.
         await page.keyboard.press("k")
         await page.keyboard.press("j")
@@ -144,10 +150,14 @@ async def test_keyboard_only_journey(tmp_path: Path, template_root: Path, browse
             card(page, "Bob writes for keyboards").locator("form.unfavourite")
         ).to_have_count(1)
 
-        # / goes to the search box.
+        # r answers the post that has the focus; / goes to the search box.
+        await page.keyboard.press("j")
+        await expect(card(page, "Typed without a mouse")).to_be_focused()
+        mine_id = await card(page, "Typed without a mouse").get_attribute("data-status")
+        await page.keyboard.press("r")
+        await page.wait_for_url(f"{alice.base_url}/compose?in_reply_to={mine_id}")
         await page.locator("body").press("/")
         await expect(page.locator("#search-q")).to_be_focused()
-        await page.keyboard.press("Escape")
 
 
 async def test_new_posts_wait_in_a_pill_while_reading_further_down(
