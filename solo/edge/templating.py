@@ -46,6 +46,12 @@ def relative_time(timestamp: float, now: float | None = None) -> str:
     return f"{when:%b} {when.day}, {when.year}"
 
 
+def plural(n: int, singular: str, plurals: str) -> str:
+    """`singular` or `plurals` by `n`, with `%(num)d` standing for it: the shape of Jinja2's
+    `ngettext`, so that a translated catalogue can take over this call as it is."""
+    return (singular if n == 1 else plurals) % {"num": n}
+
+
 def make_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(templates_dir()),
@@ -54,6 +60,7 @@ def make_environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["version"] = __version__
+    env.globals["plural"] = plural
     env.filters["iso"] = iso_time
     env.filters["exact"] = exact_time
     env.filters["ago"] = relative_time
@@ -101,4 +108,9 @@ def render(
         **(context or {}),
     }
     body = env.get_template(template).render(page)
-    return HTMLResponse(body, status_code=status, headers=headers)
+    response = HTMLResponse(body, status_code=status, headers=headers)
+    if logged_in and "cache-control" not in response.headers:
+        # The user's pages change with every action in place: going back must show them as
+        # they are now, not as the browser first stored them (and no cache keeps them at all).
+        response.headers["Cache-Control"] = "private, no-store"
+    return response

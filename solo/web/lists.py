@@ -29,7 +29,7 @@ from solo.actions import ActionError
 from solo.actions import follows as follow_actions
 from solo.actions import lists as actions
 from solo.edge.sessions import checked_form
-from solo.edge.templating import flash, render
+from solo.edge.templating import flash, plural, render
 from solo.errors import NotFound, RequestError
 from solo.federation.context import Federation, federation_of
 from solo.store import actors as actor_store
@@ -110,7 +110,9 @@ async def timeline(request: Request, account: Account) -> Response:
     members = await store.count_members(db, found.id)
     context = {
         "title": found.title,
-        "intro": f"Posts by the {members} account{'s' if members != 1 else ''} on this list."
+        "intro": "Posts by the "
+        + plural(members, "%(num)d account", "%(num)d accounts")
+        + " on this list."
         + (" They are kept out of home." if found.exclusive else ""),
         "empty": "No posts from this list's accounts yet."
         if members

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from solo.edge.templating import plural
 from solo.federation import poll_tasks
 from solo.federation.context import Federation
 from solo.store import polls as poll_store
@@ -41,16 +42,20 @@ class PollView:
 
     @property
     def voters_text(self) -> str:
-        return f"{self.voters} {'person' if self.voters == 1 else 'people'}"
+        return plural(self.voters, "%(num)d person", "%(num)d people")
 
 
 def _span(seconds: float) -> str:
     """A time left, rounded to its largest unit (a poll open for a day shows "1 day", not
     "23 hours", a second after it was posted)."""
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+    units = (
+        (86400, "%(num)d day", "%(num)d days"),
+        (3600, "%(num)d hour", "%(num)d hours"),
+        (60, "%(num)d minute", "%(num)d minutes"),
+    )
+    for size, one, many in units:
         if seconds >= size - size / 48:
-            count = max(round(seconds / size), 1)
-            return f"{count} {unit}{'s' if count != 1 else ''}"
+            return plural(max(round(seconds / size), 1), one, many)
     return "less than a minute"
 
 
