@@ -94,6 +94,9 @@
     );
     image.replaceWith(button);
     button.append(image, element("span", "focus-dot"));
+    const shape = () => button.classList.toggle("tall", image.naturalHeight > image.naturalWidth);
+    if (image.complete) shape();
+    else image.addEventListener("load", shape);
     button.addEventListener("click", (event) => {
       if (event.detail === 0) return; // Enter or Space: the arrow keys do the work
       const box = image.getBoundingClientRect();
@@ -297,6 +300,7 @@
       panel.append(element("p"), actions);
       form.insertBefore(panel, form.querySelector(".compose-bar"));
     }
+    say(form, "");
     const count = bare.length;
     panel.querySelector("p").textContent =
       (count === 1 ? "1 image has" : count + " images have") + " no description: post anyway?";
@@ -351,7 +355,10 @@
       row.prepend(element("div", "thumb"));
       const remove = element("button", "secondary remove-file", "Remove");
       remove.type = "button";
-      remove.addEventListener("click", () => clearSlot(row));
+      remove.addEventListener("click", () => {
+        clearSlot(row);
+        say(form, "");
+      });
       row.querySelector(".attachment-fields").append(remove);
       const input = row.querySelector("input[type=file]");
       input.addEventListener("change", async () => {
@@ -372,7 +379,9 @@
     });
     form.querySelectorAll(".attachment-row.kept").forEach((row) => {
       const image = row.querySelector(".thumb img");
-      if (image) picker(row, image, "this image");
+      if (!image) return;
+      picker(row, image, "this image");
+      row.querySelector(".thumb").append(element("p", "focus-hint", "Click the subject to keep it in view"));
     });
     refresh(form);
 
