@@ -211,3 +211,37 @@ async def test_the_counter_the_limit_and_a_100_megapixel_paste(
         await expect(card(page, "Too big")).to_have_count(1, timeout=WAIT_MS)
         await expect(card(page, "Too big").locator("img.media")).to_have_count(0)
         assert media_rows(alice) == []
+
+
+async def test_without_javascript_the_reminder_comes_back_from_the_server(
+    tmp_path: Path, template_root: Path, browser: Browser
+) -> None:
+    async with SoloProcess("alice", tmp_path) as alice:
+        await alice.initialise(template_root)
+        await alice.start()
+        context = await browser.new_context(viewport=PHONE, java_script_enabled=False)
+        try:
+            page = await log_in(context, alice)
+            picture = tmp_path / "red.png"
+            picture.write_bytes(png(400, 300))
+            await page.fill("#compose-text", "Posted without a script")
+            await page.click("details.media-field summary")
+            await page.set_input_files("#file-1", str(picture))
+            await page.fill("#file-focus-1", "-0.5,0.5")
+            await page.click("form.compose .compose-bar button[type=submit]")
+            reminder = page.locator("form.compose .alt-reminder")
+            await expect(reminder).to_contain_text("1 image has no description: post anyway?")
+            kept = page.locator("form.compose .attachment-row.kept img")
+            await expect(kept).to_have_count(1)  # the upload, kept and shown
+            await expect(page.locator("#compose-text")).to_have_value("Posted without a script")
+            [(description, x, y, status)] = media_rows(alice)
+            assert (description, x, y, status) == ("", -0.5, 0.5, None)
+            await screenshot(page, "composer-alt-reminder-nojs", "light", PHONE)
+            await screenshot(page, "composer-alt-reminder-nojs", "dark", DESKTOP)
+            await reminder.get_by_role("button", name="Post anyway").click()
+            await page.wait_for_url(f"{alice.base_url}/")
+            await expect(card(page, "Posted without a script")).to_have_count(1)
+            [(_, _, _, status)] = media_rows(alice)
+            assert status is not None
+        finally:
+            await context.close()
