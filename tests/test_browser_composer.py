@@ -160,6 +160,20 @@ async def test_thumbnails_alt_text_focal_point_paste_drop_and_the_reminder(
         ]
         assert all(status is not None for *_, status in rows)
 
+        # Editing it: the kept pictures get the same focal point picker.
+        post_id = await mine.get_attribute("data-status")
+        await page.goto(f"{alice.base_url}/compose?edit={post_id}")
+        kept = page.locator("form.compose .attachment-row.kept .focus-picker img")
+        await expect(kept).to_have_count(2)
+        box = await kept.nth(1).bounding_box()
+        assert box is not None
+        await kept.nth(1).click(position={"x": box["width"] * 0.1, "y": box["height"] * 0.9})
+        await page.click("form.compose .compose-bar button[type=submit]")
+        await page.wait_for_url(f"{alice.base_url}/@alice/{post_id}")
+        fx, fy = media_rows(alice)[1][1:3]
+        assert abs(fx + 0.8) < 0.05 and abs(fy + 0.8) < 0.05, (fx, fy)  # near the bottom left
+        await page.goto(f"{alice.base_url}/")
+
         # Post anyway: one image with no description, confirmed.
         await page.set_input_files("#file-1", str(picture))
         await expect(page.locator(FILLED)).to_have_count(1, timeout=WAIT_MS)
