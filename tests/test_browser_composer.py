@@ -165,6 +165,8 @@ async def test_thumbnails_alt_text_focal_point_paste_drop_and_the_reminder(
         await page.goto(f"{alice.base_url}/compose?edit={post_id}")
         kept = page.locator("form.compose .attachment-row.kept .focus-picker img")
         await expect(kept).to_have_count(2)
+        await screenshot(page, "composer-edit", "light", PHONE)
+        await page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
         box = await kept.nth(1).bounding_box()
         assert box is not None
         await kept.nth(1).click(position={"x": box["width"] * 0.1, "y": box["height"] * 0.9})
