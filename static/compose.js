@@ -298,7 +298,8 @@
       });
       actions.append(anyway, describe);
       panel.append(element("p"), actions);
-      form.insertBefore(panel, form.querySelector(".compose-bar"));
+      // After the Post button, which stays the form's default (Enter in a field).
+      form.querySelector(".compose-bar").after(panel);
     }
     say(form, "");
     const count = bare.length;
