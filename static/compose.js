@@ -197,8 +197,8 @@
     const accepted = input ? input.accept.split(",") : [];
     if (!accepted.includes(file.type)) {
       return (
-        name + " was not attached: only images (JPEG, PNG, GIF, WebP), video (MP4, WebM)" +
-        " and audio (MP3, Ogg) can be."
+        name + " was not attached: only images (JPEG, PNG, GIF, WebP), video (MP4, MOV, WebM)" +
+        " and audio (MP3, M4A, Ogg, Opus) can be."
       );
     }
     const maxBytes = Number(form.dataset.maxBytes);
