@@ -133,7 +133,6 @@
       form.reset();
       const slot = form.querySelector(".error[role=alert]");
       if (slot) slot.classList.add("hidden");
-      updateCounter(form);
       announce(form.dataset.done);
     } else {
       const hadFocus = container.contains(document.activeElement) || document.activeElement === document.body;
@@ -194,26 +193,6 @@
     announcer.setAttribute("aria-live", "polite");
     announcer.setAttribute("role", "status");
     document.body.append(announcer);
-  }
-
-  // --- The characters left in a post ----------------------------------------------------------
-
-  function updateCounter(form) {
-    const text = form.querySelector("textarea[data-max]");
-    const hint = form.querySelector("#compose-limit");
-    if (!text || !hint) return;
-    const summary = form.querySelector("input[name=summary]");
-    const used = text.value.trim().length + (summary ? summary.value.trim().length : 0);
-    const left = Number(text.dataset.max) - used;
-    hint.textContent = left >= 0 ? left + " characters left" : -left + " characters too many";
-    hint.classList.toggle("error", left < 0);
-  }
-
-  function watchCounters() {
-    document.querySelectorAll("form.compose").forEach((form) => {
-      form.addEventListener("input", () => updateCounter(form));
-      updateCounter(form);
-    });
   }
 
   // --- Live updates ---------------------------------------------------------------------------
@@ -467,7 +446,6 @@
     makeAnnouncer();
     localTimes(document);
     refreshTimes(document);
-    watchCounters();
     listen();
     window.setInterval(() => refreshTimes(document), 30000);
   });

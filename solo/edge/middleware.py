@@ -9,7 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from solo.urls import INSTANCE_ACTOR_PATH
 
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self';"
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self'; style-src 'self';"
     " script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self';"
     " frame-ancestors 'none'"
 )
