@@ -96,9 +96,9 @@ class PushService:
         self.arrived.set()
         return Response(status_code=self.statuses.get(request.url.path, 201))
 
-    async def message(self, number: int, timeout: float = 10.0) -> Received:
+    async def message(self, number: int, within: float = 10.0) -> Received:
         """The `number`th message received (from 1), once it has arrived."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while len(self.received) < number:
                 self.arrived.clear()
                 await self.arrived.wait()
