@@ -105,7 +105,7 @@ class PushService:
         return self.received[number - 1]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -113,7 +113,7 @@ def _free_port() -> int:
 
 @asynccontextmanager
 async def push_service() -> AsyncIterator[PushService]:
-    service = PushService(_free_port())
+    service = PushService(free_port())
     config = uvicorn.Config(
         service.app, host="127.0.0.1", port=service.port, log_level="warning", lifespan="off"
     )

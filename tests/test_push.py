@@ -8,9 +8,12 @@ import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+from mastodon import Mastodon
 from starlette.applications import Starlette
 
 from solo.app import create_app
@@ -20,11 +23,19 @@ from solo.store import actors as actor_store
 from solo.store import follows
 from solo.store import notifications as notification_store
 from solo.store.actors import RemoteActor
-from tests.conftest import initialise_fast, make_settings
+from tests.conftest import PASSWORD, initialise_fast, make_settings
 from tests.fleet import eventually
-from tests.push_service import PushService, Subscriber, b64url, push_service, vapid_claims
+from tests.push_service import (
+    PushService,
+    Subscriber,
+    b64url,
+    free_port,
+    push_service,
+    vapid_claims,
+)
 from tests.test_api_statuses import user_token
 
+SCOPES = ["read", "write", "follow", "push"]
 ALL_ALERTS = {
     "data[alerts][mention]": "1",
     "data[alerts][follow]": "1",
@@ -331,3 +342,61 @@ async def test_a_revoked_token_gets_no_push(
     await notify(app, "follow", await remote_actor(app))
     await asyncio.sleep(0.3)
     assert service.received == []
+
+
+def _mastodon_py_subscribe(base_url: str, secrets: Path, endpoint: str) -> tuple[Any, Any, str]:
+    """Log in with Mastodon.py and subscribe as an app does; its private keys and the
+    server's key."""
+    Mastodon.create_app("Solo push", scopes=SCOPES, api_base_url=base_url, to_file=secrets)
+    mastodon = Mastodon(client_id=secrets)
+    mastodon.log_in("alice", PASSWORD, scopes=SCOPES, allow_http=True)
+    private, public = mastodon.push_subscription_generate_keys()
+    subscription = mastodon.push_subscription_set(
+        endpoint, public, follow_events=True, mention_events=True
+    )
+    assert mastodon.push_subscription()["id"] == subscription["id"]
+    return mastodon, private, str(subscription["server_key"])
+
+
+async def test_mastodon_py_subscribes_and_decrypts(
+    tmp_path: Path, template_root: Path, service: PushService
+) -> None:
+    port = free_port()
+    settings = make_settings(
+        tmp_path / "data", domain=f"127.0.0.1:{port}", allow_private_addresses=True
+    )
+    await initialise_fast(settings, template_root)
+    solo = create_app(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(solo, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        await eventually(lambda: _started(server), what="Solo to start")
+        mastodon, private, server_key = await asyncio.to_thread(
+            _mastodon_py_subscribe,
+            settings.base_url,
+            tmp_path / "secrets.txt",
+            service.endpoint("app"),
+        )
+        notification = await notify(solo, "follow", await remote_actor(solo, "carol"))
+        message = await service.message(1)
+        # Mastodon.py subscribes without `standard`: the draft encoding Mastodon used before 4.4.
+        assert message.headers["content-encoding"] == "aesgcm"
+        assert message.headers["authorization"].startswith("WebPush ")
+        assert f"p256ecdsa={server_key}" in message.headers["crypto-key"]
+        payload = mastodon.push_subscription_decrypt_push(
+            message.body, private, message.headers["encryption"], message.headers["crypto-key"]
+        )
+        assert payload["notification_id"] == str(notification)
+        assert payload["notification_type"] == "follow"
+        assert payload["title"] == "Carol is now following you"
+        await asyncio.to_thread(mastodon.push_subscription_delete)
+        assert await solo.state.instance.db.fetchval("SELECT COUNT(*) FROM push_subscriptions") == 0
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=10)
+
+
+async def _started(server: uvicorn.Server) -> bool:
+    return bool(server.started)
