@@ -117,11 +117,13 @@ class PushSender:
         federation = self.federation
         settings = federation.settings
         name = settings.username
-        icon = f"{settings.base_url}/static/icon-192.png"
+        icon = f"{settings.base_url}/static/icons/icon-192.png"
+        page = "/notifications"
         if notification.actor_id is not None:
             actor = await actors.get_actor_by_id(federation.db, notification.actor_id)
             if actor is not None:
                 name = actor.display_name or actor.handle
+                page = f"/@{actor.handle}"
                 proxied = federation.media.proxy_url(actor.avatar_url)
                 if proxied:
                     icon = f"{settings.base_url}{proxied}"
@@ -130,12 +132,13 @@ class PushSender:
             status = await statuses.get_status(federation.db, notification.status_id)
             if status is not None:
                 body = status.summary or plain_text(status.content_html)
+                page = f"/@{settings.username}/{status.id}"  # answered by the post's own page
         if notification.type in ("follow", "follow_request", "move") and not body:
             body = name
         if len(body) > BODY_CHARS:
             body = body[: BODY_CHARS - 1].rstrip() + "…"
         title = TITLES.get(notification.type, "{name}").format(name=name)
-        return {
+        payload: dict[str, Any] = {
             "access_token": subscription.access_token,
             "preferred_locale": "en",
             "notification_id": str(notification.id),
@@ -144,3 +147,8 @@ class PushSender:
             "title": title,
             "body": body,
         }
+        if subscription.token_id is None:
+            # The web interface's service worker opens this page when the notification is
+            # clicked (apps get Mastodon's payload exactly, and fetch what they show).
+            payload["url"] = f"{settings.base_url}{page}"
+        return payload

@@ -189,3 +189,44 @@ async def enqueue_pushes(
         (QUEUE, notification_id, now, now, now, kind, actor_id, actor_id),
     )
     return cursor.rowcount
+
+
+WEB_PREFERENCES: Final = "web_push"  # the meta row of the web interface's alerts and policy
+WEB_DEFAULT_ALERTS: Final = ("mention", "follow", "follow_request", "favourite", "reblog", "poll")
+
+
+@dataclass(frozen=True)
+class WebPreferences:
+    """What every browser of the web interface is sent: the same for all of them."""
+
+    alerts: dict[str, bool]
+    policy: str
+
+
+async def web_preferences(db: Database) -> WebPreferences:
+    raw = await db.fetchval("SELECT value FROM meta WHERE key = ?", (WEB_PREFERENCES,))
+    alerts = {name: name in WEB_DEFAULT_ALERTS for name in ALERTS}
+    policy = "all"
+    if raw is not None:
+        saved = json.loads(str(raw))
+        alerts.update(
+            {name: bool(value) for name, value in saved.get("alerts", {}).items() if name in alerts}
+        )
+        if saved.get("policy") in POLICIES:
+            policy = saved["policy"]
+    return WebPreferences(alerts, policy)
+
+
+async def set_web_preferences(conn: aiosqlite.Connection, preferences: WebPreferences) -> None:
+    """Keep the web interface's choice and apply it to every browser subscribed."""
+    alerts = json.dumps(preferences.alerts, separators=(",", ":"))
+    await conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (WEB_PREFERENCES, json.dumps({"alerts": preferences.alerts, "policy": preferences.policy})),
+    )
+    await conn.execute(
+        "UPDATE push_subscriptions SET alerts = ?, policy = ?, updated_at = ?"
+        " WHERE token_id IS NULL",
+        (alerts, preferences.policy, time.time()),
+    )
