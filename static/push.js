@@ -9,8 +9,9 @@
   const toggle = document.getElementById("push-toggle");
   const error = document.getElementById("push-error");
 
-  function say(text) {
+  function say(text, state) {
     status.textContent = text;
+    if (state) status.dataset.state = state;
   }
 
   function fail(text) {
@@ -48,7 +49,10 @@
     toggle.dataset.on = subscribed ? "1" : "";
     toggle.textContent = subscribed ? "Turn off on this device" : "Turn on notifications";
     toggle.className = subscribed ? "secondary" : "";
-    say(subscribed ? "On: this device gets your notifications." : "Off: this device gets no notifications.");
+    say(
+      subscribed ? "On: this device gets your notifications." : "Off: this device gets no notifications.",
+      subscribed ? "on" : "off"
+    );
   }
 
   async function current() {
@@ -94,7 +98,8 @@
       say(
         window.isSecureContext
           ? "This browser cannot receive push notifications. On an iPhone or iPad, add Solo to your home screen first (Share → Add to Home Screen), then open it from there."
-          : "Push notifications need a secure (https) address; this page was opened without one."
+          : "Push notifications need a secure (https) address; this page was opened without one.",
+        "unsupported"
       );
       return;
     }
