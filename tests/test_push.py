@@ -20,9 +20,10 @@ from solo.app import create_app
 from solo.config import Settings
 from solo.federation.context import Federation
 from solo.store import actors as actor_store
-from solo.store import follows
+from solo.store import follows, mutes, statuses
 from solo.store import notifications as notification_store
 from solo.store.actors import RemoteActor
+from solo.store.statuses import NewStatus
 from tests.conftest import PASSWORD, initialise_fast, make_settings
 from tests.fleet import eventually
 from tests.push_service import (
@@ -400,3 +401,47 @@ async def test_mastodon_py_subscribes_and_decrypts(
 
 async def _started(server: uvicorn.Server) -> bool:
     return bool(server.started)
+
+
+async def test_a_mention_is_pushed_with_its_text_and_a_muted_account_is_not(
+    client: httpx.AsyncClient, app: Starlette, service: PushService
+) -> None:
+    auth = await user_token(client)
+    subscriber = Subscriber()
+    await subscribe(client, auth, service.endpoint("a"), subscriber)
+    running = federation(app)
+    erin = await remote_actor(app, "erin")
+    muted = await remote_actor(app, "muted")
+    async with running.db.transaction() as conn:
+        await mutes.mute(conn, muted, notifications=True, expires_at=None)
+    await notify(app, "follow", muted)  # muted: dropped unsent
+    text = "<p>Hello <b>@alice</b>, " + "a long day. " * 20 + "</p>"
+    async with running.db.transaction() as conn:
+        status_id = await statuses.insert_status(
+            conn,
+            NewStatus(
+                id=running.ids.next(),
+                ap_id="https://remote.example/notes/1",
+                actor_id=erin,
+                visibility="public",
+                content_html=text,
+                published_at=time.time(),
+            ),
+        )
+        assert status_id is not None
+        notification = await notification_store.add(conn, "mention", erin, status_id)
+    assert notification is not None
+    await running.feeds.notification_added(notification)
+    message = await service.message(1)
+    payload = json.loads(subscriber.decrypt(message))
+    assert payload["notification_type"] == "mention"
+    assert payload["title"] == "Erin mentioned you"
+    assert payload["body"].startswith("Hello @alice, a long day.")
+    assert len(payload["body"]) == 140 and payload["body"].endswith("…")
+    assert "url" not in payload  # an app's payload is Mastodon's, exactly
+    await asyncio.sleep(0.3)
+    assert len(service.received) == 1
+    dropped = await running.db.fetchval(
+        "SELECT last_error FROM jobs WHERE queue = 'webpush' AND state = 'dead'"
+    )
+    assert dropped == "the notification is gone or not shown"

@@ -215,3 +215,30 @@ async def test_bad_browser_subscriptions_are_refused(
         assert (
             await strict.state.instance.db.fetchval("SELECT COUNT(*) FROM push_subscriptions") == 0
         )
+
+
+async def test_every_browser_can_be_turned_off_and_their_number_is_bounded(
+    client: httpx.AsyncClient, app: Starlette, service: PushService
+) -> None:
+    csrf = await _logged_in_csrf(client)
+    for n in range(21):
+        subscriber = Subscriber()
+        response = await client.post(
+            "/settings/push/subscribe",
+            data={
+                "csrf": csrf,
+                "endpoint": service.endpoint(f"b{n}"),
+                "p256dh": subscriber.p256dh,
+                "auth": b64url(subscriber.auth),
+            },
+            headers={"Accept": "application/json"},
+        )
+        assert response.status_code == (200 if n < 20 else 422), (n, response.text)
+    assert "20 browsers already get notifications" in response.json()["error"]
+    page = (await client.get("/settings/push")).text
+    assert "20 browsers get notifications." in page
+    off = await client.post("/settings/push/unsubscribe-all", data={"csrf": csrf})
+    assert off.status_code == 303
+    page = (await client.get("/settings/push")).text
+    assert "No browser gets notifications now." in page
+    assert await app.state.instance.db.fetchval("SELECT COUNT(*) FROM push_subscriptions") == 0

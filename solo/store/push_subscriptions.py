@@ -168,6 +168,11 @@ async def delete_for_browser(conn: aiosqlite.Connection, endpoint: str) -> bool:
     return cursor.rowcount > 0
 
 
+async def delete_all_browsers(conn: aiosqlite.Connection) -> int:
+    cursor = await conn.execute("DELETE FROM push_subscriptions WHERE token_id IS NULL")
+    return cursor.rowcount
+
+
 async def enqueue_pushes(
     conn: aiosqlite.Connection, notification_id: int, kind: str, actor_id: int | None
 ) -> int:

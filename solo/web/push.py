@@ -43,6 +43,7 @@ POLICIES: Final = (
     ("none", "No one (pause them)"),
 )
 SHORT_NAME_CHARS: Final = 12  # what a home screen shows under an icon
+MAX_BROWSERS: Final = 20  # one person's phones, tablets and computers, with room to spare
 
 
 def _icon(src: str, size: int, purpose: str = "any") -> dict[str, str]:
@@ -140,6 +141,14 @@ async def subscribe(request: Request, account: Account, form: FormData) -> Respo
         alerts=preferences.alerts,
         policy=preferences.policy,
     )
+    if (
+        await store.browser_count(federation.db) >= MAX_BROWSERS
+        and await store.for_browser(federation.db, new.endpoint) is None
+    ):
+        raise push_actions.BadSubscription(
+            f"{MAX_BROWSERS} browsers already get notifications: turn them off on every"
+            " browser below, then on again where you want them."
+        )
     async with federation.db.transaction() as conn:
         await store.save_for_browser(conn, new)
     return JSONResponse({"subscribed": True, "browsers": await store.browser_count(federation.db)})
@@ -158,6 +167,21 @@ async def unsubscribe(request: Request, account: Account, form: FormData) -> Res
             "browsers": await store.browser_count(federation.db),
         }
     )
+
+
+@form_page
+async def unsubscribe_all(request: Request, account: Account, form: FormData) -> Response:
+    """Without JavaScript too: no browser gets notifications any more (each still believes it
+    is subscribed until it next opens this page; the pushes simply stop)."""
+    async with federation_of(request).db.transaction() as conn:
+        removed = await store.delete_all_browsers(conn)
+    flash(
+        request,
+        "No browser gets notifications now."
+        if removed
+        else "No browser was getting notifications.",
+    )
+    return RedirectResponse(PATH, status_code=303)
 
 
 @form_page
@@ -195,5 +219,6 @@ routes: list[BaseRoute] = [
     Route(PATH, push_page, methods=["GET", "HEAD"]),
     Route(f"{PATH}/subscribe", subscribe, methods=["POST"]),
     Route(f"{PATH}/unsubscribe", unsubscribe, methods=["POST"]),
+    Route(f"{PATH}/unsubscribe-all", unsubscribe_all, methods=["POST"]),
     Route(f"{PATH}/alerts", save_alerts, methods=["POST"]),
 ]
