@@ -47,9 +47,7 @@ def main() -> None:
     mark(512, rounded=False).save(OUT / "icon-maskable-512.png", optimize=True)
     mark(192, rounded=False).save(OUT / "icon-maskable-192.png", optimize=True)
     mark(180, rounded=False).save(OUT / "apple-touch-icon.png", optimize=True)
-    mark(48, rounded=True).save(
-        OUT / "favicon.ico", sizes=[(16, 16), (32, 32), (48, 48)]
-    )
+    mark(48, rounded=True).save(OUT / "favicon.ico", sizes=[(16, 16), (32, 32), (48, 48)])
 
 
 if __name__ == "__main__":
