@@ -196,7 +196,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
             unavailable = await hosts.unavailable_hosts(db)
         finally:
             await db.close()
-        for queue in ("push", "ingress"):
+        for queue in ("push", "ingress", "webpush"):
             states = counts.get(queue, {})
             shown = ", ".join(f"{state} {states.get(state, 0)}" for state in jobs.STATES)
             print(f"{queue:8} {shown}")

@@ -33,6 +33,7 @@ class Federation:
     feeds: Feeds  # the timelines in memory, told of every change after it commits
     events: EventBus  # what the streams send
     media: MediaCache  # remote files shown through /proxy/, kept on our disk
+    webpush: JobQueue  # Web Push messages to the user's browsers and apps
     # How fast each server answers our deliveries (the Server page's slowest hosts).
     delivery_times: DeliveryTimes = field(default_factory=DeliveryTimes)
 

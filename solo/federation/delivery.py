@@ -203,6 +203,7 @@ class Deliverer:
             await self._failed(job, host, f"HTTP {status} from {reply.url}", wait)
 
     async def _failed(self, job: Job, host: str, error: str, wait: float | None) -> None:
-        await self.federation.push.fail(job, error, retry_after=wait)
+        # The host's failure first: whoever sees the job retrying sees the host's count too.
         if host:
             await hosts.record_failure(self.federation.db, host)
+        await self.federation.push.fail(job, error, retry_after=wait)
