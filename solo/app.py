@@ -14,8 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import Route
 
 from solo import api, control
 from solo.actions import archive_zip, blocklists, csv_imports, scheduled
@@ -24,6 +23,8 @@ from solo.activitystreams import wants_activity_json
 from solo.api.cors import Cors
 from solo.api.slashes import TrailingSlash
 from solo.config import Settings
+from solo.edge.assets import StaticAssets
+from solo.edge.compression import Compression
 from solo.edge.middleware import BodyLimit, SecurityHeaders
 from solo.edge.sessions import OwnRequests, Sessions
 from solo.edge.templating import make_environment, render
@@ -194,6 +195,7 @@ def create_app(
         finally:
             await instance.db.close()
 
+    assets = StaticAssets(static_dir())
     routes = [
         *webfinger.routes,
         *nodeinfo.routes,
@@ -232,9 +234,10 @@ def create_app(
         *streaming.routes,
         *media_proxy.routes,
         *uploads.routes,
-        Mount("/static", StaticFiles(directory=static_dir()), name="static"),
+        Route("/static/{path:path}", assets.serve, methods=["GET", "HEAD"], name="static"),
     ]
     middleware = [
+        Middleware(Compression),
         Middleware(Cors),
         Middleware(TrailingSlash),
         Middleware(SecurityHeaders),
@@ -254,6 +257,7 @@ def create_app(
         },
     )
     app.state.settings = settings
-    app.state.templates = make_environment()
+    app.state.assets = assets
+    app.state.templates = make_environment(assets.url)
     media_proxy.install(app.state.templates)
     return app

@@ -1,0 +1,273 @@
+"""Compressed answers: brotli where the client offers it (and the optional `brotli` package is
+installed), else gzip.
+
+Only bodies are compressed, never headers, so a `Set-Cookie` is no BREACH concern. The one secret
+pages carry in their bodies beside text an attacker could choose, the CSRF token, is masked anew
+on every render (`solo.edge.sessions.masked_csrf_token`). An answer that must never be
+compressed says `Cache-Control: no-transform`.
+
+Left as they are: HEAD, range requests, bodies under `MIN_SIZE`, types that are compressed
+already (images, video, audio, archives), answers that carry a `Content-Encoding` (the static
+files, precompressed once), and event streams (`text/event-stream`: each event must leave at
+once). Other streaming answers are compressed chunk by chunk, each flushed."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Final, Protocol
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+try:  # an optional extra (`solo[brotli]`): compiled, so not every Raspberry Pi has a wheel
+    import brotli
+except ImportError:  # pragma: no cover - depends on what is installed
+    brotli = None
+
+MIN_SIZE: Final = 512  # below this, the gzip header and the CPU cost more than they save
+GZIP_LEVEL: Final = 6
+BROTLI_QUALITY: Final = 4  # on the fly: as fast as gzip 6, and smaller
+MAX_ACCEPT_ENCODING: Final = 512  # longer headers are read this far only
+
+COMPRESSIBLE_PREFIXES: Final = ("text/",)
+COMPRESSIBLE_TYPES: Final = frozenset(
+    {
+        "application/json",
+        "application/activity+json",
+        "application/ld+json",
+        "application/jrd+json",
+        "application/xrd+xml",
+        "application/xml",
+        "application/rss+xml",
+        "application/atom+xml",
+        "application/javascript",
+        "application/manifest+json",
+        "image/svg+xml",
+    }
+)
+NEVER: Final = frozenset({"text/event-stream"})
+
+
+def available() -> tuple[str, ...]:
+    """The encodings this process can produce, preferred first."""
+    return ("br", "gzip") if brotli is not None else ("gzip",)
+
+
+def compressible(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type in NEVER:
+        return False
+    return media_type.startswith(COMPRESSIBLE_PREFIXES) or media_type in COMPRESSIBLE_TYPES
+
+
+def choose_encoding(accept_encoding: str, offered: tuple[str, ...] | None = None) -> str | None:
+    """The coding to answer with, by RFC 9110 §12.5.3: the highest q-value wins, `q=0` refuses,
+    `*` stands for every coding not named; on a tie the earlier of `offered` wins."""
+    offered = available() if offered is None else offered
+    weights: dict[str, float] = {}
+    star: float | None = None
+    for part in accept_encoding[:MAX_ACCEPT_ENCODING].split(","):
+        name, _, params = part.partition(";")
+        coding = name.strip().lower()
+        if not coding:
+            continue
+        weight = 1.0
+        for param in params.split(";"):
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    weight = min(1.0, max(0.0, float(value.strip())))
+                except ValueError:
+                    weight = 0.0
+        if coding == "x-gzip":
+            coding = "gzip"
+        if coding == "*":
+            star = weight
+        else:
+            weights[coding] = max(weight, weights.get(coding, 0.0))
+    best: str | None = None
+    best_weight = 0.0
+    for coding in offered:
+        weight = weights.get(coding, star if star is not None else 0.0)
+        if weight > best_weight:
+            best, best_weight = coding, weight
+    return best
+
+
+class Encoder(Protocol):
+    def compress(self, data: bytes) -> bytes: ...
+    def flush(self) -> bytes: ...
+    def finish(self) -> bytes: ...
+
+
+class _Gzip:
+    def __init__(self, level: int) -> None:
+        self._z = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+
+    def compress(self, data: bytes) -> bytes:
+        return self._z.compress(data)
+
+    def flush(self) -> bytes:
+        return self._z.flush(zlib.Z_SYNC_FLUSH)
+
+    def finish(self) -> bytes:
+        return self._z.flush(zlib.Z_FINISH)
+
+
+class _Brotli:
+    def __init__(self, quality: int) -> None:
+        assert brotli is not None
+        self._b = brotli.Compressor(quality=quality)
+
+    def compress(self, data: bytes) -> bytes:
+        return bytes(self._b.process(data))
+
+    def flush(self) -> bytes:
+        return bytes(self._b.flush())
+
+    def finish(self) -> bytes:
+        return bytes(self._b.finish())
+
+
+def encoder(coding: str, *, best: bool = False) -> Encoder:
+    """A streaming compressor; `best` for what is compressed once and served many times."""
+    if coding == "br":
+        return _Brotli(11 if best else BROTLI_QUALITY)
+    if coding == "gzip":
+        return _Gzip(9 if best else GZIP_LEVEL)
+    raise ValueError(f"unknown content coding {coding!r}")
+
+
+def compress(coding: str, data: bytes, *, best: bool = False) -> bytes:
+    if coding == "br":
+        assert brotli is not None
+        return bytes(brotli.compress(data, quality=11 if best else BROTLI_QUALITY))
+    if coding == "gzip":
+        z = zlib.compressobj(9 if best else GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        return z.compress(data) + z.flush()
+    raise ValueError(f"unknown content coding {coding!r}")
+
+
+def add_vary(headers: MutableHeaders, name: str) -> None:
+    present = [v.strip().lower() for v in headers.get("vary", "").split(",") if v.strip()]
+    if name.lower() not in present and "*" not in present:
+        headers.add_vary_header(name)
+
+
+def _weak(etag: str) -> str:
+    return etag if etag.startswith("W/") else f"W/{etag}"
+
+
+class Compression:
+    """The ASGI middleware; goes outermost, so that it sees every header the others add."""
+
+    def __init__(self, app: ASGIApp, minimum_size: int = MIN_SIZE) -> None:
+        self.app = app
+        self.minimum_size = minimum_size
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Headers(scope=scope)
+        coding: str | None = None
+        if scope["method"] != "HEAD" and "range" not in request:
+            coding = choose_encoding(request.get("accept-encoding", ""))
+        await _Responder(self.app, coding, self.minimum_size)(scope, receive, send)
+
+
+class _Responder:
+    """One answer's passage: holds the start until the first body shows the size."""
+
+    def __init__(self, app: ASGIApp, coding: str | None, minimum_size: int) -> None:
+        self.app = app
+        self.coding = coding
+        self.minimum_size = minimum_size
+        self.start: Message | None = None
+        self.encoder: Encoder | None = None
+        self.passing = True  # until a start message says this answer may be compressed
+        self.send: Send | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.send = send
+        await self.app(scope, receive, self.on_message)
+
+    async def on_message(self, message: Message) -> None:
+        send = self.send
+        assert send is not None
+        kind = message["type"]
+        if kind == "http.response.start":
+            headers = MutableHeaders(raw=list(message.get("headers", [])))
+            eligible = (
+                compressible(headers.get("content-type", ""))
+                and "content-encoding" not in headers
+                and "no-transform" not in headers.get("cache-control", "").lower()
+                and message["status"] not in (204, 206, 304)
+                and message["status"] >= 200
+            )
+            if eligible:
+                add_vary(headers, "Accept-Encoding")
+                message = {**message, "headers": headers.raw}
+            length = headers.get("content-length")
+            small = length is not None and length.isdigit() and int(length) < self.minimum_size
+            if not eligible or self.coding is None or small:
+                await send(message)
+                return
+            self.start = message
+            self.passing = False
+            return
+        if self.passing:
+            await send(message)
+            return
+        if kind != "http.response.body":  # e.g. pathsend: the file goes as it is
+            await self._release_start()
+            await send(message)
+            return
+        body: bytes = message.get("body", b"")
+        more: bool = message.get("more_body", False)
+        if self.start is not None:
+            if not more:  # the whole body at once: the common case
+                if len(body) < self.minimum_size:
+                    await self._release_start()
+                    await send(message)
+                    return
+                assert self.coding is not None
+                compressed = compress(self.coding, body)
+                await send(self._encoded_start(len(compressed)))
+                await send({"type": "http.response.body", "body": compressed})
+                return
+            await send(self._encoded_start(None))
+            assert self.coding is not None
+            self.encoder = encoder(self.coding)
+        assert self.encoder is not None
+        if more:
+            chunk = self.encoder.compress(body) + self.encoder.flush()
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        else:
+            chunk = self.encoder.compress(body) + self.encoder.finish()
+            await send({"type": "http.response.body", "body": chunk, "more_body": False})
+
+    async def _release_start(self) -> None:
+        """Send the held start unchanged: this answer goes out as it is."""
+        assert self.send is not None
+        start, self.start = self.start, None
+        self.passing = True
+        if start is not None:
+            await self.send(start)
+
+    def _encoded_start(self, length: int | None) -> Message:
+        """The held start, now saying the body is encoded (`length` None: streamed)."""
+        assert self.start is not None and self.coding is not None
+        headers = MutableHeaders(raw=list(self.start.get("headers", [])))
+        headers["Content-Encoding"] = self.coding
+        etag = headers.get("etag")
+        if etag:
+            headers["ETag"] = _weak(etag)  # another representation: no longer byte-equal
+        if length is None:
+            del headers["content-length"]
+        else:
+            headers["Content-Length"] = str(length)
+        start = {**self.start, "headers": headers.raw}
+        self.start = None
+        return start
