@@ -25,8 +25,8 @@ except ImportError:  # pragma: no cover - depends on what is installed
     brotli = None
 
 MIN_SIZE: Final = 512  # below this, the gzip header and the CPU cost more than they save
-GZIP_LEVEL: Final = 6
-BROTLI_QUALITY: Final = 4  # on the fly: as fast as gzip 6, and smaller
+GZIP_LEVEL: Final = 5  # as fast as brotli 4 here, and within 2% of level 6's size
+BROTLI_QUALITY: Final = 4  # on the fly: past 4, brotli grows slow fast
 MAX_ACCEPT_ENCODING: Final = 512  # longer headers are read this far only
 
 COMPRESSIBLE_PREFIXES: Final = ("text/",)
