@@ -3,6 +3,7 @@ the unread notification count, and times shown relative with the exact time on h
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -97,7 +98,9 @@ def render(
         "settings": settings,
         "handle": urls.handle(settings),
         "profile_url": urls.profile(settings),
-        "csrf_token": lambda: masked_csrf_token(request),
+        # One masked token per page, however many forms: a fresh one in each of a timeline's
+        # hundred forms would be 6 KB that no compression can shrink.
+        "csrf_token": functools.cache(lambda: masked_csrf_token(request)),
         "logged_in": logged_in,
         "unread": _unread(request) if logged_in else 0,
         "here": current_path(request),
