@@ -94,6 +94,12 @@ async def test_json_is_compressed_and_small_bodies_are_not(client: httpx.AsyncCl
     assert actor.headers["content-encoding"] == "gzip"
     assert actor.headers["etag"].startswith('W/"')  # another representation than identity's
     assert b'"preferredUsername"' in gzip.decompress(body)
+    profile, _ = await raw_get(
+        client, "/users/alice", Accept="text/html", **{"Accept-Encoding": "br"}
+    )
+    assert profile.headers["content-encoding"] == "br"
+    vary = {v.strip().lower() for v in profile.headers["vary"].split(",")}
+    assert {"accept", "accept-encoding"} <= vary  # the page's own Vary kept
     tiny, body = await raw_get(client, "/.well-known/host-meta", **{"Accept-Encoding": "gzip"})
     assert len(body) < 512
     assert "content-encoding" not in tiny.headers
@@ -130,6 +136,8 @@ async def test_hashed_static_files_are_immutable_and_plain_names_still_work(
     assert gzip.decompress(body) == original
     again = await client.get("/static/style.css", headers={"If-None-Match": zipped.headers["etag"]})
     assert again.status_code == 304
+    head = await client.head(css.group(1))
+    assert head.status_code == 200 and head.headers["cache-control"] == IMMUTABLE
     assert (await client.get("/static/nothing.css")).status_code == 404
     assert (await client.get("/static/../solo.toml")).status_code == 404
     assert (await client.get("/static/style.0123456789.css")).status_code == 404
