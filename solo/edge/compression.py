@@ -13,10 +13,11 @@ once). Other streaming answers are compressed chunk by chunk, each flushed."""
 
 from __future__ import annotations
 
+import functools
 import zlib
 from typing import Final, Protocol
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 try:  # an optional extra (`solo[brotli]`): compiled, so not every Raspberry Pi has a wheel
@@ -53,6 +54,7 @@ def available() -> tuple[str, ...]:
     return ("br", "gzip") if brotli is not None else ("gzip",)
 
 
+@functools.lru_cache(maxsize=64)
 def compressible(content_type: str) -> bool:
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type in NEVER:
@@ -148,12 +150,6 @@ def compress(coding: str, data: bytes, *, best: bool = False) -> bytes:
     raise ValueError(f"unknown content coding {coding!r}")
 
 
-def add_vary(headers: MutableHeaders, name: str) -> None:
-    present = [v.strip().lower() for v in headers.get("vary", "").split(",") if v.strip()]
-    if name.lower() not in present and "*" not in present:
-        headers.add_vary_header(name)
-
-
 def _weak(etag: str) -> str:
     return etag if etag.startswith("W/") else f"W/{etag}"
 
@@ -169,11 +165,23 @@ class Compression:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = Headers(scope=scope)
         coding: str | None = None
-        if scope["method"] != "HEAD" and "range" not in request:
-            coding = choose_encoding(request.get("accept-encoding", ""))
+        if scope["method"] != "HEAD":
+            accept = b""
+            for name, value in scope["headers"]:
+                if name == b"range":
+                    accept = b""
+                    break
+                if name == b"accept-encoding":
+                    accept = value
+            if accept:
+                coding = _choose_cached(accept)
         await _Responder(self.app, coding, self.minimum_size)(scope, receive, send)
+
+
+@functools.lru_cache(maxsize=256)  # clients send a handful of distinct headers between them
+def _choose_cached(accept: bytes) -> str | None:
+    return choose_encoding(accept.decode("latin-1"))
 
 
 class _Responder:
@@ -192,28 +200,49 @@ class _Responder:
         self.send = send
         await self.app(scope, receive, self.on_message)
 
+    def _eligible(self, message: Message) -> Message | None:
+        """The start with `Vary: Accept-Encoding` added when this answer could be compressed
+        for some client; None when it goes as it is whoever asks. Read in one pass over the
+        raw headers: this runs for every answer, the inbox's 202s included."""
+        status = message["status"]
+        if status < 200 or status in (204, 206, 304):
+            return None
+        raw: list[tuple[bytes, bytes]] = list(message.get("headers", []))
+        content_type = b""
+        vary_at = -1
+        for index, (name, value) in enumerate(raw):
+            if name == b"content-length":
+                if value.isdigit() and int(value) < self.minimum_size:
+                    return None
+            elif name == b"content-type":
+                content_type = value
+            elif name == b"content-encoding":
+                return None
+            elif name == b"cache-control":
+                if b"no-transform" in value.lower():
+                    return None
+            elif name == b"vary":
+                vary_at = index
+        if not compressible(content_type.decode("latin-1")):
+            return None
+        if vary_at < 0:
+            raw.append((b"vary", b"Accept-Encoding"))
+        else:
+            present = {v.strip().lower() for v in raw[vary_at][1].split(b",")}
+            if b"accept-encoding" not in present and b"*" not in present:
+                raw[vary_at] = (b"vary", raw[vary_at][1] + b", Accept-Encoding")
+        return {**message, "headers": raw}
+
     async def on_message(self, message: Message) -> None:
         send = self.send
         assert send is not None
         kind = message["type"]
         if kind == "http.response.start":
-            headers = MutableHeaders(raw=list(message.get("headers", [])))
-            eligible = (
-                compressible(headers.get("content-type", ""))
-                and "content-encoding" not in headers
-                and "no-transform" not in headers.get("cache-control", "").lower()
-                and message["status"] not in (204, 206, 304)
-                and message["status"] >= 200
-            )
-            if eligible:
-                add_vary(headers, "Accept-Encoding")
-                message = {**message, "headers": headers.raw}
-            length = headers.get("content-length")
-            small = length is not None and length.isdigit() and int(length) < self.minimum_size
-            if not eligible or self.coding is None or small:
-                await send(message)
+            eligible = self._eligible(message)
+            if eligible is None or self.coding is None:
+                await send(message if eligible is None else eligible)
                 return
-            self.start = message
+            self.start = eligible
             self.passing = False
             return
         if self.passing:
