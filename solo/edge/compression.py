@@ -150,10 +150,6 @@ def compress(coding: str, data: bytes, *, best: bool = False) -> bytes:
     raise ValueError(f"unknown content coding {coding!r}")
 
 
-def _weak(etag: str) -> str:
-    return etag if etag.startswith("W/") else f"W/{etag}"
-
-
 class Compression:
     """The ASGI middleware; goes outermost, so that it sees every header the others add."""
 
@@ -290,9 +286,10 @@ class _Responder:
         assert self.start is not None and self.coding is not None
         headers = MutableHeaders(raw=list(self.start.get("headers", [])))
         headers["Content-Encoding"] = self.coding
-        etag = headers.get("etag")
-        if etag:
-            headers["ETag"] = _weak(etag)  # another representation: no longer byte-equal
+        # The ETag stays as it is (as Starlette's GZipMiddleware leaves it): it names the
+        # document, `If-None-Match` compares weakly anyway, and a peer revalidating with it must
+        # get its 304 whichever coding it took. The one strong comparison, `If-Range`, never
+        # meets a compressed body: range requests are not compressed.
         if length is None:
             del headers["content-length"]
         else:
