@@ -65,6 +65,12 @@ def test_accept_encoding_q_values(header: str, chosen: str | None) -> None:
     assert choose_encoding(header, ("br", "gzip")) == chosen
 
 
+def test_without_brotli_installed_gzip_serves_who_offers_it() -> None:
+    assert choose_encoding("br, gzip", ("gzip",)) == "gzip"
+    assert choose_encoding("br", ("gzip",)) is None
+    assert choose_encoding("x" * 100_000 + ", gzip", ("gzip",)) is None  # read 512 chars only
+
+
 async def test_pages_round_trip_through_gzip_and_brotli(client: httpx.AsyncClient) -> None:
     await login(client)
     for n in range(5):
