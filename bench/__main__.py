@@ -22,6 +22,7 @@ from bench import (
     stampede,
     startup,
     timelines,
+    wire,
 )
 
 NAMES = (
@@ -38,6 +39,7 @@ NAMES = (
     "backup",
     "search",
     "stampede",
+    "wire",
 )
 
 parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -91,3 +93,5 @@ for name in args.names or NAMES:
         asyncio.run(search.run())
     elif name == "stampede":
         asyncio.run(stampede.run(profile=args.profile))
+    elif name == "wire":
+        asyncio.run(wire.run())

@@ -16,8 +16,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Mount, Route, Router
-from starlette.staticfiles import StaticFiles
+from starlette.routing import Route, Router
 
 from solo import api, control
 from solo.actions import (
@@ -33,6 +32,8 @@ from solo.activitystreams import wants_activity_json
 from solo.api.cors import Cors
 from solo.api.slashes import TrailingSlash
 from solo.config import Settings
+from solo.edge.assets import StaticAssets
+from solo.edge.compression import Compression
 from solo.edge.middleware import BodyLimit, SecurityHeaders, ServerLane
 from solo.edge.sessions import OwnRequests, Sessions
 from solo.edge.templating import make_environment, render
@@ -212,6 +213,7 @@ def create_app(
         finally:
             await instance.db.close()
 
+    assets = StaticAssets(static_dir())
     routes = [
         *webfinger.routes,
         *nodeinfo.routes,
@@ -253,7 +255,7 @@ def create_app(
         *streaming.routes,
         *media_proxy.routes,
         *uploads.routes,
-        Mount("/static", StaticFiles(directory=static_dir()), name="static"),
+        Route("/static/{path:path}", assets.serve, methods=["GET", "HEAD"], name="static"),
     ]
     handlers: dict[type[Exception], Any] = {
         RequestError: request_error,
@@ -268,6 +270,7 @@ def create_app(
     )
     middleware = [
         Middleware(ServerLane, lane=inbox_lane),
+        Middleware(Compression),
         Middleware(Cors),
         Middleware(TrailingSlash),
         Middleware(SecurityHeaders),
@@ -282,6 +285,7 @@ def create_app(
         exception_handlers=handlers,
     )
     app.state.settings = settings
-    app.state.templates = make_environment()
+    app.state.assets = assets
+    app.state.templates = make_environment(assets.url)
     media_proxy.install(app.state.templates)
     return app

@@ -3,7 +3,9 @@ the unread notification count, and times shown relative with the exact time on h
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from solo import __version__, urls
-from solo.edge.sessions import csrf_token
+from solo.edge.sessions import masked_csrf_token
 from solo.instance import instance_of
 from solo.paths import templates_dir
 
@@ -52,7 +54,9 @@ def plural(n: int, singular: str, plurals: str) -> str:
     return (singular if n == 1 else plurals) % {"num": n}
 
 
-def make_environment() -> Environment:
+def make_environment(static: Callable[[str], str] | None = None) -> Environment:
+    """`static(name)` is what `{{ static('style.css') }}` answers: the file's address, hashed
+    by its content when `StaticAssets` knows it."""
     env = Environment(
         loader=FileSystemLoader(templates_dir()),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -61,6 +65,7 @@ def make_environment() -> Environment:
     )
     env.globals["version"] = __version__
     env.globals["plural"] = plural
+    env.globals["static"] = static or (lambda name: f"/static/{name}")
     env.filters["iso"] = iso_time
     env.filters["exact"] = exact_time
     env.filters["ago"] = relative_time
@@ -100,7 +105,9 @@ def render(
         "settings": settings,
         "handle": urls.handle(settings),
         "profile_url": urls.profile(settings),
-        "csrf_token": lambda: csrf_token(request),
+        # One masked token per page, however many forms: a fresh one in each of a timeline's
+        # hundred forms would be 6 KB that no compression can shrink.
+        "csrf_token": functools.cache(lambda: masked_csrf_token(request)),
         "logged_in": logged_in,
         "unread": _unread(request) if logged_in else 0,
         "here": current_path(request),
