@@ -71,6 +71,34 @@ def flash(request: Request, message: str) -> None:
     request.session[FLASH] = message[:500]
 
 
+# The navigation's sections by the first part of a path: where `aria-current` goes.
+SECTIONS = {
+    "": "home",
+    "notifications": "notifications",
+    "notification_requests": "notifications",
+    "search": "search",
+    "local": "local",
+    "federated": "federated",
+    "bookmarks": "bookmarks",
+    "lists": "lists",
+    "tags": "lists",
+    "conversations": "conversations",
+    "follow_requests": "notifications",
+    "compose": "compose",
+    "settings": "settings",
+    "reports": "settings",
+    "server": "server",
+}
+
+
+def nav_section(path: str, username: str) -> str | None:
+    """Which entry of the navigation `path` belongs to (None: none of them)."""
+    first = path.strip("/").split("/", 1)[0]
+    if first == f"@{username}":
+        return "profile"
+    return SECTIONS.get(first)
+
+
 def _unread(request: Request) -> int:
     federation = getattr(request.app.state, "federation", None)
     return 0 if federation is None else int(federation.feeds.unread)
@@ -97,6 +125,7 @@ def render(
         "logged_in": logged_in,
         "unread": _unread(request) if logged_in else 0,
         "here": current_path(request),
+        "section": nav_section(request.url.path, settings.username),
         "flash": request.session.pop(FLASH, None) if FLASH in request.session else None,
         **(context or {}),
     }
