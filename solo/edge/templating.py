@@ -93,9 +93,9 @@ SECTIONS = {
 
 def nav_section(path: str, username: str) -> str | None:
     """Which entry of the navigation `path` belongs to (None: none of them)."""
-    first = path.strip("/").split("/", 1)[0]
+    first, _, rest = path.strip("/").partition("/")
     if first == f"@{username}":
-        return "profile"
+        return None if rest.isdigit() else "profile"  # a post of ours is no profile page
     return SECTIONS.get(first)
 
 
