@@ -3,11 +3,13 @@ the unread notification count, and times shown relative with the exact time on h
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -46,6 +48,25 @@ def relative_time(timestamp: float, now: float | None = None) -> str:
     return f"{when:%b} {when.day}, {when.year}"
 
 
+ICONS = "/static/icons.svg"  # the one sprite of the web interface's icons
+_CURRENT = Markup(' aria-current="page"')
+
+
+@functools.lru_cache(maxsize=64)
+def icon(name: str) -> Markup:
+    """An icon of the sprite, drawn in the colour of the text around it; hidden from screen
+    readers, so what it stands for must be said in text beside it. (A function, not a macro:
+    a page draws over a hundred of them.)"""
+    return Markup('<svg class="icon" aria-hidden="true"><use href="{}#{}"></use></svg>').format(
+        ICONS, name
+    )
+
+
+def aria_current(section: str | None, name: str) -> Markup:
+    """`aria-current` for the navigation entry `name` when the page shown is in its section."""
+    return _CURRENT if section == name else Markup()
+
+
 def make_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(templates_dir()),
@@ -54,6 +75,8 @@ def make_environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["version"] = __version__
+    env.globals["icon"] = icon
+    env.globals["aria_current"] = aria_current
     env.filters["iso"] = iso_time
     env.filters["exact"] = exact_time
     env.filters["ago"] = relative_time
