@@ -162,6 +162,7 @@ async def test_the_shell_on_a_phone(tmp_path: Path, template_root: Path, browser
             "Log out",
         ]
         assert all(h >= TAP for _, _, h in entries), entries
+        await screenshot(page, "shell-more-menu", "dark", PHONE)
         await menu.locator("a[href='/settings']").click()
         await page.wait_for_url(f"{alice.base_url}/settings")
         assert await _current(page, "nav.tab-bar") == ["Settings"]
