@@ -17,10 +17,12 @@ from bench import (
     ingress,
     lists_tags,
     media,
+    procs,
     search,
     stampede,
     startup,
     timelines,
+    wire,
 )
 
 NAMES = (
@@ -37,6 +39,7 @@ NAMES = (
     "backup",
     "search",
     "stampede",
+    "wire",
 )
 
 parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -50,7 +53,15 @@ parser.add_argument(
 parser.add_argument(
     "--concurrency", type=int, default=64, help="ingress: connections of the sustained phase"
 )
+parser.add_argument(
+    "--cores",
+    type=int,
+    default=0,
+    help="pin Solo to this many cores (1: a Pi-class core), the load generator to the others",
+)
 args = parser.parse_args()
+if args.cores:
+    print(f"bench: {procs.pin_bench(args.cores)}")
 unknown = [name for name in args.names if name not in NAMES]
 if unknown:
     parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(NAMES)}")
@@ -82,3 +93,5 @@ for name in args.names or NAMES:
         asyncio.run(search.run())
     elif name == "stampede":
         asyncio.run(stampede.run(profile=args.profile))
+    elif name == "wire":
+        asyncio.run(wire.run())

@@ -20,9 +20,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
-from bench.loadgen import Connection, percentile
+from bench.loadgen import one_at_a_time, percentile
 from bench.procs import CpuShare, Processes
 from bench.timelines import PASSWORD, log_in, populate, request_bytes
 from bench.world import World
@@ -57,23 +56,6 @@ def grow(db_path: Path, target: int = TARGET_BYTES) -> int:
     return db_path.stat().st_size
 
 
-async def _latencies(
-    port: int, request: bytes, count: int | None, until: Any = None
-) -> list[float]:
-    """GET the page one at a time: `count` times, or until `until()` is true."""
-    connection = Connection(port)
-    times: list[float] = []
-    try:
-        while (count is None or len(times) < count) and not (until and until()):
-            start = time.perf_counter()
-            if await connection.exchange(request) != 200:
-                raise RuntimeError("the home page did not answer 200")
-            times.append(time.perf_counter() - start)
-    finally:
-        connection.close()
-    return times
-
-
 async def run() -> None:
     world = World.allocate(processes=0, ports_per_process=0)
     with tempfile.TemporaryDirectory(prefix="solo-bench-backup-") as tmp_name:
@@ -93,8 +75,8 @@ async def run() -> None:
             procs.start_solo(settings.data_dir)
             await procs.wait_solo()
             request = request_bytes("/", domain, await log_in(port, domain))
-            await _latencies(port, request, WARM_UP)
-            idle = await _latencies(port, request, IDLE)
+            await one_at_a_time(port, request, WARM_UP)
+            idle = await one_at_a_time(port, request, IDLE)
             share = CpuShare(procs)
             target = tmp / "backup.tar"
             env = {
@@ -113,7 +95,7 @@ async def run() -> None:
             )
             try:
                 during = await asyncio.wait_for(
-                    _latencies(port, request, None, lambda: backup.poll() is not None),
+                    one_at_a_time(port, request, None, lambda: backup.poll() is not None),
                     BACKUP_TIMEOUT,
                 )
                 elapsed = time.perf_counter() - started

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 
 from bench.api import get_bytes, get_token, timed
-from bench.loadgen import Connection, percentile
+from bench.loadgen import Connection, percentile, with_and_without
 from bench.procs import CpuShare, Processes
 from bench.timelines import PASSWORD, log_in, populate, request_bytes
 from bench.world import World
@@ -189,25 +189,7 @@ async def _shape(
 
 
 def report(results: dict[tuple[str, bool], dict[str, Any]], cpu: str, shape: str) -> None:
-    names = sorted({name for name, _ in results}, key=len)
-    verdicts = []
-    lines = []
-    for name in names:
-        none, some = results[(name, False)], results[(name, True)]
-        ratio = some["p99"] / none["p99"] if none["p99"] else float("inf")
-        met = some["ok"] == some["sent"] and none["ok"] == none["sent"] and ratio <= TARGET_RATIO
-        verdicts.append(
-            f"{name} p99 {some['p99'] * 1000:.1f} ms with vs {none['p99'] * 1000:.1f} ms"
-            f" without ({ratio:.2f}×, target ≤ {TARGET_RATIO}×: {'MET' if met else 'MISSED'})"
-        )
-        for label, s in (("without", none), ("with", some)):
-            lines.append(
-                f"  {name:<38} {label:<8} {s['ok']:>4}/{s['sent']:<4} {s['p50'] * 1000:>8.1f}"
-                f" {s['p99'] * 1000:>8.1f} {s['max'] * 1000:>8.1f}"
-            )
-    print("filters: " + "; ".join(verdicts))
-    print(f"  {'what':<38} {'filters':<8} {'ok':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
-    print("\n".join(lines))
+    print("\n".join(with_and_without("filters", results, TARGET_RATIO)))
     print(f"  {shape}")
     print(
         f"  {FILTERS} filters × {KEYWORDS} keywords ({HIDING} hide), {DOMAIN_BLOCKS:,} domain"

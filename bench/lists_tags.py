@@ -29,6 +29,7 @@ import httpx
 
 from bench.api import get_bytes, get_token
 from bench.filters import _measure, _merge
+from bench.loadgen import with_and_without
 from bench.procs import CpuShare, Processes
 from bench.timelines import FOLLOWED, PASSWORD, log_in, populate, request_bytes
 from bench.world import World
@@ -124,25 +125,7 @@ async def _list_ids(port: int, domain: str, token: str) -> list[str]:
 def report(
     results: dict[tuple[str, bool], dict[str, Any]], cpu: str, list_page: dict[str, Any]
 ) -> None:
-    names = sorted({name for name, _ in results}, key=len)
-    verdicts = []
-    lines = []
-    for name in names:
-        none, some = results[(name, False)], results[(name, True)]
-        ratio = some["p99"] / none["p99"] if none["p99"] else float("inf")
-        met = some["ok"] == some["sent"] and none["ok"] == none["sent"] and ratio <= TARGET_RATIO
-        verdicts.append(
-            f"{name} p99 {some['p99'] * 1000:.1f} ms with vs {none['p99'] * 1000:.1f} ms"
-            f" without ({ratio:.2f}×, target ≤ {TARGET_RATIO}×: {'MET' if met else 'MISSED'})"
-        )
-        for label, s in (("without", none), ("with", some)):
-            lines.append(
-                f"  {name:<38} {label:<8} {s['ok']:>4}/{s['sent']:<4} {s['p50'] * 1000:>8.1f}"
-                f" {s['p99'] * 1000:>8.1f} {s['max'] * 1000:>8.1f}"
-            )
-    print("lists: " + "; ".join(verdicts))
-    print(f"  {'what':<38} {'lists':<8} {'ok':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
-    print("\n".join(lines))
+    print("\n".join(with_and_without("lists", results, TARGET_RATIO)))
     print(
         f"  a list's timeline (GET /api/v1/timelines/list/:id?limit=40, {MEMBERS} members):"
         f" p50 {list_page['p50'] * 1000:.1f} ms, p99 {list_page['p99'] * 1000:.1f} ms"

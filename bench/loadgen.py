@@ -14,7 +14,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -217,3 +217,44 @@ def describe(name: str, summary: dict[str, Any]) -> str:
     if others:
         line += f"; other answers {others} (0 = no answer)"
     return line
+
+
+def with_and_without(
+    label: str, results: dict[tuple[str, bool], dict[str, Any]], target_ratio: float
+) -> list[str]:
+    """The report of a feature's cost: for each request, its p99 with the feature (key True) over
+    its p99 without (key False), against `target_ratio`; the verdict line, a table after it."""
+    names = sorted({name for name, _ in results}, key=len)
+    verdicts = []
+    lines = [f"  {'what':<38} {label:<8} {'ok':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"]
+    for name in names:
+        none, some = results[(name, False)], results[(name, True)]
+        ratio = some["p99"] / none["p99"] if none["p99"] else float("inf")
+        met = some["ok"] == some["sent"] and none["ok"] == none["sent"] and ratio <= target_ratio
+        verdicts.append(
+            f"{name} p99 {some['p99'] * 1000:.1f} ms with vs {none['p99'] * 1000:.1f} ms"
+            f" without ({ratio:.2f}×, target ≤ {target_ratio}×: {'MET' if met else 'MISSED'})"
+        )
+        for which, s in (("without", none), ("with", some)):
+            lines.append(
+                f"  {name:<38} {which:<8} {s['ok']:>4}/{s['sent']:<4} {s['p50'] * 1000:>8.1f}"
+                f" {s['p99'] * 1000:>8.1f} {s['max'] * 1000:>8.1f}"
+            )
+    return [f"{label}: " + "; ".join(verdicts), *lines]
+
+
+async def one_at_a_time(
+    port: int, request: bytes, count: int | None, until: Callable[[], bool] | None = None
+) -> list[float]:
+    """GET the page one at a time: `count` times, or until `until()` is true."""
+    connection = Connection(port)
+    times: list[float] = []
+    try:
+        while (count is None or len(times) < count) and not (until and until()):
+            start = time.perf_counter()
+            if await connection.exchange(request) != 200:
+                raise RuntimeError("the page did not answer 200")
+            times.append(time.perf_counter() - start)
+    finally:
+        connection.close()
+    return times

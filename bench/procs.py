@@ -21,10 +21,37 @@ from typing import Any, Self
 
 import httpx
 
-from bench.world import World
+from bench.world import World, free_port
 
 READY_TIMEOUT = 60.0
 PYSPY_EXTRA = os.environ.get("SOLO_BENCH_PYSPY", "").split()  # e.g. "--native"
+
+
+def _given_away() -> set[int]:
+    given = os.environ.get("SOLO_BENCH_SOLO_SET", "")
+    return {int(core) for core in given.split(",") if core}
+
+
+def pin_bench(cores: int) -> str:
+    """For `--cores N`: Solo's processes get the first N cores of this machine, and this
+    process (load generator, fleet, in-process benchmarks) the others when there are any,
+    so that a Pi-class single core is measured without the load generator on it."""
+    available = sorted(os.sched_getaffinity(0))
+    if cores >= len(available):
+        raise SystemExit(f"--cores {cores}: this machine gives only {len(available)}")
+    solo = available[:cores]
+    rest = available[cores:]
+    os.environ["SOLO_BENCH_CORES"] = str(cores)
+    os.environ["SOLO_BENCH_SOLO_SET"] = ",".join(map(str, solo))
+    os.sched_setaffinity(0, rest)
+    return f"Solo pinned to core(s) {solo}; load generator, fleet and in-process runs on {rest}"
+
+
+def pin_solo(pid: int) -> None:
+    """Pin a `solo serve` process to `--cores`' cores (nothing without --cores)."""
+    cores = _given_away()
+    if cores:
+        os.sched_setaffinity(pid, cores)
 
 
 def proc_status(pid: int, field: str) -> float:
@@ -130,6 +157,24 @@ class Processes:
         """CPU seconds the fleet processes have used: the fleet must not be the bottleneck."""
         return sum(cpu_seconds(child.pid) for child in self.fleet)
 
+    async def bare_endpoint(self, keys: dict[str, str]) -> tuple[int, subprocess.Popen[bytes]]:
+        """bench.bare on a port of its own with `keys` (keyId → public PEM); returns once it
+        answers. Stop it with `stop_child` when its phase is over."""
+        path = self.tmp / "bare.json"
+        path.write_text(json.dumps({"keys": keys}))
+        port = free_port()
+        child = self._spawn([sys.executable, "-m", "bench.bare", str(path), str(port)], "bare.log")
+        await _wait_answer(f"http://127.0.0.1:{port}/inbox", {}, child)
+        return port, child
+
+    def stop_child(self, child: subprocess.Popen[bytes]) -> None:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
     def start_solo(self, data_dir: Path) -> float:
         """`python -m solo serve` on the world's port; returns the time it was started."""
         env = {
@@ -144,6 +189,7 @@ class Processes:
         }
         started = time.time()
         self.solo = self._spawn([sys.executable, "-m", "solo", "serve"], "solo.log", env)
+        pin_solo(self.solo.pid)
         return started
 
     async def wait_solo(self) -> float:

@@ -20,7 +20,7 @@ import os
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from email.utils import formatdate
 from pathlib import Path
 
@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from PIL import Image
 
 from bench import pyspy_top
-from bench.loadgen import Connection, Results, paced, percentile
+from bench.loadgen import Results, one_at_a_time, paced, percentile
 from bench.procs import CpuShare, Processes
 from bench.timelines import PASSWORD, log_in, populate, request_bytes
 from bench.world import World
@@ -93,23 +93,6 @@ def signed_requests(
             lines = "".join(f"{name}: {value}\r\n" for name, value in {**headers, **signed}.items())
             requests.append(f"GET {path} HTTP/1.1\r\n{lines}\r\n".encode("latin-1"))
     return requests
-
-
-async def one_at_a_time(
-    port: int, request: bytes, count: int | None, until: Callable[[], bool] | None = None
-) -> list[float]:
-    """GET the page one at a time: `count` times, or until `until()` is true."""
-    connection = Connection(port)
-    times: list[float] = []
-    try:
-        while (count is None or len(times) < count) and not (until and until()):
-            start = time.perf_counter()
-            if await connection.exchange(request) != 200:
-                raise RuntimeError("the home page did not answer 200")
-            times.append(time.perf_counter() - start)
-    finally:
-        connection.close()
-    return times
 
 
 async def etags_of(port: int, domain: str, paths: Sequence[str]) -> list[str]:

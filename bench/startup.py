@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.procs import pin_solo
 from solo.config import Settings
 from solo.instance import initialise
 
@@ -54,6 +55,7 @@ def one_run(data_dir: Path) -> tuple[float, float]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    pin_solo(process.pid)
     try:
         with httpx.Client(timeout=1) as client:
             while True:

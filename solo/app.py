@@ -7,26 +7,36 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import Route, Router
 
 from solo import api, control
-from solo.actions import archive_zip, blocklists, csv_imports, scheduled
+from solo.actions import (
+    archive_zip,
+    blocklists,
+    csv_imports,
+    retention,
+    scheduled,
+    server_stats,
+)
 from solo.actions.archive_jobs import ArchiveImports
 from solo.activitystreams import wants_activity_json
 from solo.api.cors import Cors
 from solo.api.slashes import TrailingSlash
 from solo.config import Settings
 from solo.edge import i18n
+from solo.edge.assets import StaticAssets
+from solo.edge.compression import Compression
 from solo.edge.i18n import N_
-from solo.edge.middleware import BodyLimit, SecurityHeaders
+from solo.edge.middleware import BodyLimit, SecurityHeaders, ServerLane
 from solo.edge.sessions import OwnRequests, Sessions
 from solo.edge.templating import make_environment, render
 from solo.errors import DISK_FULL, RequestError, TooManyRequests, storage_full
@@ -40,6 +50,7 @@ from solo.web import (
     archive,
     compose,
     conversations,
+    doctor,
     domain_blocks,
     feeds,
     filters,
@@ -55,10 +66,12 @@ from solo.web import (
     pages,
     polls,
     profiles,
+    push,
     relationships,
     relays,
     reports,
     search,
+    server_page,
     streaming,
     tag_follows,
     threads,
@@ -183,6 +196,8 @@ def create_app(
                 imports = app.state.archive_imports = ArchiveImports(running)
                 await imports.resume()
                 scheduled.start(running)  # publishes scheduled posts (an action: not federation's)
+                retention.start(running)
+                server_stats.start(running)  # the Server page's samples, one a minute
                 try:
                     if serving:
                         with control.serving(settings, running.feeds):
@@ -191,12 +206,17 @@ def create_app(
                         yield
                 finally:
                     try:
+                        await retention.shutdown(running)
                         await scheduled.shutdown(running)
                     finally:
-                        await imports.aclose()
+                        try:
+                            await server_stats.shutdown(running)
+                        finally:
+                            await imports.aclose()
         finally:
             await instance.db.close()
 
+    assets = StaticAssets(static_dir())
     routes = [
         *webfinger.routes,
         *nodeinfo.routes,
@@ -222,11 +242,14 @@ def create_app(
         *forms.routes,
         *polls.routes,
         *search.routes,
+        *server_page.routes,
         *interact.routes,
         *account.routes,
+        *push.routes,
         *archive.routes,
         *domain_blocks.routes,
         *relays.routes,
+        *doctor.routes,
         *moving.routes,
         *filters.routes,
         *imports.routes,
@@ -235,9 +258,22 @@ def create_app(
         *streaming.routes,
         *media_proxy.routes,
         *uploads.routes,
-        Mount("/static", StaticFiles(directory=static_dir()), name="static"),
+        Route("/static/{path:path}", assets.serve, methods=["GET", "HEAD"], name="static"),
     ]
+    handlers: dict[type[Exception], Any] = {
+        RequestError: request_error,
+        HTTPException: http_error,
+        sqlite3.OperationalError: storage_error,
+        OSError: storage_error,
+    }
+    inbox_lane = BodyLimit(
+        ExceptionMiddleware(Router(routes=inbox.routes), handlers=handlers),
+        default=INBOX_LIMIT,
+        limits={},
+    )
     middleware = [
+        Middleware(ServerLane, lane=inbox_lane),
+        Middleware(Compression),
         Middleware(Cors),
         Middleware(TrailingSlash),
         Middleware(SecurityHeaders),
@@ -249,14 +285,10 @@ def create_app(
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,
-        exception_handlers={
-            RequestError: request_error,
-            HTTPException: http_error,
-            sqlite3.OperationalError: storage_error,
-            OSError: storage_error,
-        },
+        exception_handlers=handlers,
     )
     app.state.settings = settings
-    app.state.templates = make_environment()
+    app.state.assets = assets
+    app.state.templates = make_environment(assets.url)
     media_proxy.install(app.state.templates)
     return app

@@ -1,5 +1,5 @@
-"""The `solo` command: init, serve, passwd, queue, rebuild-feeds, media, import, export-csv,
-export, import-archive, backup, restore, delete-account."""
+"""The `solo` command: init, serve, passwd, queue, doctor, rebuild-feeds, media, import,
+export-csv, export, import-archive, backup, restore, delete-account."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from solo import __version__, archive_cli, cli_data, control, csv_cli, jobs, urls
+from solo import __version__, archive_cli, cli_data, control, csv_cli, doctor, jobs, urls
 from solo.actions.csv_formats import KINDS
 from solo.config import TOML_NAME, Settings, load_settings, write_toml
 from solo.db import DAMAGE, Database, damaged
@@ -26,13 +26,14 @@ from solo.passwords import generate_password, hash_password, validate_new_passwo
 from solo.server import serve
 from solo.store import hosts, refusals
 from solo.store import media_cache as media_cache_store
-from solo.store.account import set_password_hash
+from solo.store.account import get_keypair, set_password_hash
 
 COMMANDS = (
     "init",
     "serve",
     "passwd",
     "queue",
+    "doctor",
     "rebuild-feeds",
     "media",
     "import",
@@ -73,6 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     commands.add_parser("queue", help="show the delivery and ingress queues and the worst hosts")
+    checkup = commands.add_parser(
+        "doctor", help="check the running instance at its public URL as other servers see it"
+    )
+    checkup.add_argument(
+        "--min-free",
+        type=int,
+        metavar="BYTES",
+        default=doctor.MIN_FREE_BYTES,
+        help="warn when the data directory's disk has less free (default 1 GB)",
+    )
     commands.add_parser(
         "rebuild-feeds", help="rebuild the timelines of the running server from the database"
     )
@@ -185,7 +196,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
             unavailable = await hosts.unavailable_hosts(db)
         finally:
             await db.close()
-        for queue in ("push", "ingress"):
+        for queue in ("push", "ingress", "webpush"):
             states = counts.get(queue, {})
             shown = ", ".join(f"{state} {states.get(state, 0)}" for state in jobs.STATES)
             print(f"{queue:8} {shown}")
@@ -211,6 +222,28 @@ def _show_refusals(settings: Settings) -> None:
         status = "-" if refusal.status is None else str(refusal.status)
         print(f"  {when}  {status:>3}  {refusal.type or '?':12} {refusal.sender}")
         print(f"      {refusal.reason}")
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    settings = load_settings(data_dir=args.data_dir)
+    if args.min_free < 0:
+        raise SetupError(f"--min-free {args.min_free} is negative")
+
+    async def run() -> doctor.Report:
+        db = Database(settings.db_path)
+        await db.open(readonly=True)
+        try:
+            keys = await get_keypair(db, "user")
+        finally:
+            await db.close()
+        if keys is None:
+            raise SetupError(f"no instance in {settings.data_dir}: run `solo init` first")
+        return await doctor.examine(settings, keys, min_free_bytes=args.min_free)
+
+    report = asyncio.run(run())
+    print("\n".join(report.lines()))
+    doctor.save_report(settings, report)
+    return 1 if report.failed else 0
 
 
 def cmd_rebuild_feeds(args: argparse.Namespace) -> int:
@@ -277,6 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": cmd_serve,
         "passwd": cmd_passwd,
         "queue": cmd_queue,
+        "doctor": cmd_doctor,
         "rebuild-feeds": cmd_rebuild_feeds,
         "media": cmd_media,
         "import": cmd_import,

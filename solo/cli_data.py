@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import shutil
+import signal
 import sqlite3
 import sys
 import time
@@ -14,14 +16,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from solo import backup, control, restore, urls
-from solo.actions import farewell
+from solo.actions import farewell, retention
 from solo.config import TOML_NAME, Settings, load_settings
+from solo.db import Database
 from solo.errors import SetupError
 from solo.federation.runtime import federation
 from solo.instance import open_instance
 from solo.media.storage import open_storage
+from solo.store import retention as retention_store
 
-COMMANDS = ("backup", "restore", "delete-account")
+COMMANDS = ("backup", "restore", "delete-account", "prune")
 MB = 1024 * 1024
 DEFAULT_WAIT = 600.0
 LABELS = {
@@ -30,6 +34,7 @@ LABELS = {
     "writing": "Writing",
     "checking": "Checking",
     "restoring": "Restoring",
+    "pruning": "Pruning",
 }
 
 
@@ -101,6 +106,16 @@ def add_parsers(commands: Any) -> None:
         "--yes",
         action="store_true",
         help="for scripts: ask nothing (the handle must still be given with --handle)",
+    )
+    prune = commands.add_parser(
+        "prune",
+        help="remove remote posts nobody here touched, older than retention_days, and their files",
+    )
+    prune.add_argument(
+        "--days",
+        type=int,
+        metavar="N",
+        help="older than N days (default: retention_days, 90 unless set)",
     )
     delete.add_argument("--handle", help="with --yes: the account's handle, user@domain")
     delete.add_argument(
@@ -264,8 +279,49 @@ async def _remove_bucket_files(settings: Settings) -> None:
         await storage.aclose()
 
 
+def cmd_prune(args: argparse.Namespace) -> int:
+    settings = load_settings(data_dir=args.data_dir)
+    days = settings.retention_days if args.days is None else args.days
+    if days <= 0:
+        raise SetupError(
+            "retention_days is 0 (keep everything): give --days N to prune posts older than N days"
+        )
+    bar = Bar()
+
+    async def run() -> tuple[retention.Progress, int]:
+        db = Database(settings.db_path, checkpoints=not settings.litestream)
+        await db.open()
+        storage = open_storage(settings)
+        try:
+            total = await retention_store.count_prunable(db, retention.older_than(days))
+            bar("pruning", 0, total)
+            progress, _ = await retention.prune(
+                db, storage, days, on_batch=lambda p: bar("pruning", p.removed, total)
+            )
+            return progress, total
+        except BaseException:
+            bar.abort()
+            raise
+        finally:
+            await storage.aclose()
+            await db.close()
+
+    progress, _ = asyncio.run(run())
+    bar.end()
+    print(
+        f"Removed {progress.removed:,} remote posts older than {days} days that nobody here"
+        f" touched, and {progress.files:,} cached files ({progress.freed / MB:.1f} MB)."
+    )
+    pid = control.running_server(settings)
+    if pid is not None and progress.removed:
+        os.kill(pid, signal.SIGHUP)
+        print(f"Asked the running server (pid {pid}) to rebuild its feeds without them.")
+    return 0
+
+
 HANDLERS = {
     "backup": cmd_backup,
     "restore": cmd_restore,
     "delete-account": cmd_delete_account,
+    "prune": cmd_prune,
 }

@@ -43,6 +43,9 @@ class Settings:
     max_post_chars: int = 500
     max_upload_bytes: int = 16 * 1024 * 1024  # one uploaded file, as Mastodon's default
     media_cache_bytes: int = 1024 * 1024 * 1024  # remote files kept on disk before pruning
+    # Remote posts nobody here touched are removed after this many days, with their cached
+    # files (solo/store/retention.py); 0 keeps everything.
+    retention_days: int = 90
     media_storage: str = "local"  # "local" (<data dir>/media) or "s3"
     s3_endpoint: str = ""  # e.g. https://s3.eu-west-1.amazonaws.com or a MinIO/Garage URL
     s3_bucket: str = ""
@@ -58,6 +61,8 @@ class Settings:
     federation_allowlist: str = ""  # "a.example, b.example:8443" (subdomains included)
     # Litestream replicates the database: Solo leaves every checkpoint of the WAL to it.
     litestream: bool = False
+    # Bearer token for /metrics and /server.json (monitoring); "" → /metrics answers 404.
+    metrics_token: str = ""
 
     def __post_init__(self) -> None:
         if not DOMAIN_RE.match(self.domain):
@@ -82,6 +87,10 @@ class Settings:
             )
         if self.media_cache_bytes < 0:
             raise SetupError(f"media_cache_bytes {self.media_cache_bytes} is negative")
+        if not 0 <= self.retention_days <= 36_500:
+            raise SetupError(
+                f"retention_days {self.retention_days} is not between 0 (keep all) and 36500"
+            )
         if self.media_storage not in ("local", "s3"):
             raise SetupError(f"media_storage must be local or s3, not {self.media_storage!r}")
         if self.media_storage == "s3":
@@ -97,6 +106,8 @@ class Settings:
                 raise SetupError(f"resolve entry {item.strip()!r} is not pattern=address")
         if self.display_name is not None and len(self.display_name) > 100:
             raise SetupError("display_name is longer than 100 characters")
+        if self.metrics_token and len(self.metrics_token) < 16:
+            raise SetupError("metrics_token is shorter than 16 characters: too easy to guess")
         self.allowed_domains  # noqa: B018 - parsed now, so that a bad entry stops the start
 
     @property

@@ -160,10 +160,15 @@ class Database:
                 await self.close()
                 raise
             return
+        fresh = create and not self.path.exists()
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         writer = await aiosqlite.connect(self.path, isolation_level=None)
         try:
+            if fresh:
+                # Pages freed by deletions (retention) can go back to the file system with
+                # `PRAGMA incremental_vacuum`, never a whole VACUUM; set before any table.
+                await writer.execute("PRAGMA auto_vacuum = INCREMENTAL")
             await _configure(writer)
             await writer.execute("PRAGMA journal_mode = WAL")
             await writer.execute("PRAGMA synchronous = FULL")

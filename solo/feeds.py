@@ -185,6 +185,8 @@ class Feeds:
         self._recount: asyncio.Task[None] | None = None
         # When the next mute runs out: its account's posts are due back in the timelines.
         self._mute_ends: float | None = None
+        # Woken after every new notification commits (the Web Push queue's worker).
+        self.notification_wakes: list[asyncio.Event] = []
 
     async def watch(self) -> None:
         """Hear of every deleted notification, however it went: dismissed, cleared, or with
@@ -271,12 +273,21 @@ class Feeds:
         held = [name for name, feed in self.timelines.items() if feed.remove(status_id)]
         self.events.publish(Event("delete", "user", {"status_id": status_id, "timelines": held}))
 
+    def forget(self, status_ids: list[int]) -> int:
+        """Take statuses out of every timeline without a word to the streams (retention prunes
+        old posts nobody looks at: no client needs telling); how many places held one."""
+        return sum(
+            feed.remove(status_id) for feed in self.timelines.values() for status_id in status_ids
+        )
+
     def status_edited(self, status_id: int) -> None:
         self.events.publish(Event("status.update", "user", {"status_id": status_id}))
 
     async def notification_added(self, notification_id: int) -> None:
         """A new notification: counted and announced to the streams, unless the user asked
         not to get it (`solo.store.suppression`)."""
+        for wake in self.notification_wakes:
+            wake.set()
         if not await notification_store.is_shown(self.db, notification_id):
             return
         if self.notifications.add(Entry(notification_id)):

@@ -31,3 +31,8 @@ class IdGenerator:
 
 def id_to_unix(snowflake: int) -> float:
     return (snowflake >> 16) / 1000
+
+
+def unix_to_id(at: float) -> int:
+    """The smallest id of the millisecond `at` (unix seconds): ids below it are older."""
+    return int(at * 1000) << 16

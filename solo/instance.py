@@ -14,8 +14,10 @@ from solo.errors import SetupError
 from solo.keys import KeyPair, generate_keypair
 from solo.passwords import hash_password
 from solo.store import account as account_store
+from solo.webpush import VapidKey
 
 SESSION_SECRET = "session_secret"  # noqa: S105 - the name of a meta row, not a secret
+VAPID_KEY = "vapid_key"  # the meta row of the Web Push key (PEM), made at the first start
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class Instance:
     user_keys: KeyPair
     instance_keys: KeyPair
     session_secret: str
+    vapid: VapidKey  # signs Web Push messages (RFC 8292)
 
 
 async def initialise(settings: Settings, password: str, *, force: bool = False) -> None:
@@ -83,10 +86,16 @@ async def open_instance(settings: Settings) -> Instance:
         await account_store.update_settings(
             db, display_name=settings.display_name, locked=settings.locked
         )
+        vapid_pem = await account_store.get_meta(db, VAPID_KEY)
+        if vapid_pem is None:
+            # Made once and kept: apps and browsers subscribe against its public half.
+            vapid_pem = VapidKey.generate().private_pem
+            async with db.transaction() as conn:
+                await account_store.set_meta(conn, VAPID_KEY, vapid_pem)
     except BaseException:
         await db.close()
         raise
-    return Instance(settings, db, user_keys, instance_keys, secret)
+    return Instance(settings, db, user_keys, instance_keys, secret, VapidKey(vapid_pem))
 
 
 def instance_of(request: HTTPConnection) -> Instance:

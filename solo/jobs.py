@@ -125,6 +125,8 @@ class JobQueue:
         self._ack_timer: asyncio.Task[None] | None = None
         self._flushing = asyncio.Lock()  # so that a flush waits for the one writing before it
         self._ahead: deque[Job] = deque()  # claimed (running in the table), not handed out
+        # Outcomes since the Server page's sampler last took them: "done", "retried", "dead".
+        self.outcomes: Counter[str] = Counter()
 
     async def recover(self) -> int:
         """Put jobs a crash left running back in the queue; returns how many."""
@@ -227,6 +229,7 @@ class JobQueue:
 
     async def done(self, job: Job) -> None:
         """Record a success; written with others within `ack_delay` seconds (see the module)."""
+        self.outcomes["done"] += 1
         self._acks.append((time.time(), job.id))
         if len(self._acks) >= self.ack_batch:
             await self.flush()
@@ -288,6 +291,7 @@ class JobQueue:
         attempts = job.attempts + 1
         now = time.time()
         if attempts >= MAX_ATTEMPTS:
+            self.outcomes["dead"] += 1
             await self.db.execute(
                 "UPDATE jobs SET state = 'dead', attempts = ?, last_error = ?, updated_at = ?"
                 " WHERE id = ?",
@@ -295,6 +299,7 @@ class JobQueue:
             )
             return False
         delay = max(backoff(attempts), retry_after or 0.0)
+        self.outcomes["retried"] += 1
         await self.db.execute(
             "UPDATE jobs SET state = 'retrying', attempts = ?, last_error = ?,"
             " next_attempt_at = ?, updated_at = ? WHERE id = ?",
@@ -304,6 +309,7 @@ class JobQueue:
 
     async def drop(self, job: Job, error: str) -> None:
         """A final failure: never retried (a 4xx refusal, a malformed job)."""
+        self.outcomes["dead"] += 1
         await self.db.execute(
             "UPDATE jobs SET state = 'dead', attempts = attempts + 1, last_error = ?,"
             " updated_at = ? WHERE id = ?",
@@ -332,6 +338,47 @@ class JobQueue:
                     [(reason, now, job_id) for job_id in ahead],
                 )
         return cancelled + len(ahead)
+
+    def take_outcomes(self) -> Counter[str]:
+        """The outcomes counted since the last call (for the sampler), and start again."""
+        taken, self.outcomes = self.outcomes, Counter()
+        return taken
+
+    async def retry_host_now(self, host: str) -> int:
+        """Make the deliveries to `host` waiting for a retry due now; returns how many."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE jobs SET next_attempt_at = ?, updated_at = ?"
+                " WHERE queue = ? AND host = ? AND state = 'retrying'",
+                (time.time(), time.time(), self.name, host),
+            )
+            changed = cursor.rowcount
+        if changed:
+            self.wake.set()
+        return changed
+
+    async def give_up_host(self, host: str, reason: str) -> int:
+        """Mark dead the jobs for `host` that wait (queued or retrying); returns how many.
+
+        Jobs claimed ahead for it are given up too: they have not started.
+        """
+        ahead = [job.id for job in self._ahead if job.host == host]
+        if ahead:
+            self._ahead = deque(job for job in self._ahead if job.host != host)
+        now = time.time()
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE jobs SET state = 'dead', last_error = ?, updated_at = ?"
+                " WHERE queue = ? AND host = ? AND state IN ('queued', 'retrying')",
+                (reason, now, self.name, host),
+            )
+            given_up = cursor.rowcount
+            if ahead:
+                await conn.executemany(
+                    "UPDATE jobs SET state = 'dead', last_error = ?, updated_at = ? WHERE id = ?",
+                    [(reason, now, job_id) for job_id in ahead],
+                )
+        return given_up + len(ahead)
 
     async def next_due_in(self) -> float | None:
         """Seconds until the next job is due (0 if one is due now), None when empty."""

@@ -144,7 +144,10 @@
       return;
     }
     if (response.status === 204) {
+      const next = neighbour(container);
       container.remove();
+      if (next) focusCard(next);
+      announce(form.dataset.done);
       return;
     }
     const node = parse(html);
@@ -155,33 +158,66 @@
       form.reset();
       const slot = form.querySelector(".error[role=alert]");
       if (slot) slot.classList.add("hidden");
-      updateCounter(form);
+      announce(form.dataset.done);
     } else {
+      const hadFocus = container.contains(document.activeElement) || document.activeElement === document.body;
       container.replaceWith(node);
+      if (hadFocus) focusAfter(node, form);
+      const said = node.querySelector(".notice[role=status]");
+      announce((said && said.textContent.trim()) || form.dataset.done);
     }
   }
 
-  // --- The characters left in a post ----------------------------------------------------------
+  // --- Focus and what happened, after an action in place ----------------------------------------
+  // The card or relationship is replaced by the server's new one: focus goes to the button that
+  // now stands where the pressed one was (Favourite becomes Unfavourite), and the polite live
+  // region says what happened, so that neither sight nor a screen reader loses its place.
 
-  function updateCounter(form) {
-    const text = form.querySelector("textarea[data-max]");
-    const hint = form.querySelector("#compose-limit");
-    if (!text || !hint) return;
-    const summary = form.querySelector("input[name=summary]");
-    const used = text.value.trim().length + (summary ? summary.value.trim().length : 0);
-    const left = Number(text.dataset.max) - used;
-    hint.textContent =
-      left >= 0
-        ? say("left", left, "{n} characters left")
-        : say("tooMany", -left, "{n} characters too many");
-    hint.classList.toggle("error", left < 0);
+  function pathOf(form) {
+    return new URL(form.action, location.href).pathname;
   }
 
-  function watchCounters() {
-    document.querySelectorAll("form.compose").forEach((form) => {
-      form.addEventListener("input", () => updateCounter(form));
-      updateCounter(form);
-    });
+  function opposite(path) {
+    const cut = path.lastIndexOf("/") + 1;
+    const last = path.slice(cut);
+    return path.slice(0, cut) + (last.startsWith("un") ? last.slice(2) : "un" + last);
+  }
+
+  function focusAfter(node, form) {
+    const path = pathOf(form);
+    const forms = Array.from(node.querySelectorAll("form"));
+    const found =
+      forms.find((f) => pathOf(f) === opposite(path)) || forms.find((f) => pathOf(f) === path);
+    let button = found ? found.querySelector("button") : null;
+    const menu = button ? button.closest("details:not([open])") : null;
+    if (menu) button = menu.querySelector("summary");
+    if (button) button.focus();
+    else if (node.matches("article.status")) focusCard(node);
+  }
+
+  function neighbour(card) {
+    if (!card.matches("article.status")) return null;
+    const cards = visibleCards();
+    const at = cards.indexOf(card);
+    return cards[at + 1] || cards[at - 1] || null;
+  }
+
+  let announcer = null;
+
+  function announce(text) {
+    if (!announcer || !text) return;
+    // Emptied first, so that saying the same thing twice is heard twice.
+    announcer.textContent = "";
+    window.setTimeout(() => (announcer.textContent = text), 50);
+  }
+
+  function makeAnnouncer() {
+    announcer = document.createElement("div");
+    announcer.id = "announcer";
+    announcer.className = "visually-hidden";
+    announcer.setAttribute("aria-live", "polite");
+    announcer.setAttribute("role", "status");
+    document.body.append(announcer);
   }
 
   // --- Live updates ---------------------------------------------------------------------------
@@ -209,11 +245,14 @@
     const timeline = document.querySelector("#timeline[data-live]");
     const query = timeline ? "?timeline=" + encodeURIComponent(timeline.dataset.live) : "";
     const source = new EventSource("/streaming" + query);
+    const pill = timeline ? newPosts(timeline) : null;
     source.addEventListener("update", async (event) => {
       const id = idOf(event);
       if (!id || !timeline || timeline.querySelector('[data-id="' + id + '"]')) return;
       const node = await fetchCard(id);
-      if (node) place(timeline, node, false);
+      if (!node) return;
+      if (pill) pill.add(node);
+      else place(timeline, node, false);
     });
     source.addEventListener("notification", (event) => {
       try {
@@ -237,6 +276,159 @@
         if (node && card.isConnected) card.replaceWith(node);
       });
     });
+  }
+
+  // --- "N new posts": live posts wait above the timeline while the reader is further down -------
+  // Inserting them there would move what the reader is reading; at the top they go straight in.
+
+  function readingAtTop(timeline) {
+    return timeline.getBoundingClientRect().top >= -40;
+  }
+
+  function newPosts(timeline) {
+    const button = document.querySelector("button.new-posts");
+    if (!button) return null;
+    const waiting = [];
+
+    function label() {
+      const n = waiting.length;
+      const form = n === 1 ? button.dataset.one : button.dataset.many;
+      return (form || "%(num)d new posts").replace("%(num)d", String(n));
+    }
+
+    function show() {
+      // Oldest first, so the newest ends on top (they may have arrived out of order).
+      const cards = waiting.splice(0).sort((a, b) => (BigInt(a.dataset.id) < BigInt(b.dataset.id) ? -1 : 1));
+      cards.forEach((node) => place(timeline, node, false));
+      button.classList.add("hidden");
+      return cards;
+    }
+
+    button.addEventListener("click", () => {
+      const cards = show();
+      timeline.scrollIntoView({ block: "start" });
+      if (cards.length) focusCard(timeline.querySelector("article.status"));
+    });
+    window.addEventListener(
+      "scroll",
+      () => {
+        if (waiting.length && readingAtTop(timeline)) show();
+      },
+      { passive: true }
+    );
+
+    return {
+      add(node) {
+        const known = waiting.findIndex((n) => n.dataset.id === node.dataset.id);
+        if (known >= 0) waiting[known] = node;
+        else if (readingAtTop(timeline) && !waiting.length) {
+          place(timeline, node, false);
+          return;
+        } else waiting.unshift(node);
+        button.textContent = label();
+        button.classList.remove("hidden");
+      },
+    };
+  }
+
+  // --- Keyboard shortcuts ------------------------------------------------------------------------
+  // Mastodon's: j/k move between posts, Enter or o opens one, r replies, f favourites, b boosts,
+  // n writes a new post, / searches, ? lists them, Escape closes menus. Ignored while typing.
+
+  function visibleCards() {
+    return Array.from(document.querySelectorAll("main article.status")).filter(
+      (card) => card.getClientRects().length > 0
+    );
+  }
+
+  function focusCard(card) {
+    if (!card) return;
+    card.tabIndex = -1;
+    card.focus({ preventScroll: true });
+    card.scrollIntoView({ block: "nearest" });
+  }
+
+  function currentCard() {
+    const active = document.activeElement;
+    return active instanceof Element ? active.closest("main article.status") : null;
+  }
+
+  function move(step) {
+    const cards = visibleCards();
+    if (!cards.length) return;
+    const at = cards.indexOf(currentCard());
+    const next = at < 0 ? (step > 0 ? 0 : cards.length - 1) : Math.min(Math.max(at + step, 0), cards.length - 1);
+    focusCard(cards[next]);
+  }
+
+  function press(selector) {
+    const card = currentCard();
+    const button = card && card.querySelector(selector);
+    if (button) button.click();
+  }
+
+  function visible(element) {
+    return element && element.getClientRects().length > 0;
+  }
+
+  function goTo(field, address) {
+    if (visible(field)) {
+      field.scrollIntoView({ block: "center" });
+      field.focus();
+    } else {
+      location.assign(address);
+    }
+  }
+
+  function closeMenus() {
+    let closed = false;
+    document.querySelectorAll("details.more[open], details.menu[open]").forEach((menu) => {
+      const inside = menu.contains(document.activeElement);
+      menu.open = false;
+      if (inside) menu.querySelector("summary").focus();
+      closed = true;
+    });
+    return closed;
+  }
+
+  function typing(target) {
+    return (
+      target instanceof HTMLElement &&
+      (target.isContentEditable || target.closest("input, textarea, select, [contenteditable]"))
+    );
+  }
+
+  const KEYS = {
+    j: () => move(1),
+    k: () => move(-1),
+    o: () => press("a.permalink"),
+    r: () => press("a.action.reply"),
+    f: () => press("form.favourite button, form.unfavourite button"),
+    b: () => press("form.boost button, form.unboost button"),
+    n: () => goTo(document.querySelector("#compose-text"), "/compose"),
+    "/": () => goTo(document.querySelector("#search-q, #search-page-q"), "/search"),
+    "?": () => {
+      const help = document.querySelector("#shortcuts");
+      if (help && !help.open) help.showModal();
+    },
+  };
+
+  function onKey(event) {
+    if (event.key === "Escape" && closeMenus()) {
+      event.preventDefault();
+      return;
+    }
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (typing(event.target) || document.querySelector("dialog[open]")) return;
+    if (event.key === "Enter" && event.target instanceof Element && event.target.matches("article.status")) {
+      event.preventDefault();
+      press("a.permalink");
+      return;
+    }
+    const action = KEYS[event.key];
+    if (!action) return;
+    event.preventDefault();
+    action();
   }
 
   // --- Times typed into forms: the browser's local time ----------------------------------------
@@ -274,10 +466,11 @@
 
   document.addEventListener("submit", fillOffset, true);
   document.addEventListener("submit", submitInPlace);
+  document.addEventListener("keydown", onKey);
   document.addEventListener("DOMContentLoaded", () => {
+    makeAnnouncer();
     localTimes(document);
     refreshTimes(document);
-    watchCounters();
     listen();
     window.setInterval(() => refreshTimes(document), 30000);
   });

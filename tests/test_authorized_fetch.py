@@ -81,7 +81,7 @@ async def test_what_stays_open_in_secure_mode(tmp_path: Path, template_root: Pat
         assert document["publicKey"]["id"] == f"{alice.actor}#main-key"
         assert document["inbox"] and document["preferredUsername"] == "alice"
         assert "followers" not in document and "summary" not in document
-        assert actor.headers["vary"] == "Accept, Signature"
+        assert actor.headers["vary"].removesuffix(", Accept-Encoding") == "Accept, Signature"
         assert actor.headers["cache-control"] == "private"
 
         instance_actor = await alice.client.get("/actor", headers={"Accept": AS_JSON})
@@ -133,7 +133,7 @@ async def test_secure_mode_serves_a_signed_server_and_a_signed_follower(
 
         response = await signed_get(alice, public.ap_id, instance_auth(bob))
         assert response.status_code == 200
-        assert response.headers["vary"] == "Accept, Signature"
+        assert response.headers["vary"].removesuffix(", Accept-Encoding") == "Accept, Signature"
         assert response.headers["cache-control"] == "private"
 
 

@@ -147,7 +147,9 @@ async def test_an_upload_is_cleaned_stored_served_and_published(
 async def test_media_only_posts_and_the_sensitive_mark(
     user: httpx.AsyncClient, app: Starlette
 ) -> None:
-    response = await compose(user, "", [("a.png", png(), "image/png", "")], sensitive="1")
+    response = await compose(
+        user, "", [("a.png", png(), "image/png", "")], sensitive="1", confirm_no_alt="1"
+    )
     assert response.status_code == 303, response.text
     home = await user.get("/")
     assert '<details class="media-sensitive">' in home.text
@@ -481,7 +483,11 @@ async def test_the_focal_point_from_the_form(user: httpx.AsyncClient, app: Starl
     assert refused.status_code == 422 and "focal point" in refused.text.lower()
     assert await snapshot(app) == before
     response = await compose(
-        user, "Look left", [("a.png", png(), "image/png", "")], file_focus="-0.5,0.25"
+        user,
+        "Look left",
+        [("a.png", png(), "image/png", "")],
+        file_focus="-0.5,0.25",
+        confirm_no_alt="1",
     )
     assert response.status_code == 303
     [post] = await status_store.outbox_page(federation.db, max_id=None, limit=1)

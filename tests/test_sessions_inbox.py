@@ -1,17 +1,20 @@
-"""Inbox POSTs pass the session middleware untouched; pages still get their session."""
+"""Inbox POSTs go past the browsers' middleware (sessions among them) in a lane of their own;
+pages still get their session."""
 
 from __future__ import annotations
 
 import httpx
 
-from solo.edge.sessions import COOKIE, _is_inbox
+from solo.edge.middleware import is_inbox
+from solo.edge.sessions import COOKIE
 
 
 def test_inbox_paths() -> None:
-    assert _is_inbox("/inbox")
-    assert _is_inbox("/users/alice/inbox")
+    assert is_inbox("/inbox")
+    assert is_inbox("/actor/inbox")
+    assert is_inbox("/users/alice/inbox")
     for path in ("/", "/login", "/users/alice", "/users//inbox", "/users/a/b/inbox", "/inboxes"):
-        assert not _is_inbox(path)
+        assert not is_inbox(path)
 
 
 async def test_an_inbox_post_gets_no_cookie(client: httpx.AsyncClient) -> None:
@@ -23,16 +26,23 @@ async def test_an_inbox_post_gets_no_cookie(client: httpx.AsyncClient) -> None:
         assert "set-cookie" not in response.headers
 
 
-async def test_the_session_is_skipped_only_without_a_cookie(client: httpx.AsyncClient) -> None:
-    """Error pages are rendered only with a session: they show whether it was built."""
+async def test_an_inbox_post_never_builds_a_session(client: httpx.AsyncClient) -> None:
+    """Error pages are rendered only with a session: a plain-text error shows none was built,
+    with a cookie or without; the lane keeps the inbox's body limit and its 404s."""
     headers = {"Content-Type": "application/activity+json", "Accept": "text/html"}
-    bare = await client.post("/inbox", content=b"[]", headers=headers)
-    assert bare.status_code == 400
-    assert "text/html" not in bare.headers["content-type"]
-    client.cookies.set("other", "1")
-    with_cookie = await client.post("/inbox", content=b"[]", headers=headers)
-    assert with_cookie.status_code == 400
-    assert "text/html" in with_cookie.headers["content-type"]
+    for cookie in (None, "1"):
+        if cookie:
+            client.cookies.set("other", cookie)
+        answer = await client.post("/inbox", content=b"[]", headers=headers)
+        assert answer.status_code == 400
+        assert "text/html" not in answer.headers["content-type"]
+        assert "set-cookie" not in answer.headers
+    huge = await client.post("/inbox", content=b"{" + b" " * (1024 * 1024 + 1) + b"}")
+    assert huge.status_code == 413 and "too large" in huge.text
+    nobody = await client.post("/users/nobody/inbox", content=b"{}", headers=headers)
+    assert nobody.status_code == 404
+    # A GET of an inbox is no server's delivery: it goes the pages' way.
+    assert (await client.get("/inbox")).status_code == 405
 
 
 async def test_pages_still_have_sessions(client: httpx.AsyncClient) -> None:

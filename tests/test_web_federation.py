@@ -96,9 +96,9 @@ async def test_every_page_of_a_populated_instance(tmp_path: Path, template_root:
         )
         card = home.text[home.text.index(f'data-id="{own_post}"') :]
         card = card[: card.index("</article>")]
-        assert re.search(r'>Reply <span class="count">1</span>', card)
-        assert re.search(r'>Boost <span class="count">1</span>', card)
-        assert re.search(r'>Favourite <span class="count">1</span>', card)
+        assert '<span class="label">Reply</span> <span class="count">1</span>' in card
+        assert '<span class="label">Boost</span> <span class="count">1</span>' in card
+        assert '<span class="label">Favourite</span> <span class="count">1</span>' in card
 
         page = await web.get("/notifications")
         for text in ("followed you", "mentioned you", "boosted your post", "favourited your post"):
@@ -131,10 +131,15 @@ async def test_every_page_of_a_populated_instance(tmp_path: Path, template_root:
 
         remote = await web.get("/@bob@bob.test")
         assert remote.status_code == 200
-        assert "Hello from bob" in remote.text and "Welcome, alice!" in remote.text
+        # bob's reply to alice is under the profile's "Posts and replies" tab, not "Posts".
+        assert "Hello from bob" in remote.text and "Welcome, alice!" not in remote.text
+        with_replies = (await web.get("/@bob@bob.test/with_replies")).text
+        assert "Hello from bob" in with_replies and "Welcome, alice!" in with_replies
         assert "Follows you" in remote.text and ">Unfollow</button>" in remote.text
         assert "known here" in remote.text
         assert (await web.get("/@BOB@bob.test")).headers["location"] == "/@bob@bob.test"
+        moved = await web.get("/@BOB@bob.test/media")
+        assert moved.headers["location"] == "/@bob@bob.test/media"
         lookup = await web.get("/remote?account=bob%40bob.test")
         assert lookup.headers["location"] == "/@bob@bob.test"
 

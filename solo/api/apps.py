@@ -112,7 +112,11 @@ async def create_app(request: Request) -> Response:
     finally:
         if not registered:
             window.release(address)
-    return JSONResponse(entities.application(app, client_secret=secret))
+    return JSONResponse(
+        entities.application(
+            app, client_secret=secret, vapid_key=instance_of(request).vapid.public_key
+        )
+    )
 
 
 async def _register(request: Request) -> tuple[OAuthApp, str]:
@@ -152,7 +156,7 @@ async def verify_app(request: Request) -> Response:
     app = await store.get_app(instance_of(request).db, caller.token.app_id)
     if app is None:
         raise InvalidToken()
-    return JSONResponse(entities.application(app))
+    return JSONResponse(entities.application(app, vapid_key=instance_of(request).vapid.public_key))
 
 
 routes: list[BaseRoute] = [

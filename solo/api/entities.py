@@ -217,9 +217,12 @@ def remote_account(
     }
 
 
-def application(app: OAuthApp, *, client_secret: str | None = None) -> dict[str, Any]:
+def application(
+    app: OAuthApp, *, client_secret: str | None = None, vapid_key: str = ""
+) -> dict[str, Any]:
     """The Application entity; the client id and secret only when registering (the secret is
-    not stored, so it can be shown only then)."""
+    not stored, so it can be shown only then). `vapid_key`: the Web Push key, which Mastodon
+    gave here before instance v2 had it."""
     entity: dict[str, Any] = {
         "id": str(app.id),
         "name": app.name,
@@ -227,7 +230,7 @@ def application(app: OAuthApp, *, client_secret: str | None = None) -> dict[str,
         "scopes": list(app.scopes),
         "redirect_uri": "\n".join(app.redirect_uris),
         "redirect_uris": list(app.redirect_uris),
-        "vapid_key": "",
+        "vapid_key": vapid_key,
     }
     if client_secret is not None:
         entity["client_id"] = app.client_id

@@ -126,7 +126,7 @@ async def instance_v2(request: Request, caller: Caller | None) -> Response:
     settings, account, contact = await _account(request)
     config = configuration(settings)
     config["urls"] = {"streaming": streaming_url(settings), "status": None}
-    config["vapid"] = {"public_key": ""}
+    config["vapid"] = {"public_key": instance_of(request).vapid.public_key}
     config["translation"] = {"enabled": False}
     return JSONResponse(
         {

@@ -6,8 +6,10 @@ from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from solo.urls import INSTANCE_ACTOR_PATH
+
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self';"
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self'; style-src 'self';"
     " script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self';"
     " frame-ancestors 'none'"
 )
@@ -120,3 +122,29 @@ async def _answer(send: Send, status: int, text: bytes) -> None:
         }
     )
     await send({"type": "http.response.body", "body": text})
+
+
+class ServerLane:
+    """Sends server-to-server POSTs to the inboxes straight to `lane`, past the middleware
+    that only browsers and apps need (CORS, trailing slashes, sessions, the user's own
+    connection pool, security headers for pages): at a thousand activities a second those
+    layers cost a fifth of the event loop for nothing. Everything else goes to `app`."""
+
+    def __init__(self, app: ASGIApp, lane: ASGIApp) -> None:
+        self.app = app
+        self.lane = lane
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and is_inbox(scope["path"]):
+            await self.lane(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def is_inbox(path: str) -> bool:
+    """The shared inbox, the instance actor's and a user's: `/inbox`, `/actor/inbox`,
+    `/users/NAME/inbox` (a wrong name still gets its 404, from the lane's router)."""
+    if path in ("/inbox", f"{INSTANCE_ACTOR_PATH}/inbox"):
+        return True
+    parts = path.split("/")
+    return len(parts) == 4 and parts[1] == "users" and parts[2] != "" and parts[3] == "inbox"

@@ -6,6 +6,8 @@ the middleware checks it once per request, so a cookie copied before logging out
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -19,6 +21,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from solo.edge.middleware import is_inbox
 from solo.errors import Forbidden
 from solo.events import Event
 from solo.federation.context import federation_of
@@ -31,19 +34,12 @@ from solo.store.account import Account
 COOKIE = "solo_session"
 MAX_AGE = 30 * 24 * 3600
 CSRF_FIELD = "csrf"
+MAX_CSRF_FIELD = 256  # a masked token is 86 characters
 SESSION_ID = "sid"
 # The bus event a logout publishes: open streams check their own login again.
 SESSIONS_ENDED = "sessions.ended"
 ACCOUNT = "solo.account"  # the scope key of the logged-in account, once the middleware checked it
 TOUCH_EVERY = 3600.0  # how stale a session's last_seen_at may get before it is written again
-
-
-def _is_inbox(path: str) -> bool:
-    """/inbox or /users/<name>/inbox."""
-    if path == "/inbox":
-        return True
-    parts = path.split("/")
-    return len(parts) == 4 and parts[1] == "users" and parts[2] != "" and parts[3] == "inbox"
 
 
 def _has_cookie(scope: Scope) -> bool:
@@ -61,7 +57,7 @@ class Sessions:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or (
-            _is_inbox(scope["path"]) and not _has_cookie(scope)
+            is_inbox(scope["path"]) and not _has_cookie(scope)
         ):
             await self.app(scope, receive, send)
             return
@@ -124,11 +120,37 @@ def _cookie_value(scope: Scope) -> str | None:
 
 
 def csrf_token(request: Request) -> str:
+    """The session's CSRF secret (made on first use). Pages carry it masked: `masked_csrf_token`."""
     token = request.session.get(CSRF_FIELD)
     if not isinstance(token, str):
         token = secrets.token_urlsafe(24)
         request.session[CSRF_FIELD] = token
     return token
+
+
+def masked_csrf_token(request: Request) -> str:
+    """The CSRF secret as a page carries it: a fresh random mask, then the secret XOR the mask,
+    in base64. Every render writes a different string, so a compressed page beside text an
+    attacker chose (a search, a post) tells nothing about the secret through its size (BREACH).
+    """
+    secret = csrf_token(request).encode()
+    mask = secrets.token_bytes(len(secret))
+    masked = bytes(a ^ b for a, b in zip(mask, secret, strict=True))
+    return base64.urlsafe_b64encode(mask + masked).decode().rstrip("=")
+
+
+def _unmasked(sent: str, expected: str) -> bytes:
+    """What a form sent, the mask removed; the plain secret (a page from before masking) as is."""
+    if len(sent) == len(expected) or len(sent) > MAX_CSRF_FIELD:
+        return sent.encode()
+    try:
+        raw = base64.urlsafe_b64decode(sent + "=" * (-len(sent) % 4))
+    except (ValueError, binascii.Error):
+        return b""
+    half = len(raw) // 2
+    if half == 0 or len(raw) % 2:
+        return b""
+    return bytes(a ^ b for a, b in zip(raw[:half], raw[half:], strict=True))
 
 
 async def checked_form(request: Request) -> FormData:
@@ -139,7 +161,7 @@ async def checked_form(request: Request) -> FormData:
     if (
         not isinstance(sent, str)
         or not isinstance(expected, str)
-        or not hmac.compare_digest(sent.encode(), expected.encode())
+        or not hmac.compare_digest(_unmasked(sent, expected), expected.encode())
     ):
         await form.close()
         raise Forbidden(

@@ -4,16 +4,19 @@ with the exact time on hover."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from solo import __version__, urls
 from solo.edge import i18n
-from solo.edge.sessions import csrf_token
+from solo.edge.sessions import masked_csrf_token
 from solo.instance import instance_of
 from solo.paths import templates_dir
 
@@ -24,7 +27,31 @@ def iso_time(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def make_environment() -> Environment:
+_CURRENT = Markup(' aria-current="page"')
+
+
+def icon_drawer(sprite: str) -> Callable[[str], Markup]:
+    """`icon(name)` for the templates: an icon of the sprite at `sprite`, drawn in the colour
+    of the text around it; hidden from screen readers, so what it stands for must be said in
+    text beside it. (A function, not a macro: a page draws over a hundred of them.)"""
+
+    @functools.lru_cache(maxsize=64)
+    def icon(name: str) -> Markup:
+        return Markup('<svg class="icon" aria-hidden="true"><use href="{}#{}"></use></svg>').format(
+            sprite, name
+        )
+
+    return icon
+
+
+def aria_current(section: str | None, name: str) -> Markup:
+    """`aria-current` for the navigation entry `name` when the page shown is in its section."""
+    return _CURRENT if section == name else Markup()
+
+
+def make_environment(static: Callable[[str], str] | None = None) -> Environment:
+    """`static(name)` is what `{{ static('style.css') }}` answers: the file's address, hashed
+    by its content when `StaticAssets` knows it."""
     env = Environment(
         loader=FileSystemLoader(templates_dir()),
         extensions=["jinja2.ext.i18n"],
@@ -34,6 +61,10 @@ def make_environment() -> Environment:
     )
     env.policies["ext.i18n.trimmed"] = True  # {% trans %} blocks as one line, as extracted
     env.globals["version"] = __version__
+    static_url = static or (lambda name: f"/static/{name}")
+    env.globals["static"] = static_url
+    env.globals["icon"] = icon_drawer(static_url("icons.svg"))
+    env.globals["aria_current"] = aria_current
     env.filters["iso"] = iso_time
     env.filters["exact"] = i18n.exact_filter
     env.filters["ago"] = i18n.ago_filter
@@ -67,6 +98,34 @@ def flash(request: Request, message: str, **values: object) -> None:
     request.session[FLASH] = (text % values if values else text)[:500]
 
 
+# The navigation's sections by the first part of a path: where `aria-current` goes.
+SECTIONS = {
+    "": "home",
+    "notifications": "notifications",
+    "notification_requests": "notifications",
+    "search": "search",
+    "local": "local",
+    "federated": "federated",
+    "bookmarks": "bookmarks",
+    "lists": "lists",
+    "tags": "lists",
+    "conversations": "conversations",
+    "follow_requests": "notifications",
+    "compose": "compose",
+    "settings": "settings",
+    "reports": "settings",
+    "server": "server",
+}
+
+
+def nav_section(path: str, username: str) -> str | None:
+    """Which entry of the navigation `path` belongs to (None: none of them)."""
+    first, _, rest = path.strip("/").partition("/")
+    if first == f"@{username}":
+        return None if rest.isdigit() else "profile"  # a post of ours is no profile page
+    return SECTIONS.get(first)
+
+
 def _unread(request: Request) -> int:
     federation = getattr(request.app.state, "federation", None)
     return 0 if federation is None else int(federation.feeds.unread)
@@ -93,12 +152,20 @@ def render(
         "settings": settings,
         "handle": urls.handle(settings),
         "profile_url": urls.profile(settings),
-        "csrf_token": lambda: csrf_token(request),
+        # One masked token per page, however many forms: a fresh one in each of a timeline's
+        # hundred forms would be 6 KB that no compression can shrink.
+        "csrf_token": functools.cache(lambda: masked_csrf_token(request)),
         "logged_in": logged_in,
         "unread": _unread(request) if logged_in else 0,
         "here": current_path(request),
+        "section": nav_section(request.url.path, settings.username),
         "flash": request.session.pop(FLASH, None) if FLASH in request.session else None,
         **(context or {}),
     }
     body = env.get_template(template).render(page)
-    return HTMLResponse(body, status_code=status, headers=headers)
+    response = HTMLResponse(body, status_code=status, headers=headers)
+    if logged_in and "cache-control" not in response.headers:
+        # The user's pages change with every action in place: going back must show them as
+        # they are now, not as the browser first stored them (and no cache keeps them at all).
+        response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
 
 from solo.config import Settings
 from solo.db import Database
 from solo.events import EventBus
+from solo.federation.delivery_times import DeliveryTimes
 from solo.federation.resolver import Resolver
 from solo.federation.signatures import HTTPSignatureAuth
 from solo.feeds import Feeds
@@ -32,6 +33,9 @@ class Federation:
     feeds: Feeds  # the timelines in memory, told of every change after it commits
     events: EventBus  # what the streams send
     media: MediaCache  # remote files shown through /proxy/, kept on our disk
+    webpush: JobQueue  # Web Push messages to the user's browsers and apps
+    # How fast each server answers our deliveries (the Server page's slowest hosts).
+    delivery_times: DeliveryTimes = field(default_factory=DeliveryTimes)
 
     @property
     def storage(self) -> Storage:

@@ -169,6 +169,7 @@ class Deliverer:
         if host and await hosts.is_unavailable(federation.db, host):
             await queue.drop(job, f"{host} is unavailable")
             return
+        started = time.monotonic()
         try:
             auth = (
                 self._instance_auth
@@ -180,8 +181,12 @@ class Deliverer:
             await queue.drop(job, str(error))
             return
         except FetchError as error:
+            if host:
+                federation.delivery_times.record(host, time.monotonic() - started)
             await self._failed(job, host, str(error), None)
             return
+        if host:
+            federation.delivery_times.record(host, time.monotonic() - started)
         await self._settle(job, host, reply)
 
     async def _settle(self, job: Job, host: str, reply: Reply) -> None:
@@ -198,6 +203,7 @@ class Deliverer:
             await self._failed(job, host, f"HTTP {status} from {reply.url}", wait)
 
     async def _failed(self, job: Job, host: str, error: str, wait: float | None) -> None:
-        await self.federation.push.fail(job, error, retry_after=wait)
+        # The host's failure first: whoever sees the job retrying sees the host's count too.
         if host:
             await hosts.record_failure(self.federation.db, host)
+        await self.federation.push.fail(job, error, retry_after=wait)

@@ -32,6 +32,7 @@ from solo import jobs, json_input, urls
 from solo.activitystreams import id_of
 from solo.db import Database
 from solo.errors import BadRequest, Forbidden, NotFound, RequestError, Unauthorized
+from solo.federation import doctor_probe
 from solo.federation.context import Federation, federation_of
 from solo.federation.remote_actors import authority, same_origin
 from solo.federation.signatures import prepare
@@ -226,6 +227,9 @@ async def _receive(request: Request, federation: Federation, body: bytes) -> Res
     actor_id = id_of(activity["actor"])
     assert actor_id is not None
     kind = activity["type"]
+    if kind == doctor_probe.PROBE_TYPE:
+        # Answered apart, never stored nor recorded as a refusal (see doctor_probe).
+        return await doctor_probe.answer(request, federation, activity, body)
     if (
         kind in ("Delete", "Update")
         and id_of(activity.get("object")) == actor_id

@@ -16,6 +16,7 @@ from solo.federation.context import Federation
 from solo.federation.delivery import Deliverer
 from solo.federation.ingress import Ingress
 from solo.federation.poster import Poster, Sender
+from solo.federation.push_sender import PushSender
 from solo.federation.resolver import Resolver
 from solo.federation.signatures import HTTPSignatureAuth
 from solo.feeds import Feeds
@@ -33,6 +34,7 @@ from solo.store import domain_blocks, hosts, search
 PUSH_CONCURRENCY = 128
 PUSH_PER_HOST = 4
 INGRESS_CONCURRENCY = 4
+WEBPUSH_CONCURRENCY = 4  # one user's notifications to a few devices
 
 
 @asynccontextmanager
@@ -71,7 +73,9 @@ async def federation(
             fetcher,
             MediaProxy.of(instance.session_secret),
         ),
+        webpush=JobQueue(instance.db, "webpush"),
     )
+    feeds.notification_wakes.append(built.webpush.wake)
     workers = [
         asyncio.create_task(
             run_worker(
@@ -90,6 +94,15 @@ async def federation(
                 per_host=INGRESS_CONCURRENCY,
             ),
             name="solo-ingress",
+        ),
+        asyncio.create_task(
+            run_worker(
+                built.webpush,
+                PushSender(built),
+                concurrency=WEBPUSH_CONCURRENCY,
+                per_host=WEBPUSH_CONCURRENCY,
+            ),
+            name="solo-webpush",
         ),
     ]
     poll_tasks.start_scheduler(built)  # tells when polls end

@@ -373,11 +373,14 @@ class Fetcher:
         *,
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | None,
+        federated: bool = True,
     ) -> Reply:
         """POST `body` (a delivery) and return whatever status came back.
 
         Redirects are returned, not followed: a signed POST is bound to its host. An oversized
         answer is cut rather than refused, so a delivery that arrived is not retried for it.
+        `federated=False` for what is not an ActivityPub exchange (a Web Push message), which
+        limited federation does not restrict.
         """
         sent = {
             "Content-Type": "application/activity+json",
@@ -392,7 +395,7 @@ class Fetcher:
             auth=auth,
             follow=False,
             cut=True,
-            federated=True,
+            federated=federated,
         )
 
     async def _get_document(

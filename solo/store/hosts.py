@@ -147,6 +147,19 @@ async def record_failure(db: Database, domain: str, now: float | None = None) ->
     return unavailable
 
 
+async def forgive(db: Database, domain: str) -> None:
+    """Forget the failure days of `domain` (the owner asked to retry it now), keeping when it
+    last succeeded."""
+    view = _views.get(db)
+    if view is not None:
+        view.clear(domain)
+    await db.execute(
+        "UPDATE hosts SET failure_days = 0, last_failure_day = NULL, unavailable = 0"
+        " WHERE domain = ?",
+        (domain,),
+    )
+
+
 async def is_unavailable(db: Database, domain: str) -> bool:
     """From the health view when there is one, else from the table."""
     view = _views.get(db)

@@ -13,6 +13,7 @@ import aiosqlite
 from solo.db import Database
 from solo.store.notification_policy import policy_verdict
 from solo.store.notification_requests import hold
+from solo.store.push_subscriptions import enqueue_pushes
 from solo.store.suppression import notification_suppressed
 
 TYPES = frozenset(
@@ -76,7 +77,10 @@ async def add(
         assert actor_id is not None, "only others' notifications are held back"
         await hold(conn, actor_id, status_id)
         return None
-    return int(row[0])
+    notification_id = int(row[0])
+    # Pushes leave from the durable queue, so a crash loses neither the notification nor them.
+    await enqueue_pushes(conn, notification_id, kind, actor_id)
+    return notification_id
 
 
 async def remove(

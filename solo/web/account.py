@@ -1,5 +1,5 @@
-"""The settings page: the profile (name, bio, fields, locked), the password, logging out
-everywhere, and downloading a backup."""
+"""The settings page: the profile (name, bio, fields, locked), composing preferences, the
+password, logging out everywhere, and downloading a backup."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from solo.errors import TooManyRequests
 from solo.federation.context import federation_of
 from solo.instance import instance_of
 from solo.passwords import MAX_LENGTH, check_password_async
+from solo.store import compose_prefs
 from solo.store.account import Account
 from solo.web import apps
 from solo.web.common import form_page, login_required
@@ -80,6 +81,7 @@ async def _page(request: Request, account: Account, **context: Any) -> Response:
         "language_error": None,
         "language": getattr(request.app.state, "language", i18n.AUTOMATIC),
         "languages": i18n.LANGUAGES,
+        "alt_text_reminder": await compose_prefs.alt_text_reminder(federation_of(request).db),
         **context,
     }
     return render(request, "settings.html", values, status=status)
@@ -124,6 +126,20 @@ async def save_profile(request: Request, account: Account, form: FormData) -> Re
         return await _page(request, account, form=typed, error=error.message, status=error.status)
     flash(request, "Your profile is saved, and on its way to your followers’ servers.")
     return RedirectResponse("/settings", status_code=303)
+
+
+@form_page
+async def save_composing(request: Request, account: Account, form: FormData) -> Response:
+    """The composing preferences: for now, the reminder about images without alt text."""
+    on = bool(form.get("alt_text_reminder"))
+    await compose_prefs.set_alt_text_reminder(federation_of(request).db, on)
+    flash(
+        request,
+        "Saved: you will be asked before posting an image without a description."
+        if on
+        else "Saved: images without a description are posted without asking.",
+    )
+    return RedirectResponse("/settings#composing", status_code=303)
 
 
 @login_required
@@ -226,6 +242,7 @@ routes: list[BaseRoute] = [
     Route("/settings", settings_page, methods=["GET", "HEAD"]),
     Route("/settings", save_profile, methods=["POST"]),
     Route("/settings/password", change_password, methods=["POST"]),
+    Route("/settings/composing", save_composing, methods=["POST"]),
     Route("/settings/sessions/end", end_sessions, methods=["POST"]),
     Route("/settings/backup", download_backup, methods=["POST"]),
     Route("/settings/language", save_language, methods=["POST"]),

@@ -2,6 +2,8 @@
 
 A refused post comes back on the compose page with the reason and everything typed, so that
 nothing is lost; the script's in-place forms get the new card, or the reason, as a fragment.
+With the alt text reminder on (a setting), a new post whose images have no description comes
+back the same way, its files already uploaded and kept, asking "post anyway?" first.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from starlette.routing import BaseRoute, Route
 from solo.actions import ActionError, media, scheduled, statuses
 from solo.actions.polls import PollDraft
 from solo.edge.templating import flash, render
-from solo.federation.context import federation_of
-from solo.media.upload import MAX_ATTACHMENTS
+from solo.federation.context import Federation, federation_of
+from solo.media.upload import MAX_ATTACHMENTS, MAX_PIXELS
+from solo.store import compose_prefs
 from solo.store import media as media_store
 from solo.store import statuses as status_store
 from solo.store.account import Account
@@ -36,6 +39,29 @@ from solo.web.common import (
 from solo.web.polls import poll_draft
 from solo.web.scheduled import form_time
 from solo.web.views import MediaView, StatusView, media_view
+
+
+async def composer_context(federation: Federation) -> dict[str, Any]:
+    """What every page with the post form gives it: the limits the script checks before sending
+    (the server checks them again) and whether to ask about images without alt text."""
+    settings = federation.settings
+    return {
+        "max_chars": settings.max_post_chars,
+        "max_upload_mb": settings.max_upload_bytes // (1024 * 1024),
+        "max_pixels": MAX_PIXELS,
+        "alt_reminder": await compose_prefs.alt_text_reminder(federation.db),
+    }
+
+
+class MissingAltText(ActionError):
+    """A new post with images that have no description, sent without confirming that."""
+
+    status = 422
+
+    def __init__(self, first: int, count: int) -> None:
+        images = "1 image has" if count == 1 else f"{count} images have"
+        super().__init__(f"{images} no description: post anyway?")
+        self.first = first  # the attachment to describe first
 
 
 async def _card(request: Request, account: Account, status_id: int | None) -> StatusView | None:
@@ -68,14 +94,16 @@ async def _compose_page(
     sensitive: bool = False,
     poll: PollDraft | None = None,
     scheduled_at: str = "",
+    missing_alt: MissingAltText | None = None,
 ) -> Response:
-    settings = federation_of(request).settings
     context: dict[str, Any] = {
+        **await composer_context(federation_of(request)),
+        "missing_alt": None if missing_alt is None else missing_alt.message,
+        "first_missing_alt": None if missing_alt is None else f"description-{missing_alt.first}",
         "scheduled_at": scheduled_at,
         "attached": list(attached),
         "poll": poll,
         "sensitive": sensitive,
-        "max_upload_mb": settings.max_upload_bytes // (1024 * 1024),
         "in_reply_to": in_reply_to,
         "edit": edit,
         "draft": draft,
@@ -84,7 +112,6 @@ async def _compose_page(
         "back": back,
         "error": error,
         "insert": None,
-        "max_chars": federation_of(request).settings.max_post_chars,
     }
     return render(request, "compose.html", context, status=status)
 
@@ -145,7 +172,8 @@ async def _refused(
         draft_summary=str(form.get("summary", "")),
         visibility=str(form.get("visibility", "public")),
         back=safe_back(form),
-        error=error.message,
+        error=None if isinstance(error, MissingAltText) else error.message,
+        missing_alt=error if isinstance(error, MissingAltText) else None,
         status=error.status,
         attached=await _kept_views(request, kept),
         sensitive=bool(form.get("sensitive")),
@@ -184,8 +212,10 @@ async def _uploads(request: Request, form: FormData, kept: list[int]) -> None:
         if media_id is None or form.get(f"remove_{media_id}"):
             continue
         description = form.get(f"description_{media_id}")
+        focus = form.get(f"focus_{media_id}")
         if isinstance(description, str):
-            await media.describe(federation, media_id, description)
+            focus_text = focus.strip() if isinstance(focus, str) else None
+            await media.describe(federation, media_id, description, focus_text)
         kept.append(media_id)
     files = form.getlist("file")
     descriptions = [str(value) for value in form.getlist("file_alt")]
@@ -230,12 +260,30 @@ async def _schedule(request: Request, form: FormData, when: float, kept: list[in
     return RedirectResponse("/scheduled", status_code=303)
 
 
+async def _check_alt_text(request: Request, form: FormData, kept: Sequence[int]) -> None:
+    """MissingAltText when the reminder is on, unconfirmed, and an image has no description."""
+    federation = federation_of(request)
+    if form.get("confirm_no_alt") or not await compose_prefs.alt_text_reminder(federation.db):
+        return
+    found = await media_store.get_many(federation.db, kept)
+    bare = [
+        media_id
+        for media_id in kept
+        if (item := found.get(media_id)) is not None
+        and item.kind == "image"
+        and not item.description.strip()
+    ]
+    if bare:
+        raise MissingAltText(bare[0], len(bare))
+
+
 @form_page
 async def post_status(request: Request, account: Account, form: FormData) -> Response:
     kept: list[int] = []
     try:
         when = form_time(form)
         await _uploads(request, form, kept)
+        await _check_alt_text(request, form, kept)
         if when is not None:
             return await _schedule(request, form, when, kept)
         posted = await statuses.post(

@@ -31,6 +31,7 @@ from solo.web.common import (
     older_link,
     page_loader,
 )
+from solo.web.compose import composer_context
 from solo.web.views import AuthorView, StatusView, remote_author
 
 EXCERPT: Final = 160  # characters of the last message shown in the list
@@ -125,8 +126,7 @@ async def show(request: Request, account: Account) -> Response:
         # The answer goes to everyone in it, as Mastodon's reply box starts.
         "draft": "".join(f"@{p.handle} " for p in people),
         "here": here,
-        "max_chars": federation.settings.max_post_chars,
-        "max_upload_mb": federation.settings.max_upload_bytes // (1024 * 1024),
+        **await composer_context(federation),
     }
     return render(request, "conversation.html", context)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -101,7 +101,10 @@ async def interact(request: Request) -> Response:
     except ActionError as error:
         return await _visitor_page(request, target, handle, error.message, error.status)
     request.session[HANDLE_KEY] = handle
-    return RedirectResponse(destination, status_code=303)
+    # A page that moves on by itself rather than a redirect: browsers apply the form's
+    # `form-action 'self'` to redirects after a submission, and the visitor's server is elsewhere.
+    context = {"target": target, "destination": destination, "server": urlsplit(destination).netloc}
+    return render(request, "interact_continue.html", context)
 
 
 def _login_first(request: Request) -> Response:

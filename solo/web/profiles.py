@@ -22,8 +22,8 @@ from solo.store import follows as follow_store
 from solo.store import lists as list_store
 from solo.store import moves as move_store
 from solo.store import pins as pin_store
+from solo.store import profile_tabs, tag_follows
 from solo.store import statuses as status_store
-from solo.store import tag_follows
 from solo.store.account import Account, ProfileField, get_account
 from solo.store.actors import RemoteActor
 from solo.web.common import Cursor, login_required, older_link
@@ -31,9 +31,33 @@ from solo.web.feeds import feed_links
 from solo.web.relationships import relationship
 from solo.web.views import Page, StatusView, local_author, local_profile, remote_profile
 
+# The tabs of a profile, by the last segment of their address (Mastodon's): `/@name` is Posts.
+_TAB_PATHS: dict[str, profile_tabs.Tab] = {"with_replies": "replies", "media": "media"}
+
+
+def _tab(request: Request) -> profile_tabs.Tab:
+    return _TAB_PATHS.get(request.url.path.rsplit("/", 1)[-1], "posts")
+
+
+@dataclass(frozen=True, slots=True)
+class TabLink:
+    label: str
+    href: str
+    current: bool
+
+
+def _tabs(handle: str, current: profile_tabs.Tab) -> list[TabLink]:
+    base = f"/@{handle}"
+    return [
+        TabLink("Posts", base, current == "posts"),
+        TabLink("Posts and replies", f"{base}/with_replies", current == "replies"),
+        TabLink("Media", f"{base}/media", current == "media"),
+    ]
+
 
 async def profile(request: Request) -> Response:
-    """`/@name`: our profile; `/@user@host`: someone else's."""
+    """`/@name`: our profile; `/@user@host`: someone else's; `/with_replies` and `/media` after
+    either: its other tabs."""
     name = str(request.path_params["username"])
     if "@" in name:
         return await remote(request)
@@ -53,9 +77,10 @@ async def _own(
     db = federation.db
     # Visitors see what anyone may read; the user sees every post of theirs.
     cursor = Cursor.of(request)
+    tab = _tab(request)
     ids, more = cursor.split(
-        await status_store.local_posts_page(
-            db, max_id=cursor.max_id, limit=cursor.fetch, public_only=not logged_in
+        await profile_tabs.page(
+            db, None, tab, max_id=cursor.max_id, limit=cursor.fetch, public_only=not logged_in
         )
     )
     posts = await (
@@ -69,7 +94,7 @@ async def _own(
     me = local_author(federation.settings, account)
     # Our profile shows our posts, never filtered; our boosts of others' posts are.
     filters = "account" if logged_in else None
-    pinned, shown = await _with_pins(Page(federation, me), None, cursor, ids, filters)
+    pinned, shown = await _with_pins(Page(federation, me), None, cursor, tab, ids, filters)
     moved = None
     if account.moved_to is not None and account.moved_to_handle is not None:
         # Visitors go to the new account itself; the user to its page here.
@@ -81,6 +106,8 @@ async def _own(
         "profile": replace(local_profile(me, account, counts), fields=_own_fields(account)),
         "pinned": pinned,
         "statuses": shown,
+        "tabs": _tabs(federation.settings.username, tab),
+        "tab": tab,
         "older": older_link(request, ids[-1]) if more else None,
         "feeds": feed_links(federation.settings, f"/@{federation.settings.username}"),
     }
@@ -107,12 +134,18 @@ def _own_fields(account: Account) -> list[tuple[str, Markup | str]]:
 
 
 async def _with_pins(
-    page: Page, actor_id: int | None, cursor: Cursor, ids: list[int], filters: str | None
+    page: Page,
+    actor_id: int | None,
+    cursor: Cursor,
+    tab: profile_tabs.Tab,
+    ids: list[int],
+    filters: str | None,
 ) -> tuple[list[StatusView], list[StatusView]]:
-    """The pinned posts shown above a profile's first page (ours: actor_id None), and the
-    page's cards less those (each card once a page); both loaded together, with the keyword
-    filters of the context `filters` (None: the visitor's page, unfiltered)."""
-    pinned_ids = [] if cursor.max_id is not None else await pin_store.pinned_ids(page.db, actor_id)
+    """The pinned posts shown above the first page of a profile's Posts tab (ours: actor_id
+    None), and the page's cards less those (each card once a page); both loaded together, with
+    the keyword filters of the context `filters` (None: the visitor's page, unfiltered)."""
+    first_of_posts = cursor.max_id is None and tab == "posts"
+    pinned_ids = await pin_store.pinned_ids(page.db, actor_id) if first_of_posts else []
     views = await page.statuses([*pinned_ids, *(i for i in ids if i not in pinned_ids)], filters)
     pinned = [view for view in views if view.entry_id in pinned_ids]
     return pinned, views[len(pinned) :]
@@ -154,18 +187,20 @@ async def remote(request: Request, account: Account) -> Response:
     handle = str(request.path_params["username"])
     actor = await _known_actor(federation, handle)
     if f"@{actor.handle}" != f"@{handle.lstrip('@')}":
-        return RedirectResponse(f"/@{actor.handle}", status_code=303)
+        suffix = request.url.path.removeprefix(f"/@{handle}")
+        return RedirectResponse(f"/@{actor.handle}{suffix}", status_code=303)
     assert actor.id is not None
     cursor = Cursor.of(request)
+    tab = _tab(request)
     if cursor.max_id is None:
         # Their recent posts, as far as their server answers within the wait.
         await backfill.profile(federation, actor.ap_id)
     db = federation.db
     ids, more = cursor.split(
-        await status_store.actor_posts_page(db, actor.id, max_id=cursor.max_id, limit=cursor.fetch)
+        await profile_tabs.page(db, actor.id, tab, max_id=cursor.max_id, limit=cursor.fetch)
     )
     page = Page(federation, local_author(federation.settings, account))
-    pinned, shown = await _with_pins(page, actor.id, cursor, ids, "account")
+    pinned, shown = await _with_pins(page, actor.id, cursor, tab, ids, "account")
     context = {
         "moved": await _moved(federation, actor),
         "profile": remote_profile(actor, await status_store.count_actor_posts(db, actor.id)),
@@ -175,6 +210,8 @@ async def remote(request: Request, account: Account) -> Response:
         "on_lists": await list_store.lists_with(db, actor.id),
         "pinned": pinned,
         "statuses": shown,
+        "tabs": _tabs(actor.handle, tab),
+        "tab": tab,
         "older": older_link(request, ids[-1]) if more else None,
     }
     return render(request, "profile.html", context)
@@ -195,5 +232,7 @@ async def lookup(request: Request, account: Account) -> Response:
 
 routes: list[BaseRoute] = [
     Route("/@{username}", profile, methods=["GET", "HEAD"]),
+    Route("/@{username}/with_replies", profile, methods=["GET", "HEAD"]),
+    Route("/@{username}/media", profile, methods=["GET", "HEAD"]),
     Route("/remote", lookup, methods=["GET", "HEAD"]),
 ]

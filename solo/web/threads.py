@@ -19,6 +19,7 @@ from solo.store.statuses import Status
 from solo.store.threads import replies_in_order
 from solo.text import plain_text
 from solo.web.common import id_from, login_required, page_of, safe_path
+from solo.web.compose import composer_context
 from solo.web.views import Page, StatusView, local_author
 
 GONE = "That post does not exist, or no longer does."
@@ -86,8 +87,7 @@ async def thread(request: Request) -> Response:
         "summary": _title(focus),
         "ancestors": [views[i] for i in ancestors if i in views],
         "replies": [(views[i], depth) for i, depth in replies if i in views],
-        "max_chars": federation.settings.max_post_chars,
-        "max_upload_mb": federation.settings.max_upload_bytes // (1024 * 1024),
+        **await composer_context(federation),
         "draft": f"@{focus.author.handle} " if not focus.own else "",
         "visibility": focus.status.visibility,
     }

@@ -28,6 +28,7 @@ from solo.store import tags as tag_store
 from solo.store.account import Account, get_account
 from solo.web import notification_requests
 from solo.web.common import Cursor, login_required, older_link, page_loader
+from solo.web.compose import composer_context
 from solo.web.feeds import feed_links
 from solo.web.views import Page, local_author
 
@@ -83,8 +84,7 @@ async def timeline_page(
         "compose": name == "home",
         "error": error,
         "notice": notice,
-        "max_chars": federation.settings.max_post_chars,
-        "max_upload_mb": federation.settings.max_upload_bytes // (1024 * 1024),
+        **await composer_context(federation),
     }
     return render(request, "timeline.html", context, status=status)
 

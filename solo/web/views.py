@@ -187,6 +187,11 @@ class MediaView:
         )
         return f"focus-{row}-{column}"
 
+    @property
+    def focus_text(self) -> str:
+        """The focal point as the compose form's field holds it: "x,y"."""
+        return f"{self.item.focus_x:g},{self.item.focus_y:g}"
+
 
 @dataclass(frozen=True, slots=True)
 class QuoteView:

@@ -1,0 +1,130 @@
+"""Retention at work: in the background while the server runs, and `solo prune` at once.
+
+Every `retention_days` (0: keep everything), remote posts nobody here touched go once older
+than that many days (`solo.store.retention` says which), with their cached files: in batches of
+BATCH, each its own short transaction, with a pause between them so that the inbox and the
+pages never wait long behind the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from solo.db import Database
+from solo.federation.context import Federation
+from solo.federation.per_federation import PerFederation, cancel_all
+from solo.federation.sleeper import run_steps
+from solo.media.storage import Storage
+from solo.store import retention as store
+
+BATCH: Final = 500
+PAUSE: Final = 0.05  # seconds between batches: the writer is free for others meanwhile
+BATCHES_PER_STEP: Final = 20  # then the step ends and the next one comes after AGAIN
+AGAIN: Final = 1.0
+IDLE: Final = 3600.0  # nothing more to prune: look again in an hour
+START_DELAY: Final = 600.0  # the first round waits: start-up has better things to do
+DAY: Final = 86_400.0
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Progress:
+    removed: int = 0
+    files: int = 0
+    freed: int = 0
+
+
+def older_than(days: int, now: float | None = None) -> float:
+    return (time.time() if now is None else now) - days * DAY
+
+
+async def prune(
+    db: Database,
+    storage: Storage,
+    days: int,
+    *,
+    batches: int | None = None,
+    pause: float = PAUSE,
+    on_batch: Callable[[Progress], None] | None = None,
+) -> tuple[Progress, list[int]]:
+    """Prune batch after batch until none is left (or `batches` were done); what was removed,
+    and the status ids, for the feeds. Files go after their rows: a row without its file is
+    fetched again, a file without its row is never served."""
+    cutoff = older_than(days)
+    progress = Progress()
+    removed: list[int] = []
+    done = 0
+    while batches is None or done < batches:
+        async with db.transaction() as conn:
+            batch = await store.prune_batch(conn, cutoff, BATCH)
+        done += 1
+        if not batch.status_ids:
+            break
+        for key in batch.files:
+            await storage.delete(key)
+        removed.extend(batch.status_ids)
+        progress.removed += len(batch.status_ids)
+        progress.files += len(batch.files)
+        progress.freed += batch.freed
+        if on_batch is not None:
+            on_batch(progress)
+        if len(batch.status_ids) < BATCH:
+            break
+        await asyncio.sleep(pause)
+    if removed:
+        # Give the freed pages back to the file system where the database allows it
+        # (auto_vacuum = incremental); otherwise SQLite reuses them for new rows.
+        await db.execute("PRAGMA incremental_vacuum")
+    return progress, removed
+
+
+async def step(federation: Federation) -> float:
+    """One background round: up to BATCHES_PER_STEP batches; how long to sleep after it."""
+    days = federation.settings.retention_days
+    if days <= 0:
+        return IDLE
+    progress, removed = await prune(
+        federation.db, federation.storage, days, batches=BATCHES_PER_STEP
+    )
+    if removed:
+        federation.feeds.forget(removed)
+        log.info(
+            "retention: removed %d remote posts older than %d days and %d cached files",
+            progress.removed,
+            days,
+            progress.files,
+        )
+    return AGAIN if progress.removed >= BATCH * BATCHES_PER_STEP else IDLE
+
+
+class _Running:
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.wake = asyncio.Event()
+
+
+_running_of = PerFederation(_Running)
+
+
+def start(federation: Federation) -> None:
+    """Prune in the background until `shutdown` (the app's lifespan)."""
+    running = _running_of(federation)
+
+    async def later() -> None:
+        await asyncio.sleep(START_DELAY)
+        await run_steps(lambda: step(federation), running.wake, name="retention", max_sleep=IDLE)
+
+    task = asyncio.create_task(later(), name="solo-retention")
+    running.tasks.add(task)
+
+
+async def shutdown(federation: Federation) -> None:
+    running = _running_of(federation)
+    await cancel_all(running.tasks)
+    running.tasks.clear()
