@@ -291,9 +291,7 @@
     const waiting = [];
 
     function label() {
-      const n = waiting.length;
-      const form = n === 1 ? button.dataset.one : button.dataset.many;
-      return (form || "%(num)d new posts").replace("%(num)d", String(n));
+      return say("newPosts", waiting.length, "{n} new posts");
     }
 
     function show() {

@@ -11,8 +11,22 @@
 (function () {
   const STEP = 0.1; // how far an arrow key moves the focal point
 
-  function plural(count, one, many) {
-    return count + " " + (count === 1 ? one : many);
+  // The page's words, from the JSON base.html puts in a <meta> (solo/edge/i18n.py): "{name}"
+  // stands for a value; a count's message is [one, other], chosen by Intl.PluralRules.
+  const MESSAGES = (() => {
+    const meta = document.querySelector("meta[name=script-messages]");
+    try {
+      return meta ? JSON.parse(meta.content) : {};
+    } catch (error) {
+      return {};
+    }
+  })();
+  const PLURALS = new Intl.PluralRules(document.documentElement.lang || "en");
+
+  function words(key, fallback, values) {
+    let text = MESSAGES[key] || fallback;
+    if (Array.isArray(text)) text = text[PLURALS.select(values.n) === "one" ? 0 : 1];
+    return text.replace(/\{(\w+)\}/g, (whole, name) => (values && name in values ? String(values[name]) : whole));
   }
 
   function say(form, message) {
@@ -47,8 +61,8 @@
     const left = Number(text.dataset.max) - length(text.value) - (summary ? length(summary.value) : 0);
     const over = left < 0;
     hint.textContent = over
-      ? plural(-left, "character", "characters") + " too many"
-      : plural(left, "character", "characters") + " left";
+      ? words("tooMany", "{n} characters too many", { n: -left })
+      : words("left", "{n} characters left", { n: left });
     hint.classList.toggle("over", over);
     text.setAttribute("aria-invalid", over ? "true" : "false");
     const button = postButton(form);
@@ -82,7 +96,7 @@
     dot.style.left = ((x + 1) / 2) * 100 + "%"; // Mastodon's y points up
     dot.style.top = ((1 - y) / 2) * 100 + "%";
     const picker = row.querySelector(".focus-picker");
-    if (picker) picker.title = "Focal point " + x + "," + y;
+    if (picker) picker.title = words("focalPoint", "Focal point {x},{y}", { x, y });
   }
 
   function picker(row, image, name) {
@@ -90,7 +104,7 @@
     button.type = "button";
     button.setAttribute(
       "aria-label",
-      "Focal point of " + name + ": click the part that must stay in view, or use the arrow keys"
+      words("focalPointOf", "Focal point of {name}: click the part that must stay in view, or use the arrow keys", { name })
     );
     image.replaceWith(button);
     button.append(image, element("span", "focus-dot"));
@@ -164,10 +178,10 @@
       image.alt = "";
       image.src = URL.createObjectURL(file);
       thumb.append(image);
-      picker(row, image, file.name || "the image");
-      thumb.append(element("p", "focus-hint", "Click the subject to keep it in view"));
+      picker(row, image, file.name || words("theImage", "the image"));
+      thumb.append(element("p", "focus-hint", words("clickSubject", "Click the subject to keep it in view")));
     } else {
-      thumb.append(element("span", "badge file-kind", file.type.split("/")[0] || "file"));
+      thumb.append(element("span", "badge file-kind", file.type.split("/")[0] || words("file", "file")));
     }
     thumb.append(element("p", "file-name", file.name));
     row.classList.add("filled");
@@ -192,28 +206,32 @@
 
   // Why `file` cannot be attached, or "" when it can.
   async function problemWith(form, file) {
-    const name = file.name || "The pasted file";
+    const name = file.name || words("pastedFile", "The pasted file");
     const input = form.querySelector(".attachment-row.new input[type=file]");
     const accepted = input ? input.accept.split(",") : [];
     if (!accepted.includes(file.type)) {
-      return (
-        name + " was not attached: only images (JPEG, PNG, GIF, WebP), video (MP4, MOV, WebM)" +
-        " and audio (MP3, M4A, Ogg, Opus) can be."
+      return words(
+        "notAccepted",
+        "{name} was not attached: only images (JPEG, PNG, GIF, WebP), video (MP4, MOV, WebM)" +
+          " and audio (MP3, M4A, Ogg, Opus) can be.",
+        { name }
       );
     }
     const maxBytes = Number(form.dataset.maxBytes);
     if (maxBytes && file.size > maxBytes) {
       const mb = (file.size / 1048576).toFixed(1);
-      return name + " is " + mb + " MB; the limit is " + Math.floor(maxBytes / 1048576) + " MB.";
+      const limit = Math.floor(maxBytes / 1048576);
+      return words("tooBig", "{name} is {size} MB; the limit is {limit} MB.", { name, size: mb, limit });
     }
     if (!file.type.startsWith("image/")) return "";
     const size = await dimensions(file);
-    if (!size) return name + " cannot be read as an image.";
+    if (!size) return words("notImage", "{name} cannot be read as an image.", { name });
     const maxPixels = Number(form.dataset.maxPixels);
     if (maxPixels && size[0] * size[1] > maxPixels) {
-      return (
-        name + " is " + size[0] + "×" + size[1] + " pixels; the limit is " +
-        Math.floor(maxPixels / 1e6) + " megapixels (7680×4320)."
+      return words(
+        "tooManyPixels",
+        "{name} is {width}×{height} pixels; the limit is {limit} megapixels (7680×4320).",
+        { name, width: size[0], height: size[1], limit: Math.floor(maxPixels / 1e6) }
       );
     }
     return "";
@@ -230,7 +248,8 @@
       }
       const row = slots(form).find((slot) => !slot.classList.contains("filled"));
       if (!row) {
-        problems.push("A post can have at most 4 attachments; " + (file.name || "this one") + " was left out.");
+        const name = file.name || words("thisOne", "this one");
+        problems.push(words("tooManyFiles", "A post can have at most 4 attachments; {name} was left out.", { name }));
         continue;
       }
       const input = row.querySelector("input[type=file]");
@@ -285,11 +304,11 @@
       panel = element("div", "alt-reminder");
       panel.setAttribute("role", "alert");
       const actions = element("div", "alt-reminder-actions");
-      const anyway = element("button", "secondary", "Post anyway");
+      const anyway = element("button", "secondary", words("postAnyway", "Post anyway"));
       anyway.type = "submit";
       anyway.name = "confirm_no_alt";
       anyway.value = "1";
-      const describe = element("button", "link", "Add descriptions");
+      const describe = element("button", "link", words("addDescriptions", "Add descriptions"));
       describe.type = "button";
       describe.addEventListener("click", () => {
         const first = undescribed(form)[0];
@@ -303,8 +322,11 @@
     }
     say(form, "");
     const count = bare.length;
-    panel.querySelector("p").textContent =
-      (count === 1 ? "1 image has" : count + " images have") + " no description: post anyway?";
+    panel.querySelector("p").textContent = words(
+      "noDescription",
+      count === 1 ? "{n} image has no description: post anyway?" : "{n} images have no description: post anyway?",
+      { n: count }
+    );
     panel.querySelector("button[name=confirm_no_alt]").focus();
   }
 
@@ -336,25 +358,25 @@
         more.remove();
       }
       const zone = element("div", "dropzone");
-      const choose = element("button", "secondary", "Choose files");
+      const choose = element("button", "secondary", words("chooseFiles", "Choose files"));
       choose.type = "button";
       const pick = element("input", "hidden");
       pick.type = "file";
       pick.multiple = true;
       const first = list.querySelector(".attachment-row.new input[type=file]");
       pick.accept = first ? first.accept : "image/*";
-      pick.setAttribute("aria-label", "Choose files to attach");
+      pick.setAttribute("aria-label", words("chooseFilesToAttach", "Choose files to attach"));
       choose.addEventListener("click", () => pick.click());
       pick.addEventListener("change", async () => {
         await addFiles(form, Array.from(pick.files || []));
         pick.value = "";
       });
-      zone.append(element("span", "", "Drop or paste images here, or"), choose, pick);
+      zone.append(element("span", "", words("dropOrPaste", "Drop or paste images here, or")), choose, pick);
       list.append(zone);
     }
     slots(form).forEach((row) => {
       row.prepend(element("div", "thumb"));
-      const remove = element("button", "secondary remove-file", "Remove");
+      const remove = element("button", "secondary remove-file", words("remove", "Remove"));
       remove.type = "button";
       remove.addEventListener("click", () => {
         clearSlot(row);
@@ -381,8 +403,8 @@
     form.querySelectorAll(".attachment-row.kept").forEach((row) => {
       const image = row.querySelector(".thumb img");
       if (!image) return;
-      picker(row, image, "this image");
-      row.querySelector(".thumb").append(element("p", "focus-hint", "Click the subject to keep it in view"));
+      picker(row, image, words("thisImage", "this image"));
+      row.querySelector(".thumb").append(element("p", "focus-hint", words("clickSubject", "Click the subject to keep it in view")));
     });
     refresh(form);
 

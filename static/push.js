@@ -9,6 +9,20 @@
   const toggle = document.getElementById("push-toggle");
   const error = document.getElementById("push-error");
 
+  // The page's words, from the JSON base.html puts in a <meta> (solo/edge/i18n.py).
+  const MESSAGES = (() => {
+    const meta = document.querySelector("meta[name=script-messages]");
+    try {
+      return meta ? JSON.parse(meta.content) : {};
+    } catch (e) {
+      return {};
+    }
+  })();
+
+  function words(key, fallback) {
+    return MESSAGES[key] || fallback;
+  }
+
   function say(text, state) {
     status.textContent = text;
     if (state) status.dataset.state = state;
@@ -40,17 +54,21 @@
     } catch (e) {
       answer = {};
     }
-    if (!response.ok) throw new Error(answer.error || "The server answered " + response.status + ". Try again.");
+    if (!response.ok) throw new Error(answer.error || words("answered", "The server answered {n}. Try again.").replace("{n}", String(response.status)));
     return answer;
   }
 
   function show(subscribed) {
     toggle.classList.remove("hidden");
     toggle.dataset.on = subscribed ? "1" : "";
-    toggle.textContent = subscribed ? "Turn off on this device" : "Turn on notifications";
+    toggle.textContent = subscribed
+      ? words("pushTurnOff", "Turn off on this device")
+      : words("pushTurnOn", "Turn on notifications");
     toggle.className = subscribed ? "secondary" : "";
     say(
-      subscribed ? "On: this device gets your notifications." : "Off: this device gets no notifications.",
+      subscribed
+        ? words("pushOn", "On: this device gets your notifications.")
+        : words("pushOff", "Off: this device gets no notifications."),
       subscribed ? "on" : "off"
     );
   }
@@ -63,7 +81,7 @@
   async function turnOn() {
     const permission = await Notification.requestPermission();
     if (permission !== "granted") {
-      fail("Notifications are blocked for this site. Allow them in your browser's site settings, then try again.");
+      fail(words("pushBlocked", "Notifications are blocked for this site. Allow them in your browser's site settings, then try again."));
       return false;
     }
     const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
@@ -97,8 +115,8 @@
     if (!("serviceWorker" in navigator) || !("PushManager" in window) || !("Notification" in window)) {
       say(
         window.isSecureContext
-          ? "This browser cannot receive push notifications. On an iPhone or iPad, add Solo to your home screen first (Share → Add to Home Screen), then open it from there."
-          : "Push notifications need a secure (https) address; this page was opened without one.",
+          ? words("pushUnsupported", "This browser cannot receive push notifications. On an iPhone or iPad, add Solo to your home screen first (Share → Add to Home Screen), then open it from there.")
+          : words("pushInsecure", "Push notifications need a secure (https) address; this page was opened without one."),
         "unsupported"
       );
       return;
@@ -107,7 +125,7 @@
     toggle.addEventListener("click", async () => {
       error.classList.add("hidden");
       toggle.disabled = true;
-      say(toggle.dataset.on ? "Turning off…" : "Turning on…");
+      say(toggle.dataset.on ? words("pushTurningOff", "Turning off…") : words("pushTurningOn", "Turning on…"));
       try {
         show(await (toggle.dataset.on ? turnOff() : turnOn()));
       } catch (e) {

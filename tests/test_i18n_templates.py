@@ -15,7 +15,16 @@ from solo.paths import templates_dir
 
 # Text that is the same in every language: the brand, symbols, units of a format.
 ALLOWED = {"Solo", "ALT", "RSS", "Atom", "CSV", "OK", "UTC", "LitePub"}
-VISIBLE_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt", "aria-description"}
+VISIBLE_ATTRIBUTES = {
+    "title",
+    "placeholder",
+    "aria-label",
+    "alt",
+    "aria-description",
+    "data-done",  # what the live region says after an action (static/app.js)
+    "data-confirm",
+    "data-local",
+}
 TRANSLATORS = {"_", "gettext", "ngettext"}
 # Templates whose strings are not all wrapped yet (a merge may bring some): expected to fail,
 # strictly, so a template fully wrapped must leave this set.

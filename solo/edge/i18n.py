@@ -123,16 +123,24 @@ def ngettext_for(connection: HTTPConnection) -> Callable[[str, str, int], str]:
     return translations(locale_of(connection)).ngettext
 
 
+def _braces(*names: str) -> dict[str, str]:
+    """`%(name)s` placeholders turned into the scripts' `{name}`."""
+    return {name: "{" + name + "}" for name in names}
+
+
 @functools.cache
 def script_messages(locale: str) -> dict[str, str | list[str]]:
-    """What static/app.js writes itself, in `locale`: JSON in a <meta name="script-messages">
-    (no inline script). Counts come as [one, other], "{n}" standing for the number; the
-    script picks the form with Intl.PluralRules."""
+    """What static/app.js, compose.js and push.js write themselves, in `locale`: JSON in a
+    <meta name="script-messages"> (no inline script). Counts come as [one, other], "{n}"
+    standing for the number; the script picks the form with Intl.PluralRules. Other values
+    are "{name}"."""
     catalogue = translations(locale)
     _, ngettext = catalogue.gettext, catalogue.ngettext
 
     n = {"num": "{n}"}
     return {
+        **_composer_messages(_, ngettext),
+        **_push_messages(_),
         "left": [
             ngettext("%(num)s character left", "%(num)s characters left", count) % n
             for count in (1, 2)
@@ -142,8 +150,83 @@ def script_messages(locale: str) -> dict[str, str | list[str]]:
             for count in (1, 2)
         ],
         "unread": [ngettext("%(num)s unread", "%(num)s unread", count) % n for count in (1, 2)],
+        "newPosts": [
+            ngettext("%(num)s new post", "%(num)s new posts", count) % n for count in (1, 2)
+        ],
         "answered": _("The server answered %(status)s. Try again.") % {"status": "{n}"},
         "unreachable": _("The server could not be reached. Try again."),
+    }
+
+
+def _composer_messages(
+    _: Callable[[str], str], ngettext: Callable[[str, str, int], str]
+) -> dict[str, str | list[str]]:
+    """static/compose.js's words."""
+    return {
+        "focalPoint": _("Focal point %(x)s,%(y)s") % _braces("x", "y"),
+        "focalPointOf": _(
+            "Focal point of %(name)s: click the part that must stay in view, or use the arrow keys"
+        )
+        % _braces("name"),
+        "theImage": _("the image"),
+        "thisImage": _("this image"),
+        "clickSubject": _("Click the subject to keep it in view"),
+        "file": _("file"),
+        "pastedFile": _("The pasted file"),
+        "notAccepted": _(
+            "%(name)s was not attached: only images (JPEG, PNG, GIF, WebP), video (MP4, MOV,"
+            " WebM) and audio (MP3, M4A, Ogg, Opus) can be."
+        )
+        % _braces("name"),
+        "tooBig": _("%(name)s is %(size)s MB; the limit is %(limit)s MB.")
+        % _braces("name", "size", "limit"),
+        "notImage": _("%(name)s cannot be read as an image.") % _braces("name"),
+        "tooManyPixels": _(
+            "%(name)s is %(width)s×%(height)s pixels; the limit is %(limit)s megapixels"
+            " (7680×4320)."
+        )
+        % _braces("name", "width", "height", "limit"),
+        "tooManyFiles": _("A post can have at most 4 attachments; %(name)s was left out.")
+        % _braces("name"),
+        "thisOne": _("this one"),
+        "postAnyway": _("Post anyway"),
+        "addDescriptions": _("Add descriptions"),
+        "noDescription": [
+            ngettext(
+                "%(num)s image has no description: post anyway?",
+                "%(num)s images have no description: post anyway?",
+                count,
+            )
+            % {"num": "{n}"}
+            for count in (1, 2)
+        ],
+        "chooseFiles": _("Choose files"),
+        "chooseFilesToAttach": _("Choose files to attach"),
+        "dropOrPaste": _("Drop or paste images here, or"),
+        "remove": _("Remove"),
+    }
+
+
+def _push_messages(_: Callable[[str], str]) -> dict[str, str | list[str]]:
+    """static/push.js's words."""
+    return {
+        "pushTurnOff": _("Turn off on this device"),
+        "pushTurnOn": _("Turn on notifications"),
+        "pushOn": _("On: this device gets your notifications."),
+        "pushOff": _("Off: this device gets no notifications."),
+        "pushBlocked": _(
+            "Notifications are blocked for this site. Allow them in your browser's site"
+            " settings, then try again."
+        ),
+        "pushUnsupported": _(
+            "This browser cannot receive push notifications. On an iPhone or iPad, add Solo to"
+            " your home screen first (Share → Add to Home Screen), then open it from there."
+        ),
+        "pushInsecure": _(
+            "Push notifications need a secure (https) address; this page was opened without one."
+        ),
+        "pushTurningOff": _("Turning off…"),
+        "pushTurningOn": _("Turning on…"),
     }
 
 

@@ -133,12 +133,10 @@ async def save_composing(request: Request, account: Account, form: FormData) -> 
     """The composing preferences: for now, the reminder about images without alt text."""
     on = bool(form.get("alt_text_reminder"))
     await compose_prefs.set_alt_text_reminder(federation_of(request).db, on)
-    flash(
-        request,
-        "Saved: you will be asked before posting an image without a description."
-        if on
-        else "Saved: images without a description are posted without asking.",
-    )
+    if on:
+        flash(request, "Saved: you will be asked before posting an image without a description.")
+    else:
+        flash(request, "Saved: images without a description are posted without asking.")
     return RedirectResponse("/settings#composing", status_code=303)
 
 

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from solo.actions import ActionError, media, scheduled, statuses
 from solo.actions.polls import PollDraft
+from solo.edge.i18n import ngettext_for
 from solo.edge.templating import flash, render
 from solo.federation.context import Federation, federation_of
 from solo.media.upload import MAX_ATTACHMENTS, MAX_PIXELS
@@ -62,6 +63,7 @@ class MissingAltText(ActionError):
         images = "1 image has" if count == 1 else f"{count} images have"
         super().__init__(f"{images} no description: post anyway?")
         self.first = first  # the attachment to describe first
+        self.count = count
 
 
 async def _card(request: Request, account: Account, status_id: int | None) -> StatusView | None:
@@ -98,7 +100,14 @@ async def _compose_page(
 ) -> Response:
     context: dict[str, Any] = {
         **await composer_context(federation_of(request)),
-        "missing_alt": None if missing_alt is None else missing_alt.message,
+        "missing_alt": None
+        if missing_alt is None
+        else ngettext_for(request)(
+            "%(num)s image has no description: post anyway?",
+            "%(num)s images have no description: post anyway?",
+            missing_alt.count,
+        )
+        % {"num": missing_alt.count},
         "first_missing_alt": None if missing_alt is None else f"description-{missing_alt.first}",
         "scheduled_at": scheduled_at,
         "attached": list(attached),

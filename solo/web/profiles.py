@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from solo.actions import ActionError, follows
+from solo.edge.i18n import N_
 from solo.edge.sessions import current_account
 from solo.edge.templating import render
 from solo.errors import NotFound
@@ -49,9 +50,9 @@ class TabLink:
 def _tabs(handle: str, current: profile_tabs.Tab) -> list[TabLink]:
     base = f"/@{handle}"
     return [
-        TabLink("Posts", base, current == "posts"),
-        TabLink("Posts and replies", f"{base}/with_replies", current == "replies"),
-        TabLink("Media", f"{base}/media", current == "media"),
+        TabLink(N_("Posts"), base, current == "posts"),
+        TabLink(N_("Posts and replies"), f"{base}/with_replies", current == "replies"),
+        TabLink(N_("Media"), f"{base}/media", current == "media"),
     ]
 
 

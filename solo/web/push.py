@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from solo import urls
 from solo.actions import push as push_actions
+from solo.edge.i18n import N_, gettext_for
 from solo.edge.templating import flash, render
 from solo.federation.context import federation_of
 from solo.paths import static_dir
@@ -27,20 +28,20 @@ THEME: Final = "#4a47c9"  # --accent of static/style.css, as the icons
 BACKGROUND: Final = "#f6f6f8"  # --bg
 # The notifications Solo makes, as the form offers them.
 WEB_ALERTS: Final = (
-    ("mention", "Mentions and replies"),
-    ("follow", "New followers"),
-    ("follow_request", "Follow requests"),
-    ("favourite", "Favourites of your posts"),
-    ("reblog", "Boosts of your posts"),
-    ("poll", "Polls that ended"),
-    ("update", "Edits of posts you boosted"),
-    ("admin.report", "Reports from other servers"),
+    ("mention", N_("Mentions and replies")),
+    ("follow", N_("New followers")),
+    ("follow_request", N_("Follow requests")),
+    ("favourite", N_("Favourites of your posts")),
+    ("reblog", N_("Boosts of your posts")),
+    ("poll", N_("Polls that ended")),
+    ("update", N_("Edits of posts you boosted")),
+    ("admin.report", N_("Reports from other servers")),
 )
 POLICIES: Final = (
-    ("all", "Anyone"),
-    ("followed", "People you follow"),
-    ("follower", "People who follow you"),
-    ("none", "No one (pause them)"),
+    ("all", N_("Anyone")),
+    ("followed", N_("People you follow")),
+    ("follower", N_("People who follow you")),
+    ("none", N_("No one (pause them)")),
 )
 SHORT_NAME_CHARS: Final = 12  # what a home screen shows under an icon
 MAX_BROWSERS: Final = 20  # one person's phones, tablets and computers, with room to spare
@@ -175,12 +176,10 @@ async def unsubscribe_all(request: Request, account: Account, form: FormData) ->
     is subscribed until it next opens this page; the pushes simply stop)."""
     async with federation_of(request).db.transaction() as conn:
         removed = await store.delete_all_browsers(conn)
-    flash(
-        request,
-        "No browser gets notifications now."
-        if removed
-        else "No browser was getting notifications.",
-    )
+    if removed:
+        flash(request, "No browser gets notifications now.")
+    else:
+        flash(request, "No browser was getting notifications.")
     return RedirectResponse(PATH, status_code=303)
 
 
@@ -191,10 +190,15 @@ async def save_alerts(request: Request, account: Account, form: FormData) -> Res
     unknown = chosen - offered
     policy = str(form.get("policy", ""))
     if unknown or policy not in store.POLICIES:
-        what = f"“{sorted(unknown)[0][:40]}”" if unknown else f"the policy “{policy[:40]}”"
-        return await _page(
-            request, account, error=f"Solo does not know {what}. Reload the page and try again."
+        _ = gettext_for(request)
+        error = (
+            _("Solo does not know “%(alert)s”. Reload the page and try again.")
+            % {"alert": sorted(unknown)[0][:40]}
+            if unknown
+            else _("Solo does not know the policy “%(policy)s”. Reload the page and try again.")
+            % {"policy": policy[:40]}
         )
+        return await _page(request, account, error=error)
     federation = federation_of(request)
     current = await store.web_preferences(federation.db)
     alerts = {

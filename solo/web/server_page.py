@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -16,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from solo.actions import server_stats
 from solo.actions.server_stats import HOURS_SHOWN, MINUTE, MINUTES_SHOWN, Figures
+from solo.edge.i18n import N_, gettext_for, ngettext_for
 from solo.edge.sessions import current_account
 from solo.edge.templating import flash, render
 from solo.federation.context import federation_of
@@ -25,19 +27,23 @@ from solo.web.common import form_page, login_required
 
 PATH: Final = "/server"
 MAX_HOST: Final = 255
-OUTCOME_NAMES: Final = {"delivered": "delivered", "retried": "retried", "dead": "failed"}
+OUTCOME_NAMES: Final = {
+    "delivered": N_("delivered"),
+    "retried": N_("retried"),
+    "dead": N_("failed"),
+}
 
 
 def _clock(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%H:%M")
 
 
-def _delivery_chart(figures: Figures) -> dict[str, Any]:
+def _delivery_chart(figures: Figures, _: Callable[[str], str]) -> dict[str, Any]:
     rows = []
     for bar in figures.hours:
         values = {"delivered": bar.delivered, "retried": bar.retried, "dead": bar.dead}
         label = f"{_clock(bar.at)}–{_clock(bar.at + 3600)} UTC: " + ", ".join(
-            f"{values[kind]} {name}" for kind, name in OUTCOME_NAMES.items()
+            f"{values[kind]} {_(name)}" for kind, name in OUTCOME_NAMES.items()
         )
         rows.append((label, values))
     return {
@@ -97,8 +103,8 @@ def _queues(figures: Figures) -> dict[str, Any]:
             "six": max(now, peak(field, 0)),
         }
         for name, field, now in (
-            ("Deliveries (push)", "push_waiting", figures.depths.push_waiting),
-            ("Incoming (ingress)", "ingress_waiting", figures.depths.ingress_waiting),
+            (N_("Deliveries (push)"), "push_waiting", figures.depths.push_waiting),
+            (N_("Incoming (ingress)"), "ingress_waiting", figures.depths.ingress_waiting),
         )
     ]
     return {"chart": charts.lines(slots), "rows": rows}
@@ -119,9 +125,9 @@ def _storage(figures: Figures) -> dict[str, Any]:
     oldest = history[0] if history else None
     rows = []
     for label, name in (
-        ("Database", "database_bytes"),
-        ("Your media", "media_bytes"),
-        ("Remote media cache", "cache_bytes"),
+        (N_("Database"), "database_bytes"),
+        (N_("Your media"), "media_bytes"),
+        (N_("Remote media cache"), "cache_bytes"),
     ):
         current = getattr(now, name)
         before = None if oldest is None else getattr(oldest, name)
@@ -150,7 +156,7 @@ async def _page(request: Request, *, error: str | None = None, status: int = 200
     figures = await server_stats.figures(federation_of(request))
     context = {
         "figures": figures,
-        "deliveries": _delivery_chart(figures),
+        "deliveries": _delivery_chart(figures, gettext_for(request)),
         "ingress": _ingress(figures),
         "queues": _queues(figures),
         "storage": _storage(figures),
@@ -178,12 +184,18 @@ def _host(form: FormData) -> str:
 async def retry(request: Request, account: Account, form: FormData) -> Response:
     host = _host(form)
     if not host or len(host) > MAX_HOST:
-        return await _page(request, error="Say which server to retry.", status=422)
+        return await _page(request, error=N_("Say which server to retry."), status=422)
     try:
         count = await server_stats.retry_host(federation_of(request), host)
-    except server_stats.NothingWaiting as error:
-        return await _page(request, error=str(error), status=404)
-    flash(request, f"Retrying {count} deliver{'y' if count == 1 else 'ies'} to {host} now.")
+    except server_stats.NothingWaiting:
+        error = gettext_for(request)("No delivery to %(host)s is waiting for a retry.")
+        return await _page(request, error=error % {"host": host}, status=404)
+    message = ngettext_for(request)(
+        "Retrying %(num)s delivery to %(host)s now.",
+        "Retrying %(num)s deliveries to %(host)s now.",
+        count,
+    )
+    flash(request, message, num=count, host=host)
     return RedirectResponse(f"{PATH}#hosts", status_code=303)
 
 
@@ -191,12 +203,18 @@ async def retry(request: Request, account: Account, form: FormData) -> Response:
 async def give_up(request: Request, account: Account, form: FormData) -> Response:
     host = _host(form)
     if not host or len(host) > MAX_HOST:
-        return await _page(request, error="Say which server to give up on.", status=422)
+        return await _page(request, error=N_("Say which server to give up on."), status=422)
     try:
         count = await server_stats.give_up_host(federation_of(request), host)
-    except server_stats.NothingWaiting as error:
-        return await _page(request, error=str(error), status=404)
-    flash(request, f"Gave up {count} deliver{'y' if count == 1 else 'ies'} to {host}.")
+    except server_stats.NothingWaiting:
+        error = gettext_for(request)("No delivery to %(host)s is waiting.")
+        return await _page(request, error=error % {"host": host}, status=404)
+    message = ngettext_for(request)(
+        "Gave up %(num)s delivery to %(host)s.",
+        "Gave up %(num)s deliveries to %(host)s.",
+        count,
+    )
+    flash(request, message, num=count, host=host)
     return RedirectResponse(f"{PATH}#hosts", status_code=303)
 
 
