@@ -98,11 +98,12 @@ async def _compose_page(
     scheduled_at: str = "",
     missing_alt: MissingAltText | None = None,
 ) -> Response:
+    ngettext = ngettext_for(request)
     context: dict[str, Any] = {
         **await composer_context(federation_of(request)),
         "missing_alt": None
         if missing_alt is None
-        else ngettext_for(request)(
+        else ngettext(
             "%(num)s image has no description: post anyway?",
             "%(num)s images have no description: post anyway?",
             missing_alt.count,

@@ -188,9 +188,11 @@ async def retry(request: Request, account: Account, form: FormData) -> Response:
     try:
         count = await server_stats.retry_host(federation_of(request), host)
     except server_stats.NothingWaiting:
-        error = gettext_for(request)("No delivery to %(host)s is waiting for a retry.")
+        _ = gettext_for(request)
+        error = _("No delivery to %(host)s is waiting for a retry.")
         return await _page(request, error=error % {"host": host}, status=404)
-    message = ngettext_for(request)(
+    ngettext = ngettext_for(request)
+    message = ngettext(
         "Retrying %(num)s delivery to %(host)s now.",
         "Retrying %(num)s deliveries to %(host)s now.",
         count,
@@ -207,9 +209,11 @@ async def give_up(request: Request, account: Account, form: FormData) -> Respons
     try:
         count = await server_stats.give_up_host(federation_of(request), host)
     except server_stats.NothingWaiting:
-        error = gettext_for(request)("No delivery to %(host)s is waiting.")
+        _ = gettext_for(request)
+        error = _("No delivery to %(host)s is waiting.")
         return await _page(request, error=error % {"host": host}, status=404)
-    message = ngettext_for(request)(
+    ngettext = ngettext_for(request)
+    message = ngettext(
         "Gave up %(num)s delivery to %(host)s.",
         "Gave up %(num)s deliveries to %(host)s.",
         count,
