@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 
 from solo.actions import media as media_actions
 from solo.actions import statuses
-from solo.edge.templating import plural
+from solo.edge import i18n
 from tests.test_web_pages import cards, federation_of, token, user
 
 __all__ = ["user"]  # the fixture, used by name
@@ -26,7 +26,9 @@ def png() -> bytes:
 
 
 def current_tab(html: str) -> list[str]:
-    return re.findall(r'<a href="([^"]+)" aria-current="page">', html)
+    """The tab marked current, in the profile's tabs (the side navigation marks Profile too)."""
+    tabs = re.search(r'<nav class="tabs profile-tabs".*?</nav>', html, re.S)
+    return re.findall(r'<a href="([^"]+)" aria-current="page">', tabs.group(0) if tabs else "")
 
 
 async def test_profile_tabs_cut_posts_replies_and_media(
@@ -98,7 +100,9 @@ async def test_profile_tabs_page_by_cursor(user: httpx.AsyncClient, app: Starlet
     [(0, "0 replies"), (1, "1 reply"), (2, "2 replies"), (1000, "1000 replies")],
 )
 def test_plural(n: int, expected: str) -> None:
-    assert plural(n, "%(num)d reply", "%(num)d replies") == expected
+    """Counts go through the catalogue's ngettext (English here; tests/test_i18n.py others)."""
+    ngettext = i18n.translations("en").ngettext
+    assert ngettext("%(num)s reply", "%(num)s replies", n) % {"num": n} == expected
 
 
 async def test_counts_on_pages_say_one_in_the_singular(
