@@ -43,8 +43,10 @@ async def test_each_language_in_the_browser(
                 page = await log_in(context, alice)
                 await expect(page.locator("html")).to_have_attribute("lang", lang)
                 await expect(page.locator("nav[aria-label] a[href='/']").first).to_have_text(home)
-                await expect(page.locator("label[for=compose-text]")).to_have_text(prompt)
                 await expect(page.locator("a.action.reply").first).to_contain_text(reply)
+                # On a phone the composer is a page of its own (beside the timeline on a desktop).
+                await page.goto(f"{alice.base_url}/compose")
+                await expect(page.locator("label[for=compose-text]")).to_have_text(prompt)
                 # Written by the script, in the page's language, with its plural rules.
                 await expect(page.locator("#compose-limit")).to_have_text(counter)
                 await page.fill("#compose-text", "x" * 499)
@@ -56,6 +58,8 @@ async def test_each_language_in_the_browser(
                     one_left.replace("characters", "character")
                 )
                 await page.fill("#compose-text", "")
+                await screenshot(page, f"compose-{lang}", "light", PHONE)
+                await page.goto(f"{alice.base_url}/")
                 await screenshot(page, f"home-{lang}", "light", PHONE)
                 await screenshot(page, f"home-{lang}", "dark", DESKTOP)
                 await page.goto(f"{alice.base_url}/settings")
