@@ -3,6 +3,8 @@ catalogues complete and well-formed, counts and dates written each language's wa
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from datetime import UTC, datetime
 
@@ -316,3 +318,29 @@ async def test_the_api_stays_english(client: httpx.AsyncClient) -> None:
     answer = await client.get("/api/v1/statuses/999999", headers={"Accept-Language": "de"})
     assert answer.status_code == 404
     assert answer.json()["error"] == "Record not found"
+
+
+@pytest.mark.parametrize("locale", LANGUAGES)
+def test_the_scripts_words_come_translated_with_their_values_kept(locale: str) -> None:
+    """app.js, compose.js and push.js read these from the page's <meta>: every one translated,
+    and each "{name}" the English has kept for the script to fill."""
+    english, translated = i18n.script_messages("en"), i18n.script_messages(locale)
+    assert translated.keys() == english.keys()
+    for key, text in english.items():
+        forms = text if isinstance(text, list) else [text]
+        theirs = translated[key]
+        their_forms = theirs if isinstance(theirs, list) else [theirs]
+        if locale != "ja":  # one form a count in Japanese, the same word in each
+            assert their_forms != forms, f"{key} left in English"
+        for mine, their in zip(forms, their_forms, strict=True):
+            assert set(re.findall(r"{\w+}", mine)) == set(re.findall(r"{\w+}", their)), key
+
+
+async def test_a_timeline_page_carries_the_scripts_words(client: httpx.AsyncClient) -> None:
+    await login(client)
+    page = await client.get("/", headers={"Accept-Language": "fr"})
+    meta = re.search(r'<meta name="script-messages" content="([^"]+)">', page.text)
+    assert meta is not None
+    words = json.loads(html.unescape(meta.group(1)))
+    assert words["postAnyway"] == "Publier quand même"
+    assert words["newPosts"] == ["{n} nouveau message", "{n} nouveaux messages"]
