@@ -26,6 +26,8 @@ EXPECTED = {
     "ja": ("ホーム", "返信", "今なにしてる？", "残り 500 文字"),
 }
 
+SERVER = {"en": "Server", "de": "Server", "fr": "Serveur", "es": "Servidor", "ja": "サーバー"}
+
 
 async def test_each_language_in_the_browser(
     tmp_path: Path, template_root: Path, browser: Browser
@@ -66,6 +68,11 @@ async def test_each_language_in_the_browser(
                 await screenshot(page, f"settings-{lang}", "light", PHONE)
                 await page.goto(f"{alice.base_url}/@alice")
                 await screenshot(page, f"profile-{lang}", "light", PHONE)
+                await page.goto(f"{alice.base_url}/server")
+                await expect(page.locator("h1")).to_have_text(SERVER[lang])
+                await screenshot(page, f"server-{lang}", "light", PHONE)
+                await page.goto(f"{alice.base_url}/settings/push")
+                await screenshot(page, f"push-{lang}", "light", PHONE)
             finally:
                 await context.close()
 
