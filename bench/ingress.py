@@ -221,7 +221,8 @@ async def run(*, profile: bool = False, concurrency: int = 64) -> None:
             print(f"    {count:,} × {error}")
         likes, _ = applied(settings.db_path, note)
         print(
-            f"  favourites recorded on the post: {likes:,} (one per actor: {COLD_ACTORS:,} actors)"
+            f"  favourites recorded on the post: {likes:,} (one per actor: {COLD_ACTORS:,}"
+            f" strangers, then {queued:,} of the backlog)"
         )
         if hot_results["statuses"].get(0) or paced_results["statuses"].get(0):
             print(f"  Solo's log ends with:\n{log_tail}")

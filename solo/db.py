@@ -48,12 +48,18 @@ log = logging.getLogger(__name__)
 class WriteBatch:
     """One open write transaction shared by the calls its task makes (see `Database.batch`)."""
 
-    def __init__(self, owner: asyncio.Task[Any] | None) -> None:
+    def __init__(self, owner: asyncio.Task[Any] | None, conn: sqlite3.Connection) -> None:
         self.owner = owner
         self.open = True
+        self._conn = conn
         # Called in order after the commit; a key already there is not added twice (a feed
         # rebuilt once for the whole batch).
         self.after: dict[Any, AfterCommit] = {}
+
+    @property
+    def alive(self) -> bool:
+        """False once SQLite gave up the whole transaction (a full disk does that)."""
+        return self._conn.in_transaction
 
     def mark(self) -> int:
         """Where the callbacks registered from now on start (see `forget_since`)."""
@@ -385,7 +391,7 @@ class Database:
         """
         if self._writer is None:
             raise RuntimeError("database is not open")
-        batch = WriteBatch(asyncio.current_task())
+        batch = WriteBatch(asyncio.current_task(), self._writer._conn)
         async with self._write_lock:
             conn = self._writer
             token = _batch.set(batch)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 from solo.federation.context import Federation
@@ -110,11 +111,14 @@ class Ingress:
                     try:
                         async with db.transaction():  # a savepoint: this job's effects
                             await self(job)
-                    except sqlite3.Error:
-                        raise  # the transaction itself is in trouble: the batch fails
-                    except Exception as error:  # noqa: BLE001 - a handler bug: this job only
+                    except Exception as error:  # a handler bug: undone and retried, alone
+                        if not batch.alive:
+                            raise  # SQLite gave up the transaction: the batch fails
                         batch.forget_since(mark)
                         await self.federation.ingress.fail(job, f"internal error: {error!r}")
+                    # The batch's statements run on the event loop's thread (`Database.batch`):
+                    # let requests in between jobs (to be read and verified; they write after).
+                    await asyncio.sleep(0)
         except sqlite3.Error:
             return batched + rest  # one by one, each in its own transaction
         self.federation.push.wake.set()  # answers and pushes the batch queued
