@@ -142,10 +142,15 @@ class Limits:
     max_redirects: int = 3
     # Key fetches run inside inbox requests, for senders not yet verified: they get their own
     # connections and at most this many at once (per host), so a sender whose keyIds answer
-    # slowly cannot hold the connections every other fetch needs.
-    key_fetches: int = 32
+    # slowly cannot hold the connections every other fetch needs. The total is sized for a
+    # viral post: a thousand new senders a second whose keys take 0.2 s each, beside a tenth
+    # whose keys never come and hold their slot until `key_deadline`.
+    key_fetches: int = 256
     key_fetches_per_host: int = 4
     key_slot_wait: float = 5.0  # how long a key fetch waits for a free slot
+    # A key document is a few KB: one that takes longer holds a slot others need (and the
+    # sender waits for our answer meanwhile). `deadline` still applies when shorter.
+    key_deadline: float = 10.0
     # Connections of each pool: the shared one (deliveries, backfill, cards, media) and the
     # user's own (see `user_action`).
     connections: int = 100
@@ -475,6 +480,9 @@ class Fetcher:
         unless another pool is named. `federated`: an ActivityPub exchange, which limited
         federation allows only with the servers on its allowlist (each hop checked)."""
         pool = "key fetches'" if client is not None else "shared"
+        deadline = self.limits.deadline
+        if client is not None and client is self._key_client:
+            deadline = min(deadline, self.limits.key_deadline)
         if client is None and _USER_ACTION.get():
             client, pool = self._user_client, "user's"
         client = client or self._client
@@ -483,7 +491,7 @@ class Fetcher:
         try:
             self.refuse_blocked(url)
             target = self._check(url, federated)
-            async with asyncio.timeout(self.limits.deadline):
+            async with asyncio.timeout(deadline):
                 for _hop in range(self.limits.max_redirects + 1):
                     request = client.build_request(method, target, headers=headers, content=content)
                     response = await client.send(request, auth=auth, stream=True)
@@ -529,7 +537,7 @@ class Fetcher:
         except (TimeoutError, httpx.TimeoutException):
             raise FetchTimeout(
                 f"{url} did not answer within the time limits: the whole request took over"
-                f" {self.limits.deadline:g} s (the total deadline)",
+                f" {deadline:g} s (the total deadline)",
                 url,
             ) from None
         except httpx.HTTPError as error:
