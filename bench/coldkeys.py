@@ -15,6 +15,9 @@ back, key fetches included, like a real network (target ≥ 400/s at 0.2 s). Thr
 3. one key: `SAME_KEY_REQUESTS` Likes from ONE new stranger, all at once on as many
    connections: the fleet must see one fetch of that key.
 
+Each phase follows the last once the ingress queue has drained; 50 other strangers warm Solo up
+before the first.
+
 The fleet counts actor GETs, so every phase reports how many fetches its keys cost; Solo's
 VmRSS before and after and its VmHWM show that memory stays bounded.
 """
@@ -45,6 +48,7 @@ ALONE = 2000
 WITH_BAD = 1800
 BAD = 200
 SAME_KEY_REQUESTS = 200
+WARM_UP = 50  # strangers of their own first, so that phase 1 does not pay for Solo's first requests
 STRANGER = 5
 BAD_TIMEOUT = 45.0  # beyond Solo's 30 s total deadline of a key fetch
 DRAIN_TIMEOUT = 60.0
@@ -53,14 +57,15 @@ DRAIN_TIMEOUT = 60.0
 Specs = list[loadgen.Spec]
 
 
-def _specs() -> tuple[Specs, Specs, Specs, Specs]:
+def _specs() -> tuple[Specs, Specs, Specs, Specs, Specs]:
     alone = [("like", i, STRANGER, i) for i in range(ALONE)]
     good = [("like", ALONE + k, STRANGER, ALONE + k) for k in range(WITH_BAD)]
     first_bad = ALONE + WITH_BAD
     bad = [("like", first_bad + k, BAD_KEYS[k % len(BAD_KEYS)], first_bad + k) for k in range(BAD)]
     one = first_bad + BAD
     same = [("like", one, STRANGER, one + k) for k in range(SAME_KEY_REQUESTS)]
-    return alone, good, bad, same
+    warm = [("like", one + 1 + k, STRANGER, one + SAME_KEY_REQUESTS + k) for k in range(WARM_UP)]
+    return alone, good, bad, same, warm
 
 
 async def _each_alone(requests: list[bytes], port: int, limit: float) -> list[int]:
@@ -102,11 +107,11 @@ async def run(*, profile: bool = False, delay: float = 0.0) -> None:
         await initialise(settings, "benchmark password")
         public_pems = [public for _, public in keys]
         _, note = populate(world, settings, public_pems)
-        alone_specs, good_specs, bad_specs, same_specs = _specs()
+        alone_specs, good_specs, bad_specs, same_specs, warm_specs = _specs()
         with loadgen.signer_pool([private for private, _ in keys]) as signers:
-            alone, good, bad, same = (
+            alone, good, bad, same, warm = (
                 loadgen.presign(signers, world, note, urls.actor(settings), specs)
-                for specs in (alone_specs, good_specs, bad_specs, same_specs)
+                for specs in (alone_specs, good_specs, bad_specs, same_specs, warm_specs)
             )
         config: dict[str, Any] = {
             "public_pems": public_pems,
@@ -121,6 +126,7 @@ async def run(*, profile: bool = False, delay: float = 0.0) -> None:
             await procs.wait_solo()
             assert procs.solo is not None
             pid = procs.solo.pid
+            await loadgen.closed_loop(warm, port, 8, 60)
             rss_before = proc_status(pid, "VmRSS")
 
             if profile:
