@@ -17,7 +17,8 @@ __all__ = ["user"]  # the fixture, used by name
 # Routes that never answer a page: federation, the client API, feeds, files, streams, fragments.
 NOT_PAGES = re.compile(
     r"^/(\.well-known|nodeinfo|actor|users|api|oauth/authorize/$|streaming|proxy|media|"
-    r"placeholder|fragments|settings/export|settings/archive/export|"
+    r"placeholder|fragments|static/|sw.js|manifest|favicon|metrics|server.json|"
+    r"settings/export|settings/archive/export|"
     r"settings/domain_blocks/export)|\.(rss|atom)$"
 )
 HTML = {"Accept": "text/html"}

@@ -96,9 +96,9 @@ async def test_every_page_of_a_populated_instance(tmp_path: Path, template_root:
         )
         card = home.text[home.text.index(f'data-id="{own_post}"') :]
         card = card[: card.index("</article>")]
-        assert re.search(r'>Reply <span class="count">1</span>', card)
-        assert re.search(r'>Boost <span class="count">1</span>', card)
-        assert re.search(r'>Favourite <span class="count">1</span>', card)
+        assert '<span class="label">Reply</span> <span class="count">1</span>' in card
+        assert '<span class="label">Boost</span> <span class="count">1</span>' in card
+        assert '<span class="label">Favourite</span> <span class="count">1</span>' in card
 
         page = await web.get("/notifications")
         for text in ("followed you", "mentioned you", "boosted your post", "favourited your post"):

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -54,6 +55,28 @@ def plural(n: int, singular: str, plurals: str) -> str:
     return (singular if n == 1 else plurals) % {"num": n}
 
 
+_CURRENT = Markup(' aria-current="page"')
+
+
+def icon_drawer(sprite: str) -> Callable[[str], Markup]:
+    """`icon(name)` for the templates: an icon of the sprite at `sprite`, drawn in the colour
+    of the text around it; hidden from screen readers, so what it stands for must be said in
+    text beside it. (A function, not a macro: a page draws over a hundred of them.)"""
+
+    @functools.lru_cache(maxsize=64)
+    def icon(name: str) -> Markup:
+        return Markup('<svg class="icon" aria-hidden="true"><use href="{}#{}"></use></svg>').format(
+            sprite, name
+        )
+
+    return icon
+
+
+def aria_current(section: str | None, name: str) -> Markup:
+    """`aria-current` for the navigation entry `name` when the page shown is in its section."""
+    return _CURRENT if section == name else Markup()
+
+
 def make_environment(static: Callable[[str], str] | None = None) -> Environment:
     """`static(name)` is what `{{ static('style.css') }}` answers: the file's address, hashed
     by its content when `StaticAssets` knows it."""
@@ -65,7 +88,10 @@ def make_environment(static: Callable[[str], str] | None = None) -> Environment:
     )
     env.globals["version"] = __version__
     env.globals["plural"] = plural
-    env.globals["static"] = static or (lambda name: f"/static/{name}")
+    static_url = static or (lambda name: f"/static/{name}")
+    env.globals["static"] = static_url
+    env.globals["icon"] = icon_drawer(static_url("icons.svg"))
+    env.globals["aria_current"] = aria_current
     env.filters["iso"] = iso_time
     env.filters["exact"] = exact_time
     env.filters["ago"] = relative_time
@@ -81,6 +107,34 @@ def current_path(request: Request) -> str:
 def flash(request: Request, message: str) -> None:
     """Show `message` on the next page rendered for this session (after a redirect)."""
     request.session[FLASH] = message[:500]
+
+
+# The navigation's sections by the first part of a path: where `aria-current` goes.
+SECTIONS = {
+    "": "home",
+    "notifications": "notifications",
+    "notification_requests": "notifications",
+    "search": "search",
+    "local": "local",
+    "federated": "federated",
+    "bookmarks": "bookmarks",
+    "lists": "lists",
+    "tags": "lists",
+    "conversations": "conversations",
+    "follow_requests": "notifications",
+    "compose": "compose",
+    "settings": "settings",
+    "reports": "settings",
+    "server": "server",
+}
+
+
+def nav_section(path: str, username: str) -> str | None:
+    """Which entry of the navigation `path` belongs to (None: none of them)."""
+    first, _, rest = path.strip("/").partition("/")
+    if first == f"@{username}":
+        return None if rest.isdigit() else "profile"  # a post of ours is no profile page
+    return SECTIONS.get(first)
 
 
 def _unread(request: Request) -> int:
@@ -111,6 +165,7 @@ def render(
         "logged_in": logged_in,
         "unread": _unread(request) if logged_in else 0,
         "here": current_path(request),
+        "section": nav_section(request.url.path, settings.username),
         "flash": request.session.pop(FLASH, None) if FLASH in request.session else None,
         **(context or {}),
     }
