@@ -12,6 +12,7 @@ from bench import (
     api,
     archive,
     backup,
+    coldkeys,
     fanout,
     filters,
     ingress,
@@ -29,6 +30,7 @@ NAMES = (
     "startup",
     "fanout",
     "ingress",
+    "coldkeys",
     "burst",
     "timelines",
     "media",
@@ -48,7 +50,7 @@ parser.add_argument(
 )
 parser.add_argument("--profile", action="store_true", help="py-spy Solo; print its top functions")
 parser.add_argument(
-    "--delay", type=float, default=0.0, help="fanout: fleet answers held back this many seconds"
+    "--delay", type=float, default=0.0, help="fanout, coldkeys: fleet answers held back this long"
 )
 parser.add_argument(
     "--concurrency", type=int, default=64, help="ingress: connections of the sustained phase"
@@ -73,6 +75,8 @@ for name in args.names or NAMES:
         asyncio.run(fanout.run(profile=args.profile, delay=args.delay))
     elif name == "ingress":
         asyncio.run(ingress.run(profile=args.profile, concurrency=args.concurrency))
+    elif name == "coldkeys":
+        coldkeys.main(profile=args.profile, delay=args.delay)
     elif name == "burst":
         asyncio.run(fanout.run(burst=True, profile=args.profile))
     elif name == "timelines":

@@ -25,12 +25,16 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
-from bench.world import actor_document, key_index
+from bench.world import BAD_KEYS, DRIP, SILENT, actor_document, key_index
 from solo.federation.signatures import SignatureError, prepare, verify
 
 HOST_RE = re.compile(r"^h(\d{4})\.test:(\d+)$")
 ACTOR_RE = re.compile(r"^/users/u(\d+)$")
-REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found"}
+REASONS = {
+    200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+    410: "Gone",
+}  # fmt: skip
+DRIP_BYTES = 1000  # announced by a dripping answer, one a second: the total deadline ends it
 
 
 class Fleet:
@@ -79,6 +83,8 @@ class Fleet:
         if method == "GET" and actor is not None:
             self.actor_gets += 1
             j = int(actor.group(1))
+            if j in BAD_KEYS:
+                return j, b"{}"  # 404, 410; SILENT and DRIP are answered by the Connection
             document = actor_document(host, j, self.public_pems[key_index(index, j)])
             return 200, json.dumps(document).encode()
         return 404, b"{}"
@@ -135,6 +141,11 @@ class Connection(asyncio.Protocol):
             body = bytes(self.buffer[end + 4 : end + 4 + length])
             del self.buffer[: end + 4 + length]
             status, payload = self.fleet.handle(method, target, headers, body)
+            if status == SILENT:
+                continue  # never answered: the client's read limit ends it
+            if status == DRIP:
+                self._drip(DRIP_BYTES)
+                continue
             close = fields.get("connection", "").lower() == "close"
             response = (
                 f"HTTP/1.1 {status} {REASONS[status]}\r\n"
@@ -146,6 +157,19 @@ class Connection(asyncio.Protocol):
                 self.loop.call_later(self.fleet.delay, self._send, response, close)
             else:
                 self._send(response, close)
+
+    def _drip(self, left: int) -> None:
+        """A 200 whose body comes one byte a second: never quiet long enough for a read limit."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        if left == DRIP_BYTES:
+            self.transport.write(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/activity+json\r\n"
+                f"Content-Length: {DRIP_BYTES}\r\n\r\n".encode()
+            )
+        self.transport.write(b" ")
+        if left > 1:
+            self.loop.call_later(1.0, self._drip, left - 1)
 
     def _send(self, response: bytes, close: bool) -> None:
         if self.transport is None or self.transport.is_closing():

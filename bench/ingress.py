@@ -18,10 +18,16 @@ sustained rate is reported as a fraction of it (target ≥ 0.7).
 
 Between phases the ingress queue is left to drain (bounded), so each phase starts from an
 empty backlog; how fast it drains is the ingress worker's rate for these activities.
+
+4. backlog: Solo stopped, 26,000 accepted Likes of the post from distinct seeded actors are
+   queued in its database (each one a favourite and a notification to apply), Solo started
+   again: the jobs applied per second from its first answer until the queue is empty is the
+   apply rate (target ≥ 2,000 jobs/s), whatever the accept rate.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -37,13 +43,15 @@ from bench.world import (
     job_counts,
     job_errors,
     key_index,
+    like,
     populate,
 )
-from solo import urls
+from solo import jobs, urls
 from solo.instance import initialise
 
 TARGET_RATE = 1500.0
 TARGET_P99 = 0.050
+TARGET_DRAIN = 2000.0  # jobs/s applied from the backlog the sustained phase leaves
 TARGET_BARE_RATIO = 0.7  # Solo's sustained rate over the bare verify endpoint's, same run
 COLD_ACTORS = 2000
 COLD_CONCURRENCY = 32
@@ -54,6 +62,35 @@ PACED_SECONDS = 10.0
 PACED_CONNECTIONS = 64
 DRAIN_TIMEOUT = 60.0
 STRANGER = 5  # user number of the actors: followers are u0…u4
+BACKLOG = 26_000  # Likes queued while Solo is stopped, for the apply rate
+
+
+def queue_likes(db_path: Path, note: str, count: int) -> int:
+    """Queue `count` accepted Likes of `note` from distinct actors, as the inbox stores them."""
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        actors = [
+            row[0] for row in conn.execute("SELECT ap_id FROM actors ORDER BY id LIMIT ?", (count,))
+        ]
+        now = time.time()
+        conn.execute("BEGIN IMMEDIATE")
+        for actor in actors:
+            activity = like(actor, 0, note)
+            conn.execute(
+                "INSERT OR IGNORE INTO activities (ap_id, type, local, created_at)"
+                " VALUES (?, ?, 0, ?)",
+                (activity["id"], "Like", now),
+            )
+            payload = {"activity": activity, "actor": actor}
+            conn.execute(jobs.INSERT_JOB, jobs.job_row("ingress", payload, now=now))
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return len(actors)
+
+
+def done_count(db_path: Path) -> int:
+    return job_counts(db_path, "ingress").get("done", 0)
 
 
 def specs(first_seq: int, count: int) -> list[loadgen.Spec]:
@@ -123,6 +160,20 @@ async def run(*, profile: bool = False, concurrency: int = 64) -> None:
             ).summary()
             paced_cpu = share.summary()
             paced_drain = await drain(settings.db_path, "ingress", DRAIN_TIMEOUT)
+
+            assert procs.solo is not None
+            procs.stop_child(procs.solo)
+            queued = queue_likes(settings.db_path, note, BACKLOG)
+            procs.start_solo(settings.data_dir)
+            await procs.wait_solo()
+            if profile:
+                procs.start_profiler("ingress-apply")
+            done_before = done_count(settings.db_path)
+            share = CpuShare(procs)
+            backlog_drain = await drain(settings.db_path, "ingress", DRAIN_TIMEOUT)
+            apply_cpu = share.summary()
+            apply_profile = procs.stop_profiler()
+            applied_jobs = done_count(settings.db_path) - done_before
             log_tail = procs.solo_log_tail()
 
         rate_met = "MET" if hot_results["rate"] >= TARGET_RATE else "MISSED"
@@ -139,6 +190,13 @@ async def run(*, profile: bool = False, concurrency: int = 64) -> None:
             f" same run; Solo reached {ratio:.2f} of it (target ≥ {TARGET_BARE_RATIO}:"
             f" {'MET' if ratio >= TARGET_BARE_RATIO else 'MISSED'})"
         )
+        apply_rate = applied_jobs / backlog_drain[1] if backlog_drain[1] else 0.0
+        print(
+            f"ingress: a backlog of {queued:,} Likes applied at {apply_rate:,.0f} jobs/s"
+            f" ({applied_jobs:,} from Solo's first answer in {backlog_drain[1]:.1f} s;"
+            f" target ≥ {TARGET_DRAIN:,.0f}/s: {'MET' if apply_rate >= TARGET_DRAIN else 'MISSED'})"
+        )
+        print(f"    {apply_cpu}")
         print("  " + loadgen.describe(f"bare endpoint, {concurrency} connections", bare_results))
         print("  " + loadgen.describe(f"cold keys, {COLD_CONCURRENCY} connections", cold_results))
         print("  " + loadgen.describe(f"sustained, {concurrency} connections", hot_results))
@@ -152,14 +210,23 @@ async def run(*, profile: bool = False, concurrency: int = 64) -> None:
         ):
             left = sum(counts.get(state, 0) for state in PENDING)
             print(f"  after {phase}: ingress queue drained in {waited:.1f} s, {left} pending")
+        pending = sum(backlog.get(state, 0) for state in PENDING)
+        rate = (pending / hot_drain[1]) if hot_drain[1] >= 1 else 0.0
+        print(
+            f"  the sustained phase left {pending:,} jobs pending"
+            + (f", drained at {rate:,.0f} jobs/s" if rate else "")
+        )
         print(f"  ingress jobs by state: {job_counts(settings.db_path, 'ingress')}")
         for error, count in job_errors(settings.db_path, "ingress"):
             print(f"    {count:,} × {error}")
         likes, _ = applied(settings.db_path, note)
         print(
-            f"  favourites recorded on the post: {likes:,} (one per actor: {COLD_ACTORS:,} actors)"
+            f"  favourites recorded on the post: {likes:,} (one per actor: {COLD_ACTORS:,}"
+            f" strangers, then {queued:,} of the backlog)"
         )
         if hot_results["statuses"].get(0) or paced_results["statuses"].get(0):
             print(f"  Solo's log ends with:\n{log_tail}")
         if profile_path is not None:
             pyspy_top.report(profile_path)
+        if apply_profile is not None:
+            pyspy_top.report(apply_profile)

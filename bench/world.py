@@ -32,6 +32,11 @@ HOSTS = 10_000
 FOLLOWERS_PER_HOST = 5
 KEYS = 50
 USERNAME = "bench"
+# Strangers whose keys cannot be had (user numbers the fleet serves no actor for): their keyId
+# answers 404 or 410, never answers (the read limit ends it), or drips one byte a second (the
+# total deadline ends it). See `bench coldkeys`.
+MISSING, GONE, SILENT, DRIP = 404, 410, 408, 499
+BAD_KEYS = (MISSING, GONE, SILENT, DRIP)
 
 
 def host_name(i: int) -> str:

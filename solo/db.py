@@ -7,16 +7,22 @@ for a write (WAL). The schema version is `PRAGMA user_version`; migrations are t
 
 `Database.write(fn)` is the fast path for small writes: concurrent calls are grouped into one
 transaction (group commit), each in its own savepoint, so a burst of inbox POSTs costs one
-commit and one hop to the writer thread. `Database.watch` tells in-memory caches which rows of a
-table changed, after the change commits (temporary triggers on the writer connection).
+commit and one hop to the writer thread. `Database.batch()` is the fast path for a worker
+that applies many jobs: one transaction for all of them, each `transaction()` or `write()` of the
+same task inside it a savepoint, its reads on the writer (so that they see what the batch wrote),
+and what must follow the commit (`after_commit`) run once it is durable. `Database.watch` tells
+in-memory caches which rows of a table changed, after the change commits (temporary triggers on
+the writer connection).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,6 +40,65 @@ T = TypeVar("T")
 ChangeListener = Callable[[frozenset[Any]], None]
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 WATCHED = ("INSERT", "UPDATE", "DELETE")
+AfterCommit = Callable[[], Awaitable[None]]
+
+log = logging.getLogger(__name__)
+
+
+class WriteBatch:
+    """One open write transaction shared by the calls its task makes (see `Database.batch`)."""
+
+    def __init__(self, owner: asyncio.Task[Any] | None, conn: sqlite3.Connection) -> None:
+        self.owner = owner
+        self.open = True
+        self._conn = conn
+        # Called in order after the commit; a key already there is not added twice (a feed
+        # rebuilt once for the whole batch).
+        self.after: dict[Any, AfterCommit] = {}
+
+    @property
+    def alive(self) -> bool:
+        """False once SQLite gave up the whole transaction (a full disk does that)."""
+        return self._conn.in_transaction
+
+    def mark(self) -> int:
+        """Where the callbacks registered from now on start (see `forget_since`)."""
+        return len(self.after)
+
+    def forget_since(self, mark: int) -> None:
+        """Drop the callbacks registered since `mark`: what registered them was rolled back."""
+        if len(self.after) > mark:
+            self.after = dict(list(self.after.items())[:mark])
+
+
+class _Writer(aiosqlite.Connection):
+    """The writer connection. While a batch is open, the calls of the task that owns it run
+    directly on the event loop's thread: it holds the writer, so no other call can use the
+    connection meanwhile, and each statement of a batch (small, indexed) costs less than the
+    hop to the writer's thread and back. BEGIN and COMMIT (the fsync) still hop."""
+
+    direct: asyncio.Task[Any] | None = None
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if self.direct is not None and self.direct is asyncio.current_task():
+            if not self._running or not self._connection:
+                raise ValueError("Connection closed")
+            return fn(*args, **kwargs)
+        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+
+def _connect_writer(path: Path) -> _Writer:
+    """As `aiosqlite.connect`, but usable from the event loop's thread during a batch."""
+
+    def connector() -> sqlite3.Connection:
+        return sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+    return _Writer(connector, 64)
+
+
+_batch: contextvars.ContextVar[WriteBatch | None] = contextvars.ContextVar(
+    "solo_write_batch", default=None
+)
 
 
 def migrations() -> list[tuple[int, Path]]:
@@ -133,7 +198,7 @@ class Database:
         self.path = path
         self._checkpoints = checkpoints
         self._reader_count = readers
-        self._writer: aiosqlite.Connection | None = None
+        self._writer: _Writer | None = None
         self._readers: ReadPool[aiosqlite.Connection] = ReadPool()
         self._all_readers: list[aiosqlite.Connection] = []
         self._write_lock = asyncio.Lock()
@@ -163,7 +228,8 @@ class Database:
         fresh = create and not self.path.exists()
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await aiosqlite.connect(self.path, isolation_level=None)
+        writer = _connect_writer(self.path)
+        await writer
         try:
             if fresh:
                 # Pages freed by deletions (retention) can go back to the file system with
@@ -234,16 +300,36 @@ class Database:
         finally:
             self._readers.put(conn)
 
+    def in_batch(self) -> bool:
+        """Whether the current task has a write batch open (`batch`)."""
+        return self._in_batch() is not None
+
+    def _in_batch(self) -> aiosqlite.Connection | None:
+        """The writer when the current task has a batch open (its reads must see its writes)."""
+        batch = _batch.get()
+        if batch is None or not batch.open or batch.owner is not asyncio.current_task():
+            return None
+        return self._writer
+
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        writer = self._in_batch()
+        if writer is not None:
+            return await _on_thread(writer, _fetchall, writer._conn, sql, params)
         async with self._reader() as conn:
             return await _on_thread(conn, _fetchall, conn._conn, sql, params)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        writer = self._in_batch()
+        if writer is not None:
+            return await _on_thread(writer, _fetchone, writer._conn, sql, params)
         async with self._reader() as conn:
             return await _on_thread(conn, _fetchone, conn._conn, sql, params)
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """`fn(connection)` on a read-only connection's thread: several reads in one hop."""
+        writer = self._in_batch()
+        if writer is not None:
+            return await _on_thread(writer, fn, writer._conn)
         async with self._reader() as conn:
             return await _on_thread(conn, fn, conn._conn)
 
@@ -256,6 +342,11 @@ class Database:
         """The writer inside `BEGIN IMMEDIATE`; commits on success, rolls back on error."""
         if self._writer is None:
             raise RuntimeError("database is not open")
+        writer = self._in_batch()
+        if writer is not None:
+            async with self._savepoint(writer):
+                yield writer
+            return
         async with self._write_lock:
             conn = self._writer
             try:
@@ -271,6 +362,70 @@ class Database:
             await conn.execute("COMMIT")
             self._committed()
 
+    @asynccontextmanager
+    async def _savepoint(self, conn: aiosqlite.Connection) -> AsyncIterator[None]:
+        """A nested transaction inside the open batch: undone alone when its block raises.
+
+        Its statements go to the connection itself: inside a batch, its owner's calls run on
+        this thread anyway (`_Writer`)."""
+        raw = conn._conn
+        raw.execute("SAVEPOINT solo_nested")
+        try:
+            yield
+        except BaseException:
+            if not raw.in_transaction:
+                raise  # SQLite undid the whole transaction (disk full…): the batch fails
+            raw.execute("ROLLBACK TO solo_nested")
+            raw.execute("RELEASE solo_nested")
+            raise
+        raw.execute("RELEASE solo_nested")
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[WriteBatch]:
+        """One write transaction for everything the current task writes inside the block.
+
+        Holds the writer throughout, so the block must not wait on the network. Inside it, the
+        task's `transaction()` and `write()` calls are savepoints of this transaction and its
+        reads go to the writer. On leaving the block, one COMMIT (one fsync for the batch),
+        then the `after_commit` callbacks; an exception rolls everything back and drops them.
+        """
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        batch = WriteBatch(asyncio.current_task(), self._writer._conn)
+        async with self._write_lock:
+            conn = self._writer
+            token = _batch.set(batch)
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+                conn.direct = batch.owner
+                try:
+                    yield batch
+                finally:
+                    conn.direct = None
+                await conn.execute("COMMIT")
+            except BaseException:
+                self._changed.clear()
+                await _rollback(conn)
+                raise
+            finally:
+                batch.open = False
+                _batch.reset(token)
+            self._committed()
+        for callback in batch.after.values():
+            try:
+                await callback()
+            except Exception:  # the batch is committed: one listener's bug must not undo it
+                log.exception("after a committed batch")
+
+    def after_commit(self, key: Any, callback: AfterCommit) -> bool:
+        """Inside a batch: call `callback()` once the batch commits (once per `key`) and
+        return True. Outside one: False, and the caller does the work now."""
+        batch = _batch.get()
+        if batch is None or not batch.open or batch.owner is not asyncio.current_task():
+            return False
+        batch.after.setdefault(key, callback)
+        return True
+
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(connection)` inside a write transaction on the writer thread; its result.
 
@@ -282,6 +437,10 @@ class Database:
         """
         if self._writer is None:
             raise RuntimeError("database is not open")
+        writer = self._in_batch()
+        if writer is not None:
+            async with self._savepoint(writer):
+                return await _on_thread(writer, fn, writer._conn)
         loop = asyncio.get_running_loop()
         item = _Pending(fn, loop.create_future())
         self._waiting.append(item)
@@ -387,11 +546,20 @@ class Database:
                     listener(keys)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """One statement in its own transaction; returns the last row id."""
+        """One statement in its own transaction; returns the last row id.
+
+        Inside a batch, a statement of the batch (one statement needs no savepoint)."""
+        writer = self._in_batch()
+        if writer is not None:
+            return writer._conn.execute(sql, params).lastrowid or 0
         async with self.transaction() as conn, conn.execute(sql, params) as cursor:
             return cursor.lastrowid or 0
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        writer = self._in_batch()
+        if writer is not None:
+            writer._conn.executemany(sql, rows)
+            return
         async with self.transaction() as conn:
             await conn.executemany(sql, rows)
 

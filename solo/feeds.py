@@ -187,6 +187,8 @@ class Feeds:
         self._mute_ends: float | None = None
         # Woken after every new notification commits (the Web Push queue's worker).
         self.notification_wakes: list[asyncio.Event] = []
+        # Notifications added inside a write batch, announced together once it commits.
+        self._batched_notifications: list[int] = []
 
     async def watch(self) -> None:
         """Hear of every deleted notification, however it went: dismissed, cleared, or with
@@ -219,6 +221,8 @@ class Feeds:
         await self.rebuild_notifications()
 
     async def rebuild_timeline(self, name: str) -> None:
+        if self.db.after_commit(("timeline", name), lambda: self.rebuild_timeline(name)):
+            return  # inside a write batch: once, after it commits
         feed = Feed(self.sizes[name])
         rows = await self.db.fetchall(
             f"SELECT s.id, s.reblog_of_id FROM statuses s NOT INDEXED WHERE {RULES[name]}"
@@ -238,6 +242,8 @@ class Feeds:
                 await self.rebuild_timeline(name)
 
     async def rebuild_notifications(self) -> None:
+        if self.db.after_commit("notifications", self.rebuild_notifications):
+            return  # inside a write batch: once, after it commits
         feed = Feed(self.sizes["notifications"])
         rows = await self.db.fetchall(
             "SELECT id FROM notifications WHERE filtered = 0 ORDER BY id DESC LIMIT ?",
@@ -285,11 +291,26 @@ class Feeds:
 
     async def notification_added(self, notification_id: int) -> None:
         """A new notification: counted and announced to the streams, unless the user asked
-        not to get it (`solo.store.suppression`)."""
+        not to get it (`solo.store.suppression`). Inside a write batch, after it commits,
+        with the batch's other notifications (one query for all)."""
+        if self.db.after_commit("notifications_added", self._announce_batched):
+            self._batched_notifications.append(notification_id)
+            return
         for wake in self.notification_wakes:
             wake.set()
-        if not await notification_store.is_shown(self.db, notification_id):
-            return
+        if await notification_store.is_shown(self.db, notification_id):
+            self._announce(notification_id)
+
+    async def _announce_batched(self) -> None:
+        added, self._batched_notifications = self._batched_notifications, []
+        for wake in self.notification_wakes:
+            wake.set()
+        shown = await notification_store.shown_among(self.db, added)
+        for notification_id in added:
+            if notification_id in shown:
+                self._announce(notification_id)
+
+    def _announce(self, notification_id: int) -> None:
         if self.notifications.add(Entry(notification_id)):
             self.unread += 1
             self.events.publish(

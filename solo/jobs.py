@@ -103,6 +103,12 @@ def job_row(
     return (queue, text, host, ref, at or now, now, now)
 
 
+DONE_SQL = (
+    "UPDATE jobs SET state = 'done', attempts = attempts + 1, updated_at = ?,"
+    " last_error = NULL WHERE id = ?"
+)
+
+
 class JobQueue:
     """One named queue over the jobs table."""
 
@@ -227,9 +233,19 @@ class JobQueue:
         self._ahead.extendleft(reversed(passed))
         return taken
 
+    def give_back(self, jobs: list[Job]) -> None:
+        """Claimed jobs the worker cannot start yet: first in line again."""
+        self._ahead.extendleft(reversed(jobs))
+
     async def done(self, job: Job) -> None:
-        """Record a success; written with others within `ack_delay` seconds (see the module)."""
+        """Record a success; written with others within `ack_delay` seconds (see the module).
+
+        Inside a write batch (`Database.batch`), written at once in it: the job's effects and
+        its `done` then commit together, so a crash can never leave one without the other."""
         self.outcomes["done"] += 1
+        if self.db.in_batch():
+            await self.db.execute(DONE_SQL, (time.time(), job.id))
+            return
         self._acks.append((time.time(), job.id))
         if len(self._acks) >= self.ack_batch:
             await self.flush()
@@ -248,11 +264,7 @@ class JobQueue:
             written = False
             try:
                 async with self.db.transaction() as conn:
-                    await conn.executemany(
-                        "UPDATE jobs SET state = 'done', attempts = attempts + 1, updated_at = ?,"
-                        " last_error = NULL WHERE id = ?",
-                        acks,
-                    )
+                    await conn.executemany(DONE_SQL, acks)
                 written = True
             finally:
                 if not written:
@@ -408,6 +420,8 @@ class JobQueue:
 
 
 Handler = Callable[[Job], Awaitable[None]]
+# Applies what it can of the jobs given in one write batch; returns those left to run one by one.
+BatchHandler = Callable[[list[Job]], Awaitable[list[Job]]]
 
 
 async def run_worker(
@@ -417,11 +431,15 @@ async def run_worker(
     concurrency: int,
     per_host: int,
     idle_poll: float = 30.0,
+    batch: BatchHandler | None = None,
+    batch_size: int = 0,
 ) -> None:
     """Claim and run jobs forever with at most `concurrency` at once and `per_host` per host.
 
     `handle` settles each job itself (done, fail or drop); an exception escaping it is a bug,
-    recorded on the job as a failure so that the job is retried rather than lost.
+    recorded on the job as a failure so that the job is retried rather than lost. With `batch`,
+    up to `batch_size` jobs are claimed at a time and handed to it first (it applies those it
+    can in one transaction, in this task); the jobs it leaves run one by one as above.
     """
     await queue.recover()
     running: dict[int, asyncio.Task[None]] = {}
@@ -446,11 +464,23 @@ async def run_worker(
         while True:
             queue.wake.clear()
             free = concurrency - len(running)
-            jobs = await queue.next_jobs(free, per_host=per_host, running=per_host_count)
+            applied = 0
+            if batch is not None:
+                claimed = await queue.next_jobs(
+                    batch_size, per_host=per_host, running=per_host_count
+                )
+                jobs = await batch(claimed) if claimed else []
+                applied = len(claimed) - len(jobs)
+                queue.give_back(jobs[max(free, 0) :])
+                jobs = jobs[: max(free, 0)]
+            else:
+                jobs = await queue.next_jobs(free, per_host=per_host, running=per_host_count)
             for job in jobs:
                 if job.host:
                     per_host_count[job.host] = per_host_count.get(job.host, 0) + 1
                 running[job.id] = asyncio.create_task(run_one(job))
+            if applied:
+                continue  # more may be waiting for the next batch
             if len(running) >= concurrency:
                 wait = idle_poll  # every slot is busy: a finishing job sets `wake`
             elif jobs:

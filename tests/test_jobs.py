@@ -123,6 +123,40 @@ async def test_worker_runs_everything_within_its_limits(db: Database) -> None:
     assert set((await states(db)).values()) == {"done"}
 
 
+async def test_a_batch_takes_the_jobs_it_can_and_the_rest_run_one_by_one(db: Database) -> None:
+    queue = JobQueue(db, "ingress")
+    async with db.transaction() as conn:
+        await enqueue(conn, "ingress", [({"n": n}, None) for n in range(250)])
+    batches: list[int] = []
+    alone: list[int] = []
+
+    async def batch(claimed: list[Job]) -> list[Job]:
+        even = [job for job in claimed if job.payload["n"] % 2 == 0]
+        async with db.batch():
+            for job in even:
+                await queue.done(job)  # written in the batch's transaction
+        batches.append(len(even))
+        return [job for job in claimed if job.payload["n"] % 2]
+
+    async def handle(job: Job) -> None:
+        alone.append(job.payload["n"])
+        await queue.done(job)
+
+    worker = asyncio.create_task(
+        run_worker(queue, handle, concurrency=2, per_host=2, batch=batch, batch_size=50)
+    )
+    await eventually(lambda: _all_done(db, 250), within=20, what="every job done")
+    worker.cancel()
+    await asyncio.gather(worker, return_exceptions=True)
+    assert sum(batches) == 125
+    assert max(batches) <= 25  # at most batch_size claimed at a time, half of them even
+    assert sorted(alone) == list(range(1, 250, 2))
+
+
+async def _all_done(db: Database, count: int) -> bool:
+    return await db.fetchval("SELECT COUNT(*) FROM jobs WHERE state = 'done'") == count
+
+
 async def test_a_handler_bug_becomes_a_retry_not_a_loss(db: Database) -> None:
     queue = JobQueue(db, "ingress")
     async with db.transaction() as conn:

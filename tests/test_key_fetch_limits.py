@@ -130,3 +130,20 @@ async def test_the_users_requests_run_as_user_actions(tmp_path: Path) -> None:
         "/@alice": False,
         "/inbox": False,
     }
+
+
+async def test_a_key_fetch_has_a_shorter_deadline_than_other_fetches(
+    tmp_path: Path, dripping: Peer
+) -> None:
+    """A key document that drips holds a key slot (and its sender) `key_deadline` at most."""
+    limits = Limits(deadline=2.0, key_deadline=0.5)
+    async with Fetcher(make_settings(tmp_path), limits=limits) as fetcher:
+        started = time.monotonic()
+        with pytest.raises(FetchTimeout, match=r"took over 0\.5 s \(the total deadline\)"):
+            await fetcher.get_activity(
+                dripping.url("/trickle", "slow.test"), auth=None, for_key=True
+            )
+        assert time.monotonic() - started < 1.5
+        with pytest.raises(FetchTimeout, match=r"took over 2 s \(the total deadline\)"):
+            await fetcher.get_activity(dripping.url("/trickle", "slow.test"), auth=None)
+        assert time.monotonic() - started > 2.0

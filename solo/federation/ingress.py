@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+
 from solo.federation.context import Federation
 from solo.federation.handlers import Handler, Ignored
 from solo.federation.handlers.accept import on_accept, on_reject
@@ -38,6 +41,17 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+# Types whose handlers only read and write the database (no fetch, no backfill): these are
+# applied many to a transaction (`apply_batch`), since holding the writer is then brief.
+BATCHED = frozenset({"Like", "EmojiReact", "Undo"})
+BATCH_SIZE = 100  # jobs per transaction: one commit each; the inbox's writes wait that long
+
+
+def batchable(job: Job) -> bool:
+    activity = job.payload.get("activity")
+    return isinstance(activity, dict) and activity.get("type") in BATCHED
+
+
 class Ingress:
     """The ingress queue's job handler."""
 
@@ -72,8 +86,43 @@ class Ingress:
                 await self._ignore(job, actor_id, kind, str(error))
         else:
             await queue.done(job)
-            # A handler may have queued answers (an Accept, a Reject).
-            self.federation.push.wake.set()
+            if not self.federation.db.in_batch():
+                # A handler may have queued answers (an Accept, a Reject).
+                self.federation.push.wake.set()
+
+    async def apply_batch(self, jobs: list[Job]) -> list[Job]:
+        """Apply the `BATCHED` jobs among `jobs` in one transaction; returns the others.
+
+        Each job runs in its own savepoint and is marked done (or dropped, or failed) in the
+        same transaction as its effects, so a crash leaves each either applied and done or not
+        applied and still claimed (requeued at the next start); a job whose handler raises is
+        undone alone and retried later. Feeds and streams hear of the batch after the commit.
+        If the commit itself fails, every job of the batch is left to run alone.
+        """
+        batched = [job for job in jobs if batchable(job)]
+        rest = [job for job in jobs if not batchable(job)]
+        if not batched:
+            return rest
+        db = self.federation.db
+        try:
+            async with db.batch() as batch:
+                for job in batched:
+                    mark = batch.mark()
+                    try:
+                        async with db.transaction():  # a savepoint: this job's effects
+                            await self(job)
+                    except Exception as error:  # a handler bug: undone and retried, alone
+                        if not batch.alive:
+                            raise  # SQLite gave up the transaction: the batch fails
+                        batch.forget_since(mark)
+                        await self.federation.ingress.fail(job, f"internal error: {error!r}")
+                    # The batch's statements run on the event loop's thread (`Database.batch`):
+                    # let requests in between jobs (to be read and verified; they write after).
+                    await asyncio.sleep(0)
+        except sqlite3.Error:
+            return batched + rest  # one by one, each in its own transaction
+        self.federation.push.wake.set()  # answers and pushes the batch queued
+        return rest
 
     async def _ignore(self, job: Job, actor_id: str, kind: str, reason: str) -> None:
         """Keep why among the recent refusals `solo queue` shows, then drop the job (in that

@@ -8,11 +8,17 @@ Actors found by key id are kept in memory with their parsed key (`cached_key`), 
 `KEY_CACHE_SIZE`, least recently used first out. An entry is dropped as soon as a transaction
 that changes or deletes that actor's row commits (`Database.watch`), so a key replaced by an
 `Update` or gone with a `Delete` is never used from memory.
+
+A key not yet known is fetched once however many requests it signed arrive meanwhile (they
+share the fetch under way), and the actor fetched is stored by group commit (`Database.write`)
+with the other writes of the moment: a viral post's thousands of first contacts cost no fsync
+each.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -79,6 +85,9 @@ class Resolver:
         self._key_cache_size = key_cache_size
         self._watching: asyncio.Future[None] | None = None
         self._watched = False
+        # keyId → the fetch of its owner under way: requests signed by a key not yet known
+        # all wait for that one fetch (it goes on if they all go away; its limits bound it).
+        self._key_fetches: dict[str, asyncio.Future[RemoteActor]] = {}
 
     async def fetch(
         self, url: str, *, auth: httpx.Auth | None = None, for_key: bool = False
@@ -94,8 +103,9 @@ class Resolver:
         except InvalidActor as error:
             raise ResolveError(str(error)) from None
         await self._watch()
-        async with self.db.transaction() as conn:
-            row_id = await actor_store.upsert_actor(conn, actor)
+        # Batched with the other writes of the moment (group commit): a burst of first
+        # contacts costs one commit, not one fsync per sender.
+        row_id = await self.db.write(functools.partial(actor_store.store_actor, actor=actor))
         version = self.db.version("actors")
         stored = await actor_store.get_actor_by_id(self.db, row_id)
         assert stored is not None
@@ -172,7 +182,23 @@ class Resolver:
         return cached
 
     async def actor_for_key(self, key_id: str) -> RemoteActor:
-        """Fetch the owner of `key_id` (fresh) and require that it names this very key."""
+        """Fetch the owner of `key_id` (fresh) and require that it names this very key.
+
+        One fetch at a time per key: callers asking while it runs share its outcome."""
+        fetch = self._key_fetches.get(key_id)
+        if fetch is None:
+            fetch = asyncio.ensure_future(self._fetch_key_owner(key_id))
+            self._key_fetches[key_id] = fetch
+            fetch.add_done_callback(functools.partial(self._key_fetched, key_id))
+        return await asyncio.shield(fetch)
+
+    def _key_fetched(self, key_id: str, fetch: asyncio.Future[RemoteActor]) -> None:
+        if self._key_fetches.get(key_id) is fetch:
+            del self._key_fetches[key_id]
+        if not fetch.cancelled():
+            fetch.exception()  # retrieved, even when every caller went away
+
+    async def _fetch_key_owner(self, key_id: str) -> RemoteActor:
         url, _ = urldefrag(key_id)
         try:
             document = await self.fetch(url, for_key=True)

@@ -14,7 +14,7 @@ from solo.events import EventBus
 from solo.federation import backfill, cards, poll_tasks, verify_links
 from solo.federation.context import Federation
 from solo.federation.delivery import Deliverer
-from solo.federation.ingress import Ingress
+from solo.federation.ingress import BATCH_SIZE, Ingress
 from solo.federation.poster import Poster, Sender
 from solo.federation.push_sender import PushSender
 from solo.federation.resolver import Resolver
@@ -76,6 +76,7 @@ async def federation(
         webpush=JobQueue(instance.db, "webpush"),
     )
     feeds.notification_wakes.append(built.webpush.wake)
+    ingress = Ingress(built)
     workers = [
         asyncio.create_task(
             run_worker(
@@ -89,9 +90,11 @@ async def federation(
         asyncio.create_task(
             run_worker(
                 built.ingress,
-                Ingress(built),
+                ingress,
                 concurrency=INGRESS_CONCURRENCY,
                 per_host=INGRESS_CONCURRENCY,
+                batch=ingress.apply_batch,
+                batch_size=BATCH_SIZE,
             ),
             name="solo-ingress",
         ),

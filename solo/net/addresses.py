@@ -249,12 +249,16 @@ class PinnedTransport(httpx.AsyncBaseTransport):
     """
 
     def __init__(
-        self, settings: Settings, ssl_context: ssl.SSLContext, connections: int = 100
+        self,
+        settings: Settings,
+        ssl_context: ssl.SSLContext,
+        connections: int = 100,
+        keepalive: int = 20,
     ) -> None:
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context,
             max_connections=connections,
-            max_keepalive_connections=min(20, connections),
+            max_keepalive_connections=min(keepalive, connections),
             keepalive_expiry=5.0,
             network_backend=PinnedBackend(settings),
         )

@@ -50,6 +50,9 @@ ACCEPT_HTML: Final = "text/html"
 # A page's <head> is all a link preview reads: the rest of the body is left unread.
 HTML_HEAD: Final = 256 * 1024
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
+KEY_POOLS: Final = 8
+# Idle connections kept per key pool: the pool polls each of them at every request it serves.
+KEY_POOL_KEEPALIVE: Final = 4
 # Set while the user's own request is served (a page, an API call): its fetches take a pool of
 # their own, which deliveries, backfill and the cache cannot fill.
 _USER_ACTION: ContextVar[bool] = ContextVar("solo_user_action", default=False)
@@ -142,10 +145,15 @@ class Limits:
     max_redirects: int = 3
     # Key fetches run inside inbox requests, for senders not yet verified: they get their own
     # connections and at most this many at once (per host), so a sender whose keyIds answer
-    # slowly cannot hold the connections every other fetch needs.
-    key_fetches: int = 32
+    # slowly cannot hold the connections every other fetch needs. The total is sized for a
+    # viral post: a thousand new senders a second whose keys take 0.2 s each, beside a tenth
+    # whose keys never come and hold their slot until `key_deadline`.
+    key_fetches: int = 256
     key_fetches_per_host: int = 4
     key_slot_wait: float = 5.0  # how long a key fetch waits for a free slot
+    # A key document is a few KB: one that takes longer holds a slot others need (and the
+    # sender waits for our answer meanwhile). `deadline` still applies when shorter.
+    key_deadline: float = 10.0
     # Connections of each pool: the shared one (deliveries, backfill, cards, media) and the
     # user's own (see `user_action`).
     connections: int = 100
@@ -206,7 +214,7 @@ class Fetcher:
         self.limits = limits or Limits()
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
-        self._key_client: httpx.AsyncClient | None = None
+        self._key_clients: list[httpx.AsyncClient] = []
         self._user_client: httpx.AsyncClient | None = None
         self._key_slots = KeySlots(
             self.limits.key_fetches, self.limits.key_fetches_per_host, self.limits.key_slot_wait
@@ -219,12 +227,18 @@ class Fetcher:
         self._client = self._new_client(limits.connections)
         # Pools of their own: key fetches never wait for (or hold) the others' connections,
         # and neither do the user's own actions.
-        self._key_client = self._new_client(limits.key_fetches)
+        # Several pools for them, a host always to the same one (its connection reused): the
+        # pool looks over all its connections at every request, and a burst of first contacts
+        # keeps hundreds open. Each may hold them all; the key slots bound the total.
+        self._key_clients = [
+            self._new_client(limits.key_fetches, keepalive=KEY_POOL_KEEPALIVE)
+            for _ in range(KEY_POOLS)
+        ]
         self._user_client = self._new_client(limits.user_connections)
 
-    def _new_client(self, connections: int) -> httpx.AsyncClient:
+    def _new_client(self, connections: int, keepalive: int = 20) -> httpx.AsyncClient:
         transport = self._transport or PinnedTransport(
-            self.settings, httpx.create_ssl_context(), connections
+            self.settings, httpx.create_ssl_context(), connections, keepalive
         )
         limits = self.limits
         return httpx.AsyncClient(
@@ -263,11 +277,12 @@ class Fetcher:
             )
 
     async def aclose(self) -> None:
-        for name in ("_user_client", "_key_client"):
-            other: httpx.AsyncClient | None = getattr(self, name)
-            if other is not None:
-                setattr(self, name, None)
-                await other.aclose()
+        key_clients, self._key_clients = self._key_clients, []
+        for key_client in key_clients:
+            await key_client.aclose()
+        if self._user_client is not None:
+            user_client, self._user_client = self._user_client, None
+            await user_client.aclose()
         if self._client is not None:
             client, self._client = self._client, None
             await client.aclose()
@@ -299,10 +314,20 @@ class Fetcher:
         if for_key:
             try:
                 async with self._key_slots.slot(url):
-                    return await self._get_activity(url, auth, self._key_client)
+                    return await self._get_activity(url, auth, self._key_client(url))
             except NoKeySlot as full:
                 raise FetchTimeout(str(full), url) from None
         return await self._get_activity(url, auth, None)
+
+    def _key_client(self, url: str) -> httpx.AsyncClient:
+        """The key fetches' pool for `url`'s host (and for what it redirects to)."""
+        if not self._key_clients:
+            raise RuntimeError("Fetcher.open() was not awaited")
+        try:
+            host = httpx.URL(url).host
+        except httpx.InvalidURL:
+            host = ""  # refused with its reason before any connection
+        return self._key_clients[zlib.crc32(host.encode()) % len(self._key_clients)]
 
     async def _get_activity(
         self, url: str, auth: httpx.Auth | None, client: httpx.AsyncClient | None
@@ -475,6 +500,9 @@ class Fetcher:
         unless another pool is named. `federated`: an ActivityPub exchange, which limited
         federation allows only with the servers on its allowlist (each hop checked)."""
         pool = "key fetches'" if client is not None else "shared"
+        deadline = self.limits.deadline
+        if client is not None and client in self._key_clients:
+            deadline = min(deadline, self.limits.key_deadline)
         if client is None and _USER_ACTION.get():
             client, pool = self._user_client, "user's"
         client = client or self._client
@@ -483,7 +511,7 @@ class Fetcher:
         try:
             self.refuse_blocked(url)
             target = self._check(url, federated)
-            async with asyncio.timeout(self.limits.deadline):
+            async with asyncio.timeout(deadline):
                 for _hop in range(self.limits.max_redirects + 1):
                     request = client.build_request(method, target, headers=headers, content=content)
                     response = await client.send(request, auth=auth, stream=True)
@@ -529,7 +557,7 @@ class Fetcher:
         except (TimeoutError, httpx.TimeoutException):
             raise FetchTimeout(
                 f"{url} did not answer within the time limits: the whole request took over"
-                f" {self.limits.deadline:g} s (the total deadline)",
+                f" {deadline:g} s (the total deadline)",
                 url,
             ) from None
         except httpx.HTTPError as error:

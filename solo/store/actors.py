@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 
@@ -87,30 +88,47 @@ def _actor(row: sqlite3.Row) -> RemoteActor:
     )
 
 
-async def upsert_actor(conn: aiosqlite.Connection, actor: RemoteActor) -> int:
-    """Insert or refresh an actor by its id; returns the row id."""
+_FREE_HANDLE = "DELETE FROM actors WHERE username = ? AND domain = ? AND ap_id != ?"
+_UPSERT = (
+    f"INSERT INTO actors ({', '.join(COLUMNS)}, fields_json, raw, fetched_at)"
+    f" VALUES ({', '.join('?' * (len(COLUMNS) + 3))}) ON CONFLICT (ap_id) DO UPDATE SET"
+    f" {', '.join(f'{name} = excluded.{name}' for name in COLUMNS[1:])},"
+    " fields_json = excluded.fields_json, raw = excluded.raw,"
+    " fetched_at = excluded.fetched_at, deleted_at = NULL RETURNING id"
+)
+
+
+def _upsert_args(actor: RemoteActor) -> tuple[tuple[str, str, str], tuple[Any, ...]]:
+    """The arguments of `_FREE_HANDLE` and `_UPSERT` for `actor`."""
     values = asdict(actor)
     row = [values[name] for name in COLUMNS]
     row[COLUMNS.index("locked")] = int(actor.locked)
     row[COLUMNS.index("discoverable")] = int(actor.discoverable)
-    updates = ", ".join(f"{name} = excluded.{name}" for name in COLUMNS[1:])
-    placeholders = ", ".join("?" * (len(COLUMNS) + 3))
-    # A handle that moved to a new actor id frees its old (username, domain) first.
-    await conn.execute(
-        "DELETE FROM actors WHERE username = ? AND domain = ? AND ap_id != ?",
+    return (
         (actor.username, actor.domain, actor.ap_id),
+        (*row, json.dumps(actor.fields), actor.raw, time.time()),
     )
-    sql = (
-        f"INSERT INTO actors ({', '.join(COLUMNS)}, fields_json, raw, fetched_at)"
-        f" VALUES ({placeholders}) ON CONFLICT (ap_id) DO UPDATE SET {updates},"
-        " fields_json = excluded.fields_json, raw = excluded.raw,"
-        " fetched_at = excluded.fetched_at, deleted_at = NULL RETURNING id"
-    )
-    async with conn.execute(sql, (*row, json.dumps(actor.fields), actor.raw, time.time())) as cur:
+
+
+async def upsert_actor(conn: aiosqlite.Connection, actor: RemoteActor) -> int:
+    """Insert or refresh an actor by its id; returns the row id."""
+    free, upsert = _upsert_args(actor)
+    # A handle that moved to a new actor id frees its old (username, domain) first.
+    await conn.execute(_FREE_HANDLE, free)
+    async with conn.execute(_UPSERT, upsert) as cur:
         found = await cur.fetchone()
     assert found is not None
     await domain_blocks.cover_actor(conn, int(found[0]), actor.domain, actor.ap_id)
     return int(found[0])
+
+
+def store_actor(conn: sqlite3.Connection, actor: RemoteActor) -> int:
+    """`upsert_actor` for `Database.write` (on the writer thread, batched with other writes)."""
+    free, upsert = _upsert_args(actor)
+    conn.execute(_FREE_HANDLE, free)
+    row_id = int(conn.execute(_UPSERT, upsert).fetchone()[0])
+    domain_blocks.cover_actor_now(conn, row_id, actor.domain, actor.ap_id)
+    return row_id
 
 
 async def set_counts(

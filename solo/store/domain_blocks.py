@@ -9,6 +9,7 @@ differ from the server that hosts the account).
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 import weakref
 from collections.abc import Iterable, Sequence
@@ -137,18 +138,26 @@ async def refresh_covered(conn: aiosqlite.Connection) -> set[int]:
     return covered
 
 
+_COVERING = "SELECT 1 FROM domain_blocks WHERE domain IN (SELECT value FROM json_each(?)) LIMIT 1"
+_COVER = "INSERT OR IGNORE INTO domain_blocked_actors (actor_id) VALUES (?)"
+
+
+def _cover_candidates(domain: str, ap_id: str) -> str:
+    return json.dumps(suffixes(domain) + suffixes(_url_host(ap_id)))
+
+
 async def cover_actor(conn: aiosqlite.Connection, actor_id: int, domain: str, ap_id: str) -> None:
     """Cover an account just stored when a block covers it: one indexed query."""
-    candidates = suffixes(domain) + suffixes(_url_host(ap_id))
-    async with conn.execute(
-        "SELECT 1 FROM domain_blocks WHERE domain IN (SELECT value FROM json_each(?)) LIMIT 1",
-        (json.dumps(candidates),),
-    ) as cursor:
+    async with conn.execute(_COVERING, (_cover_candidates(domain, ap_id),)) as cursor:
         found = await cursor.fetchone()
     if found is not None:
-        await conn.execute(
-            "INSERT OR IGNORE INTO domain_blocked_actors (actor_id) VALUES (?)", (actor_id,)
-        )
+        await conn.execute(_COVER, (actor_id,))
+
+
+def cover_actor_now(conn: sqlite3.Connection, actor_id: int, domain: str, ap_id: str) -> None:
+    """`cover_actor` on the writer thread (inside `Database.write`)."""
+    if conn.execute(_COVERING, (_cover_candidates(domain, ap_id),)).fetchone() is not None:
+        conn.execute(_COVER, (actor_id,))
 
 
 async def blocked_hosts(conn: aiosqlite.Connection, hosts: Iterable[str]) -> set[str]:

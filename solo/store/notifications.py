@@ -143,6 +143,20 @@ async def is_shown(db: Database, notification_id: int) -> bool:
     )
 
 
+async def shown_among(db: Database, notification_ids: list[int]) -> set[int]:
+    """Those of `notification_ids` the user gets, in one query (a batch's notifications)."""
+    shown: set[int] = set()
+    for start in range(0, len(notification_ids), 500):  # under SQLite's variable limit
+        chunk = notification_ids[start : start + 500]
+        rows = await db.fetchall(
+            f"SELECT id FROM notifications WHERE id IN ({','.join('?' * len(chunk))})"
+            f" AND filtered = 0 AND NOT {notification_suppressed()}",
+            chunk,
+        )
+        shown.update(int(row[0]) for row in rows)
+    return shown
+
+
 async def mark_all_read(conn: aiosqlite.Connection) -> int:
     """Mark every notification in the list read (held-back ones stay unread, to be read once
     accepted); returns how many were unread."""
