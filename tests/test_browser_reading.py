@@ -191,6 +191,11 @@ async def test_new_posts_wait_in_a_pill_while_reading_further_down(
                 assert response.status_code == 303, response.text
         await expect(pill).to_have_text("2 new posts", timeout=WAIT_MS)
         await expect(pill).to_be_visible()
+        # In sight: below the phone's sticky header, not behind it.
+        header = await page.locator("header.site").bounding_box()
+        shown = await pill.bounding_box()
+        assert header is not None and shown is not None
+        assert shown["y"] >= header["y"] + header["height"], (header, shown)
         await expect(card(page, "Bob's live one")).to_have_count(0)
         after = await reading.evaluate("e => e.getBoundingClientRect().top")
         assert after == before, (before, after)
