@@ -18,6 +18,7 @@ from bench import (
     lists_tags,
     media,
     procs,
+    sdcard,
     search,
     stampede,
     startup,
@@ -40,6 +41,7 @@ NAMES = (
     "search",
     "stampede",
     "wire",
+    "sdcard",
 )
 
 parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -95,3 +97,5 @@ for name in args.names or NAMES:
         asyncio.run(stampede.run(profile=args.profile))
     elif name == "wire":
         asyncio.run(wire.run())
+    elif name == "sdcard":
+        asyncio.run(sdcard.run(profile=args.profile))
