@@ -15,6 +15,10 @@ after an fsync) and `wchar` (what it passed to write(2)).
 3. delivery: one public post made through `POST /api/v1/statuses`, delivered to 10,000 servers
    (the fleet verifies each signature), until the push queue has drained: bytes per delivery.
 
+`--profile` says where the writes go: Solo runs with SOLO_LITESTREAM=true (it never
+checkpoints), so every frame of a phase stays in the WAL, where the benchmark reads the page
+numbers and names each page's table or index through SQLite's `dbstat`.
+
 Part 2, in this process (`retention_size`): a fresh instance with 1,000,000 remote posts by
 10,000 actors spread over 180 days (plain SQL like bench/timelines.py, in batches), its size at
 500,000 and 1,000,000; `solo.actions.retention.prune` at 90 days; the pages it freed (the file

@@ -3,7 +3,10 @@
 Every `retention_days` (0: keep everything), remote posts nobody here touched go once older
 than that many days (`solo.store.retention` says which), with their cached files: in batches of
 BATCH, each its own short transaction, with a pause between them so that the inbox and the
-pages never wait long behind the writer.
+pages never wait long behind the writer. Whatever `retention_days` says, the jobs done more
+than a day ago go too (`jobs.DONE_KEPT_SECONDS`): each holds a whole incoming activity or a
+delivery's row, and nothing reads them once done; so do the ids of incoming activities older
+than SEEN_KEPT_DAYS, kept only to drop a sender's retries.
 """
 
 from __future__ import annotations
@@ -19,10 +22,13 @@ from solo.db import Database
 from solo.federation.context import Federation
 from solo.federation.per_federation import PerFederation, cancel_all
 from solo.federation.sleeper import run_steps
+from solo.jobs import DONE_KEPT_SECONDS
 from solo.media.storage import Storage
 from solo.store import retention as store
 
 BATCH: Final = 500
+JOBS_BATCH: Final = 5000  # done jobs are small rows with no foreign keys to follow
+SEEN_KEPT_DAYS: Final = 30  # ids of incoming activities, kept against duplicates
 PAUSE: Final = 0.05  # seconds between batches: the writer is free for others meanwhile
 BATCHES_PER_STEP: Final = 20  # then the step ends and the next one comes after AGAIN
 AGAIN: Final = 1.0
@@ -84,11 +90,59 @@ async def prune(
     return progress, removed
 
 
+async def prune_done_jobs(
+    db: Database, *, before: float | None = None, batches: int | None = None
+) -> int:
+    """Remove the jobs done more than `jobs.DONE_KEPT_SECONDS` ago, batch after batch (each its
+    own transaction); returns how many. Whatever retention_days says: they are history."""
+    cutoff = time.time() - DONE_KEPT_SECONDS if before is None else before
+    removed = done = 0
+    while batches is None or done < batches:
+        async with db.transaction() as conn:
+            count = await store.prune_done_jobs(conn, cutoff, JOBS_BATCH)
+        done += 1
+        removed += count
+        if count < JOBS_BATCH:
+            break
+        await asyncio.sleep(PAUSE)
+    return removed
+
+
+async def prune_seen_activities(
+    db: Database, *, before: float | None = None, batches: int | None = None
+) -> int:
+    """Forget the ids of incoming activities older than SEEN_KEPT_DAYS, batch after batch;
+    returns how many."""
+    cutoff = older_than(SEEN_KEPT_DAYS) if before is None else before
+    removed = done = 0
+    while batches is None or done < batches:
+        async with db.transaction() as conn:
+            count = await store.prune_seen_activities(conn, cutoff, JOBS_BATCH)
+        done += 1
+        removed += count
+        if count < JOBS_BATCH:
+            break
+        await asyncio.sleep(PAUSE)
+    return removed
+
+
 async def step(federation: Federation) -> float:
-    """One background round: up to BATCHES_PER_STEP batches; how long to sleep after it."""
+    """One background round: the old done jobs, then up to BATCHES_PER_STEP batches of posts;
+    how long to sleep after it."""
+    jobs_removed = await prune_done_jobs(federation.db, batches=BATCHES_PER_STEP)
+    seen_removed = await prune_seen_activities(federation.db, batches=BATCHES_PER_STEP)
+    if jobs_removed or seen_removed:
+        log.info(
+            "retention: removed %d jobs done more than a day ago, %d ids of incoming"
+            " activities older than %d days",
+            jobs_removed,
+            seen_removed,
+            SEEN_KEPT_DAYS,
+        )
+    more_jobs = max(jobs_removed, seen_removed) >= JOBS_BATCH * BATCHES_PER_STEP
     days = federation.settings.retention_days
     if days <= 0:
-        return IDLE
+        return AGAIN if more_jobs else IDLE
     progress, removed = await prune(
         federation.db, federation.storage, days, batches=BATCHES_PER_STEP
     )
@@ -100,7 +154,8 @@ async def step(federation: Federation) -> float:
             days,
             progress.files,
         )
-    return AGAIN if progress.removed >= BATCH * BATCHES_PER_STEP else IDLE
+    more_posts = progress.removed >= BATCH * BATCHES_PER_STEP
+    return AGAIN if more_jobs or more_posts else IDLE
 
 
 class _Running:
