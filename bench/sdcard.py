@@ -127,6 +127,25 @@ def describe_pages(db_path: Path, pages: list[int], commits: int, per: int, what
     )
 
 
+def row_sizes(db_path: Path) -> str:
+    """What the queue's history costs on disk: the jobs and activities b-trees per row."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        parts = []
+        for table, index in (("jobs", "jobs_%"), ("activities", "%activities%")):
+            size = conn.execute(
+                "SELECT coalesce(SUM(pgsize), 0) FROM dbstat WHERE name = ? OR name LIKE ?",
+                (table, index),
+            ).fetchone()[0]
+            rows = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            parts.append(
+                f"{table} {size / MB:.1f} MB for {rows:,} rows ({size / max(rows, 1):,.0f} B a row)"
+            )
+        return "; ".join(parts)
+    finally:
+        conn.close()
+
+
 def like_specs() -> list[loadgen.Spec]:
     """LIKES Likes from distinct followers (u0…u4 of every server: their keys are seeded)."""
     return [("like", k % HOSTS, (k // HOSTS) % 5, k) for k in range(LIKES)]
@@ -216,6 +235,7 @@ async def live(*, profile: bool = False) -> None:
                 profiles.append(describe_pages(settings.db_path, pages, commits, HOSTS, "delivery"))
             push_cpu = share.summary()
             sizes = settings.db_path.stat().st_size, wal.stat().st_size if wal.exists() else 0
+            history = row_sizes(settings.db_path)
 
         hour = 3600.0 / IDLE_SECONDS
         print(
@@ -240,6 +260,7 @@ async def live(*, profile: bool = False) -> None:
         )
         print(f"  push jobs by state: {push_counts}; {push_cpu}")
         print(f"  database {sizes[0] / MB:.1f} MB, WAL {sizes[1] / MB:.1f} MB at the end")
+        print(f"  on disk at the end: {history} (done jobs go after a day, ids after 30 days)")
         if profile:
             print("  profile (Solo not checkpointing, so the figures above lack checkpoints):")
             print("\n".join(profiles))
