@@ -5,6 +5,7 @@ whatever we touched stays, however old."""
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -186,8 +187,12 @@ def test_solo_prune_removes_them_now_with_a_count(
     assert main(["--data-dir", str(settings.data_dir), "prune", "--days", "30"]) == 0
     out = capsys.readouterr().out
     assert "Removed 1,205 remote posts older than 30 days" in out
+    shrunk = re.search(r"the database file shrank by ([\d.]+) MB", out)
+    assert shrunk is not None and float(shrunk.group(1)) > 0
     with sqlite3.connect(settings.db_path) as conn:
         ids = {row[0] for row in conn.execute("SELECT id FROM statuses")}
+        # Every page the prune freed went back to the file system, not just the first one.
+        assert conn.execute("PRAGMA freelist_count").fetchone()[0] == 0
     assert young in ids and not ids & set(old)
     # Nothing older is left: a second run says so.
     assert main(["--data-dir", str(settings.data_dir), "prune", "--days", "30"]) == 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from solo.media.storage import Storage
 from solo.store import retention as store
 
 BATCH: Final = 500
+VACUUM_PAGES: Final = 2000  # free pages given back per transaction
+INCREMENTAL: Final = 2  # PRAGMA auto_vacuum's value for incremental
 JOBS_BATCH: Final = 5000  # done jobs are small rows with no foreign keys to follow
 SEEN_KEPT_DAYS: Final = 30  # ids of incoming activities, kept against duplicates
 PAUSE: Final = 0.05  # seconds between batches: the writer is free for others meanwhile
@@ -44,6 +47,7 @@ class Progress:
     removed: int = 0
     files: int = 0
     freed: int = 0
+    given_back: int = 0  # bytes of the database file given back to the file system
 
 
 def older_than(days: int, now: float | None = None) -> float:
@@ -58,10 +62,12 @@ async def prune(
     batches: int | None = None,
     pause: float = PAUSE,
     on_batch: Callable[[Progress], None] | None = None,
+    give_back: bool = False,
 ) -> tuple[Progress, list[int]]:
     """Prune batch after batch until none is left (or `batches` were done); what was removed,
     and the status ids, for the feeds. Files go after their rows: a row without its file is
-    fetched again, a file without its row is never served."""
+    fetched again, a file without its row is never served. `give_back` then shrinks the file
+    by the pages freed (`give_back_free_pages`)."""
     cutoff = older_than(days)
     progress = Progress()
     removed: list[int] = []
@@ -83,11 +89,35 @@ async def prune(
         if len(batch.status_ids) < BATCH:
             break
         await asyncio.sleep(pause)
-    if removed:
-        # Give the freed pages back to the file system where the database allows it
-        # (auto_vacuum = incremental); otherwise SQLite reuses them for new rows.
-        await db.execute("PRAGMA incremental_vacuum")
+    if removed and give_back:
+        progress.given_back = await give_back_free_pages(db, pause=pause)
     return progress, removed
+
+
+def _vacuum_some(conn: sqlite3.Connection) -> int:
+    """Up to VACUUM_PAGES free pages given back; how many remain free. Each step of the
+    statement frees one page, so all its rows must be read (one `execute` frees one page)."""
+    conn.execute(f"PRAGMA incremental_vacuum({VACUUM_PAGES})").fetchall()
+    return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+
+
+async def give_back_free_pages(db: Database, *, pause: float = PAUSE) -> int:
+    """Shrink the file by its free pages (a database made with auto_vacuum = incremental; any
+    other keeps them for new rows), a few thousand per transaction; the bytes given back.
+
+    Only `solo prune` does this. In the background the pages a prune frees are simply reused
+    by the posts that keep arriving: moving pages to shrink a file that grows back would only
+    wear an SD card."""
+    if int(await db.fetchval("PRAGMA auto_vacuum")) != INCREMENTAL:
+        return 0
+    page_size = int(await db.fetchval("PRAGMA page_size"))
+    before = int(await db.fetchval("PRAGMA page_count"))
+    free = True
+    while free:
+        free = bool(await db.write(_vacuum_some))
+        if free:
+            await asyncio.sleep(pause)  # the writer is free for others meanwhile
+    return (before - int(await db.fetchval("PRAGMA page_count"))) * page_size
 
 
 async def prune_done_jobs(
