@@ -94,11 +94,17 @@ async def prune(
     return progress, removed
 
 
+def _free_pages(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+
+
 def _vacuum_some(conn: sqlite3.Connection) -> int:
     """Up to VACUUM_PAGES free pages given back; how many remain free. Each step of the
-    statement frees one page, so all its rows must be read (one `execute` frees one page)."""
-    conn.execute(f"PRAGMA incremental_vacuum({VACUUM_PAGES})").fetchall()
-    return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+    statement frees one page and Python's `execute` steps it once (fetchall does not step it
+    further: it returns no rows), so it is executed once per page."""
+    for _ in range(min(VACUUM_PAGES, _free_pages(conn))):
+        conn.execute("PRAGMA incremental_vacuum")
+    return _free_pages(conn)
 
 
 async def give_back_free_pages(db: Database, *, pause: float = PAUSE) -> int:
