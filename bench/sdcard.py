@@ -241,7 +241,7 @@ async def live(*, profile: bool = False) -> None:
         hour = 3600.0 / IDLE_SECONDS
         print(
             f"sdcard: idle {idle[0] * hour / MB:.2f} MB/hour written to disk"
-            f" ({idle[0]:,} B in {IDLE_SECONDS:.0f} s, × {hour:.0f}: one minute scaled to an hour);"
+            f" ({idle[0]:,} B in {IDLE_SECONDS:.0f} s, × {hour:.0f}: the window scaled to an hour);"
             f" wchar {idle[1] * hour / MB:.2f} MB/hour"
         )
         applied = counts.get("done", 0)
