@@ -19,6 +19,7 @@ from bench import (
     lists_tags,
     media,
     procs,
+    sdcard,
     search,
     stampede,
     startup,
@@ -42,6 +43,7 @@ NAMES = (
     "search",
     "stampede",
     "wire",
+    "sdcard",
 )
 
 parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -99,3 +101,5 @@ for name in args.names or NAMES:
         asyncio.run(stampede.run(profile=args.profile))
     elif name == "wire":
         asyncio.run(wire.run())
+    elif name == "sdcard":
+        asyncio.run(sdcard.run(profile=args.profile))

@@ -296,7 +296,11 @@ def cmd_prune(args: argparse.Namespace) -> int:
             total = await retention_store.count_prunable(db, retention.older_than(days))
             bar("pruning", 0, total)
             progress, _ = await retention.prune(
-                db, storage, days, on_batch=lambda p: bar("pruning", p.removed, total)
+                db,
+                storage,
+                days,
+                on_batch=lambda p: bar("pruning", p.removed, total),
+                give_back=True,
             )
             return progress, total
         except BaseException:
@@ -310,7 +314,8 @@ def cmd_prune(args: argparse.Namespace) -> int:
     bar.end()
     print(
         f"Removed {progress.removed:,} remote posts older than {days} days that nobody here"
-        f" touched, and {progress.files:,} cached files ({progress.freed / MB:.1f} MB)."
+        f" touched, and {progress.files:,} cached files ({progress.freed / MB:.1f} MB);"
+        f" the database file shrank by {progress.given_back / MB:.1f} MB."
     )
     pid = control.running_server(settings)
     if pid is not None and progress.removed:

@@ -5,6 +5,7 @@ whatever we touched stays, however old."""
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -186,8 +187,12 @@ def test_solo_prune_removes_them_now_with_a_count(
     assert main(["--data-dir", str(settings.data_dir), "prune", "--days", "30"]) == 0
     out = capsys.readouterr().out
     assert "Removed 1,205 remote posts older than 30 days" in out
+    shrunk = re.search(r"the database file shrank by ([\d.]+) MB", out)
+    assert shrunk is not None and float(shrunk.group(1)) > 0
     with sqlite3.connect(settings.db_path) as conn:
         ids = {row[0] for row in conn.execute("SELECT id FROM statuses")}
+        # Every page the prune freed went back to the file system, not just the first one.
+        assert conn.execute("PRAGMA freelist_count").fetchone()[0] == 0
     assert young in ids and not ids & set(old)
     # Nothing older is left: a second run says so.
     assert main(["--data-dir", str(settings.data_dir), "prune", "--days", "30"]) == 0
@@ -212,3 +217,81 @@ async def test_a_new_database_gives_freed_pages_back_incrementally(settings: Set
     await initialise(settings, "correct horse battery")
     with sqlite3.connect(settings.db_path) as conn:
         assert conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
+
+
+async def test_jobs_done_a_day_ago_go_whatever_retention_says(
+    keep_all: Settings, template_root: Path
+) -> None:
+    """Done jobs are history (a whole incoming activity each): the background round removes
+    those done more than a day ago, in batches, even with retention_days = 0; jobs still
+    waiting, dead ones and recent ones stay."""
+    await initialise_fast(keep_all, template_root)
+    app = create_app(keep_all)
+    async with app.router.lifespan_context(app):
+        federation = federation_of(app)
+        now = time.time()
+        rows = [
+            ("ingress", "done", now - 2 * DAY),
+            ("push", "done", now - 3 * DAY),
+            ("ingress", "done", now - 90 * DAY),
+            ("ingress", "done", now - 3600),  # done an hour ago: kept
+            ("push", "dead", now - 9 * DAY),  # kept to tell why it failed
+            ("push", "retrying", now - 2 * DAY),  # still waiting
+        ]
+        async with federation.db.transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO jobs (queue, state, payload, next_attempt_at, created_at,"
+                " updated_at) VALUES (?, ?, '{}', ?, ?, ?)",
+                [(queue, state, at + 10 * DAY, at, at) for queue, state, at in rows],
+            )
+        assert await retention.step(federation) == retention.IDLE
+        left = await federation.db.fetchall("SELECT queue, state FROM jobs ORDER BY id")
+        assert [tuple(row) for row in left] == [
+            ("ingress", "done"),
+            ("push", "dead"),
+            ("push", "retrying"),
+        ]
+
+        # Many of them go a batch at a time, each its own transaction.
+        many = retention.JOBS_BATCH * 2 + 7
+        async with federation.db.transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO jobs (queue, state, payload, next_attempt_at, created_at,"
+                " updated_at) VALUES ('ingress', 'done', '{}', ?, ?, ?)",
+                [(now - 5 * DAY,) * 3] * many,
+            )
+        assert await retention.prune_done_jobs(federation.db, batches=1) == retention.JOBS_BATCH
+        assert await retention.prune_done_jobs(federation.db) == many - retention.JOBS_BATCH
+        assert await federation.db.fetchval("SELECT COUNT(*) FROM jobs") == 3
+
+
+async def test_ids_of_incoming_activities_are_forgotten_after_a_month(
+    keep_all: Settings, template_root: Path
+) -> None:
+    """The ids that drop a sender's retries go once older than SEEN_KEPT_DAYS, oldest first
+    and never past a young one; our own activities (their bodies are delivered) stay."""
+    await initialise_fast(keep_all, template_root)
+    app = create_app(keep_all)
+    async with app.router.lifespan_context(app):
+        federation = federation_of(app)
+        now = time.time()
+        month = retention.SEEN_KEPT_DAYS * DAY
+        rows = [
+            ("https://a.test/likes/1", 0, now - month - 5 * DAY),
+            ("https://solo.test/activities/1", 1, now - month - 4 * DAY),  # ours: stays
+            ("https://a.test/likes/2", 0, now - month - 3 * DAY),
+            ("https://a.test/likes/3", 0, now - DAY),  # young: stays
+            ("https://a.test/likes/4", 0, now - month - 2 * DAY),  # behind a young one: next run
+        ]
+        async with federation.db.transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO activities (ap_id, type, local, created_at) VALUES (?, 'Like', ?, ?)",
+                rows,
+            )
+        assert await retention.step(federation) == retention.IDLE
+        left = await federation.db.fetchall("SELECT ap_id FROM activities ORDER BY id")
+        assert [row[0] for row in left if "a.test" in row[0] or "solo.test/act" in row[0]] == [
+            "https://solo.test/activities/1",
+            "https://a.test/likes/3",
+            "https://a.test/likes/4",
+        ]

@@ -418,3 +418,52 @@ async def test_the_counts_of_the_minute_under_way_survive_a_restart(
         assert sum(taken.delivered for taken in stored) == 2
         figures = await server_stats.figures(federation)
         assert sum(bar.delivered for bar in figures.hours) == 2
+
+
+async def test_idle_minutes_wait_in_memory_and_are_written_together(
+    settings: Settings, template_root: Path, remote: FakeRemote
+) -> None:
+    """An idle server writes its samples a quarter-hour at a time (the SD card), shows them
+    meanwhile, and writes what waits when it stops."""
+    await initialise_fast(settings, template_root)
+    application = create_app(settings, transport=remote)
+    async with application.router.lifespan_context(application):
+        federation = federation_of(application)
+        start = (time.time() // 60 - 100) * 60  # whole minutes, none of them the present one
+        await server_stats.sample(federation, start)
+
+        async def stored() -> int:
+            return int(
+                await federation.db.fetchval(
+                    "SELECT COUNT(*) FROM server_samples WHERE at >= ? AND at < ?",
+                    (int(start) - 60, int(start) + 60 * 20),
+                )
+            )
+
+        written = await stored()
+        for minute in range(1, server_stats.IDLE_WRITTEN_TOGETHER):
+            await server_stats.sample(federation, start + 60 * minute)
+        assert await stored() == written  # fourteen idle minutes: nothing written yet
+        figures = await server_stats.figures(federation)
+        shown = {taken.at for taken in figures.minutes}
+        assert {int(start + 60 * (m - 1)) for m in range(1, 15)} <= shown
+        await server_stats.sample(federation, start + 60 * server_stats.IDLE_WRITTEN_TOGETHER)
+        assert await stored() == written + server_stats.IDLE_WRITTEN_TOGETHER  # all at once
+
+        # A minute with something to tell is written at once, with the idle ones before it.
+        await server_stats.sample(federation, start + 60 * 16)
+        (job,) = await later_jobs(federation, ["a.test"])
+        await federation.push.done(job)
+        await server_stats.sample(federation, start + 60 * 17)
+        assert await stored() == written + server_stats.IDLE_WRITTEN_TOGETHER + 2
+        await server_stats.sample(federation, start + 60 * 18)  # idle again: waits
+        assert await stored() == written + server_stats.IDLE_WRITTEN_TOGETHER + 2
+    check = create_app(settings, transport=remote)
+    async with check.router.lifespan_context(check):
+        rows = await federation_of(check).db.fetchall(
+            "SELECT at, delivered FROM server_samples WHERE at >= ? AND at < ? ORDER BY at",
+            (int(start) - 60, int(start) + 60 * 20),
+        )
+        ats = [row[0] for row in rows]
+        assert int(start + 60 * 17) in ats  # the waiting minute was written at shutdown
+        assert sum(row[1] for row in rows) == 1

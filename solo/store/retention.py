@@ -51,6 +51,37 @@ class Pruned:
     freed: int
 
 
+async def prune_done_jobs(conn: aiosqlite.Connection, older_than: float, limit: int) -> int:
+    """Remove up to `limit` jobs done before `older_than` (any queue), oldest first, inside the
+    caller's transaction; returns how many. A done job is history: its payload (a whole
+    incoming activity) would otherwise stay on disk for ever."""
+    cursor = await conn.execute(
+        "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 'done'"
+        " AND updated_at < ? ORDER BY id LIMIT ?)",
+        (older_than, limit),
+    )
+    return cursor.rowcount
+
+
+async def prune_seen_activities(conn: aiosqlite.Connection, older_than: float, limit: int) -> int:
+    """Forget up to `limit` ids of incoming activities seen before `older_than`, oldest first,
+    inside the caller's transaction; returns how many. They only stop a sender's retries from
+    being applied twice, and every sender has given up long before (Mastodon after about two
+    days); a replayed old request fails its signature's date check. Our own activities stay:
+    their bodies are what deliveries send."""
+    async with conn.execute(
+        "SELECT id, created_at FROM activities WHERE local = 0 ORDER BY id LIMIT ?", (limit,)
+    ) as cursor:
+        rows = [(int(row[0]), float(row[1])) async for row in cursor]
+    old = []
+    for row_id, created_at in rows:  # ids grow with time: the first young one ends the run
+        if created_at >= older_than:
+            break
+        old.append((row_id,))
+    await conn.executemany("DELETE FROM activities WHERE id = ?", old)
+    return len(old)
+
+
 def cutoff_id(older_than: float) -> int:
     """The first status id published at `older_than` (a Unix time): older ones are below."""
     return unix_to_id(older_than)

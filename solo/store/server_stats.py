@@ -6,7 +6,8 @@ is read from the `jobs` and `hosts` tables as they are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from solo.db import Database
 
@@ -68,23 +69,47 @@ class FailingHost:
     unavailable: bool
 
 
+_RECORD = (
+    f"INSERT INTO server_samples ({', '.join(SAMPLE_COLUMNS)})"
+    f" VALUES ({', '.join('?' * len(SAMPLE_COLUMNS))})"
+    " ON CONFLICT (at) DO UPDATE SET"
+    " delivered = delivered + excluded.delivered, retried = retried + excluded.retried,"
+    " dead = dead + excluded.dead, accepted = accepted + excluded.accepted,"
+    " push_waiting = excluded.push_waiting, push_retrying = excluded.push_retrying,"
+    " ingress_waiting = excluded.ingress_waiting,"
+    " rss_bytes = coalesce(excluded.rss_bytes, rss_bytes),"
+    " database_bytes = coalesce(excluded.database_bytes, database_bytes),"
+    " media_bytes = coalesce(excluded.media_bytes, media_bytes),"
+    " cache_bytes = coalesce(excluded.cache_bytes, cache_bytes)"
+)
+
+
 async def record(db: Database, sample: Sample) -> None:
     """Store a sample; a second one for the same minute (a restart) adds its counts to the
     first and replaces its depths."""
-    columns = ", ".join(SAMPLE_COLUMNS)
-    placeholders = ", ".join("?" * len(SAMPLE_COLUMNS))
-    await db.execute(
-        f"INSERT INTO server_samples ({columns}) VALUES ({placeholders})"
-        " ON CONFLICT (at) DO UPDATE SET"
-        " delivered = delivered + excluded.delivered, retried = retried + excluded.retried,"
-        " dead = dead + excluded.dead, accepted = accepted + excluded.accepted,"
-        " push_waiting = excluded.push_waiting, push_retrying = excluded.push_retrying,"
-        " ingress_waiting = excluded.ingress_waiting,"
-        " rss_bytes = coalesce(excluded.rss_bytes, rss_bytes),"
-        " database_bytes = coalesce(excluded.database_bytes, database_bytes),"
-        " media_bytes = coalesce(excluded.media_bytes, media_bytes),"
-        " cache_bytes = coalesce(excluded.cache_bytes, cache_bytes)",
-        tuple(getattr(sample, name) for name in SAMPLE_COLUMNS),
+    await record_many(db, [sample])
+
+
+async def record_many(db: Database, samples: Sequence[Sample]) -> None:
+    """Store samples in one transaction, in order, each as `record` does."""
+    if samples:
+        await db.executemany(
+            _RECORD, [tuple(getattr(sample, name) for name in SAMPLE_COLUMNS) for sample in samples]
+        )
+
+
+def combined(first: Sample, then: Sample) -> Sample:
+    """Two samples of one minute as `record` leaves them in the table."""
+    return replace(
+        then,
+        delivered=first.delivered + then.delivered,
+        retried=first.retried + then.retried,
+        dead=first.dead + then.dead,
+        accepted=first.accepted + then.accepted,
+        rss_bytes=first.rss_bytes if then.rss_bytes is None else then.rss_bytes,
+        database_bytes=first.database_bytes if then.database_bytes is None else then.database_bytes,
+        media_bytes=first.media_bytes if then.media_bytes is None else then.media_bytes,
+        cache_bytes=first.cache_bytes if then.cache_bytes is None else then.cache_bytes,
     )
 
 
