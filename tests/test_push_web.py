@@ -242,3 +242,17 @@ async def test_every_browser_can_be_turned_off_and_their_number_is_bounded(
     page = (await client.get("/settings/push")).text
     assert "No browser gets notifications now." in page
     assert await app.state.instance.db.fetchval("SELECT COUNT(*) FROM push_subscriptions") == 0
+
+
+async def test_the_manifest_speaks_the_installers_language(client: httpx.AsyncClient) -> None:
+    german = await client.get("/manifest.webmanifest", headers={"Accept-Language": "de"})
+    manifest = german.json()
+    assert manifest["lang"] == "de"
+    assert [shortcut["name"] for shortcut in manifest["shortcuts"]] == [
+        "Neuer Beitrag",
+        "Benachrichtigungen",
+    ]
+    assert "auf Solo" in manifest["description"]
+    assert "Accept-Language" in german.headers["vary"]
+    english = (await client.get("/manifest.webmanifest", headers={"Accept-Language": "xx"})).json()
+    assert english["lang"] == "en" and english["shortcuts"][0]["name"] == "New post"

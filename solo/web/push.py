@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from solo import urls
 from solo.actions import push as push_actions
-from solo.edge.i18n import N_, gettext_for
+from solo.edge.i18n import N_, gettext_for, locale_of
 from solo.edge.templating import flash, render
 from solo.federation.context import federation_of
 from solo.paths import static_dir
@@ -58,12 +58,15 @@ async def manifest(request: Request) -> Response:
     account = await get_account(federation.db)
     name = (account.display_name if account else "") or urls.handle(settings)
     short = name if len(name) <= SHORT_NAME_CHARS else "Solo"
+    # In the language of whoever installs it (the owner's choice, else their browser's).
+    _ = gettext_for(request)
+    description = _("%(handle)s on Solo, a fediverse server of one's own")
     document = {
         "id": "/",
         "name": f"{name} · Solo",
         "short_name": short,
-        "description": f"{urls.handle(settings)} on Solo, a fediverse server of one's own",
-        "lang": "en",
+        "description": description % {"handle": urls.handle(settings)},
+        "lang": locale_of(request),
         "start_url": "/",
         "scope": "/",
         "display": "standalone",
@@ -78,14 +81,14 @@ async def manifest(request: Request) -> Response:
             _icon("/static/icons/icon-maskable-512.png", 512, "maskable"),
         ],
         "shortcuts": [
-            {"name": "New post", "url": "/compose"},
-            {"name": "Notifications", "url": "/notifications"},
+            {"name": _("New post"), "url": "/compose"},
+            {"name": _("Notifications"), "url": "/notifications"},
         ],
     }
     return JSONResponse(
         document,
         media_type="application/manifest+json",
-        headers={"Cache-Control": "public, max-age=3600"},
+        headers={"Cache-Control": "public, max-age=3600", "Vary": "Accept-Language, Cookie"},
     )
 
 
