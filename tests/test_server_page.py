@@ -383,7 +383,17 @@ def test_chart_geometry_scales_stacks_and_leaves_gaps() -> None:
         1000,
     ]
     assert charts.nice_bytes(900 * 1024 * 1024) == 1000 * 1024 * 1024
-    assert charts.human_bytes(3 * 1024**3) == "3 GB" and charts.human_bytes(1536) == "1.5 KB"
+
+    # CLDR's units; some languages put a no-break space between number and unit.
+    def spaced(text: str) -> str:
+        return text.replace("\u00a0", " ").replace("\u202f", " ")
+
+    assert charts.human_bytes(3 * 1024**3) == "3 GB" and charts.human_bytes(1536) == "1.5 kB"
+    assert charts.human_bytes(500) == "500 bytes"
+    assert spaced(charts.human_bytes(1.5 * 1024**2, "fr")) == "1,5 Mo"
+    assert charts.human_duration(3 * 86400 + 4 * 3600) == "3d 4h"
+    assert charts.human_duration(3 * 86400 + 4 * 3600, "fr") == "3j 4h"
+    assert charts.human_duration(12 * 60 + 5, "de") == "12 Min."
     chart = charts.stacked_bars(
         [("a", {"delivered": 6, "retried": 3, "dead": 1}), ("b", {})],
         ["delivered", "retried", "dead"],

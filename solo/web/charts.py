@@ -12,6 +12,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from babel.units import format_unit
+
 SLOT = 10  # viewBox units per bar or point
 HEIGHT = 100
 
@@ -141,32 +143,41 @@ def lines(
     return Chart(max(length, 1) * SLOT, HEIGHT, top, [], drawn)
 
 
-def human_bytes(value: float | None) -> str:
-    """1.5 MB, 500 MB, 2 GB: one decimal under 100, none where it would be .0."""
+def human_bytes(value: float | None, locale: str = "en") -> str:
+    """1.5 MB, 500 MB, 2 GB (1,5 Mo in French): one decimal under 100, none where it would
+    be .0."""
     if value is None:
         return "—"
     if not value:
         return "0"
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if abs(value) < 1024 or unit == "TB":
+    for unit in ("byte", "kilobyte", "megabyte", "gigabyte", "terabyte"):
+        if abs(value) < 1024 or unit == "terabyte":
             break
         value /= 1024
-    if unit == "bytes":
-        return f"{int(value)} bytes"
-    text = f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}".removesuffix(".0")
-    return f"{text} {unit}"
+    if unit != "byte":
+        value = round(value) if abs(value) >= 100 else round(value, 1)
+    shown = int(value) if value == int(value) else value
+    # "500 bytes" is whole words in every language; "1.5 MB" the short unit.
+    if unit == "byte":
+        return format_unit(shown, "digital-byte", length="long", locale=locale)
+    return format_unit(shown, f"digital-{unit}", length="short", locale=locale)
 
 
-def human_duration(seconds: float) -> str:
+def human_duration(seconds: float, locale: str = "en") -> str:
+    """3d 4h, 4h 12m, 12m, 5s, in the reader's language's narrow units."""
     seconds = max(0, int(seconds))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
+
+    def unit(count: int, name: str) -> str:
+        return format_unit(count, f"duration-{name}", length="narrow", locale=locale)
+
     if days:
-        return f"{days} d {hours} h"
+        return f"{unit(days, 'day')} {unit(hours, 'hour')}"
     if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min" if minutes else f"{seconds} s"
+        return f"{unit(hours, 'hour')} {unit(minutes, 'minute')}"
+    return unit(minutes, "minute") if minutes else unit(seconds, "second")
 
 
 def human_count(value: float) -> str:

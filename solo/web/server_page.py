@@ -4,6 +4,7 @@ figures as `/server.json`, and `/metrics` in Prometheus' text format behind `met
 
 from __future__ import annotations
 
+import functools
 import hmac
 import time
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from solo.actions import server_stats
 from solo.actions.server_stats import HOURS_SHOWN, MINUTE, MINUTES_SHOWN, Figures
-from solo.edge.i18n import N_, gettext_for, ngettext_for
+from solo.edge.i18n import N_, gettext_for, locale_of, ngettext_for
 from solo.edge.sessions import current_account
 from solo.edge.templating import flash, render
 from solo.federation.context import federation_of
@@ -162,8 +163,8 @@ async def _page(request: Request, *, error: str | None = None, status: int = 200
         "storage": _storage(figures),
         "outcome_names": OUTCOME_NAMES,
         "error": error,
-        "bytes": charts.human_bytes,
-        "duration": charts.human_duration,
+        "bytes": functools.partial(charts.human_bytes, locale=locale_of(request)),
+        "duration": functools.partial(charts.human_duration, locale=locale_of(request)),
         "count": charts.human_count,
         "hours_shown": HOURS_SHOWN,
         "minutes_shown": MINUTES_SHOWN,
