@@ -31,11 +31,11 @@ from solo.actions.archive_jobs import ArchiveImports
 from solo.activitystreams import wants_activity_json
 from solo.api.cors import Cors
 from solo.api.slashes import TrailingSlash
+from solo.catalogues import N_
 from solo.config import Settings
 from solo.edge import i18n
 from solo.edge.assets import StaticAssets
 from solo.edge.compression import Compression
-from solo.edge.i18n import N_
 from solo.edge.middleware import BodyLimit, SecurityHeaders, ServerLane
 from solo.edge.sessions import OwnRequests, Sessions
 from solo.edge.templating import make_environment, render

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 
 from solo.app import create_app
 from solo.config import Settings
+from solo.edge.i18n import save_language
 from solo.federation.context import Federation
 from solo.store import actors as actor_store
 from solo.store import follows, mutes, statuses
@@ -451,3 +452,16 @@ async def test_a_mention_is_pushed_with_its_text_and_a_muted_account_is_not(
         return bool(error == "the notification is gone or not shown")
 
     await eventually(dropped, what="the muted account's push to be dropped")
+
+
+async def test_a_push_speaks_the_language_the_owner_chose(
+    client: httpx.AsyncClient, app: Starlette, service: PushService
+) -> None:
+    await save_language(federation(app).db, "de")
+    auth = await user_token(client)
+    subscriber = Subscriber()
+    await subscribe(client, auth, service.endpoint("de"), subscriber)
+    await notify(app, "follow", await remote_actor(app))
+    payload = json.loads(subscriber.decrypt(await service.message(1)))
+    assert payload["preferred_locale"] == "de"
+    assert payload["title"] == "Bob folgt dir jetzt"

@@ -13,39 +13,23 @@ federation stay English, as Mastodon's do.
 from __future__ import annotations
 
 import functools
-import gettext
 import re
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from io import BytesIO
 from typing import Any, Final
 
 from babel.dates import format_datetime, format_skeleton, format_timedelta
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
-from babel.support import Translations
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 from starlette.requests import HTTPConnection
 
+from solo.catalogues import AUTOMATIC, DEFAULT, LANGUAGES, SETTING_KEY, translations
 from solo.db import Database
-from solo.paths import locale_dir
 from solo.store import account as account_store
 
-DEFAULT: Final = "en"
-# The languages offered, each named in itself (as a language menu names them).
-LANGUAGES: Final = {
-    "en": "English",
-    "de": "Deutsch",
-    "es": "Español",
-    "fr": "Français",
-    "ja": "日本語",
-}
-AUTOMATIC: Final = ""  # the setting's value meaning "whatever the browser asks for"
-SETTING_KEY: Final = "web_language"  # the meta row holding the owner's choice
 SCOPE_KEY: Final = "solo.locale"  # where a request keeps its language once worked out
 MAX_HEADER: Final = 1024  # browsers send ~100 bytes; anything longer is not parsed at all
 MAX_RANGES: Final = 32
@@ -92,26 +76,6 @@ def locale_of(connection: HTTPConnection) -> str:
     )
     connection.scope[SCOPE_KEY] = locale
     return locale
-
-
-@functools.cache
-def translations(locale: str) -> gettext.NullTranslations:
-    """The locale's catalogue, compiled from its .po file on first use."""
-    if locale == DEFAULT or locale not in LANGUAGES:
-        return gettext.NullTranslations()
-    path = locale_dir() / locale / "LC_MESSAGES" / "messages.po"
-    with path.open("rb") as source:
-        catalog = read_po(source, locale=locale)
-    compiled = BytesIO()
-    write_mo(compiled, catalog)  # fuzzy entries left out: they fall back to English
-    compiled.seek(0)
-    return Translations(compiled, domain="messages")
-
-
-def N_(message: str) -> str:
-    """Marks a message for extraction where no request is at hand (a module's constant); it is
-    translated where it is shown, with `_(value)`."""
-    return message
 
 
 def gettext_for(connection: HTTPConnection) -> Callable[[str], str]:

@@ -14,7 +14,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from solo import __version__, urls
+from solo import __version__, catalogues, urls
 from solo.edge import i18n
 from solo.edge.sessions import masked_csrf_token
 from solo.instance import instance_of
@@ -72,7 +72,7 @@ def make_environment(static: Callable[[str], str] | None = None) -> Environment:
     env.filters["day"] = i18n.day_filter
     env.filters["translate"] = i18n.translate_filter
     # English by default; render() passes each request's own `_`, `gettext` and `ngettext`.
-    english = i18n.translations(i18n.DEFAULT)
+    english = catalogues.translations(catalogues.DEFAULT)
     env.install_gettext_callables(  # type: ignore[attr-defined]
         english.gettext, english.ngettext, newstyle=True
     )

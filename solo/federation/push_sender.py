@@ -13,11 +13,13 @@ import json
 import logging
 from typing import Any, Final
 
+from solo.catalogues import DEFAULT, LANGUAGES, N_, SETTING_KEY, translations
 from solo.federation.context import Federation
 from solo.federation.delivery import retry_after_seconds
 from solo.jobs import Job
 from solo.net.fetch import BadDocument, FetchError, ForbiddenAddress
 from solo.sanitize import plain_text
+from solo.store import account as account_store
 from solo.store import actors, statuses
 from solo.store import notifications as notification_store
 from solo.store import push_subscriptions as subscriptions
@@ -31,16 +33,16 @@ GONE: Final = frozenset({404, 410})
 log = logging.getLogger(__name__)
 
 TITLES: Final = {
-    "mention": "{name} mentioned you",
-    "status": "{name} just posted",
-    "reblog": "{name} boosted your post",
-    "follow": "{name} is now following you",
-    "follow_request": "{name} wants to follow you",
-    "favourite": "{name} favourited your post",
-    "poll": "A poll has ended",
-    "update": "{name} edited a post",
-    "admin.report": "{name} filed a report",
-    "move": "{name} moved to a new account",
+    "mention": N_("{name} mentioned you"),
+    "status": N_("{name} just posted"),
+    "reblog": N_("{name} boosted your post"),
+    "follow": N_("{name} is now following you"),
+    "follow_request": N_("{name} wants to follow you"),
+    "favourite": N_("{name} favourited your post"),
+    "poll": N_("A poll has ended"),
+    "update": N_("{name} edited a post"),
+    "admin.report": N_("{name} filed a report"),
+    "move": N_("{name} moved to a new account"),
 }
 
 
@@ -137,10 +139,15 @@ class PushSender:
             body = name
         if len(body) > BODY_CHARS:
             body = body[: BODY_CHARS - 1].rstrip() + "…"
-        title = TITLES.get(notification.type, "{name}").format(name=name)
+        # The owner's language for the web interface, when they chose one (the browser's
+        # own is unknown here): English otherwise.
+        chosen = await account_store.get_meta(federation.db, SETTING_KEY)
+        locale = chosen if chosen in LANGUAGES else DEFAULT
+        _ = translations(locale).gettext
+        title = _(TITLES.get(notification.type, "{name}")).format(name=name)
         payload: dict[str, Any] = {
             "access_token": subscription.access_token,
-            "preferred_locale": "en",
+            "preferred_locale": locale,
             "notification_id": str(notification.id),
             "notification_type": notification.type,
             "icon": icon,

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from solo import backup
+from solo import backup, catalogues
 from solo.actions import ActionError, WrongPassword, profile
 from solo.backup_format import tar_size
 from solo.edge import i18n
@@ -79,8 +79,8 @@ async def _page(request: Request, account: Account, **context: Any) -> Response:
         "password_notice": None,
         "backup_error": None,
         "language_error": None,
-        "language": getattr(request.app.state, "language", i18n.AUTOMATIC),
-        "languages": i18n.LANGUAGES,
+        "language": getattr(request.app.state, "language", catalogues.AUTOMATIC),
+        "languages": catalogues.LANGUAGES,
         "alt_text_reminder": await compose_prefs.alt_text_reminder(federation_of(request).db),
         **context,
     }
@@ -226,7 +226,7 @@ async def save_language(request: Request, account: Account) -> Response:
     form = await checked_form(request)
     _ = i18n.gettext_for(request)
     chosen = str(form.get("language", ""))
-    if chosen != i18n.AUTOMATIC and chosen not in i18n.LANGUAGES:
+    if chosen != catalogues.AUTOMATIC and chosen not in catalogues.LANGUAGES:
         message = _("Choose one of the listed languages.")
         return await _page(request, account, language_error=message, status=422)
     await i18n.save_language(instance_of(request).db, chosen)

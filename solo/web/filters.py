@@ -22,7 +22,8 @@ from starlette.routing import BaseRoute, Route
 
 from solo.actions import filters as actions
 from solo.actions.filters import FilterChange, InvalidFilter, KeywordChange
-from solo.edge.i18n import N_, gettext_for, ngettext_for
+from solo.catalogues import N_
+from solo.edge.i18n import gettext_for, ngettext_for
 from solo.edge.sessions import checked_form
 from solo.edge.templating import flash, render
 from solo.errors import NotFound

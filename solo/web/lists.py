@@ -28,7 +28,8 @@ from starlette.routing import BaseRoute, Route
 from solo.actions import ActionError
 from solo.actions import follows as follow_actions
 from solo.actions import lists as actions
-from solo.edge.i18n import N_, gettext_for, ngettext_for
+from solo.catalogues import N_
+from solo.edge.i18n import gettext_for, ngettext_for
 from solo.edge.sessions import checked_form
 from solo.edge.templating import flash, render
 from solo.errors import NotFound, RequestError

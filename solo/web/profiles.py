@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from solo.actions import ActionError, follows
-from solo.edge.i18n import N_
+from solo.catalogues import N_
 from solo.edge.sessions import current_account
 from solo.edge.templating import render
 from solo.errors import NotFound

@@ -14,7 +14,8 @@ from starlette.routing import BaseRoute, Route
 
 from solo import urls
 from solo.actions import push as push_actions
-from solo.edge.i18n import N_, gettext_for, locale_of
+from solo.catalogues import N_
+from solo.edge.i18n import gettext_for, locale_of
 from solo.edge.templating import flash, render
 from solo.federation.context import federation_of
 from solo.paths import static_dir

@@ -17,7 +17,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from solo.actions import ActionError, follows
-from solo.edge.i18n import N_, gettext_for
+from solo.catalogues import N_
+from solo.edge.i18n import gettext_for
 from solo.edge.sessions import checked_form
 from solo.edge.templating import flash, render
 from solo.federation.context import Federation, federation_of

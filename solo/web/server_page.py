@@ -18,7 +18,8 @@ from starlette.routing import BaseRoute, Route
 
 from solo.actions import server_stats
 from solo.actions.server_stats import HOURS_SHOWN, MINUTE, MINUTES_SHOWN, Figures
-from solo.edge.i18n import N_, gettext_for, locale_of, ngettext_for
+from solo.catalogues import N_
+from solo.edge.i18n import gettext_for, locale_of, ngettext_for
 from solo.edge.sessions import current_account
 from solo.edge.templating import flash, render
 from solo.federation.context import federation_of

@@ -14,7 +14,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from solo import hashtags, urls
-from solo.edge.i18n import N_, gettext_for
+from solo.catalogues import N_
+from solo.edge.i18n import gettext_for
 from solo.edge.sessions import current_account
 from solo.edge.templating import render
 from solo.errors import NotFound

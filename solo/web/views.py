@@ -20,9 +20,9 @@ from markupsafe import Markup
 from solo import urls
 from solo.actions import filters as filter_actions
 from solo.actions.filter_rules import hidden, in_context, searchable_text
+from solo.catalogues import N_
 from solo.config import Settings
 from solo.db import Database
-from solo.edge.i18n import N_
 from solo.federation.context import Federation
 from solo.media import emoji
 from solo.media.emoji import Emoji

@@ -1,0 +1,49 @@
+"""The translation catalogues, below every layer that shows text: the web interface reads them
+through `solo.edge.i18n` (which also picks a request's language), and the push sender for the
+owner's notifications. The .po files are compiled in memory on first use (Babel's pofile
+reader), so no binary .mo file is committed or can drift from its source."""
+
+from __future__ import annotations
+
+import functools
+import gettext
+from io import BytesIO
+from typing import Final
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+from solo.paths import locale_dir
+
+DEFAULT: Final = "en"
+# The languages offered, each named in itself (as a language menu names them).
+LANGUAGES: Final = {
+    "en": "English",
+    "de": "Deutsch",
+    "es": "Español",
+    "fr": "Français",
+    "ja": "日本語",
+}
+AUTOMATIC: Final = ""  # the setting's value meaning "whatever the browser asks for"
+SETTING_KEY: Final = "web_language"  # the meta row holding the owner's choice
+
+
+@functools.cache
+def translations(locale: str) -> gettext.NullTranslations:
+    """The locale's catalogue, compiled from its .po file on first use."""
+    if locale == DEFAULT or locale not in LANGUAGES:
+        return gettext.NullTranslations()
+    path = locale_dir() / locale / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as source:
+        catalog = read_po(source, locale=locale)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)  # fuzzy entries left out: they fall back to English
+    compiled.seek(0)
+    return Translations(compiled, domain="messages")
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction where no request is at hand (a module's constant); it is
+    translated where it is shown, with `_(value)`."""
+    return message
