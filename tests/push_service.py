@@ -9,13 +9,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import http_ece
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
@@ -24,6 +22,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from tests.remote import free_port, serving
 
 
 def b64url(data: bytes) -> str:
@@ -105,26 +105,8 @@ class PushService:
         return self.received[number - 1]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @asynccontextmanager
 async def push_service() -> AsyncIterator[PushService]:
     service = PushService(free_port())
-    config = uvicorn.Config(
-        service.app, host="127.0.0.1", port=service.port, log_level="warning", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            await asyncio.sleep(0.02)
+    async with serving(service.app, service.port):
         yield service
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=10)

@@ -23,6 +23,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from solo.federation.signatures import sign_headers
 
@@ -100,18 +101,16 @@ class RemoteServers:
         return body, headers
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
 @asynccontextmanager
-async def remote_servers(*, inbox_delay: float = 0.0) -> AsyncIterator[RemoteServers]:
-    servers = RemoteServers(_free_port(), inbox_delay=inbox_delay)
-    config = uvicorn.Config(
-        servers.app, host="127.0.0.1", port=servers.port, log_level="warning", lifespan="off"
-    )
+async def serving(app: ASGIApp, port: int) -> AsyncIterator[None]:
+    """`app` under uvicorn on 127.0.0.1:`port`, from when it answers until the block ends."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
@@ -119,10 +118,17 @@ async def remote_servers(*, inbox_delay: float = 0.0) -> AsyncIterator[RemoteSer
             if server.started:
                 break
             await asyncio.sleep(0.02)
-        yield servers
+        yield
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=10)
+
+
+@asynccontextmanager
+async def remote_servers(*, inbox_delay: float = 0.0) -> AsyncIterator[RemoteServers]:
+    servers = RemoteServers(free_port(), inbox_delay=inbox_delay)
+    async with serving(servers.app, servers.port):
+        yield servers
 
 
 async def post_all(

@@ -49,16 +49,8 @@ ALL_ALERTS = {
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     # The push service listens on 127.0.0.1: private addresses are allowed, as in every test
-    # that talks over sockets.
+    # that talks over sockets. (conftest's `app` is built with these settings.)
     return make_settings(tmp_path / "data", allow_private_addresses=True)
-
-
-@pytest.fixture
-async def app(settings: Settings, template_root: Path) -> AsyncIterator[Starlette]:
-    await initialise_fast(settings, template_root)
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        yield application
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -15,30 +14,12 @@ from PIL import Image
 from starlette.applications import Starlette
 
 from solo.app import create_app
-from solo.config import Settings
 from tests.conftest import initialise_fast, make_settings
-from tests.push_service import PushService, Subscriber, b64url, push_service, vapid_claims
+from tests.push_service import PushService, Subscriber, b64url, vapid_claims
 from tests.test_login import csrf_from, login
-from tests.test_push import notify, remote_actor
+from tests.test_push import notify, remote_actor, service, settings
 
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path / "data", allow_private_addresses=True)
-
-
-@pytest.fixture
-async def app(settings: Settings, template_root: Path) -> AsyncIterator[Starlette]:
-    await initialise_fast(settings, template_root)
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@pytest.fixture
-async def service() -> AsyncIterator[PushService]:
-    async with push_service() as running:
-        yield running
+__all__ = ["service", "settings"]  # the fixtures, used by name
 
 
 async def test_manifest_is_valid_and_its_icons_resolve(client: httpx.AsyncClient) -> None:

@@ -15,9 +15,11 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
+
+import aiosqlite
 
 from solo.db import Database
 from solo.federation.context import Federation
@@ -126,22 +128,33 @@ async def give_back_free_pages(db: Database, *, pause: float = PAUSE) -> int:
     return (before - int(await db.fetchval("PRAGMA page_count"))) * page_size
 
 
-async def prune_done_jobs(
-    db: Database, *, before: float | None = None, batches: int | None = None
+async def _in_batches(
+    db: Database,
+    remove: Callable[[aiosqlite.Connection, float, int], Awaitable[int]],
+    cutoff: float,
+    batches: int | None,
 ) -> int:
-    """Remove the jobs done more than `jobs.DONE_KEPT_SECONDS` ago, batch after batch (each its
-    own transaction); returns how many. Whatever retention_days says: they are history."""
-    cutoff = time.time() - DONE_KEPT_SECONDS if before is None else before
+    """`remove(conn, cutoff, JOBS_BATCH)` batch after batch, each its own transaction, until a
+    batch comes short (or `batches` were done); how many rows went."""
     removed = done = 0
     while batches is None or done < batches:
         async with db.transaction() as conn:
-            count = await store.prune_done_jobs(conn, cutoff, JOBS_BATCH)
+            count = await remove(conn, cutoff, JOBS_BATCH)
         done += 1
         removed += count
         if count < JOBS_BATCH:
             break
         await asyncio.sleep(PAUSE)
     return removed
+
+
+async def prune_done_jobs(
+    db: Database, *, before: float | None = None, batches: int | None = None
+) -> int:
+    """Remove the jobs done more than `jobs.DONE_KEPT_SECONDS` ago, batch after batch (each its
+    own transaction); returns how many. Whatever retention_days says: they are history."""
+    cutoff = time.time() - DONE_KEPT_SECONDS if before is None else before
+    return await _in_batches(db, store.prune_done_jobs, cutoff, batches)
 
 
 async def prune_seen_activities(
@@ -150,16 +163,7 @@ async def prune_seen_activities(
     """Forget the ids of incoming activities older than SEEN_KEPT_DAYS, batch after batch;
     returns how many."""
     cutoff = older_than(SEEN_KEPT_DAYS) if before is None else before
-    removed = done = 0
-    while batches is None or done < batches:
-        async with db.transaction() as conn:
-            count = await store.prune_seen_activities(conn, cutoff, JOBS_BATCH)
-        done += 1
-        removed += count
-        if count < JOBS_BATCH:
-            break
-        await asyncio.sleep(PAUSE)
-    return removed
+    return await _in_batches(db, store.prune_seen_activities, cutoff, batches)
 
 
 async def step(federation: Federation) -> float:
