@@ -43,32 +43,26 @@ class _Running:
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
 
+@dataclass(frozen=True, eq=False)
 class StepLoop:
     """`run_steps` over `step(federation)` as a background task of each Federation started.
 
     `name` is the scheduler's in the log, `task_name` the asyncio task's; the first step waits
     `start_delay` seconds."""
 
-    def __init__(
-        self,
-        step: Callable[[Federation], Awaitable[float]],
-        *,
-        name: str,
-        task_name: str,
-        max_sleep: float,
-        start_delay: float = 0.0,
-    ) -> None:
-        self._step = step
-        self._name = name
-        self._task_name = task_name
-        self._max_sleep = max_sleep
-        self._start_delay = start_delay
-        self._running_of = PerFederation(_Running)
+    step: Callable[[Federation], Awaitable[float]]
+    name: str
+    task_name: str
+    max_sleep: float
+    start_delay: float = 0.0
+    _running_of: PerFederation[_Running] = field(
+        default_factory=lambda: PerFederation(_Running), init=False, repr=False
+    )
 
     def start(self, federation: Federation) -> None:
         """Run the loop until `stop` (the app's lifespan)."""
         running = self._running_of(federation)
-        task = asyncio.create_task(self._run(federation, running.wake), name=self._task_name)
+        task = asyncio.create_task(self._run(federation, running.wake), name=self.task_name)
         running.tasks.add(task)
 
     def wake(self, federation: Federation) -> None:
@@ -81,8 +75,8 @@ class StepLoop:
         running.tasks.clear()
 
     async def _run(self, federation: Federation, wake: asyncio.Event) -> None:
-        if self._start_delay:
-            await asyncio.sleep(self._start_delay)
+        if self.start_delay:
+            await asyncio.sleep(self.start_delay)
         await run_steps(
-            lambda: self._step(federation), wake, name=self._name, max_sleep=self._max_sleep
+            lambda: self.step(federation), wake, name=self.name, max_sleep=self.max_sleep
         )
