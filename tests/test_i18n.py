@@ -26,6 +26,7 @@ REFUSALS = dict.fromkeys(
     (
         *("ActionError", "WrongPassword", "MediaRefused", "ArchiveError", "BlocklistError"),
         *("CsvError", "NotFound", "BadRequest", "Forbidden"),
+        *("BadSubscription", "AddressRefused", "BadKey", "InvalidDomain"),
     )
 )
 

@@ -79,8 +79,10 @@ class BlocklistError(ActionError):
 def _text(data: bytes) -> str:
     if len(data) > MAX_BYTES:
         raise BlocklistError(
-            f"The file is larger than {MAX_BYTES // 1048576} MB; a blocklist of"
-            f" {MAX_LINES:,} domains fits well within that. Split it and import the parts."
+            "The file is larger than %(limit)s MB; a blocklist of %(max_lines)s"
+            " domains fits well within that. Split it and import the parts.",
+            limit=MAX_BYTES // 1048576,
+            max_lines=MAX_LINES,
         )
     if b"\x00" in data:
         raise BlocklistError(
@@ -106,8 +108,10 @@ def parse(data: bytes) -> list[tuple[int, str, str, str]]:
     filled = [(number, line) for number, line in enumerate(lines, 1) if line.strip()]
     if len(filled) > MAX_LINES:
         raise BlocklistError(
-            f"The file has {len(filled):,} lines; at most {MAX_LINES:,} are taken at once."
-            " Split it and import the parts."
+            "The file has %(count)s lines; at most %(max_lines)s are taken at once."
+            " Split it and import the parts.",
+            count=len(filled),
+            max_lines=MAX_LINES,
         )
     first = filled[0][1].strip()
     # A header row: Mastodon's (`#domain,#severity,…`), or another CSV's, refused below.
@@ -139,7 +143,7 @@ def _csv(filled: list[tuple[int, str]]) -> list[tuple[int, str, str, str]]:
                 (number, _cell(row, at["domain"]), severity, _cell(row, at.get("public_comment")))
             )
     except csv.Error as error:
-        raise BlocklistError(f"The CSV cannot be read: {error}.") from None
+        raise BlocklistError("The CSV cannot be read: %(error)s.", error=error) from None
     return rows
 
 

@@ -175,4 +175,4 @@ async def export(db: Database, kind: str) -> str:
         return write(None, [(mark.ap_id,) for mark in await csv_exports.bookmarked(db)])
     if kind == "lists":
         return write(None, await csv_lists.export_members(db))
-    raise ActionError(f"{kind!r} is not something Solo exports.")
+    raise ActionError("%(kind)s is not something Solo exports.", kind=repr(kind))

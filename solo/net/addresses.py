@@ -122,11 +122,9 @@ def check_url(url: str | httpx.URL, *, allow_private: bool) -> httpx.URL:
         ) from None
     schemes = ("http", "https") if allow_private else ("https",)
     if parsed.scheme not in schemes:
-        raise AddressRefused(
-            "%(url)s: only %(schemes)s URLs are fetched",
-            url=repr(str(url)),
-            schemes=" or ".join(schemes),
-        )
+        if allow_private:
+            raise AddressRefused("%(url)s: only http or https URLs are fetched", url=repr(str(url)))
+        raise AddressRefused("%(url)s: only https URLs are fetched", url=repr(str(url)))
     if parsed.userinfo:
         # `https://trusted.example@evil.example/` reads as one host and connects to another.
         raise AddressRefused("%(url)s: URLs with a user name are refused", url=repr(str(url)))

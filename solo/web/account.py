@@ -98,10 +98,10 @@ async def _image(form: FormData, name: str, limit: int) -> profile.ImageUpload |
     if not isinstance(upload, UploadFile) or not upload.filename:
         return None
     if upload.size is not None and upload.size > limit:
-        raise ActionError(
-            f"The {name} file is {upload.size / 1048576:.1f} MB; the limit is"
-            f" {limit // 1048576} MB."
-        )
+        size = {"size": round(upload.size / 1048576, 1), "limit": limit // 1048576}
+        if name == "avatar":
+            raise ActionError("The avatar file is %(size)s MB; the limit is %(limit)s MB.", **size)
+        raise ActionError("The header file is %(size)s MB; the limit is %(limit)s MB.", **size)
     data = await upload.read(limit + 1)
     return profile.ImageUpload(data, upload.filename, upload.content_type or "")
 

@@ -58,7 +58,7 @@ async def add(request: Request, account: Account, form: FormData) -> Response:
         domain = actions.normalize(typed, federation.settings.domain)
     except actions.InvalidDomain as error:
         return await _page(
-            request, error=str(error), typed_domain=typed, typed_reason=reason, status=422
+            request, error=error.message, typed_domain=typed, typed_reason=reason, status=422
         )
     added = await actions.block(federation, [(domain, actions.clean_reason(reason))])
     if added:

@@ -96,7 +96,9 @@ async def detail(request: Request, account: Account) -> Response:
 async def export(request: Request, account: Account) -> Response:
     kind = request.path_params["kind"]
     if kind not in KINDS:
-        raise NotFound(f"Solo exports no {kind}; it exports {', '.join(KINDS)}.")
+        raise NotFound(
+            "Solo exports no %(kind)s; it exports %(choices)s.", kind=kind, choices=", ".join(KINDS)
+        )
     return Response(
         await export_csv(federation_of(request).db, kind),
         media_type="text/csv; charset=utf-8",

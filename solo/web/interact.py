@@ -122,7 +122,7 @@ async def _page_of(federation: Federation, uri: str) -> str:
         return f"/@{(await follows.find_account(federation, handle)).handle}"
     host = authority(uri)
     if host is None:
-        raise ActionError(f"“{uri}” is not the address of an account or a post.")
+        raise ActionError("“%(uri)s” is not the address of an account or a post.", uri=uri)
     if host.lower() == settings.domain.lower():
         raise ActionError("That address is on this server: it is yours already.")
     found = await resolve_url(federation, uri)

@@ -25,7 +25,7 @@ async def profile(request: Request) -> Response:
     """`/users/{username}` in a browser: our profile (other accounts live at /@user@host)."""
     name = str(request.path_params["username"])
     if "@" in name:
-        raise NotFound(f"There is no account called {name} here.")
+        raise NotFound("There is no account called %(name)s here.", name=name)
     return await profiles.profile(request)
 
 
