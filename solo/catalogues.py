@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import gettext
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from io import BytesIO
 from typing import Final
 
@@ -59,6 +59,7 @@ class Message(str):
 
     template: str
     values: Mapping[str, object]
+    forms: tuple[str, str, int] | None = None  # a count's message: singular, plural, count
 
     def __new__(cls, template: str, /, **values: object) -> Message:
         message = super().__new__(cls, template % values if values else template)
@@ -66,19 +67,29 @@ class Message(str):
         message.values = values
         return message
 
-    def translated(self, gettext: Callable[[str], str]) -> str:
-        text = gettext(self.template)
+    @classmethod
+    def counted(cls, singular: str, plural: str, count: int, /, **values: object) -> Message:
+        """A message about `count` things (`%(num)s` in it): each language picks its form."""
+        message = cls(singular if count == 1 else plural, num=count, **values)
+        message.forms = (singular, plural, count)
+        return message
+
+    def translated(self, catalogue: gettext.NullTranslations) -> str:
+        if self.forms is None:
+            text = catalogue.gettext(self.template)
+        else:
+            text = catalogue.ngettext(*self.forms)
         if not self.values:
             return text
         return text % {
-            name: value.translated(gettext) if isinstance(value, Message) else value
+            name: value.translated(catalogue) if isinstance(value, Message) else value
             for name, value in self.values.items()
         }
 
 
-def translated(message: str, gettext: Callable[[str], str]) -> str:
-    """`message` in gettext's language: a Message with its values, any other text as a whole
-    (a literal marked for extraction, or someone's own text, which stays as it is)."""
+def translated(message: str, catalogue: gettext.NullTranslations) -> str:
+    """`message` in the catalogue's language: a Message with its values, any other text as a
+    whole (a literal marked for extraction, or someone's own text, which stays as it is)."""
     if isinstance(message, Message):
-        return message.translated(gettext)
-    return gettext(str(message))
+        return message.translated(catalogue)
+    return catalogue.gettext(str(message))

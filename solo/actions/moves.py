@@ -20,6 +20,7 @@ from solo import urls
 from solo.actions import ActionError, WrongPassword
 from solo.actions.follows import find_account
 from solo.actions.profile import update_person
+from solo.catalogues import Message
 from solo.federation import vocab
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
@@ -129,7 +130,11 @@ async def move_away(federation: Federation, target: str, password: str) -> Remot
     if left > 0:
         days = int(left // 86400) + 1
         raise ActionError(
-            "You moved less than 30 days ago; days until you can move again: %(days)s.", days=days
+            Message.counted(
+                "You moved less than 30 days ago; you can move again in %(num)s day.",
+                "You moved less than 30 days ago; you can move again in %(num)s days.",
+                days,
+            )
         )
     actor = await _fresh(federation, await _find(federation, target))
     me = urls.actor(federation.settings)

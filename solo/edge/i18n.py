@@ -269,12 +269,12 @@ def translate_filter(context: Context, message: str) -> str:
     """`{{ value | translate }}`: a message chosen at run time (a constant marked with N_, an
     error's text, a `Message` with its values) in the page's language, as plain text that
     autoescape escapes. (`_()` marks its result safe, so it is for literal messages only.)"""
-    return translated(message, translations(context.get("locale", DEFAULT)).gettext)
+    return translated(message, translations(context.get("locale", DEFAULT)))
 
 
 def translate_for(connection: HTTPConnection, message: str) -> str:
     """A message chosen at run time (an error's `Message`) in the request's language."""
-    return translated(message, gettext_for(connection))
+    return translated(message, translations(locale_of(connection)))
 
 
 @pass_context
