@@ -239,14 +239,15 @@ def parse(kind: str, data: bytes, own_domain: str) -> Parsed:
     return _mark_duplicates(kind, parsed)
 
 
+EXPECTED: Final = {
+    "domain-blocks": N_("a domain"),
+    "bookmarks": N_("the address of a post"),
+    "lists": N_("a list name and an account address"),
+}
+
+
 def _expected(kind: str) -> Message:
-    return Message(
-        {
-            "domain-blocks": N_("a domain"),
-            "bookmarks": N_("the address of a post"),
-            "lists": N_("a list name and an account address"),
-        }.get(kind, N_("an account address (user@server)"))
-    )
+    return Message(EXPECTED.get(kind, N_("an account address (user@server)")))
 
 
 def _mark_duplicates(kind: str, parsed: Parsed) -> Parsed:
