@@ -99,7 +99,7 @@ def _text(data: bytes) -> str:
             "The file is larger than %(limit)s MB; a blocklist of %(max_lines)s"
             " domains fits well within that. Split it and import the parts.",
             limit=MAX_BYTES // 1048576,
-            max_lines=MAX_LINES,
+            max_lines=format(MAX_LINES, ","),
         )
     if b"\x00" in data:
         raise BlocklistError(
@@ -127,8 +127,8 @@ def parse(data: bytes) -> list[tuple[int, str, str, str]]:
         raise BlocklistError(
             "The file has %(count)s lines; at most %(max_lines)s are taken at once."
             " Split it and import the parts.",
-            count=len(filled),
-            max_lines=MAX_LINES,
+            count=format(len(filled), ","),
+            max_lines=format(MAX_LINES, ","),
         )
     first = filled[0][1].strip()
     # A header row: Mastodon's (`#domain,#severity,…`), or another CSV's, refused below.

@@ -91,7 +91,7 @@ def _text(data: bytes) -> str:
             "The file is larger than %(limit)s MB; Mastodon's exports of "
             "%(max_rows)s lines fit well within that.",
             limit=MAX_BYTES // 1048576,
-            max_rows=MAX_ROWS,
+            max_rows=format(MAX_ROWS, ","),
         )
     if b"\x00" in data:
         raise CsvError("This is not a text file. Import a CSV file exported from Mastodon.")
@@ -118,7 +118,7 @@ def _rows(text: str) -> list[tuple[int, list[str]]]:
                 raise CsvError(
                     "The file has more than %(max_rows)s lines; at most %(max_rows)s are "
                     "taken at once (as on Mastodon). Split it and import the parts.",
-                    max_rows=MAX_ROWS,
+                    max_rows=format(MAX_ROWS, ","),
                 )
             rows.append((reader.line_num, [cell.strip()[:MAX_CELL] for cell in cells]))
     except csv.Error as error:

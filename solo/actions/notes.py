@@ -19,8 +19,8 @@ async def set_note(federation: Federation, actor: RemoteActor, comment: str) -> 
     if len(comment) > MAX_NOTE:
         raise ActionError(
             "That note is %(count)s characters long; a note holds at most %(max_note)s.",
-            count=len(comment),
-            max_note=MAX_NOTE,
+            count=format(len(comment), ","),
+            max_note=format(MAX_NOTE, ","),
         )
     async with federation.db.transaction() as conn:
         await account_notes.set_note(conn, actor.id, comment)

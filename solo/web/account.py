@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 from solo import backup, catalogues
 from solo.actions import ActionError, WrongPassword, profile
 from solo.backup_format import tar_size
+from solo.catalogues import Message
 from solo.edge import i18n
 from solo.edge.ratelimit import client_address, failed_logins
 from solo.edge.sessions import checked_form, log_in, log_out_everywhere
@@ -150,7 +151,12 @@ async def change_password(request: Request, account: Account) -> Response:
     wait = window.reserve(address)
     if wait is not None:
         raise TooManyRequests(
-            f"Too many wrong passwords from your address. Try again in {wait} seconds.", wait
+            Message.counted(
+                "Too many wrong passwords from your address. Try again in %(num)s second.",
+                "Too many wrong passwords from your address. Try again in %(num)s seconds.",
+                wait,
+            ),
+            wait,
         )
     try:
         changed = await profile.change_password(
@@ -184,7 +190,12 @@ async def download_backup(request: Request, account: Account) -> Response:
     wait = window.reserve(address)
     if wait is not None:
         raise TooManyRequests(
-            f"Too many wrong passwords from your address. Try again in {wait} seconds.", wait
+            Message.counted(
+                "Too many wrong passwords from your address. Try again in %(num)s second.",
+                "Too many wrong passwords from your address. Try again in %(num)s seconds.",
+                wait,
+            ),
+            wait,
         )
     password = str(form.get("password", ""))[:MAX_LENGTH]
     if not await check_password_async(password, account.password_hash):
