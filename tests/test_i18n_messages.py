@@ -194,3 +194,22 @@ def test_translations_keep_the_code_in_backquotes(locale: str) -> None:
         and sorted(CODE.findall(str(message.id))) != sorted(CODE.findall(message.string))
     ]
     assert not changed, changed
+
+
+async def test_a_confirmation_with_a_name_speaks_the_readers_language(
+    client: httpx.AsyncClient,
+) -> None:
+    await login(client)
+    token = csrf_from((await client.get("/tags/bikes")).text)
+    followed = await client.post(
+        "/tags/bikes/follow", data={"csrf": token}, headers={"Accept-Language": "fr"}
+    )
+    assert followed.status_code == 303
+    page = await client.get(followed.headers["location"], headers={"Accept-Language": "fr"})
+    assert "Vous suivez #bikes : ses messages publics apparaissent désormais" in page.text
+    token = csrf_from(page.text)
+    await client.post(
+        "/tags/bikes/unfollow", data={"csrf": token}, headers={"Accept-Language": "ja"}
+    )
+    page = await client.get("/tags/bikes", headers={"Accept-Language": "ja"})
+    assert "#bikes のフォローをやめました。" in page.text
