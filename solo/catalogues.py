@@ -54,7 +54,7 @@ class Message(str):
     """An English message with its `%(name)s` placeholders filled in, which keeps its template
     and values so that a page can say it in the reader's language: `ActionError("Followed
     %(handle)s", handle=...)` is English wherever it is used as a string (the client API, logs,
-    the CLI) and `message.translated(gettext)` on a web page. A value may be a Message itself
+    the CLI) and `message.translated(catalogue)` on a web page. A value may be a Message itself
     (a refusal's reason), translated with it."""
 
     template: str

@@ -26,7 +26,7 @@ REFUSALS = dict.fromkeys(
     (
         *("ActionError", "WrongPassword", "MediaRefused", "ArchiveError", "BlocklistError"),
         *("CsvError", "NotFound", "BadRequest", "Forbidden"),
-        *("BadSubscription", "AddressRefused", "BadKey", "InvalidDomain"),
+        *("BadSubscription", "AddressRefused", "BadKey", "InvalidDomain", "InvalidTag"),
     )
 )
 
