@@ -145,11 +145,11 @@ def _value(kind: str, cells: dict[str, str]) -> tuple[dict[str, Any], str | None
     if kind == "bookmarks":
         uri = cells.get("#uri", "")
         ok = uri.startswith(("https://", "http://")) and " " not in uri
-        return {"value": uri}, None if ok else "not the address of a post (https://…)"
+        return {"value": uri}, None if ok else N_("not the address of a post (https://…)")
     written = cells.get(ADDRESS, "")
     address = account_address(written)
     data: dict[str, Any] = {"value": address or written}
-    why = None if address else "not an account address (user@server)"
+    why = None if address else N_("not an account address (user@server)")
     if kind == "following":
         data["boosts"] = _flag(cells.get("Show boosts", ""), True)
         data["notify"] = _flag(cells.get("Notify on new posts", ""), False)
@@ -159,7 +159,7 @@ def _value(kind: str, cells: dict[str, str]) -> tuple[dict[str, Any], str | None
     elif kind == "lists":
         data["list"] = cells.get("List name", "")[:100]
         if not data["list"] and why is None:
-            why = "no list name"
+            why = N_("no list name")
     return data, why
 
 
