@@ -45,9 +45,9 @@ bench: $(TESTING)
 # After changing a user-facing string: the template of every message, and each language's
 # catalogue brought up to date with it (new strings untranslated, changed ones marked fuzzy).
 messages: $(TESTING)
-	$(BIN)/pybabel extract --project Solo --copyright-holder "the Solo authors" --no-location --sort-output -F babel.cfg -k ngettext:1,2 -k N_ -k flash:2 \
+	$(BIN)/pybabel extract --project Solo --copyright-holder "the Solo authors" --no-location --sort-output -F babel.cfg -k ngettext:1,2 -k counted:1,2 -k Message -k N_ -k flash:2 \
 		-k ActionError -k WrongPassword -k MediaRefused -k ArchiveError -k BlocklistError -k CsvError \
-		-k NotFound -k BadRequest -k Forbidden -o solo/locale/messages.pot .
+		-k NotFound -k BadRequest -k Forbidden -k BadSubscription -k AddressRefused -k BadKey -k InvalidDomain -k InvalidTag -o solo/locale/messages.pot .
 	$(BIN)/pybabel update --ignore-obsolete --no-wrap -i solo/locale/messages.pot -d solo/locale
 
 clean:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import gettext
+from collections.abc import Mapping
 from io import BytesIO
 from typing import Final
 
@@ -47,3 +48,48 @@ def N_(message: str) -> str:
     """Marks a message for extraction where no request is at hand (a module's constant); it is
     translated where it is shown, with `_(value)`."""
     return message
+
+
+class Message(str):
+    """An English message with its `%(name)s` placeholders filled in, which keeps its template
+    and values so that a page can say it in the reader's language: `ActionError("Followed
+    %(handle)s", handle=...)` is English wherever it is used as a string (the client API, logs,
+    the CLI) and `message.translated(catalogue)` on a web page. A value may be a Message itself
+    (a refusal's reason), translated with it."""
+
+    template: str
+    values: Mapping[str, object]
+    forms: tuple[str, str, int] | None = None  # a count's message: singular, plural, count
+
+    def __new__(cls, template: str, /, **values: object) -> Message:
+        message = super().__new__(cls, template % values if values else template)
+        message.template = template
+        message.values = values
+        return message
+
+    @classmethod
+    def counted(cls, singular: str, plural: str, count: int, /, **values: object) -> Message:
+        """A message about `count` things (`%(num)s` in it): each language picks its form."""
+        message = cls(singular if count == 1 else plural, num=count, **values)
+        message.forms = (singular, plural, count)
+        return message
+
+    def translated(self, catalogue: gettext.NullTranslations) -> str:
+        if self.forms is None:
+            text = catalogue.gettext(self.template)
+        else:
+            text = catalogue.ngettext(*self.forms)
+        if not self.values:
+            return text
+        return text % {
+            name: value.translated(catalogue) if isinstance(value, Message) else value
+            for name, value in self.values.items()
+        }
+
+
+def translated(message: str, catalogue: gettext.NullTranslations) -> str:
+    """`message` in the catalogue's language: a Message with its values, any other text as a
+    whole (a literal marked for extraction, or someone's own text, which stays as it is)."""
+    if isinstance(message, Message):
+        return message.translated(catalogue)
+    return catalogue.gettext(str(message))

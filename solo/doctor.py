@@ -20,11 +20,10 @@ from typing import Any, Final
 
 import httpx
 
+from solo.catalogues import N_
 from solo.config import Settings
 from solo.doctor_checks import (
-    GB,
     Context,
-    Finding,
     Unusable,
     check_actor,
     check_address,
@@ -35,6 +34,7 @@ from solo.doctor_checks import (
     check_tls,
     check_webfinger,
 )
+from solo.doctor_findings import GB, PUBLIC_URL, Finding
 from solo.doctor_signed import check_signed_post
 from solo.keys import KeyPair
 from solo.net.addresses import AddressRefused, PinnedTransport, is_public_address
@@ -65,9 +65,9 @@ class Report:
         """The report as `solo doctor` prints it: one line per finding, one per fix."""
         out = [f"Checking {self.url} as another server would:"]
         for finding in self.findings:
-            out.append(f"{finding.level:4}  {finding.check:14} {finding.message}")
+            out.append(f"{finding.level:4}  {finding.check:14} {finding.text}")
             if finding.fix and finding.level != "ok":
-                out.append(f"{'':20}fix: {finding.fix}")
+                out.append(f"{'':20}fix: {finding.fix_text}")
         return out
 
 
@@ -84,14 +84,23 @@ def _client(settings: Settings, tls: ssl.SSLContext) -> httpx.AsyncClient:
 
 def _unreachable(ctx: Context, error: Exception) -> Finding:
     settings = ctx.settings
-    fix = f"is `solo serve` running (port {settings.port}) and the proxy forwarding to it?"
+    fix = N_("is %(command)s running (port %(port)s) and the proxy forwarding to it?")
     if any(is_public_address(ip) for ip in ctx.addresses):
-        fix += " (Behind a home router, check from outside too: some cannot loop back.)"
+        fix = N_(
+            "is %(command)s running (port %(port)s) and the proxy forwarding to it? (Behind a"
+            " home router, check from outside too: some cannot loop back.)"
+        )
     return Finding(
-        "Public URL",
+        PUBLIC_URL,
         "fail",
-        f"cannot reach {settings.base_url}: {error or type(error).__name__}",
+        N_("cannot reach %(url)s: %(error)s"),
         fix,
+        {
+            "command": "`solo serve`",
+            "port": str(settings.port),
+            "url": settings.base_url,
+            "error": str(error) or type(error).__name__,
+        },
     )
 
 
@@ -146,7 +155,7 @@ def save_report(settings: Settings, report: Report) -> None:
     data = {
         "url": report.url,
         "at": report.at,
-        "findings": [dataclasses.asdict(finding) for finding in report.findings],
+        "findings": [finding.as_json() for finding in report.findings],
     }
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(json.dumps(data, indent=1))
@@ -157,14 +166,11 @@ def load_report(settings: Settings) -> Report | None:
     """The last stored report, or None when there is none (or it cannot be read)."""
     try:
         data: Any = json.loads(report_path(settings).read_text())
+        findings = (Finding.from_json(f) for f in data["findings"])
         return Report(
             str(data["url"]),
             float(data["at"]),
-            tuple(
-                Finding(str(f["check"]), f["level"], str(f["message"]), str(f.get("fix", "")))
-                for f in data["findings"]
-                if f.get("level") in ("ok", "warn", "fail")
-            ),
+            tuple(finding for finding in findings if finding is not None),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -3,7 +3,8 @@
 Each check returns `Finding`s (ok, warn or fail, with a one-line fix); `solo.doctor` runs them
 in order and stores the report. They talk to the instance only through its public URL, over a
 client that may reach a private address (the owner's own server may well live on one: the
-address check says whether others can reach it).
+address check says whether others can reach it). Their texts are marked with N_ and
+translated where a page shows them (`solo.doctor_findings`).
 """
 
 from __future__ import annotations
@@ -20,32 +21,24 @@ import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import httpx
 
 from solo import urls
+from solo.catalogues import N_
 from solo.config import Settings
+from solo.doctor_findings import ACTOR, ADDRESS, CLOCK, DISK, PUBLIC_URL, Finding, Value
 from solo.keys import KeyPair
 from solo.net.addresses import IPAddress, ip_literal, is_public_address
 from solo.net.fetch import is_activity_content_type
 
-Level = Literal["ok", "warn", "fail"]
 AS_TYPE: Final = "application/activity+json"
 CERT_MARGIN_DAYS: Final = 14
 CLOCK_WARN_SECONDS: Final = 60
 CLOCK_FAIL_SECONDS: Final = 3600  # peers refuse signatures about an hour off (rule A.5)
-GB: Final = 1024**3
 NODEINFO_REL: Final = re.compile(r"http://nodeinfo\.diaspora\.software/ns/schema/2\.[01]")
-
-
-@dataclass(frozen=True)
-class Finding:
-    check: str
-    level: Level
-    message: str
-    fix: str = ""
 
 
 @dataclass
@@ -84,22 +77,31 @@ async def check_address(ctx: Context) -> Finding:
                 found = list(dict.fromkeys(ipaddress.ip_address(i[4][0]) for i in infos))
         except (OSError, TimeoutError, ValueError) as error:
             return Finding(
-                "Address",
+                ADDRESS,
                 "fail",
-                f"{host} does not resolve ({error or 'timed out'})",
-                f"add an A (and AAAA) record for {host} pointing at this server's public address",
+                N_("%(host)s does not resolve (%(error)s)"),
+                N_(
+                    "add an A (and AAAA) record for %(host)s pointing at this server's public"
+                    " address"
+                ),
+                {"host": host, "error": str(error) or "timeout"},
             )
     ctx.addresses = found
-    shown = ", ".join(map(str, found))
+    values = {"host": host, "addresses": ", ".join(map(str, found))}
     if any(is_public_address(ip) for ip in found):
-        return Finding("Address", "ok", f"{host} resolves to {shown}")
+        return Finding(ADDRESS, "ok", N_("%(host)s resolves to %(addresses)s"), "", values)
     if settings.allow_private_addresses:
-        return Finding("Address", "ok", f"{host} resolves to {shown} (private: local use only)")
+        message = N_("%(host)s resolves to %(addresses)s (private: local use only)")
+        return Finding(ADDRESS, "ok", message, "", values)
     return Finding(
-        "Address",
+        ADDRESS,
         "warn",
-        f"{host} resolves only to private addresses ({shown}): other servers cannot reach it",
-        f"point the DNS record of {host} at the public address and forward ports 80 and 443",
+        N_(
+            "%(host)s resolves only to private addresses (%(addresses)s): other servers cannot"
+            " reach it"
+        ),
+        N_("point the DNS record of %(host)s at the public address and forward ports 80 and 443"),
+        values,
     )
 
 
@@ -133,12 +135,13 @@ async def check_tls(ctx: Context) -> Finding:
     host, port = host_and_port(settings)
     if settings.scheme != "https":
         if settings.allow_private_addresses:
-            return Finding("TLS", "ok", "plain http: fine for local tests only")
+            return Finding("TLS", "ok", N_("plain http: fine for local tests only"))
         return Finding(
             "TLS",
             "fail",
-            "the public URL is plain http; other servers only deliver over https",
-            'put Caddy (or nginx with certbot) in front and set `scheme = "https"`',
+            N_("the public URL is plain http; other servers only deliver over https"),
+            N_("put Caddy (or nginx with certbot) in front and set %(setting)s"),
+            {"setting": '`scheme = "https"`'},
         )
     addresses = [str(ip) for ip in ctx.addresses[:3]] or [host]
     try:
@@ -147,25 +150,29 @@ async def check_tls(ctx: Context) -> Finding:
         return Finding(
             "TLS",
             "fail",
-            f"the certificate of {host} does not verify: {error.verify_message}",
-            "serve a certificate for this name from a public CA (Caddy gets one by itself)",
+            N_("the certificate of %(host)s does not verify: %(error)s"),
+            N_("serve a certificate for this name from a public CA (Caddy gets one by itself)"),
+            {"host": host, "error": str(error.verify_message)},
         )
     except (OSError, ssl.SSLError) as error:
         return Finding(
             "TLS",
             "fail",
-            f"no TLS on {host}:{port} ({error})",
-            f"is the reverse proxy running and listening on port {port}?",
+            N_("no TLS on %(host)s:%(port)s (%(error)s)"),
+            N_("is the reverse proxy running and listening on port %(port)s?"),
+            {"host": host, "port": str(port), "error": str(error)},
         )
-    days = (expires - time.time()) / 86400
+    days = round((expires - time.time()) / 86400)
     if days < CERT_MARGIN_DAYS:
         return Finding(
             "TLS",
             "warn",
-            f"the certificate of {host} expires in {days:.0f} days",
-            "renewal seems stuck: check `certbot renew --dry-run` or Caddy's log",
+            N_("the certificate of %(host)s expires soon (days left: %(days)s)"),
+            N_("renewal seems stuck: check %(command)s or Caddy's log"),
+            {"host": host, "days": days, "command": "`certbot renew --dry-run`"},
         )
-    return Finding("TLS", "ok", f"the certificate of {host} verifies, {days:.0f} days left")
+    message = N_("the certificate of %(host)s verifies (days left: %(days)s)")
+    return Finding("TLS", "ok", message, "", {"host": host, "days": days})
 
 
 class Unusable(Exception):
@@ -182,21 +189,32 @@ def through_proxy(settings: Settings, response: httpx.Response) -> httpx.Respons
     if response.status_code in (502, 503, 504):
         raise Unusable(
             Finding(
-                "Public URL",
+                PUBLIC_URL,
                 "fail",
-                f"{url} answers {response.status_code}: the proxy cannot reach Solo",
-                f"start `solo serve` (it listens on {settings.host}:{settings.port}) and point"
-                " the proxy's upstream there",
+                N_("%(url)s answers %(status)s: the proxy cannot reach Solo"),
+                N_(
+                    "start %(command)s (it listens on %(address)s) and point the proxy's upstream"
+                    " there"
+                ),
+                {
+                    "url": str(url),
+                    "status": str(response.status_code),
+                    "command": "`solo serve`",
+                    "address": f"{settings.host}:{settings.port}",
+                },
             )
         )
     if response.is_redirect:
         raise Unusable(
             Finding(
-                "Public URL",
+                PUBLIC_URL,
                 "fail",
-                f"{url} redirects to {response.headers.get('location', 'nowhere')}",
-                "peers ask this exact URL: serve Solo at the configured `domain` and `scheme`,"
-                " with no redirect (to www, https or another port) in between",
+                N_("%(url)s redirects to %(location)s"),
+                N_(
+                    "peers ask this exact URL: serve Solo at the configured `domain` and"
+                    " `scheme`, with no redirect (to www, https or another port) in between"
+                ),
+                {"url": str(url), "location": response.headers.get("location", "—")},
             )
         )
     return response
@@ -220,8 +238,13 @@ def parse_json(response: httpx.Response) -> dict[str, Any] | None:
 
 
 def _unexpected(check: str, url: str, response: httpx.Response) -> Finding:
-    fix = "the proxy must pass every path to Solo unchanged (`location /` in nginx)"
-    return Finding(check, "fail", f"{url} answers {response.status_code}", fix)
+    return Finding(
+        check,
+        "fail",
+        N_("%(url)s answers %(status)s"),
+        N_("the proxy must pass every path to Solo unchanged (%(directive)s in nginx)"),
+        {"url": url, "status": str(response.status_code), "directive": "`location /`"},
+    )
 
 
 async def check_webfinger(ctx: Context) -> Finding:
@@ -234,7 +257,13 @@ async def check_webfinger(ctx: Context) -> Finding:
     if response.status_code != 200:
         return _unexpected("WebFinger", url, response)
     if document is None:
-        return Finding("WebFinger", "fail", f"{url} is not JSON", "is Solo behind this URL?")
+        return Finding(
+            "WebFinger",
+            "fail",
+            N_("%(url)s is not JSON"),
+            N_("is Solo behind this URL?"),
+            {"url": url},
+        )
     links = document.get("links")
     selves = [
         link
@@ -242,16 +271,23 @@ async def check_webfinger(ctx: Context) -> Finding:
         if isinstance(link, dict) and link.get("rel") == "self" and link.get("type") == AS_TYPE
     ]
     if not selves:
-        return Finding("WebFinger", "fail", "the answer has no self link of type " + AS_TYPE, "")
+        message = N_("the answer has no self link of type %(type)s")
+        return Finding("WebFinger", "fail", message, "", {"type": AS_TYPE})
     if selves[0].get("href") != actor:
         return Finding(
             "WebFinger",
             "fail",
-            f"the self link is {selves[0].get('href')}, not {actor}",
-            "the server behind this URL runs with another domain or scheme: check `domain`"
-            " and `scheme` in solo.toml and the proxy's upstream",
+            N_("the self link is %(found)s, not %(actor)s"),
+            N_(
+                "the server behind this URL runs with another domain or scheme: check `domain`"
+                " and `scheme` in solo.toml and the proxy's upstream"
+            ),
+            {"found": str(selves[0].get("href")), "actor": actor},
         )
-    return Finding("WebFinger", "ok", f"@{settings.username}@{settings.domain} → {actor}")
+    handle = f"@{settings.username}@{settings.domain}"
+    return Finding(
+        "WebFinger", "ok", "%(handle)s → %(actor)s", "", {"handle": handle, "actor": actor}
+    )
 
 
 async def check_host_meta(ctx: Context) -> Finding:
@@ -262,9 +298,11 @@ async def check_host_meta(ctx: Context) -> Finding:
     template = re.search(r'rel="lrdd"[^>]*template="([^"]+)"', response.text)
     expected = f"{ctx.settings.base_url}/.well-known/webfinger?resource={{uri}}"
     if template is None or template.group(1).replace("&amp;", "&") != expected:
-        found = template.group(1) if template else "none"
-        return Finding("host-meta", "fail", f"the lrdd template is {found}, not {expected}", "")
-    return Finding("host-meta", "ok", "points WebFinger at " + expected)
+        values = {"found": template.group(1) if template else "—", "expected": expected}
+        message = N_("the lrdd template is %(found)s, not %(expected)s")
+        return Finding("host-meta", "fail", message, "", values)
+    message = N_("points WebFinger at %(expected)s")
+    return Finding("host-meta", "ok", message, "", {"expected": expected})
 
 
 async def check_nodeinfo(ctx: Context) -> Finding:
@@ -281,9 +319,16 @@ async def check_nodeinfo(ctx: Context) -> Finding:
     ]
     href = next((h for h in reversed(hrefs) if isinstance(h, str)), None)
     if href is None:
-        return Finding("NodeInfo", "fail", f"{url} links no 2.0 or 2.1 document", "")
+        message = N_("%(url)s links no 2.0 or 2.1 document")
+        return Finding("NodeInfo", "fail", message, "", {"url": url})
     if not href.startswith(base + "/"):
-        return Finding("NodeInfo", "fail", f"{url} links {href}, outside {base}", "check `domain`")
+        return Finding(
+            "NodeInfo",
+            "fail",
+            N_("%(url)s links %(href)s, outside %(base)s"),
+            N_("check `domain` in solo.toml"),
+            {"url": url, "href": href, "base": base},
+        )
     document_response = await _get(ctx, href, "application/json")
     if document_response.status_code != 200:
         return _unexpected("NodeInfo", href, document_response)
@@ -297,8 +342,12 @@ async def check_nodeinfo(ctx: Context) -> Finding:
         or not isinstance(protocols, list)
         or "activitypub" not in protocols
     ):
-        return Finding("NodeInfo", "fail", f"{href} names no software or no activitypub", "")
-    return Finding("NodeInfo", "ok", f"{href}: {name} {software.get('version', '')}".rstrip())
+        message = N_("%(href)s names no software or no activitypub")
+        return Finding("NodeInfo", "fail", message, "", {"href": href})
+    named = f"{name} {software.get('version', '')}".rstrip()
+    return Finding(
+        "NodeInfo", "ok", "%(href)s: %(software)s", "", {"href": href, "software": named}
+    )
 
 
 async def check_actor(ctx: Context) -> Finding:
@@ -310,57 +359,83 @@ async def check_actor(ctx: Context) -> Finding:
     content_type = response.headers.get("content-type", "")
     if not is_activity_content_type(content_type):
         return Finding(
-            "Actor",
+            ACTOR,
             "fail",
-            f"{actor} answers {content_type or 'no content type'}, not {AS_TYPE}",
-            "the proxy must pass the `Accept` header and not rewrite `Content-Type`",
+            N_("%(actor)s answers %(found)s, not %(type)s"),
+            N_("the proxy must pass the `Accept` header and not rewrite `Content-Type`"),
+            {"actor": actor, "found": content_type or "—", "type": AS_TYPE},
         )
     document = parse_json(response) or {}
     key = document.get("publicKey")
     key = key if isinstance(key, dict) else {}
-    problems = []
+    # What differs, named as the JSON names it (the same in every language).
+    differing = []
     if document.get("type") != "Person":
-        problems.append(f"type is {document.get('type')!r}, not 'Person'")
+        differing.append(f"`type` {document.get('type')!r}")
     if document.get("id") != actor:
-        problems.append(f"id is {document.get('id')!r}, not the URL fetched")
+        differing.append(f"`id` {document.get('id')!r}")
     if key.get("owner") != actor or key.get("id") != urls.key_id(settings):
-        problems.append("publicKey's owner or id is not this actor's")
+        differing.append("`publicKey`")
     elif str(key.get("publicKeyPem", "")).strip() != ctx.keys.public_pem.strip():
-        problems.append("its public key is not the one in this data directory")
-    if problems:
+        differing.append("`publicKeyPem`")
+    if differing:
         return Finding(
-            "Actor",
+            ACTOR,
             "fail",
-            f"{actor}: " + "; ".join(problems),
-            "the URL reaches another server or instance: check the proxy's upstream port",
+            N_("%(actor)s is not this account's actor (it differs in %(fields)s)"),
+            N_("the URL reaches another server or instance: check the proxy's upstream port"),
+            {"actor": actor, "fields": ", ".join(differing)},
         )
-    return Finding("Actor", "ok", f"{actor} answers as {AS_TYPE}, a Person with its own key")
+    message = N_("%(actor)s answers as %(type)s, a Person with its own key")
+    return Finding(ACTOR, "ok", message, "", {"actor": actor, "type": AS_TYPE})
 
 
 def check_clock(ctx: Context) -> Finding:
     if ctx.server_date is None:
-        return Finding("Clock", "warn", "the public URL sent no Date header to compare with", "")
+        return Finding(CLOCK, "warn", N_("the public URL sent no Date header to compare with"))
     server, local = ctx.server_date
     skew = local - server
-    shown = f"{abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} the public answer's Date"
-    fix = "keep the clock synchronised: `sudo timedatectl set-ntp true`"
-    if abs(skew) > CLOCK_FAIL_SECONDS:
-        return Finding("Clock", "fail", f"this clock is {shown}: peers refuse signatures", fix)
-    if abs(skew) > CLOCK_WARN_SECONDS:
-        return Finding("Clock", "warn", f"this clock is {shown}", fix)
+    values: dict[str, Value] = {
+        "seconds": round(abs(skew)),
+        "command": "`sudo timedatectl set-ntp true`",
+    }
+    fix = N_("keep the clock synchronised: %(command)s")
     if abs(skew) <= 1:  # a Date header counts whole seconds
-        return Finding("Clock", "ok", "this clock agrees with the public answer's Date")
-    return Finding("Clock", "ok", f"this clock is {shown}")
+        return Finding(CLOCK, "ok", N_("this clock agrees with the public answer's Date"))
+    if abs(skew) > CLOCK_FAIL_SECONDS:
+        message = (
+            N_(
+                "this clock is %(seconds)s s ahead of the public answer's Date: peers refuse"
+                " signatures"
+            )
+            if skew > 0
+            else N_(
+                "this clock is %(seconds)s s behind the public answer's Date: peers refuse"
+                " signatures"
+            )
+        )
+        return Finding(CLOCK, "fail", message, fix, values)
+    message = (
+        N_("this clock is %(seconds)s s ahead of the public answer's Date")
+        if skew > 0
+        else N_("this clock is %(seconds)s s behind the public answer's Date")
+    )
+    return Finding(CLOCK, "warn" if abs(skew) > CLOCK_WARN_SECONDS else "ok", message, fix, values)
 
 
 def check_disk(data_dir: Path, min_free_bytes: int, min_free_fraction: float) -> Finding:
     usage = shutil.disk_usage(data_dir)
-    free = f"{usage.free / GB:.1f} GB free of {usage.total / GB:.1f} GB"
+    values: dict[str, Value] = {
+        "path": str(data_dir),
+        "free_bytes": usage.free,
+        "total_bytes": usage.total,
+    }
     if usage.free < min_free_bytes or usage.free < usage.total * min_free_fraction:
         return Finding(
-            "Disk",
+            DISK,
             "warn",
-            f"{data_dir}: only {free}",
-            "free some room (`solo media prune`, old backups) or move the data to a bigger disk",
+            N_("%(path)s: only %(free_bytes)s free of %(total_bytes)s"),
+            N_("free some room (%(command)s, old backups) or move the data to a bigger disk"),
+            {**values, "command": "`solo media prune`"},
         )
-    return Finding("Disk", "ok", f"{data_dir}: {free}")
+    return Finding(DISK, "ok", N_("%(path)s: %(free_bytes)s free of %(total_bytes)s"), "", values)

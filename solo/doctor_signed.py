@@ -9,12 +9,15 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from solo import urls
-from solo.doctor_checks import AS_TYPE, Context, Finding, parse_json, through_proxy
+from solo.catalogues import N_
+from solo.doctor_checks import AS_TYPE, Context, parse_json, through_proxy
+from solo.doctor_findings import SIGNED_POST, Finding
 from solo.federation.doctor_probe import ANSWER_KIND, PROBE_TYPE
 from solo.federation.signatures import sign_headers
 from solo.net.addresses import ip_literal
 
-NGINX_HOST: Final = "nginx: `proxy_set_header Host $host;` (Caddy's `reverse_proxy` keeps it)"
+NGINX_HOST: Final = "`proxy_set_header Host $host;`"
+FORWARDED: Final = "X-Forwarded-*"
 
 
 def _probe(ctx: Context, inbox: str) -> tuple[bytes, dict[str, str]]:
@@ -46,26 +49,43 @@ def _altered(ctx: Context, inbox: str, seen: dict[str, Any]) -> Finding:
     parts = urlsplit(inbox)
     if str(seen.get("host", "")).lower() != parts.netloc.lower():
         return Finding(
-            "Signed POST",
+            SIGNED_POST,
             "fail",
-            f"signatures fail: the proxy rewrites Host (Solo saw {seen.get('host')!r},"
-            f" peers sign {parts.netloc!r})",
-            "pass Host unchanged: " + NGINX_HOST,
+            N_(
+                "signatures fail: the proxy rewrites Host (Solo saw %(seen)s, peers sign"
+                " %(signed)s)"
+            ),
+            N_("pass Host unchanged: nginx: %(directive)s (Caddy's %(caddy)s keeps it)"),
+            {
+                "seen": repr(seen.get("host")),
+                "signed": repr(parts.netloc),
+                "directive": NGINX_HOST,
+                "caddy": "`reverse_proxy`",
+            },
         )
     if seen.get("target") != parts.path:
         return Finding(
-            "Signed POST",
+            SIGNED_POST,
             "fail",
-            f"signatures fail: the proxy changes the path (Solo saw {seen.get('target')!r},"
-            f" peers sign {parts.path!r})",
-            "nginx: `proxy_pass http://127.0.0.1:PORT;` with no path after the port",
+            N_(
+                "signatures fail: the proxy changes the path (Solo saw %(seen)s, peers sign"
+                " %(signed)s)"
+            ),
+            N_("nginx: %(directive)s with no path after the port"),
+            {
+                "seen": repr(seen.get("target")),
+                "signed": repr(parts.path),
+                "directive": "`proxy_pass http://127.0.0.1:PORT;`",
+            },
         )
     return Finding(
-        "Signed POST",
+        SIGNED_POST,
         "fail",
-        "signatures fail: the proxy changes a signed header (Date, Digest or Content-Type)",
-        "let the proxy pass requests through untouched (no header rewriting, no body buffering"
-        " that re-encodes)",
+        N_("signatures fail: the proxy changes a signed header (Date, Digest or Content-Type)"),
+        N_(
+            "let the proxy pass requests through untouched (no header rewriting, no body"
+            " buffering that re-encodes)"
+        ),
     )
 
 
@@ -78,24 +98,33 @@ async def check_signed_post(ctx: Context) -> list[Finding]:
     seen = parse_json(response) if response.status_code == 200 else None
     if seen is None or seen.get("kind") != ANSWER_KIND:
         hint = {
-            401: "a signature refused as received: is the clock right? " + response.text[:200],
-            403: "this server refused the probe of its own account: the URL reaches another"
-            " instance? " + response.text[:200],
-            404: "the inbox is not found: the proxy changes the path",
-            413: "the proxy refuses small POST bodies (nginx `client_max_body_size`)",
-            429: "too many doctor runs this minute; run again in a minute",
+            401: N_("a signature refused as received: is the clock right? %(answer)s"),
+            403: N_(
+                "this server refused the probe of its own account: the URL reaches another"
+                " instance? %(answer)s"
+            ),
+            404: N_("the inbox is not found: the proxy changes the path"),
+            413: N_("the proxy refuses small POST bodies (nginx %(directive)s)"),
+            429: N_("too many doctor runs this minute; run again in a minute"),
         }.get(response.status_code, "")
         return [
             Finding(
-                "Signed POST",
+                SIGNED_POST,
                 "warn" if response.status_code == 429 else "fail",
-                f"a signed POST to {inbox} answers {response.status_code}",
-                hint or "is the server behind this URL a Solo of this version?",
+                N_("a signed POST to %(inbox)s answers %(status)s"),
+                hint or N_("is the server behind this URL a Solo of this version?"),
+                {
+                    "inbox": inbox,
+                    "status": str(response.status_code),
+                    "answer": response.text[:200],
+                    "directive": "`client_max_body_size`",
+                },
             )
         ]
     if not seen.get("verified"):
         return [_altered(ctx, inbox, seen)]
-    findings = [Finding("Signed POST", "ok", f"a signed POST to {inbox} verifies end to end")]
+    message = N_("a signed POST to %(inbox)s verifies end to end")
+    findings = [Finding(SIGNED_POST, "ok", message, "", {"inbox": inbox})]
     findings.append(_forwarded(ctx, seen))
     return findings
 
@@ -104,18 +133,25 @@ def _forwarded(ctx: Context, seen: dict[str, Any]) -> Finding:
     scheme = ctx.settings.scheme
     if seen.get("scheme") != scheme:
         return Finding(
-            "X-Forwarded-*",
+            FORWARDED,
             "warn",
-            f"Solo sees {seen.get('scheme')!r} requests, but the public URL is {scheme}",
-            "nginx: `proxy_set_header X-Forwarded-Proto $scheme;` (Caddy sets it by itself)",
+            N_("Solo sees %(seen)s requests, but the public URL is %(scheme)s"),
+            N_("nginx: %(directive)s (Caddy sets it by itself)"),
+            {
+                "seen": repr(seen.get("scheme")),
+                "scheme": scheme,
+                "directive": "`proxy_set_header X-Forwarded-Proto $scheme;`",
+            },
         )
     client = ip_literal(str(seen.get("client", "")))
     reached_loopback = all(ip.is_loopback for ip in ctx.addresses)
     if client is not None and client.is_loopback and not reached_loopback:
         return Finding(
-            "X-Forwarded-*",
+            FORWARDED,
             "warn",
-            "Solo sees every request coming from the proxy's own address",
-            "nginx: `proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;`",
+            N_("Solo sees every request coming from the proxy's own address"),
+            "nginx: %(directive)s",
+            {"directive": "`proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;`"},
         )
-    return Finding("X-Forwarded-*", "ok", f"Solo sees {scheme} requests from {client}")
+    message = N_("Solo sees %(scheme)s requests from %(client)s")
+    return Finding(FORWARDED, "ok", message, "", {"scheme": scheme, "client": str(client)})

@@ -21,6 +21,8 @@ both, and `solo.app` answers them 507 Insufficient Storage with `DISK_FULL`.
 import errno
 import sqlite3
 
+from solo.catalogues import Message
+
 DISK_FULL = "The server's disk is full, so nothing was saved. Try again once space is freed."
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
@@ -34,11 +36,16 @@ class SetupError(SoloError):
 
 
 class RequestError(SoloError):
+    """`message` in English with `%(name)s` placeholders for `values`, which web pages show in
+    the reader's language (`solo.catalogues.Message`); the API says it in English."""
+
     status = 400
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, **values: object) -> None:
+        self.message: str = (
+            message if isinstance(message, Message) and not values else Message(message, **values)
+        )
+        super().__init__(self.message)
 
 
 class BadRequest(RequestError):

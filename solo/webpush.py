@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid01, Vapid02  # type: ignore[import-untyped]
 
+from solo.catalogues import Message
+
 P256_POINT_BYTES: Final = 65  # an uncompressed P-256 point: 0x04, x, y
 AUTH_BYTES: Final = 16
 JWT_LIFETIME: Final = 12 * 3600  # RFC 8292 allows up to 24 hours
@@ -30,7 +32,12 @@ RECORD_SIZE: Final = 4096
 
 
 class BadKey(ValueError):
-    """A subscription's key material that is not what Web Push needs."""
+    """A subscription's key material that is not what Web Push needs: the message, in English
+    with `%(name)s` placeholders for `values` (a web page translates it), completes "p256dh …"."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        self.message = Message(message, **values)
+        super().__init__(self.message)
 
 
 def b64url(data: bytes) -> str:
@@ -52,7 +59,7 @@ def p256_point(text: str) -> bytes:
         raise BadKey("is too long for a P-256 public key")
     raw = b64decode_any(text)
     if len(raw) != P256_POINT_BYTES:
-        raise BadKey(f"must be a {P256_POINT_BYTES}-byte uncompressed P-256 point")
+        raise BadKey("must be a %(size)s-byte uncompressed P-256 point", size=P256_POINT_BYTES)
     try:
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
     except ValueError:
@@ -65,7 +72,7 @@ def auth_secret(text: str) -> bytes:
         raise BadKey("is too long for an authentication secret")
     raw = b64decode_any(text)
     if len(raw) != AUTH_BYTES:
-        raise BadKey(f"must be {AUTH_BYTES} bytes")
+        raise BadKey("must be %(size)s bytes", size=AUTH_BYTES)
     return raw
 
 

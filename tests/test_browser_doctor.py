@@ -1,5 +1,5 @@
 """/server/doctor in a browser: the owner runs the check behind a proxy that rewrites Host and
-sees the failure with its fix, at phone and desktop size, light and dark."""
+sees the failure with its fix, at phone and desktop size, light and dark, in English and German."""
 
 from __future__ import annotations
 
@@ -56,4 +56,16 @@ async def test_the_owner_checks_the_server_and_sees_what_to_fix(
         for scheme in ("light", "dark"):
             await screenshots(page, "doctor", scheme)
         assert errors == [], errors
+        await context.close()
+
+        # The same report, read in German: the findings too, their nginx lines as they are.
+        context = await browser.new_context(viewport=DESKTOP, locale="de-DE")
+        page = await log_in(context, alice)
+        await page.goto(f"{alice.base_url}/server/doctor")
+        await expect(page.locator("#result-title")).to_have_text("1 Problem zu beheben")
+        failed = page.locator("ul.findings li.finding-fail")
+        await expect(failed).to_contain_text("Der Proxy schreibt Host um")
+        await expect(failed.locator("code")).to_contain_text(["proxy_set_header Host $host;"])
+        for size in (PHONE, DESKTOP_SHOT):
+            await screenshot(page, "doctor-de", "light", size)
         await context.close()

@@ -190,12 +190,12 @@ BAD_FILES = [
     (
         "following",
         b"Account address,Hide notifications\nann@x.test,true\n",
-        "muted accounts export",
+        "Mastodon&#39;s “Muted accounts” export",
     ),
     (
         "mutes",
         b"Account address,Show boosts,Notify on new posts,Languages\na@x.test,true,false,\n",
-        "follows export",
+        "Mastodon&#39;s “Follows” export",
     ),
     ("bookmarks", b"#domain\nx.test\n", "no #uri column"),
     ("blocks", b"not an address\nalso not\n", "neither a header"),

@@ -479,7 +479,7 @@ async def test_tls_behind_a_proxy_that_drops_x_forwarded_proto(
             code, out, err = await run_doctor(alice, SSL_CERT_FILE=str(authority))
             assert code == 0, out + err
             tls = line_of(out, "TLS")
-            assert tls.startswith("warn") and "expires in 5 days" in tls and "fix:" in tls
+            assert tls.startswith("warn") and "expires soon (days left: 5)" in tls and "fix:" in tls
             assert line_of(out, "Signed POST").startswith("ok ")
             forwarded = line_of(out, "X-Forwarded-*")
             assert forwarded.startswith("warn") and "Solo sees 'http' requests" in forwarded

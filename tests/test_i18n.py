@@ -26,6 +26,7 @@ REFUSALS = dict.fromkeys(
     (
         *("ActionError", "WrongPassword", "MediaRefused", "ArchiveError", "BlocklistError"),
         *("CsvError", "NotFound", "BadRequest", "Forbidden"),
+        *("BadSubscription", "AddressRefused", "BadKey", "InvalidDomain", "InvalidTag"),
     )
 )
 
@@ -222,7 +223,14 @@ def test_the_pot_file_matches_the_sources() -> None:
         str(root),
         method_map=method_map,
         options_map=options,
-        keywords={**DEFAULT_KEYWORDS, "N_": None, "flash": (2,), **REFUSALS},
+        keywords={
+            **DEFAULT_KEYWORDS,
+            "N_": None,
+            "flash": (2,),
+            "counted": (1, 2),
+            "Message": None,
+            **REFUSALS,
+        },
     ):
         extracted.add(message)
     assert extracted == template_ids()

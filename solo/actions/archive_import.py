@@ -88,8 +88,9 @@ def _scan(archive: Archive, now: float) -> tuple[dict[str, _Entry], int]:
                 count += 1
                 if count > MAX_ITEMS:
                     raise ArchiveError(
-                        f"outbox.json has more than {MAX_ITEMS} activities; Solo imports"
-                        f" at most {MAX_ITEMS}."
+                        "outbox.json has more than %(max_items)s activities; Solo imports at "
+                        "most %(max_items)s.",
+                        max_items=MAX_ITEMS,
                     )
                 if isinstance(item, dict) and item.get("type") == "Announce":
                     boosts += 1

@@ -92,7 +92,8 @@ class ArchiveImports:
                     written += len(chunk)
                     if written > MAX_ARCHIVE_BYTES:
                         raise ArchiveError(
-                            f"The archive is larger than {MAX_ARCHIVE_BYTES // 1024**3} GB."
+                            "The archive is larger than %(limit)s GB.",
+                            limit=MAX_ARCHIVE_BYTES // 1024**3,
                         )
                     await asyncio.to_thread(file.write, chunk)
                 await asyncio.to_thread(os.fsync, file.fileno())

@@ -38,12 +38,14 @@ class ArchiveError(ActionError):
 def _checked_name(name: str) -> str:
     """The entry's name if it is a plain relative path inside the archive."""
     if "\x00" in name or "\\" in name:
-        raise ArchiveError(f"The archive has an entry with a strange name: {name!r}.")
+        raise ArchiveError(
+            "The archive has an entry with a strange name: %(name)s.", name=repr(name)
+        )
     path = PurePosixPath(name)
     if path.is_absolute() or (path.parts and ":" in path.parts[0]):
-        raise ArchiveError(f"The archive has an entry with an absolute path: {name}.")
+        raise ArchiveError("The archive has an entry with an absolute path: %(name)s.", name=name)
     if ".." in path.parts:
-        raise ArchiveError(f"The archive has an entry that points outside it: {name}.")
+        raise ArchiveError("The archive has an entry that points outside it: %(name)s.", name=name)
     return name
 
 
@@ -55,11 +57,14 @@ class Archive:
         try:
             size = path.stat().st_size
         except OSError as error:
-            raise ArchiveError(f"The archive cannot be read: {error.strerror}.") from None
+            raise ArchiveError(
+                "The archive cannot be read: %(strerror)s.", strerror=error.strerror
+            ) from None
         if size > MAX_ARCHIVE_BYTES:
             raise ArchiveError(
-                f"The archive is {size / 1024**3:.1f} GB; the limit is"
-                f" {MAX_ARCHIVE_BYTES // 1024**3} GB."
+                "The archive is %(size)s GB; the limit is %(limit)s GB.",
+                size=round(size / 1024**3, 1),
+                limit=MAX_ARCHIVE_BYTES // 1024**3,
             )
         try:
             self.zip = zipfile.ZipFile(path)
@@ -78,27 +83,39 @@ class Archive:
     def _check(self) -> str:
         infos = self.zip.infolist()
         if len(infos) > MAX_ENTRIES:
-            raise ArchiveError(f"The archive has {len(infos)} entries; the limit is {MAX_ENTRIES}.")
+            raise ArchiveError(
+                "The archive has %(count)s entries; the limit is %(max_entries)s.",
+                count=len(infos),
+                max_entries=MAX_ENTRIES,
+            )
         total = 0
         for info in infos:
             _checked_name(info.filename)
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
-                raise ArchiveError(f"The archive has a symbolic link: {info.filename}.")
+                raise ArchiveError(
+                    "The archive has a symbolic link: %(filename)s.", filename=info.filename
+                )
             if info.flag_bits & 0x1:
-                raise ArchiveError(f"The archive is encrypted ({info.filename}).")
+                raise ArchiveError(
+                    "The archive is encrypted (%(filename)s).", filename=info.filename
+                )
             total += info.file_size
             if total > MAX_UNCOMPRESSED:
                 raise ArchiveError(
-                    f"The archive unpacks to more than {MAX_UNCOMPRESSED // 1024**3} GB;"
-                    " that is more than an account's archive holds."
+                    "The archive unpacks to more than %(limit)s GB; that is more"
+                    " than an account's archive holds.",
+                    limit=MAX_UNCOMPRESSED // 1024**3,
                 )
             if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(
                 info.compress_size, 1
             ):
                 raise ArchiveError(
-                    f"The archive's {info.filename} unpacks to {info.file_size // 1024**2} MB"
-                    f" from {info.compress_size} bytes: it looks like a zip bomb."
+                    "The archive's %(filename)s unpacks to %(size)s MB from "
+                    "%(compress_size)s bytes: it looks like a zip bomb.",
+                    filename=info.filename,
+                    size=info.file_size // 1024**2,
+                    compress_size=info.compress_size,
                 )
         names = [info.filename for info in infos]
         if OUTBOX in names:
@@ -128,8 +145,9 @@ class Archive:
         assert info is not None  # checked when opened
         if info.file_size > MAX_JSON_BYTES:
             raise ArchiveError(
-                f"outbox.json is {info.file_size // 1024**2} MB; the limit is"
-                f" {MAX_JSON_BYTES // 1024**2} MB."
+                "outbox.json is %(size)s MB; the limit is %(limit)s MB.",
+                size=info.file_size // 1024**2,
+                limit=MAX_JSON_BYTES // 1024**2,
             )
         return self.zip.open(info)
 
@@ -139,7 +157,11 @@ class Archive:
         if info is None:
             return None
         if info.file_size > MAX_SMALL_JSON:
-            raise ArchiveError(f"{name} is {info.file_size // 1024**2} MB, too large to read.")
+            raise ArchiveError(
+                "%(name)s is %(size)s MB, too large to read.",
+                name=name,
+                size=info.file_size // 1024**2,
+            )
         return self._read(info)
 
     def read_file(self, name: str, limit: int) -> bytes | None:
@@ -158,4 +180,8 @@ class Archive:
             with self.zip.open(info) as entry:
                 return entry.read()
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
-            raise ArchiveError(f"The archive's {info.filename} is damaged: {error}.") from None
+            raise ArchiveError(
+                "The archive's %(filename)s is damaged: %(error)s.",
+                filename=info.filename,
+                error=error,
+            ) from None

@@ -22,6 +22,7 @@ from typing import Final
 
 from solo.actions import ActionError
 from solo.actions.domain_blocks import InvalidDomain, block, clean_reason, normalize
+from solo.catalogues import N_, Message
 from solo.federation.context import Federation
 from solo.store import domain_blocks as store
 
@@ -37,6 +38,11 @@ HEADER: Final = (
 )
 # How many skipped lines an answer names one by one; the rest are only counted.
 SHOWN_SKIPS: Final = 50
+# Why a line was skipped, as the summary counts them ("2 invalid").
+INVALID: Final = Message(N_("invalid"))
+OWN_DOMAIN: Final = Message(N_("our own domain"))
+TWICE: Final = Message(N_("listed twice"))
+ALREADY: Final = Message(N_("already blocked"))
 
 
 @dataclass(frozen=True)
@@ -62,14 +68,25 @@ class ImportResult:
         if len(self.skipped) < SHOWN_SKIPS:
             self.skipped.append(Skipped(line, text[:100], detail or why))
 
-    def summary(self) -> str:
+    def summary(self) -> Message:
         """One sentence for a person: what was added, what was skipped and why."""
         added = len(self.added)
-        text = f"{added} domain{'' if added == 1 else 's'} blocked"
-        if self.reasons:
-            parts = ", ".join(f"{count} {why}" for why, count in self.reasons.most_common())
-            text += f"; {self.skipped_count} skipped ({parts})"
-        return text + "."
+        if not self.reasons:
+            return Message.counted("%(num)s domain blocked.", "%(num)s domains blocked.", added)
+        counts = self.reasons.most_common()
+        # "2 invalid, 1 listed twice": a template of placeholders only, the same in every
+        # language (gettext gives it back as it is), its reasons translated.
+        placeholders = ", ".join(f"%(count{n})s %(why{n})s" for n in range(len(counts)))
+        values: dict[str, object] = {f"count{n}": count for n, (_, count) in enumerate(counts)}
+        values.update({f"why{n}": why for n, (why, _) in enumerate(counts)})
+        parts = Message(placeholders, **values)
+        return Message.counted(
+            "%(num)s domain blocked; %(skipped)s skipped (%(reasons)s).",
+            "%(num)s domains blocked; %(skipped)s skipped (%(reasons)s).",
+            added,
+            skipped=self.skipped_count,
+            reasons=parts,
+        )
 
 
 class BlocklistError(ActionError):
@@ -79,8 +96,10 @@ class BlocklistError(ActionError):
 def _text(data: bytes) -> str:
     if len(data) > MAX_BYTES:
         raise BlocklistError(
-            f"The file is larger than {MAX_BYTES // 1048576} MB; a blocklist of"
-            f" {MAX_LINES:,} domains fits well within that. Split it and import the parts."
+            "The file is larger than %(limit)s MB; a blocklist of %(max_lines)s"
+            " domains fits well within that. Split it and import the parts.",
+            limit=MAX_BYTES // 1048576,
+            max_lines=format(MAX_LINES, ","),
         )
     if b"\x00" in data:
         raise BlocklistError(
@@ -106,8 +125,10 @@ def parse(data: bytes) -> list[tuple[int, str, str, str]]:
     filled = [(number, line) for number, line in enumerate(lines, 1) if line.strip()]
     if len(filled) > MAX_LINES:
         raise BlocklistError(
-            f"The file has {len(filled):,} lines; at most {MAX_LINES:,} are taken at once."
-            " Split it and import the parts."
+            "The file has %(count)s lines; at most %(max_lines)s are taken at once."
+            " Split it and import the parts.",
+            count=format(len(filled), ","),
+            max_lines=format(MAX_LINES, ","),
         )
     first = filled[0][1].strip()
     # A header row: Mastodon's (`#domain,#severity,…`), or another CSV's, refused below.
@@ -139,7 +160,7 @@ def _csv(filled: list[tuple[int, str]]) -> list[tuple[int, str, str, str]]:
                 (number, _cell(row, at["domain"]), severity, _cell(row, at.get("public_comment")))
             )
     except csv.Error as error:
-        raise BlocklistError(f"The CSV cannot be read: {error}.") from None
+        raise BlocklistError("The CSV cannot be read: %(error)s.", error=error) from None
     return rows
 
 
@@ -155,24 +176,27 @@ async def import_blocklist(federation: Federation, data: bytes) -> ImportResult:
             result.skip(
                 number,
                 written,
-                f"of severity {severity[:20]}",
-                f"severity {severity[:20]}: Solo's blocks are all full (suspend) blocks",
+                Message("of severity %(severity)s", severity=severity[:20]),
+                Message(
+                    "severity %(severity)s: Solo's blocks are all full (suspend) blocks",
+                    severity=severity[:20],
+                ),
             )
             continue
         try:
             domain = normalize(written, own)
         except InvalidDomain as error:
-            why = "our own domain" if "own domain" in str(error) else "invalid"
-            result.skip(number, written, why, str(error))
+            own_domain = "own domain" in error.message.template
+            result.skip(number, written, OWN_DOMAIN if own_domain else INVALID, error.message)
             continue
         if domain in wanted:
-            result.skip(number, written, "listed twice")
+            result.skip(number, written, TWICE)
             continue
         wanted[domain] = clean_reason(comment)
         lines[domain] = (number, written)
     for domain in sorted(await store.existing(federation.db, list(wanted)), key=lambda d: lines[d]):
         del wanted[domain]
-        result.skip(*lines[domain], "already blocked")
+        result.skip(*lines[domain], ALREADY)
     result.added = await block(federation, list(wanted.items()))
     return result
 

@@ -29,6 +29,7 @@ from solo.actions.blocklists import BlocklistError
 from solo.actions.blocklists import parse as parse_blocklist
 from solo.actions.domain_blocks import InvalidDomain, normalize
 from solo.actions.follows import HANDLE_RE
+from solo.catalogues import N_, Message
 from solo.store.csv_imports import Settled
 
 KINDS: Final = ("following", "blocks", "mutes", "domain-blocks", "bookmarks", "lists")
@@ -45,12 +46,12 @@ FILENAMES: Final = {
     "lists": "lists.csv",
 }
 LABELS: Final = {
-    "following": "Follows",
-    "blocks": "Blocked accounts",
-    "mutes": "Muted accounts",
-    "domain-blocks": "Blocked domains",
-    "bookmarks": "Bookmarks",
-    "lists": "Lists",
+    "following": N_("Follows"),
+    "blocks": N_("Blocked accounts"),
+    "mutes": N_("Muted accounts"),
+    "domain-blocks": N_("Blocked domains"),
+    "bookmarks": N_("Bookmarks"),
+    "lists": N_("Lists"),
 }
 ADDRESS: Final = "Account address"
 FOLLOWING_HEADER: Final = (ADDRESS, "Show boosts", "Notify on new posts", "Languages")
@@ -76,15 +77,21 @@ class CsvError(ActionError):
 
 def check_kind(kind: str) -> str:
     if kind not in KINDS:
-        raise CsvError(f"{kind!r} is not something Solo imports; choose one of {', '.join(KINDS)}.")
+        raise CsvError(
+            "%(kind)s is not something Solo imports; choose one of %(choices)s.",
+            kind=repr(kind),
+            choices=", ".join(KINDS),
+        )
     return kind
 
 
 def _text(data: bytes) -> str:
     if len(data) > MAX_BYTES:
         raise CsvError(
-            f"The file is larger than {MAX_BYTES // 1048576} MB; Mastodon's exports of"
-            f" {MAX_ROWS:,} lines fit well within that."
+            "The file is larger than %(limit)s MB; Mastodon's exports of "
+            "%(max_rows)s lines fit well within that.",
+            limit=MAX_BYTES // 1048576,
+            max_rows=format(MAX_ROWS, ","),
         )
     if b"\x00" in data:
         raise CsvError("This is not a text file. Import a CSV file exported from Mastodon.")
@@ -109,12 +116,13 @@ def _rows(text: str) -> list[tuple[int, list[str]]]:
                 continue
             if len(rows) >= MAX_ROWS + 1:  # a header and MAX_ROWS lines are fine
                 raise CsvError(
-                    f"The file has more than {MAX_ROWS:,} lines; at most {MAX_ROWS:,} are taken"
-                    " at once (as on Mastodon). Split it and import the parts."
+                    "The file has more than %(max_rows)s lines; at most %(max_rows)s are "
+                    "taken at once (as on Mastodon). Split it and import the parts.",
+                    max_rows=format(MAX_ROWS, ","),
                 )
             rows.append((reader.line_num, [cell.strip()[:MAX_CELL] for cell in cells]))
     except csv.Error as error:
-        raise CsvError(f"The file cannot be read as CSV: {error}.") from None
+        raise CsvError("The file cannot be read as CSV: %(error)s.", error=error) from None
     return rows
 
 
@@ -137,11 +145,11 @@ def _value(kind: str, cells: dict[str, str]) -> tuple[dict[str, Any], str | None
     if kind == "bookmarks":
         uri = cells.get("#uri", "")
         ok = uri.startswith(("https://", "http://")) and " " not in uri
-        return {"value": uri}, None if ok else "not the address of a post (https://…)"
+        return {"value": uri}, None if ok else N_("not the address of a post (https://…)")
     written = cells.get(ADDRESS, "")
     address = account_address(written)
     data: dict[str, Any] = {"value": address or written}
-    why = None if address else "not an account address (user@server)"
+    why = None if address else N_("not an account address (user@server)")
     if kind == "following":
         data["boosts"] = _flag(cells.get("Show boosts", ""), True)
         data["notify"] = _flag(cells.get("Notify on new posts", ""), False)
@@ -151,7 +159,7 @@ def _value(kind: str, cells: dict[str, str]) -> tuple[dict[str, Any], str | None
     elif kind == "lists":
         data["list"] = cells.get("List name", "")[:100]
         if not data["list"] and why is None:
-            why = "no list name"
+            why = N_("no list name")
     return data, why
 
 
@@ -164,14 +172,20 @@ def _header(kind: str, rows: list[tuple[int, list[str]]]) -> tuple[tuple[str, ..
     for column, other in TELLING.items():
         if column in header and other != kind:
             raise CsvError(
-                f"This looks like Mastodon's {LABELS[other].lower()} export (it has a"
-                f" “{column}” column), not {LABELS[kind].lower()}. Choose “{LABELS[other]}”."
+                "This looks like Mastodon's “%(found)s” export (it has a “%(column)s” column),"
+                " not “%(chosen)s”. Choose “%(found)s”.",
+                found=Message(LABELS[other]),
+                column=column,
+                chosen=Message(LABELS[kind]),
             )
     missing = [name for name in DEFAULT_HEADER[kind] if name not in header]
     if missing:
         raise CsvError(
-            f"The header ({', '.join(header)}) has no {' or '.join(missing)} column:"
-            f" this is not Mastodon's {LABELS[kind].lower()} export."
+            "The header (%(header)s) has no %(missing)s column: this is not Mastodon's"
+            " “%(chosen)s” export.",
+            header=", ".join(header),
+            missing=" or ".join(missing),
+            chosen=Message(LABELS[kind]),
         )
     return header, True
 
@@ -209,23 +223,31 @@ def parse(kind: str, data: bytes, own_domain: str) -> Parsed:
             values, why = _value(kind, dict(zip(header, cells, strict=False)))
             if why is not None and not has_header and not parsed:
                 raise CsvError(
-                    f"The first line ({', '.join(cells)[:80]}) is neither a header of Mastodon's"
-                    f" {LABELS[kind].lower()} export nor {_expected(kind)}."
+                    "The first line (%(line)s) is neither a header of Mastodon's “%(chosen)s”"
+                    " export nor %(expected)s.",
+                    line=", ".join(cells)[:80],
+                    chosen=Message(LABELS[kind]),
+                    expected=_expected(kind),
                 )
             parsed.append((number, values, None if why is None else Settled(number, "failed", why)))
     if not parsed:
         raise CsvError("The file has a header and nothing else.")
     if all(settled is not None for _, _, settled in parsed):
-        raise CsvError(f"No line of this file is {_expected(kind)}; nothing was imported.")
+        raise CsvError(
+            "No line of this file is %(expected)s; nothing was imported.", expected=_expected(kind)
+        )
     return _mark_duplicates(kind, parsed)
 
 
-def _expected(kind: str) -> str:
-    return {
-        "domain-blocks": "a domain",
-        "bookmarks": "the address of a post",
-        "lists": "a list name and an account address",
-    }.get(kind, "an account address (user@server)")
+EXPECTED: Final = {
+    "domain-blocks": N_("a domain"),
+    "bookmarks": N_("the address of a post"),
+    "lists": N_("a list name and an account address"),
+}
+
+
+def _expected(kind: str) -> Message:
+    return Message(EXPECTED.get(kind, N_("an account address (user@server)")))
 
 
 def _mark_duplicates(kind: str, parsed: Parsed) -> Parsed:

@@ -40,7 +40,7 @@ async def create(
     (nothing stored) when it cannot be imported as `kind`."""
     check_kind(kind)
     if mode not in ("merge", "overwrite"):
-        raise CsvError(f"{mode!r} is no import mode; choose merge or overwrite.")
+        raise CsvError("%(mode)s is no import mode; choose merge or overwrite.", mode=repr(mode))
     lines = parse(kind, data, own_domain)
     async with db.transaction() as conn:
         return await store.create(conn, kind, mode, filename, lines)

@@ -18,6 +18,7 @@ from solo.actions import domain_blocks as domain_actions
 from solo.actions import follows as follow_actions
 from solo.actions.csv_formats import FOLLOWING_HEADER, MUTES_HEADER, account_address, write
 from solo.actions.lookup import resolve_url
+from solo.catalogues import N_
 from solo.db import Database
 from solo.federation.context import Federation
 from solo.federation.resolver import ResolveError
@@ -59,26 +60,26 @@ async def _line(federation: Federation, kind: str, values: dict[str, Any]) -> tu
         if not isinstance(found, Status):
             raise ActionError("That is an account, not a post.")
         if await interactions.exists(db, "bookmark", actor_id=None, status_id=found.id):
-            return "skipped", "already bookmarked"
+            return "skipped", N_("already bookmarked")
         await bookmarks.bookmark(federation, found.id)
         return "added", ""
     if kind == "lists":
         added = await csv_lists.import_member(federation, str(values["list"]), value)
-        return ("added", "") if added else ("skipped", "already on the list")
+        return ("added", "") if added else ("skipped", N_("already on the list"))
     actor = await _account(federation, value)
     assert actor.id is not None
     if kind == "following":
         if await follows.get_follow(db, "out", actor.id) is not None:
-            return "skipped", "already followed"
+            return "skipped", N_("already followed")
         await follow_actions.follow(federation, actor.ap_id)
     elif kind == "blocks":
         if await interactions.exists(db, "block", actor_id=None, target_actor_id=actor.id):
-            return "skipped", "already blocked"
+            return "skipped", N_("already blocked")
         await blocks.block(federation, actor)
     else:
         hide = bool(values.get("notifications", True))
         if actor.id in await mutes.mutes_of(db, [actor.id]):
-            return "skipped", "already muted"
+            return "skipped", N_("already muted")
         await blocks.mute(federation, actor, notifications=hide, duration=0)
     return "added", ""
 
@@ -100,7 +101,7 @@ async def _domains(federation: Federation, lines: Sequence[Line]) -> list[Settle
     new = [domain for domain in dict.fromkeys(wanted) if domain not in already]
     await domain_actions.block(federation, [(domain, "") for domain in new])
     return [
-        Settled(line.line, "skipped", "already blocked")
+        Settled(line.line, "skipped", N_("already blocked"))
         if line.data["value"] in already
         else Settled(line.line, "added")
         for line in lines
@@ -175,4 +176,4 @@ async def export(db: Database, kind: str) -> str:
         return write(None, [(mark.ap_id,) for mark in await csv_exports.bookmarked(db)])
     if kind == "lists":
         return write(None, await csv_lists.export_members(db))
-    raise ActionError(f"{kind!r} is not something Solo exports.")
+    raise ActionError("%(kind)s is not something Solo exports.", kind=repr(kind))

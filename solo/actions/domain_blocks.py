@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import aiosqlite
 
+from solo.catalogues import Message
 from solo.federation.context import Federation
 from solo.store import domain_blocks as store
 from solo.store.domain_blocks import covering, host_of
@@ -34,7 +35,12 @@ _LABEL: Final = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
 class InvalidDomain(ValueError):
-    """Text that is no domain we can block; the message says why, for a person."""
+    """Text that is no domain we can block; the message says why, for a person (in English
+    with `%(name)s` placeholders for `values`: the web page translates it)."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        self.message = Message(message, **values)
+        super().__init__(self.message)
 
 
 def normalize(text: str, own_domain: str) -> str:
@@ -51,37 +57,47 @@ def normalize(text: str, own_domain: str) -> str:
         except ValueError:
             host = None
         if not host:
-            raise InvalidDomain(f"{value} is a URL without a server name in it.")
+            raise InvalidDomain("%(value)s is a URL without a server name in it.", value=value)
         value = host
     elif "/" in value:
         value = value.split("/", 1)[0]
     if value.startswith("*"):
         raise InvalidDomain(
-            f"{value}: wildcards are not accepted; block {value.lstrip('*.')} instead,"
-            " which covers all its subdomains."
+            "%(value)s: wildcards are not accepted; block %(domain)s instead, which covers all"
+            " its subdomains.",
+            value=value,
+            domain=value.lstrip("*."),
         )
     if value.startswith("@") or "@" in value:
-        raise InvalidDomain(f"{value} looks like an account; block its domain instead.")
+        raise InvalidDomain(
+            "%(value)s looks like an account; block its domain instead.", value=value
+        )
     literal = value.strip("[]")
     try:
         ipaddress.ip_address(literal)
     except ValueError:
         pass
     else:
-        raise InvalidDomain(f"{value} is an IP address; domain blocks take domain names.")
+        raise InvalidDomain(
+            "%(value)s is an IP address; domain blocks take domain names.", value=value
+        )
     value = host_of(value).rstrip(".")
     try:
         value = value.encode("idna").decode("ascii")
     except UnicodeError:
-        raise InvalidDomain(f"{text.strip()} is not a valid domain name.") from None
+        raise InvalidDomain("%(value)s is not a valid domain name.", value=text.strip()) from None
     labels = value.split(".")
     if len(value) > MAX_DOMAIN or not all(_LABEL.match(label) for label in labels):
-        raise InvalidDomain(f"{text.strip()} is not a valid domain name.")
+        raise InvalidDomain("%(value)s is not a valid domain name.", value=text.strip())
     if labels[-1].isdigit():
-        raise InvalidDomain(f"{value} is an IP address; domain blocks take domain names.")
+        raise InvalidDomain(
+            "%(value)s is an IP address; domain blocks take domain names.", value=value
+        )
     own = host_of(own_domain)
     if covering(own, {value}):
-        raise InvalidDomain(f"{value} is this server's own domain; it cannot be blocked.")
+        raise InvalidDomain(
+            "%(value)s is this server's own domain; it cannot be blocked.", value=value
+        )
     return value
 
 

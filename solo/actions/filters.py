@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import aiosqlite
 
 from solo.actions.filter_rules import Rules
+from solo.catalogues import N_, Message
 from solo.errors import NotFound, RequestError
 from solo.federation.context import Federation
 from solo.federation.per_federation import PerFederation
@@ -38,13 +39,16 @@ MAX_EXPIRES_IN = 100 * 365 * 86_400  # past a century it is "for ever" by anothe
 
 
 class InvalidFilter(RequestError):
-    """A filter or keyword we refuse; the message says which field and why."""
+    """A filter or keyword we refuse: the message says which field and why, in Mastodon's
+    words for the API; `sentence` says it for a page (`%(name)s` filled from `values`, and
+    translated there)."""
 
     status = 422
 
-    def __init__(self, field_name: str, reason: str) -> None:
-        super().__init__(f"Validation failed: {field_name} {reason}")
+    def __init__(self, field_name: str, reason: str, sentence: str, **values: object) -> None:
+        super().__init__(f"Validation failed: {field_name} {reason % values if values else reason}")
         self.field = field_name
+        self.sentence = Message(sentence, **values)
 
 
 def _not_found() -> NotFound:
@@ -105,20 +109,29 @@ def _changed(federation: Federation) -> None:
 def check_title(title: str | None) -> str:
     text = (title or "").strip()
     if not text:
-        raise InvalidFilter("title", "can't be blank")
+        raise InvalidFilter("title", "can't be blank", N_("Title can't be blank."))
     if len(text) > MAX_TITLE_LENGTH:
-        raise InvalidFilter("title", f"is too long (maximum is {MAX_TITLE_LENGTH} characters)")
+        raise InvalidFilter(
+            "title",
+            "is too long (maximum is %(limit)s characters)",
+            N_("Title is too long (maximum is %(limit)s characters)."),
+            limit=MAX_TITLE_LENGTH,
+        )
     return text
 
 
 def check_contexts(contexts: Sequence[str]) -> list[str]:
     chosen = list(dict.fromkeys(c.strip() for c in contexts if c.strip()))
     if not chosen:
-        raise InvalidFilter("context", "can't be blank")
+        raise InvalidFilter("context", "can't be blank", N_("Context can't be blank."))
     unknown = [c for c in chosen if c not in CONTEXTS]
     if unknown:
         raise InvalidFilter(
-            "context", f"must be some of {', '.join(CONTEXTS)} (not {unknown[0][:40]})"
+            "context",
+            "must be some of %(contexts)s (not %(unknown)s)",
+            N_("Solo does not know the context “%(unknown)s”. Reload the page and try again."),
+            contexts=", ".join(CONTEXTS),
+            unknown=unknown[0][:40],
         )
     return chosen
 
@@ -126,16 +139,23 @@ def check_contexts(contexts: Sequence[str]) -> list[str]:
 def check_action(action: str | None) -> str:
     chosen = (action or "warn").strip()
     if chosen not in ACTIONS:
-        raise InvalidFilter("filter_action", "must be warn or hide")
+        raise InvalidFilter(
+            "filter_action", "must be warn or hide", N_("Choose to warn or to hide.")
+        )
     return chosen
 
 
 def check_keyword(keyword: str | None) -> str:
     text = (keyword or "").strip()
     if not text:
-        raise InvalidFilter("keyword", "can't be blank")
+        raise InvalidFilter("keyword", "can't be blank", N_("Keyword can't be blank."))
     if len(text) > MAX_KEYWORD_LENGTH:
-        raise InvalidFilter("keyword", f"is too long (maximum is {MAX_KEYWORD_LENGTH} characters)")
+        raise InvalidFilter(
+            "keyword",
+            "is too long (maximum is %(limit)s characters)",
+            N_("Keyword is too long (maximum is %(limit)s characters)."),
+            limit=MAX_KEYWORD_LENGTH,
+        )
     return text
 
 
@@ -143,17 +163,30 @@ def expires_at(expires_in: int | None, now: float) -> float | None:
     if expires_in is None:
         return None
     if not 1 <= expires_in <= MAX_EXPIRES_IN:
-        raise InvalidFilter("expires_in", f"must be between 1 and {MAX_EXPIRES_IN} seconds")
+        raise InvalidFilter(
+            "expires_in",
+            "must be between 1 and %(limit)s seconds",
+            N_("Choose how long the filter lasts from the list."),
+            limit=MAX_EXPIRES_IN,
+        )
     return now + expires_in
 
 
 async def _check_counts(conn: aiosqlite.Connection, filter_id: int) -> None:
     """After a change inside its transaction: refuse it (the caller rolls back) past a cap."""
     if await store.count_keywords(conn, filter_id) > MAX_KEYWORDS:
-        raise InvalidFilter("keywords", f"are too many (at most {MAX_KEYWORDS} in a filter)")
+        raise InvalidFilter(
+            "keywords",
+            "are too many (at most %(limit)s in a filter)",
+            N_("A filter holds at most %(limit)s keywords."),
+            limit=MAX_KEYWORDS,
+        )
     if await store.count_keywords(conn) > MAX_ALL_KEYWORDS:
         raise InvalidFilter(
-            "keywords", f"are too many (at most {MAX_ALL_KEYWORDS} in all your filters)"
+            "keywords",
+            "are too many (at most %(limit)s in all your filters)",
+            N_("Your filters hold at most %(limit)s keywords in all."),
+            limit=MAX_ALL_KEYWORDS,
         )
 
 
@@ -161,13 +194,21 @@ async def _apply_keywords(
     conn: aiosqlite.Connection, filter_id: int, changes: Sequence[KeywordChange]
 ) -> None:
     if len(changes) > MAX_KEYWORDS * 2:
-        raise InvalidFilter("keywords_attributes", f"has more than {MAX_KEYWORDS * 2} items")
+        raise InvalidFilter(
+            "keywords_attributes",
+            "has more than %(limit)s items",
+            N_("A filter holds at most %(limit)s keywords."),
+            limit=MAX_KEYWORDS,
+        )
     cursor = await conn.execute("SELECT id FROM filter_keywords WHERE filter_id = ?", (filter_id,))
     own = {row[0] for row in await cursor.fetchall()}
     for change in changes:
         if change.id is not None and change.id not in own:
             raise InvalidFilter(
-                "keywords_attributes", f"names no keyword of this filter ({change.id})"
+                "keywords_attributes",
+                "names no keyword of this filter (%(id)s)",
+                N_("That keyword is not in this filter any more. Reload the page and try again."),
+                id=change.id,
             )
         if change.destroy:
             if change.id is not None:
@@ -196,7 +237,12 @@ async def create_filter(federation: Federation, change: FilterChange) -> Filter:
     ends = expires_at(change.expires_in, time.time())
     async with federation.db.transaction() as conn:
         if await store.count_filters(conn) >= MAX_FILTERS:
-            raise InvalidFilter("filters", f"are too many (at most {MAX_FILTERS})")
+            raise InvalidFilter(
+                "filters",
+                "are too many (at most %(limit)s)",
+                N_("You can have at most %(limit)s filters."),
+                limit=MAX_FILTERS,
+            )
         filter_id = await store.insert_filter(
             conn, title=title, contexts=contexts, action=action, expires_at=ends
         )
@@ -290,11 +336,16 @@ async def add_status(federation: Federation, filter_id: int, status_id: int) -> 
     await get_filter(federation, filter_id)
     status = await status_store.get_status(federation.db, status_id)
     if status is None or status.deleted_at is not None:
-        raise InvalidFilter("status_id", "names no post we know")
+        raise InvalidFilter("status_id", "names no post we know", N_("There is no such post here."))
     async with federation.db.transaction() as conn:
         row_id = await store.insert_status(conn, filter_id, status.reblog_of_id or status.id)
         if await store.count_statuses(conn, filter_id) > MAX_STATUSES:
-            raise InvalidFilter("statuses", f"are too many (at most {MAX_STATUSES} in a filter)")
+            raise InvalidFilter(
+                "statuses",
+                "are too many (at most %(limit)s in a filter)",
+                N_("A filter holds at most %(limit)s posts."),
+                limit=MAX_STATUSES,
+            )
     _changed(federation)
     return await get_filtered_status(federation, row_id)
 

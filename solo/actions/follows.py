@@ -31,8 +31,10 @@ async def find_account(federation: Federation, target: str) -> RemoteActor:
         if authority(target):
             return await federation.resolver.actor(target)
     except ResolveError as error:
-        raise ActionError(f"Could not find {target}: {error}") from None
-    raise ActionError(f"{target!r} is neither @user@host nor an account URL.")
+        raise ActionError(
+            "Could not find %(target)s: %(error)s", target=target, error=error
+        ) from None
+    raise ActionError("%(target)s is neither @user@host nor an account URL.", target=repr(target))
 
 
 async def follow(federation: Federation, target: str) -> Follow:
@@ -58,7 +60,7 @@ async def follow(federation: Federation, target: str) -> Follow:
 async def _actor(federation: Federation, actor_ap_id: str) -> RemoteActor:
     actor = await actor_store.get_actor(federation.db, actor_ap_id)
     if actor is None or actor.id is None:
-        raise ActionError(f"{actor_ap_id} is not an account Solo knows.")
+        raise ActionError("%(actor_ap_id)s is not an account Solo knows.", actor_ap_id=actor_ap_id)
     return actor
 
 
@@ -68,7 +70,7 @@ async def unfollow(federation: Federation, actor_ap_id: str) -> None:
     assert actor.id is not None
     existing = await follows.get_follow(federation.db, "out", actor.id)
     if existing is None:
-        raise ActionError(f"You do not follow {actor.handle}.")
+        raise ActionError("You do not follow %(handle)s.", handle=actor.handle)
     settings = federation.settings
     undo_id = vocab.activity_id(settings, "Undo", federation.ids.next())
     original = vocab.follow(settings, actor.ap_id, existing.ap_id)
@@ -86,7 +88,9 @@ async def _follower(federation: Federation, actor_ap_id: str) -> tuple[RemoteAct
     assert actor.id is not None
     existing = await follows.get_follow(federation.db, "in", actor.id)
     if existing is None:
-        raise ActionError(f"{actor.handle} does not follow you and has not asked to.")
+        raise ActionError(
+            "%(handle)s does not follow you and has not asked to.", handle=actor.handle
+        )
     return actor, existing
 
 

@@ -23,10 +23,14 @@ def parse_handle(text: str) -> tuple[str, str]:
     if not handle:
         raise ActionError("Give your handle, like you@your.server.")
     if len(handle) > MAX_HANDLE:
-        raise ActionError(f"That handle is longer than {MAX_HANDLE} characters.")
+        raise ActionError(
+            "That handle is longer than %(max_handle)s characters.", max_handle=MAX_HANDLE
+        )
     match = HANDLE_RE.match(handle)
     if match is None or ("." not in match.group(2) and ":" not in match.group(2)):
-        raise ActionError(f"“{handle}” is not a handle: write it like you@your.server.")
+        raise ActionError(
+            "“%(handle)s” is not a handle: write it like you@your.server.", handle=handle
+        )
     return match.group(1), match.group(2).lower()
 
 
@@ -55,7 +59,9 @@ async def interaction_url(federation: Federation, handle: str, uri: str) -> str:
     """Where to send the visitor `handle` so that their server shows them `uri`."""
     user, host = parse_handle(handle)
     if host == federation.settings.domain.lower():
-        raise ActionError(f"@{user}@{host} is on this server: log in here instead.")
+        raise ActionError(
+            "@%(user)s@%(host)s is on this server: log in here instead.", user=user, host=host
+        )
     resource = quote(f"acct:{user}@{host}", safe=":@")
     schemes = ["https", "http"] if federation.settings.allow_private_addresses else ["https"]
     error: FetchError | None = None
@@ -69,12 +75,19 @@ async def interaction_url(federation: Federation, handle: str, uri: str) -> str:
             error = failed
     else:
         if isinstance(error, HTTPStatusError) and error.status in (404, 410):
-            raise ActionError(f"{host} knows no account called {user}.")
-        raise ActionError(f"Could not ask {host} about @{user}@{host}: {error}")
+            raise ActionError("%(host)s knows no account called %(user)s.", host=host, user=user)
+        raise ActionError(
+            "Could not ask %(host)s about @%(user)s@%(host)s: %(error)s",
+            host=host,
+            user=user,
+            error=error,
+        )
     template = _template(jrd)
     if template is None:
         raise ActionError(
-            f"{host} does not say where to follow or reply from it: open {uri} "
-            "in your own server's search instead."
+            "%(host)s does not say where to follow or reply from it: open %(uri)s "
+            "in your own server's search instead.",
+            host=host,
+            uri=uri,
         )
     return fill(template, uri)

@@ -31,15 +31,19 @@ async def fetched_post(federation: Federation, document: dict[str, Any]) -> Stat
     object_id = str(document.get("id"))
     author_id = author_of(document)
     if author_id is None or not same_origin(author_id, object_id):
-        raise ActionError(f"{object_id} is not on its author's server.")
+        raise ActionError("%(object_id)s is not on its author's server.", object_id=object_id)
     try:
         author = await federation.resolver.actor(author_id)
     except ResolveError as error:
-        raise ActionError(f"Could not find the author of {object_id}: {error}") from None
+        raise ActionError(
+            "Could not find the author of %(object_id)s: %(error)s",
+            object_id=object_id,
+            error=error,
+        ) from None
     if await hosts.is_blocked(federation.db, author.domain.split(":")[0]) or (
         await blocked_by_us(federation, author)
     ):
-        raise ActionError(f"You blocked {author.handle}.")
+        raise ActionError("You blocked %(handle)s.", handle=author.handle)
     try:
         status = parse_post(
             document,
@@ -48,11 +52,13 @@ async def fetched_post(federation: Federation, document: dict[str, Any]) -> Stat
             allow_private=federation.settings.allow_private_addresses,
         )
     except Ignored as reason:
-        raise ActionError(f"Solo cannot show {object_id}: {reason}") from None
+        raise ActionError(
+            "Solo cannot show %(object_id)s: %(reason)s", object_id=object_id, reason=reason
+        ) from None
     if status.visibility not in SHAREABLE:
-        raise ActionError(f"{object_id} is not public.")
+        raise ActionError("%(object_id)s is not public.", object_id=object_id)
     if await status_store.is_tombstoned(federation.db, status.ap_id):
-        raise ActionError(f"{object_id} was deleted.")
+        raise ActionError("%(object_id)s was deleted.", object_id=object_id)
     async with federation.db.transaction() as conn:
         row_id = await status_store.insert_remote_status(conn, status)
         if row_id is not None:
@@ -61,7 +67,7 @@ async def fetched_post(federation: Federation, document: dict[str, Any]) -> Stat
         await federation.feeds.status_added(row_id)
     found = await status_store.get_status_by_ap_id(federation.db, status.ap_id)
     if found is None:
-        raise ActionError(f"{object_id} was deleted.")
+        raise ActionError("%(object_id)s was deleted.", object_id=object_id)
     return found
 
 
@@ -79,13 +85,15 @@ async def resolve_url(federation: Federation, url: str) -> RemoteActor | Status:
     try:
         document = await federation.resolver.fetch(url)
     except FetchError as error:
-        raise ActionError(f"Could not fetch {url}: {error}") from None
+        raise ActionError("Could not fetch %(url)s: %(error)s", url=url, error=error) from None
     kinds = types_of(document)
     if kinds & ACTOR_TYPES:
         try:
             return await federation.resolver.actor(str(document["id"]))
         except ResolveError as error:
-            raise ActionError(f"Could not read the account at {url}: {error}") from None
+            raise ActionError(
+                "Could not read the account at %(url)s: %(error)s", url=url, error=error
+            ) from None
     if kinds & POST_TYPES:
         return await fetched_post(federation, document)
-    raise ActionError(f"{url} is neither an account nor a post.")
+    raise ActionError("%(url)s is neither an account nor a post.", url=url)

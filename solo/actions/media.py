@@ -34,8 +34,8 @@ UNATTACHED_LIFETIME: Final = 24 * 3600
 class MediaRefused(ActionError):
     """An upload that cannot be used; the status is 413 (too large) or 422 (not readable)."""
 
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, status: int, **values: object) -> None:
+        super().__init__(message, **values)
         self.status = status
 
 
@@ -43,8 +43,10 @@ def checked_description(description: str) -> str:
     description = description.strip()
     if len(description) > MAX_DESCRIPTION:
         raise ActionError(
-            f"Image descriptions can be at most {MAX_DESCRIPTION} characters;"
-            f" this one has {len(description)}."
+            "Image descriptions can be at most %(max_description)s characters; this"
+            " one has %(count)s.",
+            max_description=MAX_DESCRIPTION,
+            count=len(description),
         )
     return description
 
@@ -58,8 +60,11 @@ async def process(federation: Federation, data: bytes, filename: str, declared: 
             max_bytes=federation.settings.max_upload_bytes,
         )
     except MediaError as error:
-        label = f"{filename}: " if filename else ""
-        raise MediaRefused(f"{label}{error.message}", error.status) from None
+        if not filename:
+            raise MediaRefused(error.message, error.status) from None
+        raise MediaRefused(
+            "%(filename)s: %(reason)s", error.status, filename=filename, reason=error.message
+        ) from None
 
 
 async def store_files(federation: Federation, processed: Processed) -> tuple[str, str | None]:
@@ -141,7 +146,10 @@ async def describe(
 async def attachable(federation: Federation, media_ids: Sequence[int]) -> list[Media]:
     """Our uploads that a new post may take, in the order given; else ActionError."""
     if len(media_ids) > MAX_ATTACHMENTS:
-        raise ActionError(f"A post can have at most {MAX_ATTACHMENTS} attachments.")
+        raise ActionError(
+            "A post can have at most %(max_attachments)s attachments.",
+            max_attachments=MAX_ATTACHMENTS,
+        )
     if len(set(media_ids)) != len(media_ids):
         raise ActionError("The same attachment is there twice.")
     found = await media_store.get_many(federation.db, media_ids)

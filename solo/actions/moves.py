@@ -20,6 +20,7 @@ from solo import urls
 from solo.actions import ActionError, WrongPassword
 from solo.actions.follows import find_account
 from solo.actions.profile import update_person
+from solo.catalogues import Message
 from solo.federation import vocab
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
@@ -53,7 +54,9 @@ async def _fresh(federation: Federation, actor: RemoteActor) -> RemoteActor:
     try:
         return await federation.resolver.actor(actor.ap_id, refresh=True)
     except ResolveError as error:
-        raise ActionError(f"Could not fetch @{actor.handle} again: {error}") from None
+        raise ActionError(
+            "Could not fetch @%(handle)s again: %(error)s", handle=actor.handle, error=error
+        ) from None
 
 
 async def _publish(federation: Federation, conn: aiosqlite.Connection) -> Account:
@@ -84,7 +87,9 @@ async def add_alias(federation: Federation, target: str) -> Alias:
     if any(known.ap_id == alias.ap_id for known in account.aliases):
         return alias
     if len(account.aliases) >= MAX_ALIASES:
-        raise ActionError(f"An account can have at most {MAX_ALIASES} aliases.")
+        raise ActionError(
+            "An account can have at most %(max_aliases)s aliases.", max_aliases=MAX_ALIASES
+        )
     async with federation.db.transaction() as conn:
         await moves.set_aliases(conn, [*account.aliases, alias])
         await _publish(federation, conn)
@@ -118,21 +123,27 @@ async def move_away(federation: Federation, target: str, password: str) -> Remot
         raise WrongPassword("The current password is not right.")
     if account.moved_to is not None:
         raise ActionError(
-            f"This account has already moved to @{account.moved_to_handle}. Undo that move first."
+            "This account has already moved to @%(moved_to_handle)s. Undo that move first.",
+            moved_to_handle=account.moved_to_handle,
         )
     left = cooldown_left(account)
     if left > 0:
         days = int(left // 86400) + 1
         raise ActionError(
-            f"You moved less than 30 days ago; you can move again in {days}"
-            f" day{'s' if days != 1 else ''}."
+            Message.counted(
+                "You moved less than 30 days ago; you can move again in %(num)s day.",
+                "You moved less than 30 days ago; you can move again in %(num)s days.",
+                days,
+            )
         )
     actor = await _fresh(federation, await _find(federation, target))
     me = urls.actor(federation.settings)
     if me not in also_known_as(actor):
         raise ActionError(
-            f"@{actor.handle} does not name this account as an alias yet. On the new account,"
-            f" add @{urls.handle(federation.settings)} as an alias first, then try again."
+            "@%(handle)s does not name this account as an alias yet. On the new account,"
+            " add @%(own)s as an alias first, then try again.",
+            handle=actor.handle,
+            own=urls.handle(federation.settings),
         )
     settings = federation.settings
     move_id = vocab.activity_id(settings, "Move", federation.ids.next())

@@ -18,7 +18,9 @@ async def set_note(federation: Federation, actor: RemoteActor, comment: str) -> 
     comment = comment.strip()
     if len(comment) > MAX_NOTE:
         raise ActionError(
-            f"That note is {len(comment):,} characters long; a note holds at most {MAX_NOTE:,}."
+            "That note is %(count)s characters long; a note holds at most %(max_note)s.",
+            count=format(len(comment), ","),
+            max_note=format(MAX_NOTE, ","),
         )
     async with federation.db.transaction() as conn:
         await account_notes.set_note(conn, actor.id, comment)

@@ -30,7 +30,11 @@ def parse_changes(values: Mapping[str, str | None]) -> dict[str, Action]:
         if value is None or value == "":
             continue
         if value not in ACTIONS:
-            raise ActionError(f"{name} must be one of accept, filter or drop, not {value!r}.")
+            raise ActionError(
+                "%(name)s must be one of accept, filter or drop, not %(value)s.",
+                name=name,
+                value=repr(value),
+            )
         changes[name] = value  # type: ignore[assignment]  # checked against ACTIONS above
     return changes
 
@@ -48,7 +52,9 @@ def _bounded(request_ids: Collection[int]) -> Collection[int]:
     if not request_ids:
         raise ActionError("Choose at least one request.")
     if len(request_ids) > MAX_AT_ONCE:
-        raise ActionError(f"At most {MAX_AT_ONCE} requests can be handled at once.")
+        raise ActionError(
+            "At most %(max_at_once)s requests can be handled at once.", max_at_once=MAX_AT_ONCE
+        )
     return request_ids
 
 

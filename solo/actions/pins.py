@@ -29,7 +29,9 @@ async def pin(federation: Federation, status_id: int) -> Status:
         # Added first, then counted: pinning a post already pinned is fine even at the limit,
         # and a refusal rolls the pin back with the transaction.
         if await pin_store.add(conn, status.id) and await pin_store.count_ours(conn) > MAX_PINS:
-            raise ActionError(f"At most {MAX_PINS} posts can be pinned; unpin one first.")
+            raise ActionError(
+                "At most %(max_pins)s posts can be pinned; unpin one first.", max_pins=MAX_PINS
+            )
     return status
 
 

@@ -55,11 +55,18 @@ class PollDraft:
         options = tuple(" ".join(option.split()) for option in self.options)
         options = tuple(option for option in options if option)
         if len(options) < MIN_OPTIONS:
-            raise ActionError(f"A poll needs at least {MIN_OPTIONS} options.")
+            raise ActionError(
+                "A poll needs at least %(min_options)s options.", min_options=MIN_OPTIONS
+            )
         if len(options) > MAX_OPTIONS:
-            raise ActionError(f"A poll can have at most {MAX_OPTIONS} options.")
+            raise ActionError(
+                "A poll can have at most %(max_options)s options.", max_options=MAX_OPTIONS
+            )
         if any(len(option) > MAX_OPTION_CHARS for option in options):
-            raise ActionError(f"Poll options can be at most {MAX_OPTION_CHARS} characters.")
+            raise ActionError(
+                "Poll options can be at most %(max_option_chars)s characters.",
+                max_option_chars=MAX_OPTION_CHARS,
+            )
         if len({option.casefold() for option in options}) != len(options):
             raise ActionError("Poll options must differ.")
         if not MIN_EXPIRY <= self.expires_in <= MAX_EXPIRY:

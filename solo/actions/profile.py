@@ -47,14 +47,17 @@ def _checked_fields(pairs: Sequence[tuple[str, str]]) -> tuple[ProfileField, ...
         if not name and not value:
             continue  # an empty row of the form
         if not name:
-            raise ActionError(f"The field with the value {value[:40]!r} needs a label.")
+            raise ActionError(
+                "The field with the value %(value)s needs a label.", value=repr(value[:40])
+            )
         if len(name) > MAX_FIELD or len(value) > MAX_FIELD:
             raise ActionError(
-                f"Profile field labels and values take at most {MAX_FIELD} characters."
+                "Profile field labels and values take at most %(max_field)s characters.",
+                max_field=MAX_FIELD,
             )
         fields.append(ProfileField(name, value))
     if len(fields) > MAX_FIELDS:
-        raise ActionError(f"A profile has at most {MAX_FIELDS} fields.")
+        raise ActionError("A profile has at most %(max_fields)s fields.", max_fields=MAX_FIELDS)
     return tuple(fields)
 
 
@@ -133,7 +136,9 @@ async def _image_url(
         federation, upload.data, upload.filename, upload.content_type
     )
     if processed.kind != "image":
-        raise ActionError(f"The {what} must be an image: JPEG, PNG, GIF or WebP.")
+        if what == "avatar":
+            raise ActionError("The avatar must be an image: JPEG, PNG, GIF or WebP.")
+        raise ActionError("The header must be an image: JPEG, PNG, GIF or WebP.")
     data, media_type = processed.data, processed.media_type
     if what == "avatar" and processed.thumbnail is not None and processed.thumbnail_type:
         data, media_type = processed.thumbnail, processed.thumbnail_type
@@ -163,9 +168,15 @@ async def update_profile(
     display_name = " ".join(display_name.split())
     bio = bio.strip()
     if len(display_name) > MAX_NAME:
-        raise ActionError(f"The display name takes at most {MAX_NAME} characters.")
+        raise ActionError(
+            "The display name takes at most %(max_name)s characters.", max_name=MAX_NAME
+        )
     if len(bio) > MAX_BIO:
-        raise ActionError(f"The bio takes at most {MAX_BIO} characters; this one has {len(bio)}.")
+        raise ActionError(
+            "The bio takes at most %(max_bio)s characters; this one has %(count)s.",
+            max_bio=MAX_BIO,
+            count=len(bio),
+        )
     before = await account_store.get_account(federation.db)
     assert before is not None
     checked = _kept_marks(_checked_fields(fields), before.fields)

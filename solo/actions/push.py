@@ -22,7 +22,8 @@ MAX_ENDPOINT: Final = 2048  # Mastodon's limit; real push services use a few hun
 
 
 class BadSubscription(RequestError):
-    """A subscription we refuse: 422 with what is wrong, nothing stored."""
+    """A subscription we refuse: 422 with what is wrong, nothing stored. In Mastodon's English
+    for apps; the settings page shows it in its reader's language."""
 
     status = 422
 
@@ -41,7 +42,9 @@ def checked_policy(policy: str | None, current: str = "all") -> str:
     if policy is None or policy == "":
         return current
     if policy not in POLICIES:
-        raise BadSubscription(f"Validation failed: policy must be one of {', '.join(POLICIES)}")
+        raise BadSubscription(
+            "Validation failed: policy must be one of %(policies)s", policies=", ".join(POLICIES)
+        )
     return policy
 
 
@@ -60,32 +63,40 @@ async def checked(
         raise BadSubscription("Validation failed: endpoint can't be blank")
     if len(endpoint) > MAX_ENDPOINT:
         raise BadSubscription(
-            f"Validation failed: endpoint is longer than {MAX_ENDPOINT} characters"
+            "Validation failed: endpoint is longer than %(limit)s characters", limit=MAX_ENDPOINT
         )
     if not p256dh or not auth:
         raise BadSubscription("Validation failed: keys p256dh and auth can't be blank")
     try:
         key = p256_point(p256dh)
     except BadKey as error:
-        raise BadSubscription(f"Validation failed: keys p256dh {error}") from None
+        raise BadSubscription(
+            "Validation failed: keys p256dh %(reason)s", reason=error.message
+        ) from None
     try:
         secret = auth_secret(auth)
     except BadKey as error:
-        raise BadSubscription(f"Validation failed: keys auth {error}") from None
+        raise BadSubscription(
+            "Validation failed: keys auth %(reason)s", reason=error.message
+        ) from None
     allow_private = settings.allow_private_addresses
     try:
         url = check_url(endpoint, allow_private=allow_private)
     except AddressRefused as error:
-        raise BadSubscription(f"Validation failed: endpoint {error}") from None
+        raise BadSubscription(
+            "Validation failed: endpoint %(reason)s", reason=error.message
+        ) from None
     host = url.host
     port = url.port or (443 if url.scheme == "https" else 80)
     try:
         await resolve(host, port, settings)
     except AddressRefused as error:
-        raise BadSubscription(f"Validation failed: endpoint {error}") from None
+        raise BadSubscription(
+            "Validation failed: endpoint %(reason)s", reason=error.message
+        ) from None
     except OSError:  # TimeoutError included
         raise BadSubscription(
-            f"Validation failed: endpoint's host {host} does not resolve"
+            "Validation failed: endpoint's host %(host)s does not resolve", host=host
         ) from None
     return NewSubscription(
         endpoint=endpoint,

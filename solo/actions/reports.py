@@ -40,15 +40,18 @@ class ReportRequest:
 def _check(request: ReportRequest) -> None:
     if len(request.comment) > MAX_COMMENT:
         raise ActionError(
-            f"The comment is {len(request.comment)} characters long; at most {MAX_COMMENT} are"
-            " allowed."
+            "The comment is %(count)s characters long; at most %(max_comment)s are allowed.",
+            count=len(request.comment),
+            max_comment=MAX_COMMENT,
         )
     if request.category not in CATEGORIES:
         raise ActionError(
-            f"The category {request.category[:40]!r} is not one of {', '.join(CATEGORIES)}."
+            "The category %(category)s is not one of %(choices)s.",
+            category=repr(request.category[:40]),
+            choices=", ".join(CATEGORIES),
         )
     if len(request.status_ids) > MAX_POSTS:
-        raise ActionError(f"A report can name at most {MAX_POSTS} posts.")
+        raise ActionError("A report can name at most %(max_posts)s posts.", max_posts=MAX_POSTS)
     if request.rule_ids:
         # Mastodon checks the rules named against the server's own; Solo has none.
         raise ActionError("This server has no rules, so a report cannot name any.")
@@ -63,11 +66,17 @@ async def _check_posts(
     for status_id in wanted:
         post = found.get(status_id)
         if post is None:
-            raise ActionError(f"There is no post {status_id} here.")
+            raise ActionError("There is no post %(status_id)s here.", status_id=status_id)
         if post.actor_id != actor.id:
-            raise ActionError(f"Post {status_id} is not by @{actor.handle}: report its author.")
+            raise ActionError(
+                "Post %(status_id)s is not by @%(handle)s: report its author.",
+                status_id=status_id,
+                handle=actor.handle,
+            )
         if post.is_boost:
-            raise ActionError(f"Post {status_id} is a boost: report the post it boosts.")
+            raise ActionError(
+                "Post %(status_id)s is a boost: report the post it boosts.", status_id=status_id
+            )
     return wanted
 
 

@@ -124,7 +124,10 @@ async def _check_limits(
     conn: aiosqlite.Connection, scheduled_at: float, *, moving: int | None = None
 ) -> None:
     if moving is None and await scheduled_store.count_waiting(conn, between=None) >= MAX_WAITING:
-        raise ActionError(f"You have exceeded the limit of {MAX_WAITING} scheduled posts.")
+        raise ActionError(
+            "You have exceeded the limit of %(max_waiting)s scheduled posts.",
+            max_waiting=MAX_WAITING,
+        )
     same_day = await scheduled_store.count_waiting(conn, between=_day(scheduled_at))
     if moving is not None:
         async with conn.execute(
@@ -136,7 +139,8 @@ async def _check_limits(
             same_day -= 1  # moving within its own day
     if same_day >= MAX_PER_DAY:
         raise ActionError(
-            f"You have exceeded the limit of {MAX_PER_DAY} scheduled posts for that day."
+            "You have exceeded the limit of %(max_per_day)s scheduled posts for that day.",
+            max_per_day=MAX_PER_DAY,
         )
 
 

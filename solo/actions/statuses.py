@@ -63,7 +63,11 @@ def _checked_text(
     # Like Mastodon, the content warning counts against the limit too.
     length = len(text) + len(summary)
     if length > limit:
-        raise ActionError(f"Posts can be at most {limit} characters long; this one has {length}.")
+        raise ActionError(
+            "Posts can be at most %(limit)s characters long; this one has %(length)s.",
+            limit=limit,
+            length=length,
+        )
     return text, summary
 
 
@@ -139,7 +143,9 @@ async def check(
         poll.checked()
     await media_actions.attachable(federation, media_ids)
     if visibility not in VISIBILITIES:
-        raise ActionError(f"Visibility must be one of {', '.join(sorted(VISIBILITIES))}.")
+        raise ActionError(
+            "Visibility must be one of %(choices)s.", choices=", ".join(sorted(VISIBILITIES))
+        )
     if in_reply_to is not None:
         await _parent(federation, in_reply_to)
 
@@ -168,7 +174,9 @@ async def post(
     draft = None if poll is None else poll.checked()
     attachments = await media_actions.attachable(federation, media_ids)
     if visibility not in VISIBILITIES:
-        raise ActionError(f"Visibility must be one of {', '.join(sorted(VISIBILITIES))}.")
+        raise ActionError(
+            "Visibility must be one of %(choices)s.", choices=", ".join(sorted(VISIBILITIES))
+        )
     chosen = cast(Visibility, visibility)
     parent = None if in_reply_to is None else await _parent(federation, in_reply_to)
     content_html, tags = await _render(federation, text)
@@ -355,7 +363,10 @@ async def _edited_media(
     if len(set(media_ids)) != len(media_ids):
         raise ActionError("The same attachment is there twice.")
     if len(media_ids) > MAX_ATTACHMENTS:
-        raise ActionError(f"A post can have at most {MAX_ATTACHMENTS} attachments.")
+        raise ActionError(
+            "A post can have at most %(max_attachments)s attachments.",
+            max_attachments=MAX_ATTACHMENTS,
+        )
     found = {**own, **{item.id: item for item in fresh}}
     return [found[media_id] for media_id in media_ids]
 

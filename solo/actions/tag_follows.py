@@ -35,7 +35,9 @@ async def follow(federation: Federation, text: str) -> str:
     db = federation.db
     if not await store.followed_names(db, [name]):
         if await store.count_followed(db) >= MAX_FOLLOWED:
-            raise InvalidTag(f"You follow {MAX_FOLLOWED} hashtags, the most there can be.")
+            raise InvalidTag(
+                "You follow %(limit)s hashtags, the most there can be.", limit=MAX_FOLLOWED
+            )
         async with db.transaction() as conn:
             await store.follow(conn, name)
         await federation.feeds.rebuild_timeline("home")
@@ -58,7 +60,7 @@ async def feature(federation: Federation, text: str) -> FeaturedTag:
     existing = {tag.name: tag for tag in await store.featured(db)}
     if name not in existing:
         if len(existing) >= MAX_FEATURED:
-            raise InvalidTag(f"You can feature at most {MAX_FEATURED} hashtags.")
+            raise InvalidTag("You can feature at most %(limit)s hashtags.", limit=MAX_FEATURED)
         async with db.transaction() as conn:
             await store.feature(conn, name, display)
     found = {tag.name: tag for tag in await store.featured(db)}

@@ -26,7 +26,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 from starlette.requests import HTTPConnection
 
-from solo.catalogues import AUTOMATIC, DEFAULT, LANGUAGES, SETTING_KEY, translations
+from solo.catalogues import AUTOMATIC, DEFAULT, LANGUAGES, SETTING_KEY, translated, translations
 from solo.db import Database
 from solo.store import account as account_store
 
@@ -267,9 +267,14 @@ def exact_filter(context: Context, timestamp: float) -> str:
 @pass_context
 def translate_filter(context: Context, message: str) -> str:
     """`{{ value | translate }}`: a message chosen at run time (a constant marked with N_, an
-    error's text) in the page's language, as plain text that autoescape escapes. (`_()` marks
-    its result safe, so it is for literal messages only.)"""
-    return translations(context.get("locale", DEFAULT)).gettext(str(message))
+    error's text, a `Message` with its values) in the page's language, as plain text that
+    autoescape escapes. (`_()` marks its result safe, so it is for literal messages only.)"""
+    return translated(message, translations(context.get("locale", DEFAULT)))
+
+
+def translate_for(connection: HTTPConnection, message: str) -> str:
+    """A message chosen at run time (an error's `Message`) in the request's language."""
+    return translated(message, translations(locale_of(connection)))
 
 
 @pass_context

@@ -94,7 +94,7 @@ def flash(request: Request, message: str, **values: object) -> None:
     """Show `message` on the next page rendered for this session (after a redirect), in the
     request's language: a literal message is extracted by `make messages` (babel.cfg's
     `flash:2` keyword); `values` fill its `%(name)s` placeholders after translation."""
-    text = i18n.gettext_for(request)(message)
+    text = i18n.translate_for(request, message)
     request.session[FLASH] = (text % values if values else text)[:500]
 
 

@@ -28,6 +28,7 @@ from typing import Final
 import httpcore
 import httpx
 
+from solo.catalogues import Message
 from solo.config import Settings
 from solo.errors import SoloError
 
@@ -71,7 +72,12 @@ _LABEL_RE: Final = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 class AddressRefused(SoloError):
-    """A URL, host name or address that Solo will not connect to; the message says why."""
+    """A URL, host name or address that Solo will not connect to; the message says why, in
+    English with `%(name)s` placeholders for `values` (a web page translates it)."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        self.message = Message(message, **values)
+        super().__init__(self.message)
 
 
 def is_public_address(ip: IPAddress) -> bool:
@@ -111,19 +117,29 @@ def check_url(url: str | httpx.URL, *, allow_private: bool) -> httpx.URL:
         port = parsed.port
         host = parsed.raw_host.decode("ascii")
     except (httpx.InvalidURL, UnicodeDecodeError) as error:
-        raise AddressRefused(f"{str(url)!r} is not a valid URL ({error})") from None
+        raise AddressRefused(
+            "%(url)s is not a valid URL (%(error)s)", url=repr(str(url)), error=str(error)
+        ) from None
     schemes = ("http", "https") if allow_private else ("https",)
     if parsed.scheme not in schemes:
-        raise AddressRefused(f"{str(url)!r}: only {' or '.join(schemes)} URLs are fetched")
+        if allow_private:
+            raise AddressRefused("%(url)s: only http or https URLs are fetched", url=repr(str(url)))
+        raise AddressRefused("%(url)s: only https URLs are fetched", url=repr(str(url)))
     if parsed.userinfo:
         # `https://trusted.example@evil.example/` reads as one host and connects to another.
-        raise AddressRefused(f"{str(url)!r}: URLs with a user name are refused")
+        raise AddressRefused("%(url)s: URLs with a user name are refused", url=repr(str(url)))
     if port is not None and not 0 < port < 65536:
-        raise AddressRefused(f"{str(url)!r}: port {port} is out of range")
+        raise AddressRefused(
+            "%(url)s: port %(port)s is out of range", url=repr(str(url)), port=str(port)
+        )
     literal = ip_literal(host)
     if literal is not None:
         if not is_allowed_address(literal, allow_private=allow_private):
-            raise AddressRefused(f"{str(url)!r}: {literal} is not a public address")
+            raise AddressRefused(
+                "%(url)s: %(address)s is not a public address",
+                url=repr(str(url)),
+                address=str(literal),
+            )
         return parsed
     check_host_name(host)
     return parsed
@@ -138,9 +154,11 @@ def check_host_name(host: str) -> None:
     """
     labels = host.split(".")
     if len(host) > 253 or not all(_LABEL_RE.match(label) for label in labels):
-        raise AddressRefused(f"{host!r} is not a valid host name")
+        raise AddressRefused("%(host)s is not a valid host name", host=repr(host))
     if labels[-1].isdigit():
-        raise AddressRefused(f"{host!r} is neither a host name nor a dotted IPv4 address")
+        raise AddressRefused(
+            "%(host)s is neither a host name nor a dotted IPv4 address", host=repr(host)
+        )
 
 
 def checked_addresses(
@@ -152,10 +170,14 @@ def checked_addresses(
     """
     unique = list(dict.fromkeys(addresses))
     if not unique:
-        raise AddressRefused(f"{host} has no address")
+        raise AddressRefused("%(host)s has no address", host=host)
     for ip in unique:
         if not is_allowed_address(ip, allow_private=allow_private):
-            raise AddressRefused(f"{host} resolves to {ip}, which is not a public address")
+            raise AddressRefused(
+                "%(host)s resolves to %(address)s, which is not a public address",
+                host=host,
+                address=str(ip),
+            )
     return unique
 
 
@@ -175,7 +197,11 @@ async def resolve(host: str, port: int, settings: Settings) -> list[IPAddress]:
         if fnmatch.fnmatchcase(host, pattern):
             configured = ip_literal(address)
             if configured is None:
-                raise AddressRefused(f"resolve maps {host} to {address!r}, not an IP address")
+                raise AddressRefused(
+                    "resolve maps %(host)s to %(address)s, not an IP address",
+                    host=host,
+                    address=repr(address),
+                )
             return checked_addresses(host, [configured], allow_private=allow_private)
     loop = asyncio.get_running_loop()
     async with asyncio.timeout(RESOLVE_TIMEOUT):

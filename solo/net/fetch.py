@@ -572,7 +572,9 @@ class Fetcher:
             host = target.host if target.port in (None, default) else f"{target.host}:{target.port}"
             if not settings.federates_with(host):
                 raise AddressRefused(
-                    f"{host} is not among the servers this one federates with (limited federation)"
+                    "%(host)s is not among the servers this one federates with (limited"
+                    " federation)",
+                    host=host,
                 )
         return target
 

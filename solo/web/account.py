@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 from solo import backup, catalogues
 from solo.actions import ActionError, WrongPassword, profile
 from solo.backup_format import tar_size
+from solo.catalogues import Message
 from solo.edge import i18n
 from solo.edge.ratelimit import client_address, failed_logins
 from solo.edge.sessions import checked_form, log_in, log_out_everywhere
@@ -98,10 +99,10 @@ async def _image(form: FormData, name: str, limit: int) -> profile.ImageUpload |
     if not isinstance(upload, UploadFile) or not upload.filename:
         return None
     if upload.size is not None and upload.size > limit:
-        raise ActionError(
-            f"The {name} file is {upload.size / 1048576:.1f} MB; the limit is"
-            f" {limit // 1048576} MB."
-        )
+        size = {"size": round(upload.size / 1048576, 1), "limit": limit // 1048576}
+        if name == "avatar":
+            raise ActionError("The avatar file is %(size)s MB; the limit is %(limit)s MB.", **size)
+        raise ActionError("The header file is %(size)s MB; the limit is %(limit)s MB.", **size)
     data = await upload.read(limit + 1)
     return profile.ImageUpload(data, upload.filename, upload.content_type or "")
 
@@ -150,7 +151,12 @@ async def change_password(request: Request, account: Account) -> Response:
     wait = window.reserve(address)
     if wait is not None:
         raise TooManyRequests(
-            f"Too many wrong passwords from your address. Try again in {wait} seconds.", wait
+            Message.counted(
+                "Too many wrong passwords from your address. Try again in %(num)s second.",
+                "Too many wrong passwords from your address. Try again in %(num)s seconds.",
+                wait,
+            ),
+            wait,
         )
     try:
         changed = await profile.change_password(
@@ -184,7 +190,12 @@ async def download_backup(request: Request, account: Account) -> Response:
     wait = window.reserve(address)
     if wait is not None:
         raise TooManyRequests(
-            f"Too many wrong passwords from your address. Try again in {wait} seconds.", wait
+            Message.counted(
+                "Too many wrong passwords from your address. Try again in %(num)s second.",
+                "Too many wrong passwords from your address. Try again in %(num)s seconds.",
+                wait,
+            ),
+            wait,
         )
     password = str(form.get("password", ""))[:MAX_LENGTH]
     if not await check_password_async(password, account.password_hash):

@@ -11,6 +11,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
+from solo.catalogues import N_
 from solo.edge.sessions import checked_form, current_account
 from solo.errors import BadRequest
 from solo.federation.context import federation_of
@@ -70,7 +71,7 @@ def _number(request: Request, name: str) -> int | None:
     if raw == "":
         return None
     if not raw.isdigit() or len(raw) > 19:
-        raise BadRequest(f"{name} must be a whole number.")
+        raise BadRequest("%(name)s must be a whole number.", name=name)
     return int(raw)
 
 
@@ -134,11 +135,19 @@ def page_of(back: str) -> str:
 MAX_ROW_ID: Final = 2**63 - 1  # SQLite's largest integer: beyond it no row can exist
 
 
+NOT_AN_ID: Final = {
+    "post": N_("That is not a post id."),
+    "request": N_("That is not a request id."),
+    "list": N_("That is not a list id."),
+    "scheduled post": N_("That is not a scheduled post id."),
+}
+
+
 def id_from(raw: str, what: str = "post") -> int | None:
     """A row id typed into a URL or a form; None when absent, BadRequest when not an id."""
     raw = raw.strip()
     if not raw:
         return None
     if not raw.isdigit() or int(raw) > MAX_ROW_ID:
-        raise BadRequest(f"That is not a {what} id.")
+        raise BadRequest(NOT_AN_ID[what])
     return int(raw)

@@ -234,13 +234,18 @@ async def _uploads(request: Request, form: FormData, kept: list[int]) -> None:
         if not isinstance(upload, UploadFile) or not upload.filename:
             continue  # an empty file field
         if len(kept) >= MAX_ATTACHMENTS:
-            raise ActionError(f"A post can have at most {MAX_ATTACHMENTS} attachments.")
+            raise ActionError(
+                "A post can have at most %(max_attachments)s attachments.",
+                max_attachments=MAX_ATTACHMENTS,
+            )
         limit = federation.settings.max_upload_bytes
         if upload.size is not None and upload.size > limit:
             raise media.MediaRefused(
-                f"{upload.filename}: the file is {upload.size / 1048576:.1f} MB;"
-                f" the limit is {limit // 1048576} MB.",
+                "%(filename)s: the file is %(size)s MB; the limit is %(limit)s MB.",
                 413,
+                filename=upload.filename,
+                size=round(upload.size / 1048576, 1),
+                limit=limit // 1048576,
             )
         data = await upload.read(limit + 1)
         uploaded = await media.upload(

@@ -18,9 +18,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from solo import doctor
+from solo.doctor_findings import Finding, Value
+from solo.edge import i18n
 from solo.edge.templating import flash, render
 from solo.federation.context import Federation, federation_of
 from solo.store.account import Account
+from solo.web.charts import human_bytes
 from solo.web.common import form_page, login_required
 
 PATH = "/server/doctor"
@@ -42,6 +45,27 @@ def pieces(text: str) -> list[tuple[str, bool]]:
     return [(part, index % 2 == 1) for index, part in enumerate(parts) if part]
 
 
+def in_language(finding: Finding, request: Request) -> Finding:
+    """`finding` as the page shows it: title, message and fix in the reader's language, with
+    its values filled in (numbers and sizes written that language's way)."""
+    gettext = i18n.gettext_for(request)
+    locale = i18n.locale_of(request)
+
+    def shown(name: str, value: Value) -> str:
+        if isinstance(value, str):
+            return value
+        if name.endswith("_bytes"):
+            return human_bytes(value, locale)
+        return i18n.number(value, locale)
+
+    return Finding(
+        gettext(finding.check),
+        finding.level,
+        finding.said(finding.message, gettext, shown),
+        finding.said(finding.fix, gettext, shown) if finding.fix else "",
+    )
+
+
 @login_required
 async def page(request: Request, account: Account) -> Response:
     federation = federation_of(request)
@@ -54,7 +78,8 @@ async def page(request: Request, account: Account) -> Response:
     }
     if report is not None:
         # Problems first; the order of the checks within each level.
-        values["findings"] = sorted(report.findings, key=lambda f: LEVEL_ORDER[f.level])
+        ordered = sorted(report.findings, key=lambda f: LEVEL_ORDER[f.level])
+        values["findings"] = [in_language(finding, request) for finding in ordered]
         values["counts"] = {
             level: sum(f.level == level for f in report.findings)
             for level in ("ok", "warn", "fail")

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from solo.actions import blocklists
 from solo.actions import domain_blocks as actions
+from solo.catalogues import N_, Message
 from solo.edge.templating import flash, render
 from solo.federation.context import federation_of
 from solo.store import domain_blocks as store
@@ -58,7 +59,7 @@ async def add(request: Request, account: Account, form: FormData) -> Response:
         domain = actions.normalize(typed, federation.settings.domain)
     except actions.InvalidDomain as error:
         return await _page(
-            request, error=str(error), typed_domain=typed, typed_reason=reason, status=422
+            request, error=error.message, typed_domain=typed, typed_reason=reason, status=422
         )
     added = await actions.block(federation, [(domain, actions.clean_reason(reason))])
     if added:
@@ -93,14 +94,13 @@ async def remove(request: Request, account: Account, form: FormData) -> Response
 async def import_file(request: Request, account: Account, form: FormData) -> Response:
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return await _page(request, import_error="Choose a file to import.", status=422)
+        return await _page(request, import_error=N_("Choose a file to import."), status=422)
     data = await upload.read(blocklists.MAX_BYTES + 1)
     try:
         result = await blocklists.import_blocklist(federation_of(request), data)
     except blocklists.BlocklistError as error:
-        return await _page(
-            request, import_error=f"{error.message} Nothing was blocked.", status=error.status
-        )
+        nothing = Message("%(reason)s Nothing was blocked.", reason=error.message)
+        return await _page(request, import_error=nothing, status=error.status)
     return await _page(request, result=result)
 
 

@@ -42,7 +42,9 @@ def _limit(request: Request) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}.") from None
+        raise BadRequest(
+            "limit must be a whole number from 1 to %(max_limit)s.", max_limit=MAX_LIMIT
+        ) from None
     return max(1, min(value, MAX_LIMIT))
 
 
@@ -120,7 +122,7 @@ async def _account(request: Request) -> Account:
     name = str(request.path_params["username"])
     account = await get_account(instance.db)
     if account is None or name != instance.settings.username:
-        raise NotFound(f"There is no account called {name} here.")
+        raise NotFound("There is no account called %(name)s here.", name=name)
     return account
 
 

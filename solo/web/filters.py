@@ -120,7 +120,11 @@ class FilterForm:
                 )
         keep = editing and self.expires == KEEP
         if not keep and self.expires not in EXPIRIES:
-            raise InvalidFilter("expiry", "must be one of the durations offered")
+            raise InvalidFilter(
+                "expiry",
+                "must be one of the durations offered",
+                N_("Expiry must be one of the durations offered."),
+            )
         return FilterChange(
             title=self.title,
             contexts=list(self.contexts),
@@ -132,9 +136,9 @@ class FilterForm:
 
 
 def _message(error: InvalidFilter) -> str:
-    """The API's "Validation failed: keyword can't be blank" as a sentence for a page."""
-    text = str(error).removeprefix("Validation failed: ").replace("_", " ")
-    return text[:1].upper() + text[1:] + "."
+    """What a page says of the refusal (the API's is "Validation failed: keyword can't be
+    blank"), translated by the page."""
+    return error.sentence
 
 
 def _int(value: object) -> int:

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 from solo.actions import csv_imports
 from solo.actions.csv_formats import FILENAMES, KINDS, LABELS, MAX_BYTES, MAX_ROWS, CsvError
 from solo.actions.csv_kinds import export as export_csv
+from solo.catalogues import Message
 from solo.edge.templating import render
 from solo.errors import NotFound
 from solo.federation.context import federation_of
@@ -69,7 +70,7 @@ async def upload(request: Request, account: Account, form: FormData) -> Response
             federation.db, kind, mode, upload.filename, data, federation.settings.domain
         )
     except CsvError as error:
-        message = f"{error.message} Nothing was imported."
+        message = Message("%(reason)s Nothing was imported.", reason=error.message)
         return await _page(request, error=message, status=422, **chosen)
     request.app.state.importer.wake.set()
     return RedirectResponse(f"{PATH}/{import_id}", status_code=303)
@@ -96,7 +97,9 @@ async def detail(request: Request, account: Account) -> Response:
 async def export(request: Request, account: Account) -> Response:
     kind = request.path_params["kind"]
     if kind not in KINDS:
-        raise NotFound(f"Solo exports no {kind}; it exports {', '.join(KINDS)}.")
+        raise NotFound(
+            "Solo exports no %(kind)s; it exports %(choices)s.", kind=kind, choices=", ".join(KINDS)
+        )
     return Response(
         await export_csv(federation_of(request).db, kind),
         media_type="text/csv; charset=utf-8",

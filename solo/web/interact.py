@@ -20,6 +20,7 @@ from solo import urls
 from solo.actions import ActionError, follows
 from solo.actions.interact import MAX_HANDLE, interaction_url
 from solo.actions.lookup import resolve_url
+from solo.catalogues import Message
 from solo.edge.sessions import checked_form, current_account
 from solo.edge.templating import render
 from solo.errors import NotFound
@@ -122,7 +123,7 @@ async def _page_of(federation: Federation, uri: str) -> str:
         return f"/@{(await follows.find_account(federation, handle)).handle}"
     host = authority(uri)
     if host is None:
-        raise ActionError(f"“{uri}” is not the address of an account or a post.")
+        raise ActionError("“%(uri)s” is not the address of an account or a post.", uri=uri)
     if host.lower() == settings.domain.lower():
         raise ActionError("That address is on this server: it is yours already.")
     found = await resolve_url(federation, uri)
@@ -144,7 +145,9 @@ async def authorize_interaction(request: Request) -> Response:
     if not uri:
         return render(request, "authorize_interaction.html", context)
     if len(uri) > MAX_URI:
-        context["error"] = f"That address is longer than {MAX_URI} characters."
+        context["error"] = Message(
+            "That address is longer than %(max_uri)s characters.", max_uri=MAX_URI
+        )
         return render(request, "authorize_interaction.html", context, status=400)
     try:
         page = await _page_of(federation_of(request), uri)

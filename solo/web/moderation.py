@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from solo.actions import ActionError, blocks, follows, notes
+from solo.catalogues import N_, Message
 from solo.edge.sessions import checked_form
 from solo.edge.templating import flash, render
 from solo.federation.context import Federation, federation_of
@@ -31,14 +32,14 @@ from solo.web.relationships import relationship, relationships
 
 # Mastodon's choices of how long a mute lasts, in seconds (0: until unmuted).
 DURATIONS: Final = (
-    (0, "Indefinitely"),
-    (300, "5 minutes"),
-    (1800, "30 minutes"),
-    (3600, "1 hour"),
-    (21600, "6 hours"),
-    (86400, "1 day"),
-    (259200, "3 days"),
-    (604800, "7 days"),
+    (0, N_("Indefinitely")),
+    (300, N_("5 minutes")),
+    (1800, N_("30 minutes")),
+    (3600, N_("1 hour")),
+    (21600, N_("6 hours")),
+    (86400, N_("1 day")),
+    (259200, N_("3 days")),
+    (604800, N_("7 days")),
 )
 _DURATION_VALUES: Final = frozenset(seconds for seconds, _ in DURATIONS)
 
@@ -90,12 +91,12 @@ Change = Callable[[Federation, RemoteActor, FormData], Awaitable[str]]
 
 async def _block(federation: Federation, actor: RemoteActor, form: FormData) -> str:
     await blocks.block(federation, actor)
-    return f"You blocked @{actor.handle}."
+    return Message("You blocked @%(handle)s.", handle=actor.handle)
 
 
 async def _unblock(federation: Federation, actor: RemoteActor, form: FormData) -> str:
     await blocks.unblock(federation, actor)
-    return f"You unblocked @{actor.handle}."
+    return Message("You unblocked @%(handle)s.", handle=actor.handle)
 
 
 def _duration(form: FormData) -> int:
@@ -109,20 +110,29 @@ async def _mute(federation: Federation, actor: RemoteActor, form: FormData) -> s
     duration = _duration(form)
     hide = form.get("notifications") == "1"
     await blocks.mute(federation, actor, notifications=hide, duration=duration)
-    length = dict(DURATIONS)[duration].lower()
-    until = "" if duration == 0 else f" for {length}"
-    also = " and their notifications" if hide else ""
-    return f"You muted @{actor.handle}{also}{until}."
+    handle = actor.handle
+    if duration == 0:
+        if hide:
+            return Message("You muted @%(handle)s and their notifications.", handle=handle)
+        return Message("You muted @%(handle)s.", handle=handle)
+    length = Message(dict(DURATIONS)[duration])
+    if hide:
+        return Message(
+            "You muted @%(handle)s and their notifications for %(length)s.",
+            handle=handle,
+            length=length,
+        )
+    return Message("You muted @%(handle)s for %(length)s.", handle=handle, length=length)
 
 
 async def _unmute(federation: Federation, actor: RemoteActor, form: FormData) -> str:
     await blocks.unmute(federation, actor)
-    return f"You unmuted @{actor.handle}."
+    return Message("You unmuted @%(handle)s.", handle=actor.handle)
 
 
 async def _note(federation: Federation, actor: RemoteActor, form: FormData) -> str:
     kept = await notes.set_note(federation, actor, str(form.get("comment", "")))
-    return "Note saved." if kept else "Note removed."
+    return N_("Note saved.") if kept else N_("Note removed.")
 
 
 def _form(change: Change) -> Callable[[Request], Awaitable[Response]]:

@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute, Route
 
 from solo import urls
 from solo.actions import ActionError, WrongPassword, moves
+from solo.catalogues import Message
 from solo.edge.ratelimit import client_address, failed_logins
 from solo.edge.templating import flash, render
 from solo.errors import TooManyRequests
@@ -79,7 +80,12 @@ async def move_away(request: Request, account: Account, form: FormData) -> Respo
     wait = window.reserve(address)
     if wait is not None:
         raise TooManyRequests(
-            f"Too many wrong passwords from your address. Try again in {wait} seconds.", wait
+            Message.counted(
+                "Too many wrong passwords from your address. Try again in %(num)s second.",
+                "Too many wrong passwords from your address. Try again in %(num)s seconds.",
+                wait,
+            ),
+            wait,
         )
     try:
         target = await moves.move_away(federation_of(request), typed, str(form.get("password", "")))

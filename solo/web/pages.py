@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from solo.catalogues import Message
 from solo.edge.ratelimit import client_address, failed_logins
 from solo.edge.sessions import checked_form, current_account, log_in, log_out
 from solo.edge.templating import render
@@ -25,7 +26,7 @@ async def profile(request: Request) -> Response:
     """`/users/{username}` in a browser: our profile (other accounts live at /@user@host)."""
     name = str(request.path_params["username"])
     if "@" in name:
-        raise NotFound(f"There is no account called {name} here.")
+        raise NotFound("There is no account called %(name)s here.", name=name)
     return await profiles.profile(request)
 
 
@@ -51,7 +52,12 @@ async def login(request: Request) -> Response:
     wait = window.reserve(address)
     if wait is not None:
         raise TooManyRequests(
-            f"Too many failed logins from your address. Try again in {wait} seconds.", wait
+            Message.counted(
+                "Too many failed logins from your address. Try again in %(num)s second.",
+                "Too many failed logins from your address. Try again in %(num)s seconds.",
+                wait,
+            ),
+            wait,
         )
     account = await get_account(instance_of(request).db)
     if (

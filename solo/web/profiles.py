@@ -64,11 +64,11 @@ async def profile(request: Request) -> Response:
         return await remote(request)
     federation = federation_of(request)
     if name != federation.settings.username:
-        raise NotFound(f"There is no account called {name} here.")
+        raise NotFound("There is no account called %(name)s here.", name=name)
     account = await current_account(request)
     shown = account or await get_account(federation.db)
     if shown is None:
-        raise NotFound(f"There is no account called {name} here.")
+        raise NotFound("There is no account called %(name)s here.", name=name)
     return await _own(request, federation, shown, logged_in=account is not None)
 
 

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 from solo import urls
 from solo.actions import push as push_actions
 from solo.catalogues import N_
-from solo.edge.i18n import gettext_for, locale_of
+from solo.edge.i18n import gettext_for, locale_of, translate_for
 from solo.edge.templating import flash, render
 from solo.federation.context import federation_of
 from solo.paths import static_dir
@@ -134,7 +134,16 @@ async def push_page(request: Request, account: Account) -> Response:
 
 @form_page
 async def subscribe(request: Request, account: Account, form: FormData) -> Response:
-    """This browser's subscription, sent by static/push.js; answered in JSON."""
+    """This browser's subscription, sent by static/push.js; answered in JSON, a refusal in the
+    page's language (the client API's stays in Mastodon's English)."""
+    try:
+        return await _subscribe(request, form)
+    except push_actions.BadSubscription as error:
+        message = translate_for(request, error.message)
+        return JSONResponse({"error": message}, status_code=error.status)
+
+
+async def _subscribe(request: Request, form: FormData) -> Response:
     federation = federation_of(request)
     preferences = await store.web_preferences(federation.db)
     new = await push_actions.checked(
@@ -151,8 +160,9 @@ async def subscribe(request: Request, account: Account, form: FormData) -> Respo
         and await store.for_browser(federation.db, new.endpoint) is None
     ):
         raise push_actions.BadSubscription(
-            f"{MAX_BROWSERS} browsers already get notifications: turn them off on every"
-            " browser below, then on again where you want them."
+            "%(limit)s browsers already get notifications, as many as Solo sends to: turn them"
+            " off on every browser below, then on again where you want them.",
+            limit=MAX_BROWSERS,
         )
     async with federation.db.transaction() as conn:
         await store.save_for_browser(conn, new)

@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from solo.actions import ActionError, follows
-from solo.catalogues import N_
+from solo.catalogues import N_, Message
 from solo.edge.i18n import gettext_for
 from solo.edge.sessions import checked_form
 from solo.edge.templating import flash, render
@@ -83,28 +83,28 @@ Change = Callable[[Federation, RemoteActor], Awaitable[str]]
 async def _follow(federation: Federation, actor: RemoteActor) -> str:
     found = await follows.follow(federation, actor.ap_id)
     if found.state == "pending":
-        return f"Follow request sent to @{actor.handle}."
-    return f"You follow @{actor.handle}."
+        return Message("Follow request sent to @%(handle)s.", handle=actor.handle)
+    return Message("You follow @%(handle)s.", handle=actor.handle)
 
 
 async def _unfollow(federation: Federation, actor: RemoteActor) -> str:
     await follows.unfollow(federation, actor.ap_id)
-    return f"You no longer follow @{actor.handle}."
+    return Message("You no longer follow @%(handle)s.", handle=actor.handle)
 
 
 async def _approve(federation: Federation, actor: RemoteActor) -> str:
     await follows.approve(federation, actor.ap_id)
-    return f"@{actor.handle} now follows you."
+    return Message("@%(handle)s now follows you.", handle=actor.handle)
 
 
 async def _reject(federation: Federation, actor: RemoteActor) -> str:
     await follows.reject(federation, actor.ap_id)
-    return f"You turned down @{actor.handle}'s request."
+    return Message("You turned down @%(handle)s's request.", handle=actor.handle)
 
 
 async def _remove(federation: Federation, actor: RemoteActor) -> str:
     await follows.remove_follower(federation, actor.ap_id)
-    return f"@{actor.handle} no longer follows you."
+    return Message("@%(handle)s no longer follows you.", handle=actor.handle)
 
 
 def _form(change: Change) -> Callable[[Request], Awaitable[Response]]:

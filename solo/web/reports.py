@@ -58,7 +58,7 @@ async def _actor(federation: Federation, request: Request) -> RemoteActor:
     username, _, host = handle.partition("@")
     actor = await actor_store.get_actor_by_handle(federation.db, username, host) if host else None
     if actor is None:
-        raise NotFound(f"There is no account @{handle} known here to report.")
+        raise NotFound("There is no account @%(handle)s known here to report.", handle=handle)
     return actor
 
 
@@ -66,7 +66,7 @@ def _chosen(values: list[str]) -> list[int]:
     chosen = []
     for value in values:
         if not value.isdigit() or len(value) > 19:
-            raise ActionError(f"{value[:40]!r} is not a post id.")
+            raise ActionError("%(value)s is not a post id.", value=repr(value[:40]))
         chosen.append(int(value))
     return chosen
 

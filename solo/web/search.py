@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from solo import urls
 from solo.actions import ActionError, follows
 from solo.actions.lookup import resolve_url
+from solo.catalogues import Message
 from solo.edge.templating import render
 from solo.federation.context import federation_of
 from solo.federation.remote_actors import authority
@@ -94,7 +95,9 @@ async def _text_search(
     context["order"] = parsed.order
     context["parts"] = search_query.shown(parsed)
     if parsed.dropped:
-        context["notice"] = f"Only the first {search_query.MAX_TERMS} words were searched."
+        context["notice"] = Message(
+            "Only the first %(max_terms)s words were searched.", max_terms=search_query.MAX_TERMS
+        )
     if parsed.empty:
         context["notice"] = "There is nothing to search for in that: try a word."
         return render(request, "search.html", context)

@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from solo.actions import tag_follows as actions
+from solo.catalogues import Message
 from solo.edge.sessions import checked_form
 from solo.edge.templating import flash
 from solo.federation.context import Federation, federation_of
@@ -25,17 +26,19 @@ from solo.web.common import login_required, safe_back
 
 async def _follow(federation: Federation, text: str) -> str:
     name = await actions.follow(federation, text)
-    return f"You follow #{name}: its public posts now show in your home timeline."
+    return Message(
+        "You follow #%(name)s: its public posts now show in your home timeline.", name=name
+    )
 
 
 async def _unfollow(federation: Federation, text: str) -> str:
     name = await actions.unfollow(federation, text)
-    return f"You no longer follow #{name}."
+    return Message("You no longer follow #%(name)s.", name=name)
 
 
 async def _feature(federation: Federation, text: str) -> str:
     tag = await actions.feature(federation, text)
-    return f"#{tag.display} is featured on your profile."
+    return Message("#%(name)s is featured on your profile.", name=tag.display)
 
 
 async def _unfeature(federation: Federation, text: str) -> str:
@@ -43,7 +46,7 @@ async def _unfeature(federation: Federation, text: str) -> str:
     for tag in await store.featured(federation.db):
         if tag.name == name:
             await actions.unfeature(federation, tag.id)
-    return f"#{name} is no longer featured on your profile."
+    return Message("#%(name)s is no longer featured on your profile.", name=name)
 
 
 def _button(
