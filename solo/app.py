@@ -48,6 +48,7 @@ from solo.web import (
     account,
     apps,
     archive,
+    cards,
     compose,
     conversations,
     doctor,
@@ -291,4 +292,5 @@ def create_app(
     app.state.assets = assets
     app.state.templates = make_environment(assets.url)
     media_proxy.install(app.state.templates)
+    app.state.templates.globals["status_actions"] = cards.status_actions
     return app
