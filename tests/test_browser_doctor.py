@@ -66,6 +66,5 @@ async def test_the_owner_checks_the_server_and_sees_what_to_fix(
         failed = page.locator("ul.findings li.finding-fail")
         await expect(failed).to_contain_text("Der Proxy schreibt Host um")
         await expect(failed.locator("code")).to_contain_text(["proxy_set_header Host $host;"])
-        for size in (PHONE, DESKTOP_SHOT):
-            await screenshot(page, "doctor-de", "light", size)
+        await screenshots(page, "doctor-de", "light")
         await context.close()
