@@ -34,7 +34,8 @@ import httpx
 
 from solo import __version__
 from solo.config import Settings
-from solo.federation.signatures import HTTPSignatureAuth, sign_headers
+from solo.federation.batch_signing import BatchSigner
+from solo.federation.signatures import HTTPSignatureAuth, body_digest, draft_signature
 from solo.net.addresses import MAX_CONNECT_ATTEMPTS, AddressRefused, check_url, resolve
 from solo.net.fetch import FetchTimeout, ForbiddenAddress, Limits, Reply, Unreachable
 
@@ -106,6 +107,11 @@ class Poster:
         self._idle: OrderedDict[_Key, list[_Connection]] = OrderedDict()
         self._idle_count = 0
         self._user_agent = f"Solo/{__version__} (+{settings.base_url})"
+        self._signer = BatchSigner()
+        # A fan-out sends one body to every inbox: its digest is computed once. (Hashing a
+        # few KB lets go of the GIL, and getting it back behind the signing thread costs more
+        # than the hash.)
+        self._digest: tuple[bytes, str] = (b"", body_digest(b""))
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:
@@ -114,6 +120,7 @@ class Poster:
         return self._ssl
 
     async def aclose(self) -> None:
+        await self._signer.aclose()
         idle = [connection for connections in self._idle.values() for connection in connections]
         self._idle.clear()
         self._idle_count = 0
@@ -148,21 +155,13 @@ class Poster:
             "Content-Type": "application/activity+json",
             "Accept-Encoding": "identity",
             "Content-Length": str(len(body)),
+            "Digest": self._digest_of(body),
             **(headers or {}),
         }
         # The RSA signature is a third of a delivery's CPU, and cryptography lets go of the GIL
-        # while it signs: in a worker thread it runs on the other core, beside the event loop.
-        sent.update(
-            await asyncio.to_thread(
-                sign_headers,
-                "POST",
-                target,
-                sent,
-                body,
-                key_id=auth.key_id,
-                private_key=auth.private_key,
-            )
-        )
+        # while it signs: on the signing thread it runs on the other core, beside the event loop.
+        draft = draft_signature("POST", target, sent, body, key_id=auth.key_id)
+        sent.update(draft.finish(await self._signer.sign(auth.private_key, draft.text)))
         head = "".join(f"{name}: {value}\r\n" for name, value in sent.items())
         request = f"POST {target.raw_path.decode('ascii')} HTTP/1.1\r\n{head}\r\n".encode("latin-1")
         key = (scheme, host, port)
@@ -176,6 +175,13 @@ class Poster:
         except (OSError, EOFError, ProtocolError, asyncio.LimitOverrunError) as error:
             reason = str(error) or type(error).__name__
             raise Unreachable(f"{url} could not be reached: {reason}", url) from None
+
+    def _digest_of(self, body: bytes) -> str:
+        last_body, digest = self._digest
+        if body is not last_body and body != last_body:
+            digest = body_digest(body)
+            self._digest = (body, digest)
+        return digest
 
     async def _exchange(self, key: _Key, message: bytes, url: str) -> Reply:
         connection = self._take_idle(key)
@@ -193,9 +199,14 @@ class Poster:
         keep = False
         try:
             try:
-                async with asyncio.timeout(self.limits.write):
-                    connection.writer.write(message)
-                    await connection.writer.drain()
+                writer = connection.writer
+                if writer.transport.is_closing():
+                    raise ConnectionResetError("the connection closed before the request")
+                writer.write(message)
+                if writer.transport.get_write_buffer_size():
+                    # Not all sent at once (a delivery usually is): wait for the rest, timed.
+                    async with asyncio.timeout(self.limits.write):
+                        await writer.drain()
                 async with asyncio.timeout(self.limits.read):
                     version, status, headers = await self._read_head(connection.reader)
             except (ConnectionError, EOFError) as error:
@@ -273,6 +284,8 @@ class Poster:
             if not declared.strip().isdigit():
                 raise ProtocolError(f"bad Content-Length {declared[:40]!r}")
             length = int(declared)
+            if not length:
+                return b"", keep  # most answers to a delivery: nothing to wait for
             body = await self._read_exactly(reader, min(length, cap))
             return body, keep and length <= cap
         # Delimited by the end of the connection.

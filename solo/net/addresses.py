@@ -185,6 +185,10 @@ async def resolve(host: str, port: int, settings: Settings) -> list[IPAddress]:
 
 
 def ip_literal(text: str) -> IPAddress | None:
+    # A name ends in a letter (its top-level label), an IPv4 address in a digit, and an IPv6
+    # address has colons: most names are answered without `ipaddress` raising twice.
+    if ":" not in text and not text[-1:].isdigit():
+        return None
     try:
         return ipaddress.ip_address(text)
     except ValueError:
