@@ -36,7 +36,7 @@ from solo import __version__
 from solo.config import Settings
 from solo.federation.batch_signing import BatchSigner
 from solo.federation.signatures import HTTPSignatureAuth, body_digest, draft_signature
-from solo.net.addresses import MAX_CONNECT_ATTEMPTS, AddressRefused, check_url, resolve
+from solo.net.addresses import MAX_CONNECT_ATTEMPTS, AddressRefused, check_target, resolve
 from solo.net.fetch import FetchTimeout, ForbiddenAddress, Limits, Reply, Unreachable
 
 IDLE_PER_HOST: Final = 4  # as many as a host may have deliveries at once
@@ -143,14 +143,15 @@ class Poster:
     ) -> Reply:
         """POST `body` signed by `auth` and return whatever status came back."""
         try:
-            target = check_url(url, allow_private=self.settings.allow_private_addresses)
+            target = check_target(url, allow_private=self.settings.allow_private_addresses)
         except AddressRefused as error:
             raise ForbiddenAddress(str(error), url) from None
         scheme = target.scheme
-        host = target.raw_host.decode("ascii")
+        host = target.host
         port = target.port or (443 if scheme == "https" else 80)
+        netloc = target.netloc
         sent = {
-            "Host": target.netloc.decode("ascii"),
+            "Host": netloc,
             "User-Agent": self._user_agent,
             "Content-Type": "application/activity+json",
             "Accept-Encoding": "identity",
@@ -160,10 +161,10 @@ class Poster:
         }
         # The RSA signature is a third of a delivery's CPU, and cryptography lets go of the GIL
         # while it signs: on the signing thread it runs on the other core, beside the event loop.
-        draft = draft_signature("POST", target, sent, body, key_id=auth.key_id)
+        draft = draft_signature("POST", netloc, target.path, sent, body, key_id=auth.key_id)
         sent.update(draft.finish(await self._signer.sign(auth.private_key, draft.text)))
         head = "".join(f"{name}: {value}\r\n" for name, value in sent.items())
-        request = f"POST {target.raw_path.decode('ascii')} HTTP/1.1\r\n{head}\r\n".encode("latin-1")
+        request = f"POST {target.path} HTTP/1.1\r\n{head}\r\n".encode("latin-1")
         key = (scheme, host, port)
         try:
             async with asyncio.timeout(self.limits.deadline):

@@ -128,7 +128,8 @@ class SignatureDraft:
 
 def draft_signature(
     method: str,
-    url: str | httpx.URL,
+    netloc: str,
+    path: str,
     headers: HeaderInput,
     body: bytes,
     *,
@@ -136,13 +137,13 @@ def draft_signature(
     now: float | None = None,
 ) -> SignatureDraft:
     """Everything of `sign_headers` but the RSA signature itself (which a caller may run on
-    another thread, or in a batch with others)."""
+    another thread, or in a batch with others), for a request to `netloc` (host[:port]) of
+    `path` (the request target)."""
     _check_key_id(key_id)
-    target = url if isinstance(url, httpx.URL) else httpx.URL(url)
     fields = header_fields(headers)
     added: dict[str, str] = {}
     if "host" not in fields:
-        added["Host"] = target.netloc.decode("ascii")  # keeps a non-default port
+        added["Host"] = netloc  # keeps a non-default port
     if "date" not in fields:
         added["Date"] = formatdate(time.time() if now is None else now, usegmt=True)
     signed = ["(request-target)", "host", "date"]
@@ -153,9 +154,7 @@ def draft_signature(
         if "content-type" in fields:
             signed.append("content-type")
     fields.update((name.lower(), [value]) for name, value in added.items())
-    text = cavage.signing_string(
-        method, target.raw_path.decode("ascii"), fields, signed, None, None
-    )
+    text = cavage.signing_string(method, path, fields, signed, None, None)
     return SignatureDraft(added, key_id, tuple(signed), encode(text))
 
 
@@ -185,7 +184,16 @@ def sign_headers(
     body, and `Signature`, which covers `(request-target) host date`, plus `digest content-type`
     when there is a body (content-type only if the request has one).
     """
-    draft = draft_signature(method, url, headers, body, key_id=key_id, now=now)
+    target = httpx.URL(url)
+    draft = draft_signature(
+        method,
+        target.netloc.decode("ascii"),
+        target.raw_path.decode("ascii"),
+        headers,
+        body,
+        key_id=key_id,
+        now=now,
+    )
     return draft.finish(rsa_sign(private_key, draft.text))
 
 
