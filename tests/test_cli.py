@@ -6,6 +6,7 @@ import asyncio
 import io
 import os
 import re
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -357,3 +358,29 @@ def test_commands_that_only_read_never_create_or_migrate(
     assert run(capsys, "--data-dir", str(current), "init")[0] == 0
     code, out, _ = run(capsys, "--data-dir", str(current), "queue")
     assert code == 0 and out.startswith("push ")
+
+
+def test_serve_runs_on_uvloop_when_it_is_installed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The optional `solo[fast]`: the server answers on uvloop's loop and a SIGTERM still runs
+    the shutdown (held signals, lifespan) to a clean exit."""
+    pytest.importorskip("uvloop")
+    data = tmp_path / "data"
+    assert run(capsys, "--data-dir", str(data), "init", "--username", "erin")[0] == 0
+    port = free_port()
+    env = {**os.environ, "SOLO_DATA_DIR": str(data), "SOLO_PORT": str(port)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys, uvloop, solo.server as s; "
+         "assert s.loop_factory() is uvloop.new_event_loop; "
+         "from solo.cli import main; sys.exit(main(['serve']))"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_until_serving(process, port)
+        assert httpx.get(f"http://127.0.0.1:{port}/@erin", timeout=5).status_code == 200
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=15)[0].decode()
+    assert process.returncode in (0, -signal.SIGTERM), output
+    assert "Traceback" not in output
