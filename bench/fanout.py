@@ -33,10 +33,10 @@ each must end as an ingress job (done, or dead for a handler not written yet): n
 from __future__ import annotations
 
 import asyncio
-import resource
 import sqlite3
 import tempfile
 import time
+import tracemalloc
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -171,18 +171,20 @@ async def run(case: Case = TEN_THOUSAND, *, burst: bool = False, profile: bool =
                 requests = loadgen.presign(
                     signers, world, note, urls.actor(settings), burst_specs()
                 )
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         posting = time.perf_counter()
+        tracemalloc.start()
         jobs = await enqueue_post(settings, status_id)
+        posting_memory = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
         enqueued = time.time()
         posted = time.perf_counter() - posting
-        rss_posting = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - rss_before
         floor = signing_floor(keys[0][0], jobs)
         print(
             f"{name} — {case.name}: set up {world.hosts:,} servers,"
             f" {world.hosts * FOLLOWERS_PER_HOST:,} followers, {jobs:,} push jobs in"
             f" {time.perf_counter() - prepared:.1f} s; posting's enqueue took {posted:.2f} s"
-            f" and raised the peak RSS by {rss_posting:.0f} MB; signing floor {floor:.2f} s"
+            f" (traced) and at most {posting_memory:.1f} MB of Python memory;"
+            f" signing floor {floor:.2f} s"
             f" ({jobs:,} signatures on 2 threads)"
         )
         config = {

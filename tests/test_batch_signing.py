@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -32,8 +33,9 @@ async def test_many_signatures_at_once_each_signed_with_its_key() -> None:
     assert all(verifies(k, t, s) for k, t, s in zip(keys, texts, signatures, strict=True))
 
 
-async def test_signatures_asked_for_together_go_in_few_batches() -> None:
-    signer = BatchSigner()
+@pytest.mark.parametrize("threads", [1, 2])
+async def test_signatures_asked_for_together_go_in_few_batches(threads: int) -> None:
+    signer = BatchSigner(threads)
     try:
         signatures = await asyncio.gather(*(signer.sign(KEY, b"text %d" % i) for i in range(600)))
     finally:
