@@ -6,6 +6,7 @@ import asyncio
 import io
 import os
 import re
+import resource
 import signal
 import socket
 import sqlite3
@@ -21,6 +22,7 @@ from solo.cli import COMMANDS, build_parser, main
 from solo.config import load_settings
 from solo.db import Database, schema_version
 from solo.passwords import check_password
+from solo.server import raise_open_files_limit
 from solo.store.account import get_account
 
 README = Path(__file__).parent.parent / "README.md"
@@ -384,3 +386,17 @@ def test_serve_runs_on_uvloop_when_it_is_installed(
         output = process.communicate(timeout=15)[0].decode()
     assert process.returncode in (0, -signal.SIGTERM), output
     assert "Traceback" not in output
+
+
+def test_serve_raises_its_open_files_limit_within_the_hard_limit() -> None:
+    """Room for 512 deliveries in flight beside everything else (1,024 is systemd's default)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(256, hard), hard))
+        now = raise_open_files_limit(2048)
+        assert now == resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        assert now == (2048 if hard == resource.RLIM_INFINITY else min(2048, hard))
+        # Never lowered.
+        assert raise_open_files_limit(128) == now
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
