@@ -43,6 +43,8 @@ IDLE_PER_HOST: Final = 4  # as many as a host may have deliveries at once
 IDLE_TOTAL: Final = 256
 KEEPALIVE_EXPIRY: Final = 5.0  # seconds; servers commonly close idle connections after 5–75 s
 MAX_HEAD: Final = 64 * 1024  # status line and headers of an answer
+# The fields that say how an answer's body ends and whether its connection stays open.
+FRAMING: Final = frozenset({"connection", "transfer-encoding", "content-length"})
 
 
 class Sender(Protocol):
@@ -209,13 +211,13 @@ class Poster:
                     async with asyncio.timeout(self.limits.write):
                         await writer.drain()
                 async with asyncio.timeout(self.limits.read):
-                    version, status, headers = await self._read_head(connection.reader)
+                    version, status, fields, framing = await self._read_head(connection.reader)
             except (ConnectionError, EOFError) as error:
                 if reused:
                     raise _Stale from error
                 raise
-            body, keep = await self._read_body(connection.reader, version, status, headers)
-            return Reply(status, headers, body, url)
+            body, keep = await self._read_body(connection.reader, version, status, framing)
+            return Reply(status, httpx.Headers(fields), body, url)
         finally:
             if keep:
                 self._put_idle(key, connection)
@@ -243,8 +245,11 @@ class Poster:
         assert error is not None
         raise error
 
-    async def _read_head(self, reader: asyncio.StreamReader) -> tuple[str, int, httpx.Headers]:
-        """The HTTP version, status and headers of the (final) answer."""
+    async def _read_head(
+        self, reader: asyncio.StreamReader
+    ) -> tuple[str, int, list[tuple[str, str]], dict[str, str]]:
+        """The HTTP version, status and header fields of the (final) answer; and its framing
+        fields by lowercase name (repeated ones joined as httpx joins them)."""
         while True:
             try:
                 raw = await reader.readuntil(b"\r\n\r\n")
@@ -258,29 +263,34 @@ class Poster:
             if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit():
                 raise ProtocolError(f"not an HTTP/1.x status line: {status_line[:80]!r}")
             fields = []
+            framing: dict[str, str] = {}
             for line in lines:
                 name, colon, value = line.partition(":")
                 if not colon or not name or name != name.strip():
                     raise ProtocolError(f"malformed header line {line[:80]!r}")
-                fields.append((name, value.strip()))
+                value = value.strip()
+                fields.append((name, value))
+                lower = name.lower()
+                if lower in FRAMING:
+                    framing[lower] = f"{framing[lower]}, {value}" if lower in framing else value
             status = int(code)
             if status == 101 or not 100 <= status < 200:
-                return version, status, httpx.Headers(fields)
+                return version, status, fields, framing
             # An interim answer (100 Continue, 103 Early Hints): the real one follows.
 
     async def _read_body(
-        self, reader: asyncio.StreamReader, version: str, status: int, headers: httpx.Headers
+        self, reader: asyncio.StreamReader, version: str, status: int, framing: dict[str, str]
     ) -> tuple[bytes, bool]:
         """The body, cut at the cap; and whether the connection can carry another request."""
-        keep = version == "HTTP/1.1" and "close" not in headers.get("connection", "").lower()
+        keep = version == "HTTP/1.1" and "close" not in framing.get("connection", "").lower()
         cap = self.limits.max_body
         if status == 101:
             return b"", False  # an upgrade nobody asked for
         if status in (204, 304):
             return b"", keep
-        if "chunked" in headers.get("transfer-encoding", "").lower():
+        if "chunked" in framing.get("transfer-encoding", "").lower():
             return await self._read_chunked(reader, cap, keep)
-        declared = headers.get("content-length")
+        declared = framing.get("content-length")
         if declared is not None:
             if not declared.strip().isdigit():
                 raise ProtocolError(f"bad Content-Length {declared[:40]!r}")
