@@ -55,6 +55,12 @@ parser.add_argument(
     "--delay", type=float, default=0.0, help="fanout, coldkeys: fleet answers held back this long"
 )
 parser.add_argument(
+    "--servers",
+    type=int,
+    default=0,
+    help="fanout: one case of this many servers (a quick run: 2000), its target scaled",
+)
+parser.add_argument(
     "--concurrency", type=int, default=64, help="ingress: connections of the sustained phase"
 )
 parser.add_argument(
@@ -74,7 +80,7 @@ for name in args.names or NAMES:
     if name == "startup":
         startup.main()
     elif name == "fanout":
-        asyncio.run(fanout.run(profile=args.profile, delay=args.delay))
+        asyncio.run(fanout.main(profile=args.profile, delay=args.delay, servers=args.servers))
     elif name == "ingress":
         asyncio.run(ingress.run(profile=args.profile, concurrency=args.concurrency))
     elif name == "coldkeys":

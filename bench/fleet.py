@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from bench.world import BAD_KEYS, DRIP, SILENT, actor_document, key_index
 from solo.federation.signatures import SignatureError, prepare, verify
 
-HOST_RE = re.compile(r"^h(\d{4})\.test:(\d+)$")
+HOST_RE = re.compile(r"^h(\d{4,5})\.test:(\d+)$")  # h0000 … h49999
 ACTOR_RE = re.compile(r"^/users/u(\d+)$")
 REASONS = {
     200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",

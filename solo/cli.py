@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from solo import __version__, archive_cli, cli_data, control, csv_cli, doctor, jobs, urls
+from solo import __version__, archive_cli, cli_data, control, csv_cli, doctor, jobs, server, urls
 from solo.actions.csv_formats import KINDS
 from solo.config import TOML_NAME, Settings, load_settings, write_toml
 from solo.db import DAMAGE, Database, damaged
@@ -23,7 +23,6 @@ from solo.instance import initialise, open_instance
 from solo.media import cache as media_cache
 from solo.media.storage import open_storage
 from solo.passwords import generate_password, hash_password, validate_new_password
-from solo.server import serve
 from solo.store import hosts, refusals
 from solo.store import media_cache as media_cache_store
 from solo.store.account import get_keypair, set_password_hash
@@ -299,7 +298,7 @@ def cmd_media(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings(data_dir=args.data_dir, host=args.host, port=args.port)
-    asyncio.run(serve(settings))
+    server.run(settings)
     return 0
 
 

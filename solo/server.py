@@ -8,13 +8,20 @@ which uvicorn raises again once it has stopped.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import resource
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 
 import uvicorn
+
+try:  # an optional extra (`solo[fast]`): compiled, with wheels for x86-64 and 64-bit ARM
+    import uvloop
+except ImportError:  # pragma: no cover - depends on what is installed
+    uvloop = None
 
 from solo import __version__, control, urls
 from solo.app import create_app
@@ -23,6 +30,41 @@ from solo.db import DAMAGE, damaged
 from solo.errors import SetupError
 
 STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+OPEN_FILES = 8192
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when it is installed, asyncio's otherwise (None).
+
+    Measured on the fan-out (bench/fanout.py): the event loop's own CPU per delivery fell by a
+    quarter to a third, most of it connection set-up and socket calls done in C.
+    """
+    return uvloop.new_event_loop if uvloop is not None else None
+
+
+def raise_open_files_limit(wanted: int = OPEN_FILES) -> int:
+    """Raise this process's soft limit on open files towards `wanted` (never above the hard
+    limit, never lower than it was); returns the soft limit now.
+
+    A fan-out keeps up to 512 deliveries in flight and 256 idle connections, beside the
+    visitors' connections and the database's files: more than the 1,024 a systemd service
+    gets by default (its hard limit is far higher)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass  # not allowed here: the limit stays as it was
+    return soft
+
+
+def run(settings: Settings) -> None:
+    """`solo serve` until it is stopped, on the loop `loop_factory` picks."""
+    raise_open_files_limit()
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        runner.run(serve(settings))
 
 
 async def serve(settings: Settings) -> None:

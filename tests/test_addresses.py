@@ -11,6 +11,7 @@ import pytest
 from solo.config import Settings
 from solo.net.addresses import (
     AddressRefused,
+    check_target,
     check_url,
     checked_addresses,
     is_allowed_address,
@@ -232,3 +233,69 @@ async def test_names_from_the_system_resolver_are_checked(tmp_path: Path) -> Non
         "localhost", 443, make_settings(tmp_path, allow_private_addresses=True)
     )
     assert all(ip.is_loopback for ip in addresses)
+
+
+TARGET_URLS = [
+    "https://mastodon.example/inbox",
+    "https://mastodon.example/users/alice/inbox",
+    "https://mastodon.example:443/inbox",
+    "https://mastodon.example:8443/inbox",
+    "https://mastodon.example:0443/inbox",
+    "https://mastodon.example",
+    "https://mastodon.example/",
+    "https://mastodon.example//inbox",
+    "https://mastodon.example/a_b~c-d.e/inbox",
+    "https://mastodon.example/./inbox",
+    "https://mastodon.example/a/../inbox",
+    "https://mastodon.example/.well-known/x",
+    "https://mastodon.example/inbox?x=1",
+    "https://mastodon.example/in%20box",
+    "https://mastodon.example/in box",
+    "https://mastodon.example/ïnbox",
+    "https://Mastodon.Example/inbox",
+    "https://mastodon.example./inbox",
+    "https://xn--bcher-kva.example/inbox",
+    "https://bücher.example/inbox",
+    "https://user@mastodon.example/inbox",
+    "https://mastodon.example:0/inbox",
+    "https://mastodon.example:65536/inbox",
+    "https://mastodon.example:99999/inbox",
+    "https://mastodon.example:/inbox",
+    "https://mastodon.example#x",
+    "https://mastodon.123/inbox",
+    "https://2130706433/inbox",
+    "https://127.1/inbox",
+    "https://127.0.0.1/inbox",
+    "https://93.184.215.14/inbox",
+    "https://93.184.215.14:8080/inbox",
+    "https://[2606:4700::1]/inbox",
+    "https://[::1]/inbox",
+    "https://-bad.example/inbox",
+    "https://bad-.example/inbox",
+    "https://a..b/inbox",
+    "http://mastodon.example/inbox",
+    "http://mastodon.example:80/inbox",
+    "ftp://mastodon.example/inbox",
+    "https:/mastodon.example/inbox",
+    "https://mastodon.example\\@evil.example/inbox",
+    "https://mastodon.example%2F@evil.example/",
+]
+
+
+@pytest.mark.parametrize("allow_private", [False, True])
+@pytest.mark.parametrize("url", TARGET_URLS)
+def test_check_target_reads_every_url_as_check_url_does(url: str, allow_private: bool) -> None:
+    """The delivery's fast reading of an inbox URL gives what httpx's parser gives, or refuses
+    what `check_url` refuses."""
+    try:
+        parsed = check_url(url, allow_private=allow_private)
+    except AddressRefused:
+        with pytest.raises(AddressRefused):
+            check_target(url, allow_private=allow_private)
+        return
+    target = check_target(url, allow_private=allow_private)
+    assert target.scheme == parsed.scheme
+    assert target.host == parsed.raw_host.decode("ascii")
+    assert target.port == parsed.port
+    assert target.path == parsed.raw_path.decode("ascii")
+    assert target.netloc == parsed.netloc.decode("ascii")

@@ -6,6 +6,8 @@ import asyncio
 import io
 import os
 import re
+import resource
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -20,6 +22,7 @@ from solo.cli import COMMANDS, build_parser, main
 from solo.config import load_settings
 from solo.db import Database, schema_version
 from solo.passwords import check_password
+from solo.server import raise_open_files_limit
 from solo.store.account import get_account
 
 README = Path(__file__).parent.parent / "README.md"
@@ -357,3 +360,43 @@ def test_commands_that_only_read_never_create_or_migrate(
     assert run(capsys, "--data-dir", str(current), "init")[0] == 0
     code, out, _ = run(capsys, "--data-dir", str(current), "queue")
     assert code == 0 and out.startswith("push ")
+
+
+def test_serve_runs_on_uvloop_when_it_is_installed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The optional `solo[fast]`: the server answers on uvloop's loop and a SIGTERM still runs
+    the shutdown (held signals, lifespan) to a clean exit."""
+    pytest.importorskip("uvloop")
+    data = tmp_path / "data"
+    assert run(capsys, "--data-dir", str(data), "init", "--username", "erin")[0] == 0
+    port = free_port()
+    env = {**os.environ, "SOLO_DATA_DIR": str(data), "SOLO_PORT": str(port)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys, uvloop, solo.server as s; "
+         "assert s.loop_factory() is uvloop.new_event_loop; "
+         "from solo.cli import main; sys.exit(main(['serve']))"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_until_serving(process, port)
+        assert httpx.get(f"http://127.0.0.1:{port}/@erin", timeout=5).status_code == 200
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=15)[0].decode()
+    assert process.returncode in (0, -signal.SIGTERM), output
+    assert "Traceback" not in output
+
+
+def test_serve_raises_its_open_files_limit_within_the_hard_limit() -> None:
+    """Room for 512 deliveries in flight beside everything else (1,024 is systemd's default)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(256, hard), hard))
+        now = raise_open_files_limit(2048)
+        assert now == resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        assert now == (2048 if hard == resource.RLIM_INFINITY else min(2048, hard))
+        # Never lowered.
+        assert raise_open_files_limit(128) == now
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -158,8 +158,11 @@ class Deliverer:
             await queue.drop(job, "malformed delivery job")
             return
         host = job.host or ""
-        target = authority(inbox) or ""
-        if not federation.settings.federates_with(target):
+        settings = federation.settings
+        # Under limited federation only: the URL is not read again for every delivery otherwise.
+        if settings.limited_federation and not settings.federates_with(
+            target := authority(inbox) or ""
+        ):
             await queue.drop(job, f"{target} is not among the servers this one federates with")
             return
         blocked = federation.fetcher.blocked

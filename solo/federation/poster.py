@@ -34,14 +34,17 @@ import httpx
 
 from solo import __version__
 from solo.config import Settings
-from solo.federation.signatures import HTTPSignatureAuth, sign_headers
-from solo.net.addresses import MAX_CONNECT_ATTEMPTS, AddressRefused, check_url, resolve
+from solo.federation.batch_signing import BatchSigner
+from solo.federation.signatures import HTTPSignatureAuth, body_digest, draft_signature
+from solo.net.addresses import MAX_CONNECT_ATTEMPTS, AddressRefused, check_target, resolve
 from solo.net.fetch import FetchTimeout, ForbiddenAddress, Limits, Reply, Unreachable
 
 IDLE_PER_HOST: Final = 4  # as many as a host may have deliveries at once
 IDLE_TOTAL: Final = 256
 KEEPALIVE_EXPIRY: Final = 5.0  # seconds; servers commonly close idle connections after 5–75 s
 MAX_HEAD: Final = 64 * 1024  # status line and headers of an answer
+# The fields that say how an answer's body ends and whether its connection stays open.
+FRAMING: Final = frozenset({"connection", "transfer-encoding", "content-length"})
 
 
 class Sender(Protocol):
@@ -106,6 +109,11 @@ class Poster:
         self._idle: OrderedDict[_Key, list[_Connection]] = OrderedDict()
         self._idle_count = 0
         self._user_agent = f"Solo/{__version__} (+{settings.base_url})"
+        self._signer = BatchSigner()
+        # A fan-out sends one body to every inbox: its digest is computed once. (Hashing a
+        # few KB lets go of the GIL, and getting it back behind the signing thread costs more
+        # than the hash.)
+        self._digest: tuple[bytes, str] = (b"", body_digest(b""))
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:
@@ -114,6 +122,7 @@ class Poster:
         return self._ssl
 
     async def aclose(self) -> None:
+        await self._signer.aclose()
         idle = [connection for connections in self._idle.values() for connection in connections]
         self._idle.clear()
         self._idle_count = 0
@@ -136,35 +145,28 @@ class Poster:
     ) -> Reply:
         """POST `body` signed by `auth` and return whatever status came back."""
         try:
-            target = check_url(url, allow_private=self.settings.allow_private_addresses)
+            target = check_target(url, allow_private=self.settings.allow_private_addresses)
         except AddressRefused as error:
             raise ForbiddenAddress(str(error), url) from None
         scheme = target.scheme
-        host = target.raw_host.decode("ascii")
+        host = target.host
         port = target.port or (443 if scheme == "https" else 80)
+        netloc = target.netloc
         sent = {
-            "Host": target.netloc.decode("ascii"),
+            "Host": netloc,
             "User-Agent": self._user_agent,
             "Content-Type": "application/activity+json",
             "Accept-Encoding": "identity",
             "Content-Length": str(len(body)),
+            "Digest": self._digest_of(body),
             **(headers or {}),
         }
         # The RSA signature is a third of a delivery's CPU, and cryptography lets go of the GIL
-        # while it signs: in a worker thread it runs on the other core, beside the event loop.
-        sent.update(
-            await asyncio.to_thread(
-                sign_headers,
-                "POST",
-                target,
-                sent,
-                body,
-                key_id=auth.key_id,
-                private_key=auth.private_key,
-            )
-        )
+        # while it signs: on the signing thread it runs on the other core, beside the event loop.
+        draft = draft_signature("POST", netloc, target.path, sent, body, key_id=auth.key_id)
+        sent.update(draft.finish(await self._signer.sign(auth.private_key, draft.text)))
         head = "".join(f"{name}: {value}\r\n" for name, value in sent.items())
-        request = f"POST {target.raw_path.decode('ascii')} HTTP/1.1\r\n{head}\r\n".encode("latin-1")
+        request = f"POST {target.path} HTTP/1.1\r\n{head}\r\n".encode("latin-1")
         key = (scheme, host, port)
         try:
             async with asyncio.timeout(self.limits.deadline):
@@ -176,6 +178,13 @@ class Poster:
         except (OSError, EOFError, ProtocolError, asyncio.LimitOverrunError) as error:
             reason = str(error) or type(error).__name__
             raise Unreachable(f"{url} could not be reached: {reason}", url) from None
+
+    def _digest_of(self, body: bytes) -> str:
+        last_body, digest = self._digest
+        if body is not last_body and body != last_body:
+            digest = body_digest(body)
+            self._digest = (body, digest)
+        return digest
 
     async def _exchange(self, key: _Key, message: bytes, url: str) -> Reply:
         connection = self._take_idle(key)
@@ -193,17 +202,22 @@ class Poster:
         keep = False
         try:
             try:
-                async with asyncio.timeout(self.limits.write):
-                    connection.writer.write(message)
-                    await connection.writer.drain()
+                writer = connection.writer
+                if writer.transport.is_closing():
+                    raise ConnectionResetError("the connection closed before the request")
+                writer.write(message)
+                if writer.transport.get_write_buffer_size():
+                    # Not all sent at once (a delivery usually is): wait for the rest, timed.
+                    async with asyncio.timeout(self.limits.write):
+                        await writer.drain()
                 async with asyncio.timeout(self.limits.read):
-                    version, status, headers = await self._read_head(connection.reader)
+                    version, status, fields, framing = await self._read_head(connection.reader)
             except (ConnectionError, EOFError) as error:
                 if reused:
                     raise _Stale from error
                 raise
-            body, keep = await self._read_body(connection.reader, version, status, headers)
-            return Reply(status, headers, body, url)
+            body, keep = await self._read_body(connection.reader, version, status, framing)
+            return Reply(status, httpx.Headers(fields), body, url)
         finally:
             if keep:
                 self._put_idle(key, connection)
@@ -231,8 +245,11 @@ class Poster:
         assert error is not None
         raise error
 
-    async def _read_head(self, reader: asyncio.StreamReader) -> tuple[str, int, httpx.Headers]:
-        """The HTTP version, status and headers of the (final) answer."""
+    async def _read_head(
+        self, reader: asyncio.StreamReader
+    ) -> tuple[str, int, list[tuple[str, str]], dict[str, str]]:
+        """The HTTP version, status and header fields of the (final) answer; and its framing
+        fields by lowercase name (repeated ones joined as httpx joins them)."""
         while True:
             try:
                 raw = await reader.readuntil(b"\r\n\r\n")
@@ -246,33 +263,40 @@ class Poster:
             if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit():
                 raise ProtocolError(f"not an HTTP/1.x status line: {status_line[:80]!r}")
             fields = []
+            framing: dict[str, str] = {}
             for line in lines:
                 name, colon, value = line.partition(":")
                 if not colon or not name or name != name.strip():
                     raise ProtocolError(f"malformed header line {line[:80]!r}")
-                fields.append((name, value.strip()))
+                value = value.strip()
+                fields.append((name, value))
+                lower = name.lower()
+                if lower in FRAMING:
+                    framing[lower] = f"{framing[lower]}, {value}" if lower in framing else value
             status = int(code)
             if status == 101 or not 100 <= status < 200:
-                return version, status, httpx.Headers(fields)
+                return version, status, fields, framing
             # An interim answer (100 Continue, 103 Early Hints): the real one follows.
 
     async def _read_body(
-        self, reader: asyncio.StreamReader, version: str, status: int, headers: httpx.Headers
+        self, reader: asyncio.StreamReader, version: str, status: int, framing: dict[str, str]
     ) -> tuple[bytes, bool]:
         """The body, cut at the cap; and whether the connection can carry another request."""
-        keep = version == "HTTP/1.1" and "close" not in headers.get("connection", "").lower()
+        keep = version == "HTTP/1.1" and "close" not in framing.get("connection", "").lower()
         cap = self.limits.max_body
         if status == 101:
             return b"", False  # an upgrade nobody asked for
         if status in (204, 304):
             return b"", keep
-        if "chunked" in headers.get("transfer-encoding", "").lower():
+        if "chunked" in framing.get("transfer-encoding", "").lower():
             return await self._read_chunked(reader, cap, keep)
-        declared = headers.get("content-length")
+        declared = framing.get("content-length")
         if declared is not None:
             if not declared.strip().isdigit():
                 raise ProtocolError(f"bad Content-Length {declared[:40]!r}")
             length = int(declared)
+            if not length:
+                return b"", keep  # most answers to a delivery: nothing to wait for
             body = await self._read_exactly(reader, min(length, cap))
             return body, keep and length <= cap
         # Delimited by the end of the connection.

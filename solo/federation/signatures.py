@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Generator
+from dataclasses import dataclass
 from email.utils import formatdate
 
 import cryptography.exceptions
@@ -78,6 +79,7 @@ __all__ = [
     "PreparedSignature",
     "PublicKeyInput",
     "Scheme",
+    "SignatureDraft",
     "SignatureError",
     "SignatureMissing",
     "SignatureParams",
@@ -85,9 +87,12 @@ __all__ = [
     "SignatureTimeError",
     "UnsupportedAlgorithm",
     "VerifiedSignature",
+    "body_digest",
     "cavage_signing_string",
+    "draft_signature",
     "parse_signature_header",
     "prepare",
+    "rsa_sign",
     "sign_headers",
     "verify",
 ]
@@ -101,6 +106,66 @@ PublicKeyInput = PublicKeyTypes | str | bytes
 def _check_key_id(key_id: str) -> None:
     if not key_id or '"' in key_id or "\\" in key_id:
         raise ValueError(f"cannot put key id {key_id!r} in a Signature header")
+
+
+@dataclass(frozen=True)
+class SignatureDraft:
+    """A request's draft-cavage signature before the RSA step: the headers to add, and the
+    signing string that step signs. `finish` turns the signature into the headers."""
+
+    headers: dict[str, str]
+    key_id: str
+    signed: tuple[str, ...]
+    text: bytes
+
+    def finish(self, signature: bytes) -> dict[str, str]:
+        return {
+            **self.headers,
+            "Signature": f'keyId="{self.key_id}",algorithm="rsa-sha256",'
+            f'headers="{" ".join(self.signed)}",signature="{b64(signature)}"',
+        }
+
+
+def draft_signature(
+    method: str,
+    netloc: str,
+    path: str,
+    headers: HeaderInput,
+    body: bytes,
+    *,
+    key_id: str,
+    now: float | None = None,
+) -> SignatureDraft:
+    """Everything of `sign_headers` but the RSA signature itself (which a caller may run on
+    another thread, or in a batch with others), for a request to `netloc` (host[:port]) of
+    `path` (the request target)."""
+    _check_key_id(key_id)
+    fields = header_fields(headers)
+    added: dict[str, str] = {}
+    if "host" not in fields:
+        added["Host"] = netloc  # keeps a non-default port
+    if "date" not in fields:
+        added["Date"] = formatdate(time.time() if now is None else now, usegmt=True)
+    signed = ["(request-target)", "host", "date"]
+    if body or method.upper() == "POST":
+        if "digest" not in fields:  # given by a caller that sends one body many times
+            added["Digest"] = body_digest(body)
+        signed.append("digest")
+        if "content-type" in fields:
+            signed.append("content-type")
+    fields.update((name.lower(), [value]) for name, value in added.items())
+    text = cavage.signing_string(method, path, fields, signed, None, None)
+    return SignatureDraft(added, key_id, tuple(signed), encode(text))
+
+
+def body_digest(body: bytes) -> str:
+    """The `Digest` header of `body` (SHA-256)."""
+    return "SHA-256=" + b64(hashlib.sha256(body).digest())
+
+
+def rsa_sign(private_key: rsa.RSAPrivateKey, text: bytes) -> bytes:
+    """The RSA step of a draft-cavage rsa-sha256 signature (PKCS#1 v1.5 over SHA-256)."""
+    return private_key.sign(text, padding.PKCS1v15(), hashes.SHA256())
 
 
 def sign_headers(
@@ -119,30 +184,17 @@ def sign_headers(
     body, and `Signature`, which covers `(request-target) host date`, plus `digest content-type`
     when there is a body (content-type only if the request has one).
     """
-    _check_key_id(key_id)
     target = httpx.URL(url)
-    fields = header_fields(headers)
-    added: dict[str, str] = {}
-    if "host" not in fields:
-        added["Host"] = target.netloc.decode("ascii")  # keeps a non-default port
-    if "date" not in fields:
-        added["Date"] = formatdate(time.time() if now is None else now, usegmt=True)
-    signed = ["(request-target)", "host", "date"]
-    if body or method.upper() == "POST":
-        added["Digest"] = "SHA-256=" + b64(hashlib.sha256(body).digest())
-        signed.append("digest")
-        if "content-type" in fields:
-            signed.append("content-type")
-    fields.update((name.lower(), [value]) for name, value in added.items())
-    text = cavage.signing_string(
-        method, target.raw_path.decode("ascii"), fields, signed, None, None
+    draft = draft_signature(
+        method,
+        target.netloc.decode("ascii"),
+        target.raw_path.decode("ascii"),
+        headers,
+        body,
+        key_id=key_id,
+        now=now,
     )
-    signature = private_key.sign(encode(text), padding.PKCS1v15(), hashes.SHA256())
-    added["Signature"] = (
-        f'keyId="{key_id}",algorithm="rsa-sha256",headers="{" ".join(signed)}",'
-        f'signature="{b64(signature)}"'
-    )
-    return added
+    return draft.finish(rsa_sign(private_key, draft.text))
 
 
 class HTTPSignatureAuth(httpx.Auth):

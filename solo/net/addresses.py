@@ -23,6 +23,7 @@ import socket
 import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Final
 
 import httpcore
@@ -145,6 +146,58 @@ def check_url(url: str | httpx.URL, *, allow_private: bool) -> httpx.URL:
     return parsed
 
 
+# The shape nearly every inbox has, which `check_target` reads without httpx's general parser
+# (a third of a delivery's own CPU): lowercase host, optional port, a path of unreserved
+# characters, no query. httpx reads it the same way (a test holds the two together); anything
+# else, dot segments included, goes through `check_url`.
+_PLAIN_URL: Final = re.compile(r"(https?)://([a-z0-9][a-z0-9.-]*)(?::([0-9]{1,5}))?(/[\w/.~-]*)?")
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a checked URL points: what a request to it needs."""
+
+    scheme: str
+    host: str  # IDNA-encoded, lowercase; an IPv6 literal without brackets
+    port: int | None  # None for the scheme's default
+    path: str  # the request target: path and query
+
+    @property
+    def netloc(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port is None else f"{host}:{self.port}"
+
+
+def check_target(url: str, *, allow_private: bool) -> Target:
+    """`check_url`, answered as a `Target`; the common shape without httpx's parser."""
+    match = _PLAIN_URL.fullmatch(url) if url.isascii() else None
+    if match is None or "/." in url:
+        parsed = check_url(url, allow_private=allow_private)
+        return Target(
+            parsed.scheme,
+            parsed.raw_host.decode("ascii"),
+            parsed.port,
+            parsed.raw_path.decode("ascii"),
+        )
+    scheme, host, port_text, path = match.groups()
+    schemes = ("http", "https") if allow_private else ("https",)
+    if scheme not in schemes:
+        raise AddressRefused(f"{url!r}: only {' or '.join(schemes)} URLs are fetched")
+    port = int(port_text) if port_text is not None else None
+    if port is not None and not 0 < port < 65536:
+        raise AddressRefused(f"{url!r}: port {port} is out of range")
+    literal = ip_literal(host)
+    if literal is not None:
+        if not is_allowed_address(literal, allow_private=allow_private):
+            raise AddressRefused(f"{url!r}: {literal} is not a public address")
+    else:
+        check_host_name(host)
+    if port == _DEFAULT_PORTS[scheme]:
+        port = None
+    return Target(scheme, host, port, path or "/")
+
+
 def check_host_name(host: str) -> None:
     """Refuse anything but an IDNA-encoded, lowercase name made of DNS labels.
 
@@ -211,6 +264,10 @@ async def resolve(host: str, port: int, settings: Settings) -> list[IPAddress]:
 
 
 def ip_literal(text: str) -> IPAddress | None:
+    # A name ends in a letter (its top-level label), an IPv4 address in a digit, and an IPv6
+    # address has colons: most names are answered without `ipaddress` raising twice.
+    if ":" not in text and not text[-1:].isdigit():
+        return None
     try:
         return ipaddress.ip_address(text)
     except ValueError:
