@@ -17,10 +17,8 @@ import re
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from babel.dates import format_datetime, format_skeleton, format_timedelta
-from babel.numbers import format_decimal
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
@@ -28,7 +26,14 @@ from starlette.requests import HTTPConnection
 
 from solo.catalogues import AUTOMATIC, DEFAULT, LANGUAGES, SETTING_KEY, translations
 from solo.db import Database
+from solo.lazy import lazy
 from solo.store import account as account_store
+
+if TYPE_CHECKING:
+    from babel import dates, numbers
+else:  # at the first date or number shown, not at start (see solo.lazy)
+    dates = lazy("babel.dates")
+    numbers = lazy("babel.numbers")
 
 SCOPE_KEY: Final = "solo.locale"  # where a request keeps its language once worked out
 MAX_HEADER: Final = 1024  # browsers send ~100 bytes; anything longer is not parsed at all
@@ -235,23 +240,23 @@ def relative_time(timestamp: float, locale: str = DEFAULT, now: float | None = N
 @functools.lru_cache(maxsize=2048)
 def _span(count: int, unit: int, locale: str) -> str:
     span = timedelta(seconds=count * unit)
-    return format_timedelta(span, threshold=1, format="narrow", locale=locale)
+    return dates.format_timedelta(span, threshold=1, format="narrow", locale=locale)
 
 
 @functools.lru_cache(maxsize=2048)
 def _day(when: date, this_year: bool, locale: str) -> str:
-    return format_skeleton("MMMd" if this_year else "yMMMd", when, locale=locale)
+    return dates.format_skeleton("MMMd" if this_year else "yMMMd", when, locale=locale)
 
 
 @functools.lru_cache(maxsize=4096)
 def exact_time(timestamp: float, locale: str = DEFAULT) -> str:
     """What the hover shows (the script replaces it with the reader's local time)."""
     when = datetime.fromtimestamp(timestamp, UTC)
-    return format_datetime(when, "medium", tzinfo=UTC, locale=locale) + " UTC"
+    return dates.format_datetime(when, "medium", tzinfo=UTC, locale=locale) + " UTC"
 
 
 def number(value: int | float, locale: str = DEFAULT) -> str:
-    return format_decimal(value, locale=locale)
+    return numbers.format_decimal(value, locale=locale)
 
 
 @pass_context
@@ -276,7 +281,7 @@ def translate_filter(context: Context, message: str) -> str:
 def day_filter(context: Context, timestamp: float) -> str:
     """A day, as "Mar 4, 2026" or "4. März 2026"."""
     when = datetime.fromtimestamp(timestamp, UTC)
-    return format_skeleton("yMMMd", when, locale=context.get("locale", DEFAULT))
+    return dates.format_skeleton("yMMMd", when, locale=context.get("locale", DEFAULT))
 
 
 @pass_context
