@@ -38,19 +38,23 @@ from solo.edge.assets import StaticAssets
 from solo.edge.compression import Compression
 from solo.edge.middleware import BodyLimit, SecurityHeaders, ServerLane
 from solo.edge.sessions import OwnRequests, Sessions
-from solo.edge.templating import make_environment, render
 from solo.errors import DISK_FULL, RequestError, TooManyRequests, storage_full
 from solo.federation import actors, inbox, nodeinfo, objects, webfinger
 from solo.federation.runtime import federation
 from solo.instance import open_instance
 from solo.lazy import LazyRoutes, lazy
 from solo.paths import static_dir
-from solo.web import media_proxy
 
 if TYPE_CHECKING:
+    from jinja2 import Environment
+
     from solo import app_routes
+    from solo.edge import templating
+    from solo.web import media_proxy
 else:  # at the first request for a page or the client API, not at start (see solo.lazy)
     app_routes = lazy("solo.app_routes")
+    templating = lazy("solo.edge.templating")  # and with it Jinja2
+    media_proxy = lazy("solo.web.media_proxy")
 
 FORM_LIMIT = 64 * 1024
 INBOX_LIMIT = 1024 * 1024
@@ -87,7 +91,9 @@ async def _error_answer(request: Request, status: int, message: str) -> Response
             headers=headers,
         )
     if "html" in request.headers.get("accept", "") and "session" in request.scope:
-        return render(request, "error.html", {"status": status, "message": message}, status=status)
+        return templating.render(
+            request, "error.html", {"status": status, "message": message}, status=status
+        )
     return PlainTextResponse(message, status_code=status, headers=headers)
 
 
@@ -228,6 +234,11 @@ def create_app(
     )
     app.state.settings = settings
     app.state.assets = assets
-    app.state.templates = make_environment(assets.url)
-    media_proxy.install(app.state.templates)
+
+    def make_templates() -> Environment:
+        env = templating.make_environment(assets.url)
+        media_proxy.install(env)
+        return env
+
+    app.state.make_templates = make_templates  # at the first page (templating.environment)
     return app

@@ -17,11 +17,8 @@ import re
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
-from jinja2 import pass_context
-from jinja2.runtime import Context
-from markupsafe import Markup
 from starlette.requests import HTTPConnection
 
 from solo.catalogues import AUTOMATIC, DEFAULT, LANGUAGES, SETTING_KEY, translations
@@ -199,32 +196,7 @@ def _push_messages(_: Callable[[str], str]) -> dict[str, str | list[str]]:
     }
 
 
-# What templates call. Newstyle gettext, as Jinja's i18n extension makes it: the result is
-# escaped before formatting and marked safe, so `_('Hi %(name)s', name=x)` escapes x.
-def _format(context: Context, text: str, variables: dict[str, Any]) -> str:
-    if context.eval_ctx.autoescape:
-        text = Markup(text)  # noqa: S704 - our own catalogue's text; variables get escaped
-    return text % variables if variables else text
-
-
-@functools.cache
-def template_callables(locale: str) -> dict[str, Callable[..., str]]:
-    """`_`, `gettext` and `ngettext` for templates rendered in `locale`."""
-    catalogue = translations(locale)
-
-    @pass_context
-    def gettext_(context: Context, message: str, **variables: Any) -> str:
-        return _format(context, catalogue.gettext(message), variables)
-
-    @pass_context
-    def ngettext_(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
-        variables.setdefault("num", num)
-        return _format(context, catalogue.ngettext(singular, plural, num), variables)
-
-    return {"_": gettext_, "gettext": gettext_, "ngettext": ngettext_}
-
-
-# Dates and numbers, per locale. The filters read `locale` from the template's context.
+# Dates and numbers, per locale (the templates' filters are solo.edge.templating's).
 def relative_time(timestamp: float, locale: str = DEFAULT, now: float | None = None) -> str:
     """Mastodon's short form: 12s, 5m, 3h, 2d, then the date ("12 Sek.", "4. März" in German)."""
     now = time.time() if now is None else now
@@ -255,38 +227,14 @@ def exact_time(timestamp: float, locale: str = DEFAULT) -> str:
     return dates.format_datetime(when, "medium", tzinfo=UTC, locale=locale) + " UTC"
 
 
-def number(value: int | float, locale: str = DEFAULT) -> str:
-    return numbers.format_decimal(value, locale=locale)
-
-
-@pass_context
-def ago_filter(context: Context, timestamp: float) -> str:
-    return relative_time(timestamp, context.get("locale", DEFAULT))
-
-
-@pass_context
-def exact_filter(context: Context, timestamp: float) -> str:
-    return exact_time(timestamp, context.get("locale", DEFAULT))
-
-
-@pass_context
-def translate_filter(context: Context, message: str) -> str:
-    """`{{ value | translate }}`: a message chosen at run time (a constant marked with N_, an
-    error's text) in the page's language, as plain text that autoescape escapes. (`_()` marks
-    its result safe, so it is for literal messages only.)"""
-    return translations(context.get("locale", DEFAULT)).gettext(str(message))
-
-
-@pass_context
-def day_filter(context: Context, timestamp: float) -> str:
+def full_day(timestamp: float, locale: str = DEFAULT) -> str:
     """A day, as "Mar 4, 2026" or "4. März 2026"."""
     when = datetime.fromtimestamp(timestamp, UTC)
-    return dates.format_skeleton("yMMMd", when, locale=context.get("locale", DEFAULT))
+    return dates.format_skeleton("yMMMd", when, locale=locale)
 
 
-@pass_context
-def number_filter(context: Context, value: int | float) -> str:
-    return number(value, context.get("locale", DEFAULT))
+def number(value: int | float, locale: str = DEFAULT) -> str:
+    return numbers.format_decimal(value, locale=locale)
 
 
 async def saved_language(db: Database) -> str:

@@ -217,7 +217,7 @@ class Fetcher:
         self._client: httpx.AsyncClient | None = None
         self._key_clients: list[httpx.AsyncClient] = []
         self._user_client: httpx.AsyncClient | None = None
-        self.tls: ssl.SSLContext | None = None  # made by `open`
+        self._tls: ssl.SSLContext | None = None  # see `tls`
         self._key_slots = KeySlots(
             self.limits.key_fetches, self.limits.key_fetches_per_host, self.limits.key_slot_wait
         )
@@ -226,9 +226,6 @@ class Fetcher:
         if self._client is not None:
             raise RuntimeError("Fetcher is already open")
         limits = self.limits
-        # One TLS context for every pool: each reads the system's certificates anew (about
-        # 0.8 MB and 0.1 s apiece), and they all trust the same authorities.
-        self.tls = httpx.create_ssl_context()
         self._client = self._new_client(limits.connections)
         # Pools of their own: key fetches never wait for (or hold) the others' connections,
         # and neither do the user's own actions.
@@ -241,8 +238,15 @@ class Fetcher:
         ]
         self._user_client = self._new_client(limits.user_connections)
 
+    def tls(self) -> ssl.SSLContext:
+        """One TLS context for every pool (and the poster's), made at the first connection: each
+        reads the system's certificates (about 0.8 MB and 0.1 s on a Pi), and they all trust the
+        same authorities."""
+        if self._tls is None:
+            self._tls = httpx.create_ssl_context()
+        return self._tls
+
     def _new_client(self, connections: int, keepalive: int = 20) -> httpx.AsyncClient:
-        assert self.tls is not None
         transport = self._transport or PinnedTransport(
             self.settings, self.tls, connections, keepalive
         )
