@@ -178,7 +178,12 @@ def create_app(
                 server_stats.start(running)  # the Server page's samples, one a minute
                 try:
                     if serving:
-                        with control.serving(settings, running.feeds):
+
+                        def look() -> None:  # SIGUSR1: another process stored work
+                            for wake in (importer.wake, running.push.wake, running.webpush.wake):
+                                wake.set()
+
+                        with control.serving(settings, running.feeds, look):
                             yield
                     else:
                         yield

@@ -7,8 +7,9 @@ pending lines a few at a time (`csv_kinds`), recording each outcome. A crash lea
 pending and the import `running`: the next start picks it up where it was. Overwrite mode ends
 by undoing what the file does not name. Imports run one at a time, oldest first.
 
-Another process (`solo import` beside a running server) only stores the import; the server
-finds it within POLL_SECONDS, so the server alone changes follows, blocks and its feeds.
+Another process (`solo import` beside a running server) only stores the import and tells the
+server (SIGUSR1, `solo.control`); the server also looks every POLL_SECONDS at the minute's
+shared wakeup (`solo.ticks`). So the server alone changes follows, blocks and its feeds.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from solo.federation.context import Federation
 from solo.jobs import DATABASE_GONE
 from solo.store import csv_imports as store
 from solo.store.csv_imports import Import
+from solo.ticks import next_tick
 
-POLL_SECONDS: Final = 1.0
+POLL_SECONDS: Final = 60.0
 log = logging.getLogger(__name__)
 Progress = Callable[[Import], None]
 
@@ -84,7 +86,7 @@ async def run_pending(federation: Federation, progress: Progress | None = None) 
 
 @dataclass
 class Importer:
-    """The server's importer: `wake` it when an import is stored, or it looks every second."""
+    """The server's importer: `wake` it when an import is stored, or it looks every minute."""
 
     federation: Federation
     wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -94,7 +96,7 @@ class Importer:
             self.wake.clear()
             await run_pending(self.federation)
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(POLL_SECONDS):
+                async with asyncio.timeout(next_tick(POLL_SECONDS)):
                     await self.wake.wait()
 
 

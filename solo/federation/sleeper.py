@@ -1,13 +1,16 @@
 """The sleep-until-next loop that timed work shares (poll ends, scheduled posts): run a step,
 which does what is due and says how long until the next thing is, then sleep that long, woken
 early when something new is stored, never longer than the step's answer (a restart or a clock
-change costs at most the step's longest sleep)."""
+change costs at most the step's longest sleep). A sleep of a minute or more ends at the shared
+wakeup of `solo.ticks` before it, so that idle timers coalesce."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+
+from solo.ticks import next_tick
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +28,7 @@ async def run_steps(
             log.exception("the %s scheduler's step failed", name)
             delay = max_sleep
         try:
-            async with asyncio.timeout(delay):
+            async with asyncio.timeout(next_tick(delay)):
                 await wake.wait()
         except TimeoutError:
             pass
