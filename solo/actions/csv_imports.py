@@ -19,16 +19,21 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from solo.actions.csv_formats import CsvError, check_kind, parse
-from solo.actions.csv_kinds import apply, batch_size, remove_missing
 from solo.db import Database
 from solo.federation.context import Federation
 from solo.jobs import DATABASE_GONE
+from solo.lazy import lazy
 from solo.store import csv_imports as store
 from solo.store.csv_imports import Import
 from solo.ticks import next_tick
+
+if TYPE_CHECKING:
+    from solo.actions import csv_kinds
+else:  # at the first import that runs, not at start (see solo.lazy)
+    csv_kinds = lazy("solo.actions.csv_kinds")
 
 POLL_SECONDS: Final = 60.0
 log = logging.getLogger(__name__)
@@ -53,15 +58,17 @@ async def run_import(federation: Federation, job: Import, progress: Progress | N
     db = federation.db
     if job.state != "running":
         await store.set_state(db, job.id, "running")
-    while lines := await store.pending(db, job.id, batch_size(job.kind)):
-        await store.settle(db, job.id, await apply(federation, job.kind, lines))
+    while lines := await store.pending(db, job.id, csv_kinds.batch_size(job.kind)):
+        await store.settle(db, job.id, await csv_kinds.apply(federation, job.kind, lines))
         if progress is not None:
             current = await store.get(db, job.id)
             assert current is not None
             progress(current)
     removed = None
     if job.mode == "overwrite":
-        removed = await remove_missing(federation, job.kind, await store.all_values(db, job.id))
+        removed = await csv_kinds.remove_missing(
+            federation, job.kind, await store.all_values(db, job.id)
+        )
     await store.set_state(db, job.id, "done", removed=removed)
 
 
