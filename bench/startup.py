@@ -121,6 +121,25 @@ def one_run(data_dir: Path, pycache: Path) -> tuple[float, float, float]:
     return first_answer, cpu, rss
 
 
+def bare_run(pycache: Path) -> tuple[float, float]:
+    """The bare app's (seconds to its first answer, CPU seconds until then): the floor of a
+    start on this machine, now."""
+    port = _free_port()
+    started = time.perf_counter()
+    bare = subprocess.Popen(
+        [sys.executable, "-c", BARE_APP, str(port)],
+        env=_child_env(pycache),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pin_solo(bare.pid)
+    try:
+        first_answer = _wait_answer(f"http://127.0.0.1:{port}/", bare, started)
+        return first_answer, cpu_seconds(bare.pid)
+    finally:
+        _stop(bare)
+
+
 def idle_run(data_dir: Path, pycache: Path) -> tuple[float, float, float, float]:
     """Solo and the bare app side by side, both idle over the window: (Solo's CPU s/min, the
     bare app's CPU s/min, Solo's RSS at the end, the bare app's RSS at the end)."""
@@ -157,6 +176,8 @@ def main() -> None:
         asyncio.run(initialise(settings, "benchmark password"))
         compiling, _, _ = one_run(data_dir, pycache)
         results = [one_run(data_dir, pycache) for _ in range(RUNS)]
+        bare_run(pycache)  # compiles the bare app's bytecode
+        bare_starts = [bare_run(pycache) for _ in range(RUNS)]
         solo_cpu, bare_cpu, solo_rss, bare_rss = idle_run(data_dir, pycache)
     times = [t for t, _, _ in results]
     cpu = [c for _, c, _ in results]
@@ -171,6 +192,11 @@ def main() -> None:
     print(
         f"  CPU Solo used until its first answer: median {statistics.median(cpu):.2f} s"
         " (the start's own work, whatever else the machine is doing)"
+    )
+    print(
+        "  the bare uvicorn app for comparison: first answer after median"
+        f" {statistics.median(t for t, _ in bare_starts):.3f} s, using"
+        f" {statistics.median(c for _, c in bare_starts):.2f} CPU s"
     )
     print(
         f"  RSS 1 s after the first answer: median {memory:.1f} MB (max {max(rss):.1f});"
