@@ -24,7 +24,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 import aiosqlite
 
@@ -40,6 +40,10 @@ CLAIM_AHEAD = 128  # jobs claimed per transaction by the worker
 # What writing to a database that is being closed raises: `Database` closed (RuntimeError),
 # aiosqlite's connection gone (ValueError), SQLite itself.
 DATABASE_GONE = (RuntimeError, ValueError, sqlite3.Error)
+
+# The columns waiting jobs can be given up by (`JobQueue._give_up`): the only names put in its SQL.
+GiveUpBy = Literal["ref", "host"]
+GIVE_UP_BY: frozenset[str] = frozenset(get_args(GiveUpBy))
 
 log = logging.getLogger(__name__)
 
@@ -330,27 +334,8 @@ class JobQueue:
         )
 
     async def cancel(self, ref: int, reason: str) -> int:
-        """Give up the waiting jobs tied to `ref` (a deleted post's deliveries).
-
-        Jobs claimed ahead that have not started are waiting too.
-        """
-        ahead = [job.id for job in self._ahead if job.ref == ref]
-        if ahead:
-            self._ahead = deque(job for job in self._ahead if job.ref != ref)
-        now = time.time()
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE jobs SET state = 'dead', last_error = ?, updated_at = ?"
-                " WHERE ref = ? AND queue = ? AND state IN ('queued', 'retrying')",
-                (reason, now, ref, self.name),
-            )
-            cancelled = cursor.rowcount
-            if ahead:
-                await conn.executemany(
-                    "UPDATE jobs SET state = 'dead', last_error = ?, updated_at = ? WHERE id = ?",
-                    [(reason, now, job_id) for job_id in ahead],
-                )
-        return cancelled + len(ahead)
+        """Give up the waiting jobs of `ref` (a deleted post's deliveries); returns how many."""
+        return await self._give_up("ref", ref, reason)
 
     def take_outcomes(self) -> Counter[str]:
         """The outcomes counted since the last call (for the sampler), and start again."""
@@ -371,19 +356,26 @@ class JobQueue:
         return changed
 
     async def give_up_host(self, host: str, reason: str) -> int:
-        """Mark dead the jobs for `host` that wait (queued or retrying); returns how many.
+        """Mark dead the jobs for `host` that wait (queued or retrying); returns how many."""
+        return await self._give_up("host", host, reason)
 
-        Jobs claimed ahead for it are given up too: they have not started.
+    async def _give_up(self, column: GiveUpBy, value: int | str, reason: str) -> int:
+        """Mark dead this queue's waiting jobs whose `column` equals `value`; returns how many.
+
+        Jobs claimed ahead that have not started are waiting too. `column` is checked against a
+        fixed list before it goes into the SQL.
         """
-        ahead = [job.id for job in self._ahead if job.host == host]
+        if column not in GIVE_UP_BY:
+            raise ValueError(f"jobs cannot be given up by {column!r}")
+        ahead = [job.id for job in self._ahead if getattr(job, column) == value]
         if ahead:
-            self._ahead = deque(job for job in self._ahead if job.host != host)
+            self._ahead = deque(job for job in self._ahead if getattr(job, column) != value)
         now = time.time()
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "UPDATE jobs SET state = 'dead', last_error = ?, updated_at = ?"
-                " WHERE queue = ? AND host = ? AND state IN ('queued', 'retrying')",
-                (reason, now, self.name, host),
+                f" WHERE queue = ? AND {column} = ? AND state IN ('queued', 'retrying')",
+                (reason, now, self.name, value),
             )
             given_up = cursor.rowcount
             if ahead:

@@ -1,13 +1,17 @@
-"""What the browser tests share: headless Chromium as a fixture, logging in, finding and
-screenshotting cards, and alice and bob as real `solo serve` processes with alice logged in in a
-browser page. Screenshots land in `test-artifacts/screenshots/`."""
+"""What the browser tests share: their marks, headless Chromium as a fixture, the phone and
+desktop sizes, logging in, finding and screenshotting cards, real `solo serve` processes, and
+alice and bob with alice logged in in a browser page. Screenshots land in
+`test-artifacts/screenshots/`.
+
+A browser test module starts with `pytestmark = browser_marks()` and imports the `browser`
+fixture by name (listing it in `__all__`, as it is used only as a parameter)."""
 
 from __future__ import annotations
 
 import os
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -18,6 +22,7 @@ from playwright.async_api import (
     BrowserContext,
     Locator,
     Page,
+    ViewportSize,
     async_playwright,
     expect,
 )
@@ -38,9 +43,17 @@ CHROMIUM_ARGS = [
     # The instances are `name.test:port` on 127.0.0.1, as in tests/processes.py.
     "--host-resolver-rules=MAP *.test 127.0.0.1",
 ]
-DESKTOP = {"width": 1280, "height": 900}
+# The two sizes every page is looked at: a phone, and a desktop browser's window.
+PHONE = ViewportSize(width=390, height=844)
+DESKTOP = ViewportSize(width=1280, height=800)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 WAIT_MS = 20_000
+
+
+def browser_marks(timeout: int = 240) -> list[pytest.MarkDecorator]:
+    """A browser test module's marks: selected by `-m browser`, and given more time than
+    the default timeout (a real Chromium against real processes)."""
+    return [pytest.mark.browser, pytest.mark.timeout(timeout)]
 
 
 def _need_chromium() -> None:
@@ -89,9 +102,9 @@ async def status_id_at(node: SoloProcess, client: httpx.AsyncClient, address: st
     return match.group(1)
 
 
-async def screenshot(page: Page, name: str, scheme: str, size: dict[str, int]) -> Path:
+async def screenshot(page: Page, name: str, scheme: str, size: ViewportSize) -> Path:
     await page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
-    await page.set_viewport_size(size)  # type: ignore[arg-type]
+    await page.set_viewport_size(size)
     path = SCREENSHOTS / f"{name}-{scheme}-{size['width']}.png"
     # Nothing may push the page wider than the screen (the header's nav scrolls on its own).
     overflow = await page.evaluate(
@@ -102,6 +115,25 @@ async def screenshot(page: Page, name: str, scheme: str, size: dict[str, int]) -
     data = path.read_bytes()
     assert data.startswith(PNG_SIGNATURE) and len(data) > 2_000, path
     return path
+
+
+async def screenshots(page: Page, name: str, scheme: str) -> None:
+    """`screenshot` at both sizes, the phone's first."""
+    for size in (PHONE, DESKTOP):
+        await screenshot(page, name, scheme, size)
+
+
+@asynccontextmanager
+async def started(
+    tmp_path: Path, template_root: Path, *names: str
+) -> AsyncIterator[tuple[SoloProcess, ...]]:
+    """A `solo serve` process for each name, initialised and started; stopped on leaving."""
+    async with AsyncExitStack() as stack:
+        nodes = [await stack.enter_async_context(SoloProcess(name, tmp_path)) for name in names]
+        for node in nodes:
+            await node.initialise(template_root)
+            await node.start()
+        yield tuple(nodes)
 
 
 class AliceAndBob(NamedTuple):
@@ -116,10 +148,7 @@ async def alice_and_bob(
 ) -> AsyncIterator[AliceAndBob]:
     """alice and bob as running `solo serve` processes, alice logged in on a desktop-sized page.
     Leaving the block without an error checks that the page raised no JavaScript errors."""
-    async with SoloProcess("alice", tmp_path) as alice, SoloProcess("bob", tmp_path) as bob:
-        for node in (alice, bob):
-            await node.initialise(template_root)
-            await node.start()
+    async with started(tmp_path, template_root, "alice", "bob") as (alice, bob):
         context = await browser.new_context(viewport=DESKTOP)
         try:
             errors: list[str] = []

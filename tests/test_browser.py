@@ -11,28 +11,28 @@ import re
 import shutil
 from pathlib import Path
 
-import pytest
 from PIL import Image
 from playwright.async_api import Browser, expect
 
 from tests.browser_helpers import (
     DESKTOP,
+    PHONE,
     SCREENSHOTS,
     WAIT_MS,
     alice_and_bob,
     browser,
+    browser_marks,
     card,
     log_in,
     screenshot,
+    screenshots,
     status_id_at,
 )
 from tests.fleet import eventually
 from tests.processes import submit
 
 __all__ = ["browser"]  # the fixture, used by name
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
-
-PHONE = {"width": 420, "height": 900}
+pytestmark = browser_marks()
 
 
 async def test_alice_posts_follows_boosts_and_sees_a_reply_live(
@@ -118,8 +118,7 @@ async def test_alice_posts_follows_boosts_and_sees_a_reply_live(
             shutil.rmtree(SCREENSHOTS)
         SCREENSHOTS.mkdir(parents=True)
         for scheme in ("light", "dark"):
-            for size in (PHONE, DESKTOP):
-                await screenshot(page, "home", scheme, size)
+            await screenshots(page, "home", scheme)
         await page.goto(f"{alice.base_url}/@bob@{bob.domain}")
         await screenshot(page, "profile", "light", DESKTOP)
         await screenshot(page, "profile", "dark", PHONE)

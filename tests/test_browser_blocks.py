@@ -7,22 +7,23 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Browser, expect
 
 from tests.browser_helpers import (
+    DESKTOP,
+    PHONE,
     WAIT_MS,
     alice_and_bob,
     browser,
+    browser_marks,
     card,
     follow_bob_after_he_posts,
     screenshot,
+    screenshots,
 )
 
 __all__ = ["browser"]  # the fixture, used by name
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
-PHONE = {"width": 390, "height": 844}
-DESKTOP_SHOT = {"width": 1280, "height": 800}
+pytestmark = browser_marks()
 
 
 async def test_alice_mutes_blocks_and_notes_bob_in_her_browser(
@@ -35,11 +36,10 @@ async def test_alice_mutes_blocks_and_notes_bob_in_her_browser(
         # Mute from the post's menu: the page asks how, and the post leaves home.
         post = card(page, "Bob says hello")
         await post.locator("details.more summary").click()
-        await screenshot(page, "post-menu", "light", DESKTOP_SHOT)
+        await screenshot(page, "post-menu", "light", DESKTOP)
         await post.locator("details.more a", has_text="Mute @bob…").click()
         await page.wait_for_url(re.compile(r"/mute\?"))
-        for size in (PHONE, DESKTOP_SHOT):
-            await screenshot(page, "mute", "light", size)
+        await screenshots(page, "mute", "light")
         await page.select_option("#mute-duration", "86400")
         await page.click("form[action='/mute'] button[type=submit]")
         await page.wait_for_url(re.compile(r"/(#s-\d+)?$"))  # back to the card it came from
@@ -48,8 +48,7 @@ async def test_alice_mutes_blocks_and_notes_bob_in_her_browser(
 
         await page.goto(f"{alice.base_url}/settings/mutes")
         await expect(page.locator("li.account")).to_have_count(1)
-        for size in (PHONE, DESKTOP_SHOT):
-            await screenshot(page, "settings-mutes", "dark", size)
+        await screenshots(page, "settings-mutes", "dark")
         await page.click("form[action='/unmute'] button")
         await expect(page.locator("p.empty")).to_contain_text("You have not muted anyone.")
 
@@ -58,17 +57,14 @@ async def test_alice_mutes_blocks_and_notes_bob_in_her_browser(
         await page.fill("textarea[name=comment]", "Met at the meetup; talks about bikes.")
         await page.click("form.note-form button")
         await expect(page.locator("main .notice")).to_contain_text("Note saved.")
-        for size in (PHONE, DESKTOP_SHOT):
-            await screenshot(page, "profile-moderation", "light", size)
+        await screenshots(page, "profile-moderation", "light")
         await page.locator(".moderation a", has_text="Block").click()
         await page.wait_for_url(re.compile(r"/block\?"))
-        for size in (PHONE, DESKTOP_SHOT):
-            await screenshot(page, "block", "light", size)
+        await screenshots(page, "block", "light")
         await page.click("form[action='/block'] button[type=submit]")
         await expect(page.locator(".moderation .blocked")).to_be_visible(timeout=WAIT_MS)
         await expect(page.locator("#timeline")).to_have_count(0)
-        for size in (PHONE, DESKTOP_SHOT):
-            await screenshot(page, "profile-blocked", "dark", size)
+        await screenshots(page, "profile-blocked", "dark")
 
         await page.goto(f"{alice.base_url}/settings/blocks")
         await expect(page.locator("li.account")).to_have_count(1)

@@ -14,18 +14,25 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import NamedTuple
 
-import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser_helpers import WAIT_MS, browser, card, log_in, screenshot
+from tests.browser_helpers import (
+    DESKTOP,
+    PHONE,
+    WAIT_MS,
+    browser,
+    browser_marks,
+    card,
+    log_in,
+    screenshot,
+    started,
+)
 from tests.processes import SoloProcess
 from tests.test_media_attachments import huge_png, png
 
 __all__ = ["browser"]  # the fixture, used by name
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+pytestmark = browser_marks()
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
 FILLED = "form.compose .attachment-row.filled"
 ALERT = "form.compose .error[role=alert]"
 
@@ -60,9 +67,7 @@ async def alice_alone(
 ) -> AsyncIterator[Alice]:
     """alice as a running `solo serve`, logged in on a desktop-sized page; leaving the block
     without an error checks that the page raised no JavaScript errors."""
-    async with SoloProcess("alice", tmp_path) as alice:
-        await alice.initialise(template_root)
-        await alice.start()
+    async with started(tmp_path, template_root, "alice") as (alice,):
         context = await browser.new_context(viewport=DESKTOP)
         try:
             errors: list[str] = []
@@ -130,7 +135,7 @@ async def test_thumbnails_alt_text_focal_point_paste_drop_and_the_reminder(
         await page.fill("#compose-text", "Three pictures, one of them dropped")
         await screenshot(page, "composer-thumbnails", "light", DESKTOP)
         await screenshot(page, "composer-thumbnails", "dark", PHONE)
-        await page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
+        await page.set_viewport_size(DESKTOP)
 
         # Removing one frees its slot; then Ctrl+Enter, with the pasted image undescribed.
         await page.locator(FILLED).nth(2).locator("button.remove-file").click()
@@ -141,7 +146,7 @@ async def test_thumbnails_alt_text_focal_point_paste_drop_and_the_reminder(
         assert media_rows(alice) == []  # asked before anything was sent
         await screenshot(page, "composer-alt-reminder", "light", PHONE)
         await screenshot(page, "composer-alt-reminder", "dark", DESKTOP)
-        await page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
+        await page.set_viewport_size(DESKTOP)
 
         # "Add descriptions" goes to the field that needs one.
         await reminder.get_by_role("button", name="Add descriptions").click()
@@ -168,7 +173,7 @@ async def test_thumbnails_alt_text_focal_point_paste_drop_and_the_reminder(
         kept = page.locator("form.compose .attachment-row.kept .focus-picker img")
         await expect(kept).to_have_count(2)
         await screenshot(page, "composer-edit", "light", PHONE)
-        await page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
+        await page.set_viewport_size(DESKTOP)
         box = await kept.nth(1).bounding_box()
         assert box is not None
         await kept.nth(1).click(position={"x": box["width"] * 0.1, "y": box["height"] * 0.9})
@@ -209,7 +214,7 @@ async def test_the_counter_the_limit_and_a_100_megapixel_paste(
         )
         assert red == "rgb(179, 38, 30)", (red, error)  # the light theme's --error
         await screenshot(page, "composer-over-limit", "light", PHONE)
-        await page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
+        await page.set_viewport_size(DESKTOP)
         await page.emulate_media(color_scheme="light")
         # Ctrl+Enter does not send it either.
         await page.press("#compose-text", "Control+Enter")
@@ -234,9 +239,7 @@ async def test_the_counter_the_limit_and_a_100_megapixel_paste(
 async def test_without_javascript_the_reminder_comes_back_from_the_server(
     tmp_path: Path, template_root: Path, browser: Browser
 ) -> None:
-    async with SoloProcess("alice", tmp_path) as alice:
-        await alice.initialise(template_root)
-        await alice.start()
+    async with started(tmp_path, template_root, "alice") as (alice,):
         context = await browser.new_context(viewport=PHONE, java_script_enabled=False)
         try:
             page = await log_in(context, alice)

@@ -12,21 +12,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from playwright.async_api import Browser, expect
 
 from tests.browser_helpers import (
     DESKTOP,
+    PHONE,
     SCREENSHOTS,
     WAIT_MS,
-    browser,  # noqa: F401  (the fixture)
+    browser,
+    browser_marks,
     log_in,
     screenshot,
+    started,
 )
 from tests.processes import SoloProcess, submit
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
-PHONE = {"width": 390, "height": 844}
+__all__ = ["browser"]  # the fixture, used by name
+pytestmark = browser_marks()
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
@@ -43,12 +45,9 @@ def scheduled_times(node: SoloProcess) -> list[float]:
 async def test_conversations_and_scheduled_posts_in_a_browser(
     tmp_path: Path,
     template_root: Path,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
-    async with SoloProcess("alice", tmp_path) as alice, SoloProcess("bob", tmp_path) as bob:
-        for node in (alice, bob):
-            await node.initialise(template_root)
-            await node.start()
+    async with started(tmp_path, template_root, "alice", "bob") as (alice, bob):
         context = await browser.new_context(viewport=DESKTOP, timezone_id="Asia/Tokyo")
         errors: list[str] = []
         page = await log_in(context, alice)

@@ -5,18 +5,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Browser, expect
 
-from tests.browser_helpers import DESKTOP, WAIT_MS, browser, log_in, screenshot
+from tests.browser_helpers import (
+    DESKTOP,
+    PHONE,
+    WAIT_MS,
+    browser,
+    browser_marks,
+    log_in,
+    screenshot,
+    screenshots,
+)
 from tests.processes import SoloProcess, free_port
 from tests.test_doctor import proxy, serving
 
 __all__ = ["browser"]  # the fixture, used by name
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
-PHONE = {"width": 390, "height": 844}
-DESKTOP_SHOT = {"width": 1280, "height": 800}
+pytestmark = browser_marks()
 
 
 async def test_the_owner_checks_the_server_and_sees_what_to_fix(
@@ -48,7 +54,6 @@ async def test_the_owner_checks_the_server_and_sees_what_to_fix(
         await expect(failed.locator("code")).to_contain_text(["proxy_set_header Host $host;"])
         await expect(page.locator("ul.findings li.finding-ok")).to_have_count(8)
         for scheme in ("light", "dark"):
-            for size in (PHONE, DESKTOP_SHOT):
-                await screenshot(page, "doctor", scheme, size)
+            await screenshots(page, "doctor", scheme)
         assert errors == [], errors
         await context.close()

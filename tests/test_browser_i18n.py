@@ -6,17 +6,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Browser, expect
 
-from tests.browser_helpers import browser, log_in, screenshot
-from tests.processes import SoloProcess, submit
+from tests.browser_helpers import (
+    DESKTOP,
+    PHONE,
+    browser,
+    browser_marks,
+    log_in,
+    screenshot,
+    started,
+)
+from tests.processes import submit
 
 __all__ = ["browser"]  # the fixture, used by name
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+pytestmark = browser_marks(300)
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
 # What each language's home page says, and its word for a reply button and a timestamp unit.
 EXPECTED = {
     "en": ("Home", "Reply", "What’s on your mind?", "500 characters left"),
@@ -32,9 +37,7 @@ SERVER = {"en": "Server", "de": "Server", "fr": "Serveur", "es": "Servidor", "ja
 async def test_each_language_in_the_browser(
     tmp_path: Path, template_root: Path, browser: Browser
 ) -> None:
-    async with SoloProcess("alice", tmp_path) as alice:
-        await alice.initialise(template_root)
-        await alice.start()
+    async with started(tmp_path, template_root, "alice") as (alice,):
         async with alice.logged_in() as http:
             for text in ("Guten Morgen, Fediverse!", "Ein zweiter Beitrag mit #Hashtag"):
                 response = await submit(http, "/", "/statuses", text=text)

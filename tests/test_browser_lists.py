@@ -8,21 +8,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Browser, expect
 
 from tests.browser_helpers import (
     alice_and_bob,
     browser,
+    browser_marks,
     card,
     follow_bob_after_he_posts,
-    screenshot,
+    screenshots,
 )
 
 __all__ = ["browser"]  # the fixture, used by name
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
-PHONE = {"width": 390, "height": 844}
-DESKTOP_SHOT = {"width": 1280, "height": 800}
+pytestmark = browser_marks()
 
 
 async def test_alice_makes_a_list_and_follows_a_hashtag_in_her_browser(
@@ -45,26 +43,21 @@ async def test_alice_makes_a_list_and_follows_a_hashtag_in_her_browser(
         await page.click("form.add-to-list button")
         await expect(page.locator("main .notice")).to_contain_text("added to “Cyclists”")
         await expect(page.locator("ul.on-lists a", has_text="Cyclists")).to_be_visible()
-        for size in (PHONE, DESKTOP_SHOT):
-            await screenshot(page, "profile-lists", "light", size)
+        await screenshots(page, "profile-lists", "light")
 
         await page.goto(list_path)
         await expect(card(page, "Bob writes about")).to_have_count(1)
-        for size in (PHONE, DESKTOP_SHOT):
-            await screenshot(page, "list-timeline", "light", size)
+        await screenshots(page, "list-timeline", "light")
         await page.goto(f"{alice.base_url}/")
         await expect(card(page, "Bob writes about")).to_have_count(0)  # an exclusive list
         await page.goto(f"{list_path}/edit")
         await expect(page.locator("li.account")).to_have_count(1)
-        for size in (PHONE, DESKTOP_SHOT):
-            await screenshot(page, "list-edit", "dark", size)
+        await screenshots(page, "list-edit", "dark")
 
         await page.goto(f"{alice.base_url}/tags/bikes")
         await page.locator(".tag-actions button", has_text="Follow #bikes").click()
         await expect(page.locator("main .notice")).to_contain_text("You follow #bikes")
-        for size in (PHONE, DESKTOP_SHOT):
-            await screenshot(page, "tag-followed", "light", size)
+        await screenshots(page, "tag-followed", "light")
         await page.goto(f"{alice.base_url}/lists")
         await expect(page.locator("#tags a.hashtag")).to_have_text("#bikes")
-        for size in (PHONE, DESKTOP_SHOT):
-            await screenshot(page, "lists", "light", size)
+        await screenshots(page, "lists", "light")

@@ -6,34 +6,36 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Browser, expect
 
-from tests.browser_helpers import DESKTOP, WAIT_MS, browser, log_in, screenshot
+from tests.browser_helpers import (
+    DESKTOP,
+    PHONE,
+    WAIT_MS,
+    browser,
+    browser_marks,
+    log_in,
+    screenshot,
+    screenshots,
+    started,
+)
 from tests.conftest import PASSWORD
-from tests.processes import SoloProcess
 
 __all__ = ["browser"]  # the fixture, used by name
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
-PHONE = {"width": 390, "height": 844}
-DESKTOP_SHOT = {"width": 1280, "height": 800}
+pytestmark = browser_marks()
 
 
 async def test_an_account_moves_in_the_browser(
     tmp_path: Path, template_root: Path, browser: Browser
 ) -> None:
-    async with SoloProcess("a", tmp_path) as a, SoloProcess("b", tmp_path) as b:
-        for node in (a, b):
-            await node.initialise(template_root)
-            await node.start()
+    async with started(tmp_path, template_root, "a", "b") as (a, b):
         errors: list[str] = []
         b_page = await log_in(await browser.new_context(viewport=DESKTOP), b)
         b_page.on("pageerror", lambda error: errors.append(str(error)))
         await b_page.goto(f"{b.base_url}/settings")
         await b_page.click("a[href='/settings/moving']")
         await expect(b_page.locator("h1")).to_have_text("Moving here from another account")
-        for size in (PHONE, DESKTOP_SHOT):
-            await screenshot(b_page, "moving", "light", size)
+        await screenshots(b_page, "moving", "light")
 
         # An address that leads nowhere is refused on the page, as typed.
         await b_page.fill("#alias", "@nobody@nowhere.test")
@@ -57,12 +59,10 @@ async def test_an_account_moves_in_the_browser(
         await expect(a_page.locator("main .notice")).to_contain_text(
             "This account has moved to", timeout=WAIT_MS
         )
-        for size in (PHONE, DESKTOP_SHOT):
-            await screenshot(a_page, "moved", "light", size)
+        await screenshots(a_page, "moved", "light")
         await a_page.goto(f"{a.base_url}/@a")
         await expect(a_page.locator(".moved")).to_contain_text(f"has moved to @b@{b.domain}")
-        for size in (PHONE, DESKTOP_SHOT):
-            await screenshot(a_page, "moved-profile", "light", size)
+        await screenshots(a_page, "moved-profile", "light")
 
         await a_page.goto(f"{a.base_url}/settings/moving")
         await a_page.click("form[action='/settings/move/undo'] button[type=submit]")

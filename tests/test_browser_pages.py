@@ -11,23 +11,20 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.async_api import Browser, Page
 
 from solo.actions import filters, lists, statuses
 from solo.app import create_app
 from solo.config import Settings
-from tests.browser_helpers import browser, log_in, screenshot
+from tests.browser_helpers import DESKTOP, PHONE, browser, browser_marks, log_in, screenshot
 from tests.processes import SoloProcess
 from tests.test_headings import NOT_PAGES, get_paths
 from tests.test_web_pages import federation_of
 
 __all__ = ["browser"]  # the fixture, used by name
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
+pytestmark = browser_marks(900)
 AXE = Path(__file__).parent / "fixtures" / "axe" / "axe.min.js"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
 # What axe says, kept short: the rule, its impact, and where (the first three places).
 RUN_AXE = """async () => {
   const result = await axe.run(document, {resultTypes: ["violations"]});
@@ -85,7 +82,7 @@ async def check(page: Page, url: str, name: str, problems: list[str]) -> None:
         return
     for size, scheme in ((PHONE, "light"), (DESKTOP, "dark")):
         await page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
-        await page.set_viewport_size(size)  # type: ignore[arg-type]
+        await page.set_viewport_size(size)
         if not await page.evaluate("typeof axe !== 'undefined'"):
             await page.add_script_tag(path=str(AXE))
         violations: list[dict[str, Any]] = await page.evaluate(RUN_AXE)

@@ -6,17 +6,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Browser, expect
 
-from tests.browser_helpers import DESKTOP, browser, log_in, screenshot
+from tests.browser_helpers import (
+    DESKTOP,
+    PHONE,
+    browser,
+    browser_marks,
+    log_in,
+    screenshot,
+    screenshots,
+    started,
+)
 from tests.processes import SoloProcess
 
 __all__ = ["browser"]  # the fixture, used by name
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
-PHONE = {"width": 390, "height": 844}
-DESKTOP_SHOT = {"width": 1280, "height": 800}
+pytestmark = browser_marks()
 
 # Fetches the page's manifest and decodes every icon it names, in the page (so under its CSP).
 CHECK_MANIFEST = """async () => {
@@ -69,8 +75,7 @@ async def test_manifest_icons_and_the_push_toggle(
             "Off: this device gets no notifications."
         )
         for scheme in ("light", "dark"):
-            for size in (PHONE, DESKTOP_SHOT):
-                await screenshot(page, "settings-push", scheme, size)
+            await screenshots(page, "settings-push", scheme)
 
         # Headless Chromium has no push service to subscribe with: the service worker is
         # registered all the same, and the page says what went wrong, or that it is on.
@@ -91,9 +96,7 @@ async def test_a_browser_without_push_is_told_why(
     tmp_path: Path, template_root: Path, browser: Browser
 ) -> None:
     # bob.test over http is no secure context: no service worker, no push.
-    async with SoloProcess("bob", tmp_path) as bob:
-        await bob.initialise(template_root)
-        await bob.start()
+    async with started(tmp_path, template_root, "bob") as (bob,):
         context = await browser.new_context(viewport=DESKTOP)
         page = await log_in(context, bob)
         await page.goto(f"{bob.base_url}/settings/push")

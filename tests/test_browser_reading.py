@@ -7,25 +7,24 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser_helpers import (
+    DESKTOP,
+    PHONE,
     SCREENSHOTS,
     WAIT_MS,
     alice_and_bob,
     browser,
+    browser_marks,
     card,
     follow_bob_after_he_posts,
-    screenshot,
+    screenshots,
 )
 from tests.processes import submit
 
 __all__ = ["browser"]  # the fixture, used by name
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
-
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
+pytestmark = browser_marks()
 
 
 async def focused(page: Page) -> str:
@@ -56,7 +55,7 @@ async def test_keyboard_only_journey(tmp_path: Path, template_root: Path, browse
     async with alice_and_bob(tmp_path, template_root, browser) as run:
         alice, _, page = run
         await follow_bob_after_he_posts(run, "Bob writes for keyboards")
-        await page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
+        await page.set_viewport_size(DESKTOP)
 
         # n goes to the composer; the post is written and sent with the keyboard alone.
         await page.locator("body").press("n")
@@ -84,11 +83,11 @@ async def test_keyboard_only_journey(tmp_path: Path, template_root: Path, browse
         await page.keyboard.press("j")
         for scheme, size in (("light", PHONE), ("dark", DESKTOP)):
             await page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
-            await page.set_viewport_size(size)  # type: ignore[arg-type]
+            await page.set_viewport_size(size)
             await bobs.scroll_into_view_if_needed()
             shot = SCREENSHOTS / f"keyboard-focus-{scheme}-{size['width']}.png"
             await page.screenshot(path=str(shot))
-        await page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
+        await page.set_viewport_size(DESKTOP)
 
         # f favourites: focus stays on the (now pressed) button, the live region says so.
         await page.keyboard.press("f")
@@ -122,9 +121,9 @@ async def test_keyboard_only_journey(tmp_path: Path, template_root: Path, browse
         await expect(dialog).to_contain_text("Favourite")
         for scheme, size in (("light", DESKTOP), ("dark", PHONE)):
             await page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
-            await page.set_viewport_size(size)  # type: ignore[arg-type]
+            await page.set_viewport_size(size)
             await page.screenshot(path=str(SCREENSHOTS / f"shortcuts-{scheme}-{size['width']}.png"))
-        await page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
+        await page.set_viewport_size(DESKTOP)
         await page.keyboard.press("Escape")
         await expect(dialog).to_be_hidden()
 
@@ -170,7 +169,7 @@ async def test_new_posts_wait_in_a_pill_while_reading_further_down(
             for n in range(12):
                 response = await submit(http, "/", "/statuses", text=f"Alice's filler {n}")
                 assert response.status_code == 303, response.text
-        await page.set_viewport_size(PHONE)  # type: ignore[arg-type]
+        await page.set_viewport_size(PHONE)
         await page.goto(f"{alice.base_url}/")
         # At the top a live post goes straight in.
         async with bob.logged_in() as http:
@@ -200,7 +199,7 @@ async def test_new_posts_wait_in_a_pill_while_reading_further_down(
         after = await reading.evaluate("e => e.getBoundingClientRect().top")
         assert after == before, (before, after)
         for scheme in ("light", "dark"):
-            await page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+            await page.emulate_media(color_scheme=scheme)
             await page.screenshot(path=str(SCREENSHOTS / f"new-posts-{scheme}-390.png"))
 
         # Clicking shows them, newest first, at the top, the newest focused.
@@ -243,5 +242,4 @@ async def test_profile_tabs_in_the_browser(
         await page.goto(f"{alice.base_url}/@alice/with_replies")
         await expect(card(page, "Alice's own post")).to_have_count(1)
         for scheme in ("light", "dark"):
-            for size in (PHONE, DESKTOP):
-                await screenshot(page, "profile-tabs", scheme, size)
+            await screenshots(page, "profile-tabs", scheme)

@@ -12,22 +12,23 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Browser, expect
 
 from solo.actions.server_stats import database_bytes
 from tests.browser_helpers import (
+    DESKTOP,
+    PHONE,
     WAIT_MS,
     alice_and_bob,
-    browser,  # noqa: F401  (the fixture)
+    browser,
+    browser_marks,
     follow_bob_after_he_posts,
     screenshot,
 )
 from tests.processes import SoloProcess
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
+__all__ = ["browser"]  # the fixture, used by name
+pytestmark = browser_marks()
 MB = 1024 * 1024
 
 
@@ -90,7 +91,7 @@ def seed(node: SoloProcess, now: float) -> None:
 async def test_the_server_page_in_a_browser(
     tmp_path: Path,
     template_root: Path,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     async with alice_and_bob(tmp_path, template_root, browser) as run:
         alice, page = run.alice, run.page

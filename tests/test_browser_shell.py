@@ -12,14 +12,21 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from tests.browser_helpers import WAIT_MS, browser, log_in, screenshot
+from tests.browser_helpers import (
+    DESKTOP,
+    PHONE,
+    WAIT_MS,
+    browser,
+    browser_marks,
+    log_in,
+    screenshot,
+    started,
+)
 from tests.processes import SoloProcess, submit
 
 __all__ = ["browser"]  # the fixture, used by name
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+pytestmark = browser_marks(300)
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
 TAP = 44  # px: the smallest a finger hits reliably (WCAG 2.5.5, Apple's and Google's guides)
 PAGES = ("home", "notifications", "profile", "thread", "settings", "search")
 
@@ -80,9 +87,7 @@ async def _page_urls(page: Page, alice: SoloProcess) -> dict[str, str]:
 
 
 async def test_the_shell_on_a_phone(tmp_path: Path, template_root: Path, browser: Browser) -> None:
-    async with SoloProcess("alice", tmp_path) as alice:
-        await alice.initialise(template_root)
-        await alice.start()
+    async with started(tmp_path, template_root, "alice") as (alice,):
         await _posts(alice, 6)
         context: BrowserContext = await browser.new_context(
             viewport=PHONE, is_mobile=True, has_touch=True
@@ -181,9 +186,7 @@ async def test_the_shell_on_a_phone(tmp_path: Path, template_root: Path, browser
 async def test_the_shell_on_a_desktop(
     tmp_path: Path, template_root: Path, browser: Browser
 ) -> None:
-    async with SoloProcess("alice", tmp_path) as alice:
-        await alice.initialise(template_root)
-        await alice.start()
+    async with started(tmp_path, template_root, "alice") as (alice,):
         await _posts(alice, 4)
         context = await browser.new_context(viewport=DESKTOP)
         page = await log_in(context, alice)

@@ -228,6 +228,20 @@ async def test_claimed_ahead_jobs_are_cancelled_with_their_post(db: Database) ->
     assert (await states(db))[first.id] == "done"
 
 
+async def test_giving_up_a_host_takes_its_jobs_claimed_ahead_and_no_others(db: Database) -> None:
+    queue = JobQueue(db, "push", claim_ahead=10)
+    async with db.transaction() as conn:
+        await enqueue(conn, "push", [({"n": n}, "gone.test") for n in range(3)])
+        await enqueue(conn, "push", [({"n": 3}, "kept.test")])
+    (first,) = await queue.next_jobs(1, per_host=4, running={})
+    assert first.host == "gone.test"
+    assert await queue.give_up_host("gone.test", "given up") == 2  # the two waiting in memory
+    assert [job.host for job in await queue.next_jobs(4, per_host=4, running={})] == ["kept.test"]
+    assert sorted((await states(db)).values()) == ["dead", "dead", "running", "running"]
+    with pytest.raises(ValueError, match="cannot be given up by"):
+        await queue._give_up("payload", "x", "no")  # type: ignore[arg-type]
+
+
 async def _all_seen(seen: list[int]) -> bool:
     return len(seen) >= 6
 

@@ -23,8 +23,7 @@ import aiosqlite
 
 from solo.db import Database
 from solo.federation.context import Federation
-from solo.federation.per_federation import PerFederation, cancel_all
-from solo.federation.sleeper import run_steps
+from solo.federation.sleeper import StepLoop
 from solo.jobs import DONE_KEPT_SECONDS
 from solo.media.storage import Storage
 from solo.store import retention as store
@@ -198,28 +197,8 @@ async def step(federation: Federation) -> float:
     return AGAIN if more_jobs or more_posts else IDLE
 
 
-class _Running:
-    def __init__(self) -> None:
-        self.tasks: set[asyncio.Task[None]] = set()
-        self.wake = asyncio.Event()
-
-
-_running_of = PerFederation(_Running)
-
-
-def start(federation: Federation) -> None:
-    """Prune in the background until `shutdown` (the app's lifespan)."""
-    running = _running_of(federation)
-
-    async def later() -> None:
-        await asyncio.sleep(START_DELAY)
-        await run_steps(lambda: step(federation), running.wake, name="retention", max_sleep=IDLE)
-
-    task = asyncio.create_task(later(), name="solo-retention")
-    running.tasks.add(task)
-
-
-async def shutdown(federation: Federation) -> None:
-    running = _running_of(federation)
-    await cancel_all(running.tasks)
-    running.tasks.clear()
+_pruning = StepLoop(
+    step, name="retention", task_name="solo-retention", max_sleep=IDLE, start_delay=START_DELAY
+)
+start = _pruning.start  # prunes in the background until `shutdown` (the app's lifespan)
+shutdown = _pruning.stop

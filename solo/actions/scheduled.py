@@ -13,10 +13,9 @@ publishes every one that came due at once, oldest first.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -26,8 +25,7 @@ from solo.actions import ActionError
 from solo.actions import statuses as status_actions
 from solo.actions.polls import PollDraft
 from solo.federation.context import Federation
-from solo.federation.per_federation import PerFederation, cancel_all
-from solo.federation.sleeper import run_steps
+from solo.federation.sleeper import StepLoop
 from solo.store import scheduled as scheduled_store
 from solo.store.scheduled import Scheduled
 
@@ -242,30 +240,7 @@ async def step(federation: Federation, now: float | None = None) -> float:
     return min(max(upcoming - time.time(), 0.05), MAX_SLEEP)
 
 
-@dataclass
-class _Running:
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
-
-
-_running_of = PerFederation(_Running)
-
-
-def wake(federation: Federation) -> None:
-    _running_of(federation).wake.set()
-
-
-def start(federation: Federation) -> None:
-    """Run the scheduler until `shutdown` (the app's lifespan)."""
-    running = _running_of(federation)
-    task = asyncio.create_task(
-        run_steps(lambda: step(federation), running.wake, name="post", max_sleep=MAX_SLEEP),
-        name="solo-scheduled-posts",
-    )
-    running.tasks.add(task)
-
-
-async def shutdown(federation: Federation) -> None:
-    running = _running_of(federation)
-    await cancel_all(running.tasks)
-    running.tasks.clear()
+_scheduler = StepLoop(step, name="post", task_name="solo-scheduled-posts", max_sleep=MAX_SLEEP)
+start = _scheduler.start  # runs the scheduler until `shutdown` (the app's lifespan)
+shutdown = _scheduler.stop
+wake = _scheduler.wake

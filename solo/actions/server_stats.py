@@ -15,7 +15,6 @@ at most those idle minutes' memory figures, which the charts then show as a gap.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -30,8 +29,8 @@ from typing import Final
 from solo.actions import ActionError
 from solo.federation.context import Federation
 from solo.federation.delivery_times import HostTime
-from solo.federation.per_federation import PerFederation, cancel_all
-from solo.federation.sleeper import run_steps
+from solo.federation.per_federation import PerFederation
+from solo.federation.sleeper import StepLoop
 from solo.store import hosts
 from solo.store import media_cache as cache_store
 from solo.store import server_stats as store
@@ -55,8 +54,6 @@ class _Sampler:
     last_job_id: int | None = None
     last_storage_at: float = 0.0
     totals: Counter[str] = field(default_factory=Counter)  # since start, for /metrics
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
     idle: list[Sample] = field(default_factory=list)  # idle minutes not written yet
     last: Sample | None = None  # the latest sample, written or not
 
@@ -175,23 +172,19 @@ async def _step(federation: Federation) -> float:
     return next_tick()  # just after the next minute starts, with the other idle wakeups
 
 
+_sampling = StepLoop(_step, name="server sample", task_name="solo-server-sampler", max_sleep=MINUTE)
+
+
 def start(federation: Federation) -> None:
     """Sample every minute until `shutdown` (the app's lifespan); the first sample now, which
     also marks where counting accepted activities starts."""
-    state = _sampler_of(federation)
-    state.started_at = time.time()
-    task = asyncio.create_task(
-        run_steps(lambda: _step(federation), state.wake, name="server sample", max_sleep=MINUTE),
-        name="solo-server-sampler",
-    )
-    state.tasks.add(task)
+    _sampler_of(federation).started_at = time.time()
+    _sampling.start(federation)
 
 
 async def shutdown(federation: Federation) -> None:
     """Stop sampling, keeping the counts of the minute under way."""
-    state = _sampler_of(federation)
-    await cancel_all(state.tasks)
-    state.tasks.clear()
+    await _sampling.stop(federation)
     try:
         await sample(federation, final=True)
     except (RuntimeError, ValueError, OSError) as error:  # the database is closing
