@@ -7,7 +7,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from starlette.applications import Starlette
@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, Router
 
-from solo import api, control
+from solo import control
 from solo.actions import (
     archive_zip,
     blocklists,
@@ -38,48 +38,24 @@ from solo.edge.assets import StaticAssets
 from solo.edge.compression import Compression
 from solo.edge.middleware import BodyLimit, SecurityHeaders, ServerLane
 from solo.edge.sessions import OwnRequests, Sessions
-from solo.edge.templating import make_environment, render
 from solo.errors import DISK_FULL, RequestError, TooManyRequests, storage_full
 from solo.federation import actors, inbox, nodeinfo, objects, webfinger
 from solo.federation.runtime import federation
 from solo.instance import open_instance
+from solo.lazy import LazyRoutes, lazy
 from solo.paths import static_dir
-from solo.web import (
-    account,
-    apps,
-    archive,
-    cards,
-    compose,
-    conversations,
-    doctor,
-    domain_blocks,
-    feeds,
-    filters,
-    forms,
-    history,
-    imports,
-    interact,
-    lists,
-    media_proxy,
-    moderation,
-    moving,
-    notification_requests,
-    pages,
-    polls,
-    profiles,
-    push,
-    relationships,
-    relays,
-    reports,
-    search,
-    server_page,
-    streaming,
-    tag_follows,
-    threads,
-    timelines,
-    uploads,
-)
-from solo.web import scheduled as scheduled_pages
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+    from solo import app_routes
+    from solo.edge import templating
+    from solo.web import cards, media_proxy
+else:  # at the first request for a page or the client API, not at start (see solo.lazy)
+    app_routes = lazy("solo.app_routes")
+    templating = lazy("solo.edge.templating")  # and with it Jinja2
+    media_proxy = lazy("solo.web.media_proxy")
+    cards = lazy("solo.web.cards")
 
 FORM_LIMIT = 64 * 1024
 INBOX_LIMIT = 1024 * 1024
@@ -91,7 +67,7 @@ async def actor_or_profile(request: Request) -> Response:
     """One URL, two answers: the actor to ActivityPub peers, the profile page to browsers."""
     if wants_activity_json(request):
         return await actors.person(request)  # Vary: Accept, Signature (secure mode)
-    response = await pages.profile(request)
+    response = await app_routes.profile(request)
     response.headers["Vary"] = "Accept"
     return response
 
@@ -116,7 +92,9 @@ async def _error_answer(request: Request, status: int, message: str) -> Response
             headers=headers,
         )
     if "html" in request.headers.get("accept", "") and "session" in request.scope:
-        return render(request, "error.html", {"status": status, "message": message}, status=status)
+        return templating.render(
+            request, "error.html", {"status": status, "message": message}, status=status
+        )
     return PlainTextResponse(message, status_code=status, headers=headers)
 
 
@@ -201,7 +179,12 @@ def create_app(
                 server_stats.start(running)  # the Server page's samples, one a minute
                 try:
                     if serving:
-                        with control.serving(settings, running.feeds):
+
+                        def look() -> None:  # SIGUSR1: another process stored work
+                            for wake in (importer.wake, running.push.wake, running.webpush.wake):
+                                wake.set()
+
+                        with control.serving(settings, running.feeds, look):
                             yield
                     else:
                         yield
@@ -225,40 +208,7 @@ def create_app(
         *objects.routes,
         *inbox.routes,
         Route("/users/{username}", actor_or_profile, methods=["GET", "HEAD"]),
-        *pages.routes,
-        *feeds.routes,
-        *timelines.routes,
-        *lists.routes,
-        *tag_follows.routes,
-        *notification_requests.routes,
-        *conversations.routes,
-        *scheduled_pages.routes,
-        *profiles.routes,
-        *threads.routes,
-        *history.routes,
-        *relationships.routes,
-        *reports.routes,
-        *moderation.routes,
-        *compose.routes,
-        *forms.routes,
-        *polls.routes,
-        *search.routes,
-        *server_page.routes,
-        *interact.routes,
-        *account.routes,
-        *push.routes,
-        *archive.routes,
-        *domain_blocks.routes,
-        *relays.routes,
-        *doctor.routes,
-        *moving.routes,
-        *filters.routes,
-        *imports.routes,
-        *apps.routes,
-        *api.routes,
-        *streaming.routes,
-        *media_proxy.routes,
-        *uploads.routes,
+        LazyRoutes(lambda: app_routes.routes),  # the pages and the client API
         Route("/static/{path:path}", assets.serve, methods=["GET", "HEAD"], name="static"),
     ]
     handlers: dict[type[Exception], Any] = {
@@ -290,7 +240,12 @@ def create_app(
     )
     app.state.settings = settings
     app.state.assets = assets
-    app.state.templates = make_environment(assets.url)
-    media_proxy.install(app.state.templates)
-    app.state.templates.globals["status_actions"] = cards.status_actions
+
+    def make_templates() -> Environment:
+        env = templating.make_environment(assets.url)
+        media_proxy.install(env)
+        env.globals["status_actions"] = cards.status_actions
+        return env
+
+    app.state.make_templates = make_templates  # at the first page (templating.environment)
     return app

@@ -9,13 +9,18 @@ import functools
 import gettext
 from collections.abc import Mapping
 from io import BytesIO
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import Translations
-
+from solo.lazy import lazy
 from solo.paths import locale_dir
+
+if TYPE_CHECKING:
+    from babel import support
+    from babel.messages import mofile, pofile
+else:  # at the first page in another language than English, not at start (see solo.lazy)
+    support = lazy("babel.support")
+    mofile = lazy("babel.messages.mofile")
+    pofile = lazy("babel.messages.pofile")
 
 DEFAULT: Final = "en"
 # The languages offered, each named in itself (as a language menu names them).
@@ -37,11 +42,11 @@ def translations(locale: str) -> gettext.NullTranslations:
         return gettext.NullTranslations()
     path = locale_dir() / locale / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as source:
-        catalog = read_po(source, locale=locale)
+        catalog = pofile.read_po(source, locale=locale)
     compiled = BytesIO()
-    write_mo(compiled, catalog)  # fuzzy entries left out: they fall back to English
+    mofile.write_mo(compiled, catalog)  # fuzzy entries left out: they fall back to English
     compiled.seek(0)
-    return Translations(compiled, domain="messages")
+    return support.Translations(compiled, domain="messages")
 
 
 def N_(message: str) -> str:

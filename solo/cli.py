@@ -11,8 +11,9 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from solo import __version__, archive_cli, cli_data, control, csv_cli, doctor, jobs, server, urls
+from solo import __version__, cli_data, control, jobs, server, urls
 from solo.actions.csv_formats import KINDS
 from solo.config import TOML_NAME, Settings, load_settings, write_toml
 from solo.db import DAMAGE, Database, damaged
@@ -20,12 +21,20 @@ from solo.errors import SetupError
 from solo.events import EventBus
 from solo.feeds import Feeds
 from solo.instance import initialise, open_instance
+from solo.lazy import lazy
 from solo.media import cache as media_cache
 from solo.media.storage import open_storage
 from solo.passwords import generate_password, hash_password, validate_new_password
 from solo.store import hosts, refusals
 from solo.store import media_cache as media_cache_store
 from solo.store.account import get_keypair, set_password_hash
+
+if TYPE_CHECKING:
+    from solo import archive_cli, csv_cli, doctor
+else:  # for their own commands only, not for `solo serve` (see solo.lazy)
+    archive_cli = lazy("solo.archive_cli")
+    csv_cli = lazy("solo.csv_cli")
+    doctor = lazy("solo.doctor")
 
 COMMANDS = (
     "init",
@@ -80,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--min-free",
         type=int,
         metavar="BYTES",
-        default=doctor.MIN_FREE_BYTES,
+        default=None,  # doctor.MIN_FREE_BYTES
         help="warn when the data directory's disk has less free (default 1 GB)",
     )
     commands.add_parser(
@@ -225,8 +234,9 @@ def _show_refusals(settings: Settings) -> None:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     settings = load_settings(data_dir=args.data_dir)
-    if args.min_free < 0:
-        raise SetupError(f"--min-free {args.min_free} is negative")
+    min_free = doctor.MIN_FREE_BYTES if args.min_free is None else args.min_free
+    if min_free < 0:
+        raise SetupError(f"--min-free {min_free} is negative")
 
     async def run() -> doctor.Report:
         db = Database(settings.db_path)
@@ -237,7 +247,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             await db.close()
         if keys is None:
             raise SetupError(f"no instance in {settings.data_dir}: run `solo init` first")
-        return await doctor.examine(settings, keys, min_free_bytes=args.min_free)
+        return await doctor.examine(settings, keys, min_free_bytes=min_free)
 
     report = asyncio.run(run())
     print("\n".join(report.lines()))
@@ -314,8 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "media": cmd_media,
         "import": cmd_import,
         "export-csv": cmd_export_csv,
-        "export": archive_cli.cmd_export,
-        "import-archive": archive_cli.cmd_import_archive,
+        "export": lambda args: archive_cli.cmd_export(args),
+        "import-archive": lambda args: archive_cli.cmd_import_archive(args),
         **cli_data.HANDLERS,
     }
     try:

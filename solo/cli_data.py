@@ -13,17 +13,24 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from solo import backup, control, restore, urls
+from solo import control, urls
 from solo.actions import farewell, retention
 from solo.config import TOML_NAME, Settings, load_settings
 from solo.db import Database
 from solo.errors import SetupError
 from solo.federation.runtime import federation
 from solo.instance import open_instance
+from solo.lazy import lazy
 from solo.media.storage import open_storage
 from solo.store import retention as retention_store
+
+if TYPE_CHECKING:
+    from solo import backup, restore
+else:  # for their own commands only, not for `solo serve` (see solo.lazy)
+    backup = lazy("solo.backup")
+    restore = lazy("solo.restore")
 
 COMMANDS = ("backup", "restore", "delete-account", "prune")
 MB = 1024 * 1024

@@ -1,7 +1,9 @@
-"""Talking to a running `solo serve` from the command line: a pid file and SIGHUP.
+"""Talking to a running `solo serve` from the command line: a pid file, SIGHUP and SIGUSR1.
 
 The feeds live in the server's memory, so `solo rebuild-feeds` cannot rebuild them itself: it
-asks the running server to, as `tootctl feeds build` asks Mastodon's Redis.
+asks the running server to (SIGHUP), as `tootctl feeds build` asks Mastodon's Redis. A command
+that stores work for the server (`solo import`) tells it to look now (SIGUSR1, `look_now`), so
+that an idle server need not look for such work more than once a minute.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from solo.config import Settings
@@ -28,8 +30,11 @@ def pid_path(settings: Settings) -> Path:
 
 
 @contextlib.contextmanager
-def serving(settings: Settings, feeds: Feeds) -> Iterator[None]:
-    """While the server runs: SIGHUP rebuilding the feeds (the pid file is `pid_file`'s)."""
+def serving(
+    settings: Settings, feeds: Feeds, look: Callable[[], None] | None = None
+) -> Iterator[None]:
+    """While the server runs: SIGHUP rebuilding the feeds, SIGUSR1 calling `look` (wake what
+    looks for work another process stores). The pid file is `pid_file`'s."""
     loop = asyncio.get_running_loop()
     tasks: set[asyncio.Task[None]] = set()
 
@@ -46,10 +51,14 @@ def serving(settings: Settings, feeds: Feeds) -> Iterator[None]:
         task.add_done_callback(tasks.discard)
 
     loop.add_signal_handler(signal.SIGHUP, on_hangup)
+    if look is not None:
+        loop.add_signal_handler(signal.SIGUSR1, look)
     try:
         yield
     finally:
         loop.remove_signal_handler(signal.SIGHUP)
+        if look is not None:
+            loop.remove_signal_handler(signal.SIGUSR1)
         # Here and not only in `pid_file`: after a SIGTERM, uvicorn raises the signal again
         # once it has stopped, which ends the process before `pid_file` gets to clean up.
         release(settings)
@@ -61,9 +70,11 @@ def pid_file(settings: Settings) -> Iterator[None]:
     pid is there. A file left by a server that died is replaced. On the way out the file goes
     only if it still names us: a file that is not ours is never removed."""
     path = pid_path(settings)
-    # Until `serving` installs its handler, a SIGHUP from `solo rebuild-feeds` would otherwise
-    # end the process (the default action): before the feeds exist there is nothing to rebuild.
+    # Until `serving` installs its handlers, a SIGHUP from `solo rebuild-feeds` or a SIGUSR1
+    # from `solo import` would otherwise end the process (the default action): before the feeds
+    # exist there is nothing to rebuild, and the start-up looks for pending work anyway.
     before = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    before_usr1 = signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     try:
         _claim(path, settings)
         try:
@@ -72,6 +83,7 @@ def pid_file(settings: Settings) -> Iterator[None]:
             release(settings)
     finally:
         signal.signal(signal.SIGHUP, before)
+        signal.signal(signal.SIGUSR1, before_usr1)
 
 
 def release(settings: Settings) -> None:
@@ -132,3 +144,9 @@ def running_server(settings: Settings) -> int | None:
     except FileNotFoundError:
         return None
     return pid if pid is not None and _alive(pid) else None
+
+
+def look_now(pid: int) -> None:
+    """Tell the running server `pid` that work waits for it in the database (SIGUSR1)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # it looks each minute anyway
+        os.kill(pid, signal.SIGUSR1)

@@ -130,6 +130,7 @@ def run_import(settings: Settings, kind: str, path: str, *, overwrite: bool) -> 
     try:
         if pid is not None:
             import_id = asyncio.run(_store(settings, kind, mode, path, data))
+            control.look_now(pid)
             print(f"The running server (pid {pid}) imports {path}; its progress:", file=sys.stderr)
             try:
                 job = asyncio.run(_watch(settings, import_id, bar))

@@ -29,6 +29,7 @@ from typing import Any, Literal, get_args
 import aiosqlite
 
 from solo.db import Database
+from solo.ticks import next_tick
 
 MAX_ATTEMPTS = 16
 STATES = ("queued", "running", "retrying", "done", "dead")
@@ -422,7 +423,7 @@ async def run_worker(
     *,
     concurrency: int,
     per_host: int,
-    idle_poll: float = 30.0,
+    idle_poll: float = 60.0,
     batch: BatchHandler | None = None,
     batch_size: int = 0,
 ) -> None:
@@ -474,17 +475,18 @@ async def run_worker(
             if applied:
                 continue  # more may be waiting for the next batch
             if len(running) >= concurrency:
-                wait = idle_poll  # every slot is busy: a finishing job sets `wake`
+                wait = next_tick(idle_poll)  # every slot is busy: a finishing job sets `wake`
             elif jobs:
                 continue
             else:
                 due_in = await queue.next_due_in()
                 if due_in is None or (due_in <= 0 and running):
                     # Nothing due, or what is due waits for a busy host: a finishing job or a
-                    # new enqueue sets `wake`.
-                    wait = idle_poll
+                    # new enqueue sets `wake`; the look now and then is for jobs another
+                    # process stored, at the minute's shared wakeup (solo.ticks).
+                    wait = next_tick(idle_poll)
                 else:
-                    wait = min(idle_poll, max(due_in, 0.01))
+                    wait = min(next_tick(idle_poll), max(due_in, 0.01))
             # Not `asyncio.wait_for`: on 3.11 it can lose the worker's own cancellation when the
             # event is set at the same moment, and the worker would never stop.
             with contextlib.suppress(TimeoutError):

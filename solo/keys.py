@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from solo.lazy import lazy
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+else:  # at the first signature, not at start (see solo.lazy)
+    serialization = lazy("cryptography.hazmat.primitives.serialization")
+    rsa = lazy("cryptography.hazmat.primitives.asymmetric.rsa")
 
 
 @dataclass(frozen=True)
@@ -14,6 +22,12 @@ class KeyPair:
     public_pem: str
 
     def private_key(self) -> rsa.RSAPrivateKey:
+        """Parsed once, at the first call: parsing checks the key, which takes a noticeable
+        fraction of a second on a Pi."""
+        return self._private_key
+
+    @cached_property
+    def _private_key(self) -> rsa.RSAPrivateKey:
         key = serialization.load_pem_private_key(self.private_pem.encode(), password=None)
         if not isinstance(key, rsa.RSAPrivateKey):
             raise ValueError("stored key is not RSA")

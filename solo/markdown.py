@@ -16,16 +16,20 @@ import html
 import re
 from collections.abc import Callable
 from html.parser import HTMLParser
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import nh3
-from markdown_it import MarkdownIt
-from markdown_it.rules_inline import StateInline
-from markdown_it.token import Token
-
+from solo.lazy import lazy
 from solo.sanitize import ALLOWED_ATTRIBUTES, ALLOWED_TAGS
 
-__all__ = ["Token", "UrlEnd", "make_parser", "safety_net"]
+if TYPE_CHECKING:
+    import markdown_it
+    import nh3
+    from markdown_it.rules_inline import StateInline
+else:  # at the first post written, not at start (see solo.lazy)
+    markdown_it = lazy("markdown_it")
+    nh3 = lazy("nh3")
+
+__all__ = ["UrlEnd", "make_parser", "safety_net"]
 
 # Given the source and the index of a URL's scheme, where the URL ends (None: no URL there).
 UrlEnd = Callable[[str, int], int | None]
@@ -45,9 +49,9 @@ _OWN_ATTRIBUTES: Final = {
 }
 
 
-def make_parser(url_end: UrlEnd) -> MarkdownIt:
+def make_parser(url_end: UrlEnd) -> markdown_it.MarkdownIt:
     """A parser for the subset; `url_end` protects bare URLs from the inline rules."""
-    parser = MarkdownIt("zero", {"breaks": True, "html": False})
+    parser = markdown_it.MarkdownIt("zero", {"breaks": True, "html": False})
     parser.enable(_BLOCK_RULES).enable(_INLINE_RULES)
     # Only absolute http(s) links; anything else fails to parse as a link and stays text.
     parser.validateLink = _link_allowed  # type: ignore[method-assign]

@@ -5,9 +5,16 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidKey
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from solo.lazy import lazy
+
+if TYPE_CHECKING:
+    from cryptography import exceptions
+    from cryptography.hazmat.primitives.kdf import argon2
+else:  # at the first login, not at start (see solo.lazy)
+    exceptions = lazy("cryptography.exceptions")
+    argon2 = lazy("cryptography.hazmat.primitives.kdf.argon2")
 
 # OWASP's minimum for Argon2id (19 MiB, 2 passes): about 50 ms here, well under a second on a Pi.
 MEMORY_KIB = 19 * 1024
@@ -17,8 +24,8 @@ MIN_LENGTH = 8
 MAX_LENGTH = 1024
 
 
-def _kdf(salt: bytes) -> Argon2id:
-    return Argon2id(
+def _kdf(salt: bytes) -> argon2.Argon2id:
+    return argon2.Argon2id(
         salt=salt, length=32, iterations=ITERATIONS, lanes=LANES, memory_cost=MEMORY_KIB
     )
 
@@ -29,8 +36,8 @@ def hash_password(password: str) -> str:
 
 def check_password(password: str, encoded: str) -> bool:
     try:
-        Argon2id.verify_phc_encoded(password.encode(), encoded)
-    except InvalidKey:
+        argon2.Argon2id.verify_phc_encoded(password.encode(), encoded)
+    except exceptions.InvalidKey:
         return False
     return True
 

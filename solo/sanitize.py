@@ -16,9 +16,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from html.parser import HTMLParser
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import nh3
+from solo.lazy import lazy
+
+if TYPE_CHECKING:
+    import nh3
+else:  # at the first remote post or profile, not at start (see solo.lazy)
+    nh3 = lazy("nh3")
 
 # fmt: off
 ALLOWED_TAGS: Final = frozenset({

@@ -15,6 +15,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -28,6 +29,7 @@ from solo.app import create_app
 from solo.config import Settings, port_warning
 from solo.db import DAMAGE, damaged
 from solo.errors import SetupError
+from solo.lazy import lazy
 
 STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 OPEN_FILES = 8192
@@ -67,6 +69,21 @@ def run(settings: Settings) -> None:
         runner.run(serve(settings))
 
 
+if TYPE_CHECKING:
+    from uvicorn.protocols.websockets import websockets_sansio_impl
+else:  # at the first WebSocket, not at start (see solo.lazy)
+    websockets_sansio_impl = lazy("uvicorn.protocols.websockets.websockets_sansio_impl")
+
+
+class WebSocketsOnDemand(asyncio.Protocol):
+    """uvicorn's sans-I/O `websockets` protocol, imported at the first WebSocket upgrade: given
+    by its name, uvicorn would import it (and the websockets library) before the first answer,
+    a seventh of the start's CPU. uvicorn makes one per upgrade, calling the class."""
+
+    def __new__(cls, **kwargs: Any) -> Any:  # the real protocol, not an instance of this class
+        return websockets_sansio_impl.WebSocketsSansIOProtocol(**kwargs)
+
+
 async def serve(settings: Settings) -> None:
     # Claimed first: a second `solo serve` of the same data directory stops here, before it
     # touches the database or the first server's pid file.
@@ -85,7 +102,7 @@ async def serve(settings: Settings) -> None:
                 timeout_graceful_shutdown=5,
                 # The client API's streaming WebSocket (solo/api/streaming.py); clients only
                 # send small subscribe messages.
-                ws="websockets-sansio",
+                ws=WebSocketsOnDemand,
                 ws_max_size=64 * 1024,
                 log_level="info",
                 # One log line per request costs more than the inbox itself at a thousand a

@@ -19,13 +19,18 @@ import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, NamedTuple, Protocol
+from functools import cache
+from typing import TYPE_CHECKING, Final, NamedTuple, Protocol
 from urllib.parse import quote, urlsplit
 
 from solo import hashtags
 from solo.hashtags import INNER_SEPARATORS, is_word_char
-from solo.markdown import Token, make_parser, safety_net
+from solo.markdown import make_parser, safety_net
 from solo.sanitize import plain_text, sanitize_name, sanitize_remote_html
+
+if TYPE_CHECKING:
+    import markdown_it
+    from markdown_it.token import Token
 
 __all__ = [
     "Mention",
@@ -249,7 +254,7 @@ def _escape(text: str) -> str:
 
 def _parse(text: str) -> list[Token]:
     normalised = text.replace("\r\n", "\n").replace("\r", "\n").translate(_CONTROL)
-    return _PARSER.parse(normalised)
+    return _parser().parse(normalised)
 
 
 def _url_end(source: str, start: int) -> int | None:
@@ -401,4 +406,9 @@ _SIMPLE_TAGS: Final = {
     "strong_close": "</strong>",
 }
 # Built once on import: a MarkdownIt instance is configuration, not a resource.
-_PARSER: Final = make_parser(_url_end)
+
+
+@cache
+def _parser() -> markdown_it.MarkdownIt:
+    """Made at the first post written, not at start (markdown_it is imported then)."""
+    return make_parser(_url_end)

@@ -14,15 +14,20 @@ import binascii
 import os
 import time
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
-import http_ece  # type: ignore[import-untyped]
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from py_vapid import Vapid01, Vapid02  # type: ignore[import-untyped]
-
 from solo.catalogues import Message
+from solo.lazy import lazy
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+else:  # at the first push message, not at start (see solo.lazy)
+    serialization = lazy("cryptography.hazmat.primitives.serialization")
+    ec = lazy("cryptography.hazmat.primitives.asymmetric.ec")
+http_ece = lazy("http_ece")  # untyped, as is py_vapid
+py_vapid = lazy("py_vapid")
 
 P256_POINT_BYTES: Final = 65  # an uncompressed P-256 point: 0x04, x, y
 AUTH_BYTES: Final = 16
@@ -146,7 +151,7 @@ def message(
             rs=RECORD_SIZE,
             version="aes128gcm",
         )
-        signer = Vapid02(private_key=vapid.private_key(), conf=conf)
+        signer = py_vapid.Vapid02(private_key=vapid.private_key(), conf=conf)
         headers.update(signer.sign(claims))
         headers["Content-Encoding"] = "aes128gcm"
     else:
@@ -162,7 +167,7 @@ def message(
         dh = ephemeral.public_key().public_bytes(
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
         )
-        signer = Vapid01(private_key=vapid.private_key(), conf=conf)
+        signer = py_vapid.Vapid01(private_key=vapid.private_key(), conf=conf)
         headers.update(signer.sign(claims, crypto_key=f"dh={b64url(dh)}"))
         headers["Encryption"] = f"salt={b64url(salt)}"
         headers["Content-Encoding"] = "aesgcm"

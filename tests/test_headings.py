@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route
 
 from solo.actions import filters, lists, statuses
+from solo.lazy import LazyRoutes
 from tests.test_web_pages import federation_of, user
 
 __all__ = ["user"]  # the fixture, used by name
@@ -29,6 +30,8 @@ def get_paths(routes: list[BaseRoute], prefix: str = "") -> list[str]:
     for route in routes:
         if isinstance(route, Mount):
             found += get_paths(list(route.routes or []), prefix + route.path)
+        elif isinstance(route, LazyRoutes):  # the pages and the client API
+            found += get_paths(list(route.routes), prefix)
         elif isinstance(route, Route) and route.methods and "GET" in route.methods:
             found.append(prefix + route.path)
     return found

@@ -16,7 +16,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from solo.edge import i18n
-from solo.edge.templating import make_environment
+from solo.edge.templating import make_environment, template_callables
 from solo.paths import locale_dir
 from tests.test_login import csrf_from, login
 
@@ -149,7 +149,7 @@ def test_dates_and_numbers_per_locale() -> None:
 def test_newstyle_gettext_escapes_its_variables() -> None:
     env = make_environment()
     template = env.from_string("{{ _('Hello %(name)s', name=who) }}")
-    assert template.render(who="<b>", **i18n.template_callables("en")) == "Hello &lt;b&gt;"
+    assert template.render(who="<b>", **template_callables("en")) == "Hello &lt;b&gt;"
 
 
 def test_translate_escapes_what_it_translates() -> None:

@@ -14,15 +14,21 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from starlette.datastructures import UploadFile
 
 from solo.actions import ActionError
-from solo.actions.archive_import import Report, Target, import_archive
 from solo.actions.archive_zip import MAX_ARCHIVE_BYTES, Archive, ArchiveError
 from solo.federation.context import Federation
+from solo.lazy import lazy
 from solo.store import archive as archive_store
+
+if TYPE_CHECKING:
+    from solo.actions import archive_import
+    from solo.actions.archive_import import Report
+else:  # at the first archive imported, not at start (see solo.lazy)
+    archive_import = lazy("solo.actions.archive_import")
 
 CHUNK: Final = 1024 * 1024
 BUSY: Final = "An import is already running; wait until it has finished."
@@ -127,9 +133,11 @@ class ArchiveImports:
                 failures=report.failures,
             )
 
-        target = Target(db, federation.settings, federation.storage)
+        target = archive_import.Target(db, federation.settings, federation.storage)
         try:
-            report = await import_archive(target, path, progress=progress, now=time.time())
+            report = await archive_import.import_archive(
+                target, path, progress=progress, now=time.time()
+            )
         except ArchiveError as error:
             await archive_store.finish(db, import_id, "failed", error.message)
         except asyncio.CancelledError:

@@ -7,8 +7,9 @@ pending lines a few at a time (`csv_kinds`), recording each outcome. A crash lea
 pending and the import `running`: the next start picks it up where it was. Overwrite mode ends
 by undoing what the file does not name. Imports run one at a time, oldest first.
 
-Another process (`solo import` beside a running server) only stores the import; the server
-finds it within POLL_SECONDS, so the server alone changes follows, blocks and its feeds.
+Another process (`solo import` beside a running server) only stores the import and tells the
+server (SIGUSR1, `solo.control`); the server also looks every POLL_SECONDS at the minute's
+shared wakeup (`solo.ticks`). So the server alone changes follows, blocks and its feeds.
 """
 
 from __future__ import annotations
@@ -18,17 +19,23 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from solo.actions.csv_formats import CsvError, check_kind, parse
-from solo.actions.csv_kinds import apply, batch_size, remove_missing
 from solo.db import Database
 from solo.federation.context import Federation
 from solo.jobs import DATABASE_GONE
+from solo.lazy import lazy
 from solo.store import csv_imports as store
 from solo.store.csv_imports import Import
+from solo.ticks import next_tick
 
-POLL_SECONDS: Final = 1.0
+if TYPE_CHECKING:
+    from solo.actions import csv_kinds
+else:  # at the first import that runs, not at start (see solo.lazy)
+    csv_kinds = lazy("solo.actions.csv_kinds")
+
+POLL_SECONDS: Final = 60.0
 log = logging.getLogger(__name__)
 Progress = Callable[[Import], None]
 
@@ -51,15 +58,17 @@ async def run_import(federation: Federation, job: Import, progress: Progress | N
     db = federation.db
     if job.state != "running":
         await store.set_state(db, job.id, "running")
-    while lines := await store.pending(db, job.id, batch_size(job.kind)):
-        await store.settle(db, job.id, await apply(federation, job.kind, lines))
+    while lines := await store.pending(db, job.id, csv_kinds.batch_size(job.kind)):
+        await store.settle(db, job.id, await csv_kinds.apply(federation, job.kind, lines))
         if progress is not None:
             current = await store.get(db, job.id)
             assert current is not None
             progress(current)
     removed = None
     if job.mode == "overwrite":
-        removed = await remove_missing(federation, job.kind, await store.all_values(db, job.id))
+        removed = await csv_kinds.remove_missing(
+            federation, job.kind, await store.all_values(db, job.id)
+        )
     await store.set_state(db, job.id, "done", removed=removed)
 
 
@@ -84,7 +93,7 @@ async def run_pending(federation: Federation, progress: Progress | None = None) 
 
 @dataclass
 class Importer:
-    """The server's importer: `wake` it when an import is stored, or it looks every second."""
+    """The server's importer: `wake` it when an import is stored, or it looks every minute."""
 
     federation: Federation
     wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -94,7 +103,7 @@ class Importer:
             self.wake.clear()
             await run_pending(self.federation)
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(POLL_SECONDS):
+                async with asyncio.timeout(next_tick(POLL_SECONDS)):
                     await self.wake.wait()
 
 

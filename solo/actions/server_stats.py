@@ -35,6 +35,7 @@ from solo.store import hosts
 from solo.store import media_cache as cache_store
 from solo.store import server_stats as store
 from solo.store.server_stats import Depths, FailingHost, Sample
+from solo.ticks import next_tick
 
 MINUTE: Final = 60
 IDLE_WRITTEN_TOGETHER: Final = 15  # idle minutes whose samples wait in memory (see the module)
@@ -168,7 +169,7 @@ def _with_waiting(stored: list[Sample], waiting: list[Sample], since: float) -> 
 
 async def _step(federation: Federation) -> float:
     await sample(federation)
-    return MINUTE - time.time() % MINUTE + 0.5  # just after the next minute starts
+    return next_tick()  # just after the next minute starts, with the other idle wakeups
 
 
 _sampling = StepLoop(_step, name="server sample", task_name="solo-server-sampler", max_sleep=MINUTE)

@@ -37,65 +37,6 @@
     streams.py   which event goes to which open stream, rendered once
     streaming.py /api/v1/streaming: WebSocket and Server-Sent Events
 
-`routes` is every route of the package, for `solo.app`.
+routes.py    every route of the package, for `solo.app_routes` (kept out of this file, so
+             that importing one module of the package does not import them all)
 """
-
-from __future__ import annotations
-
-from starlette.routing import BaseRoute
-
-from solo.api import (
-    account_actions,
-    accounts,
-    app_calls,
-    apps,
-    authorize,
-    conversations,
-    domain_blocks,
-    filters,
-    instance,
-    lists,
-    misc,
-    notification_requests,
-    notifications,
-    oauth,
-    push,
-    reports,
-    scheduled,
-    search,
-    social,
-    tags,
-    timelines,
-)
-from solo.api import media as media_api
-from solo.api import polls as polls_api
-from solo.api import statuses as statuses_api
-from solo.api import streaming as streaming_api
-
-routes: list[BaseRoute] = [
-    *apps.routes,
-    *authorize.routes,
-    *oauth.routes,
-    *instance.routes,
-    *domain_blocks.routes,
-    *app_calls.routes,  # before accounts: accounts/familiar_followers is not an id
-    *lists.routes,
-    *tags.routes,
-    *accounts.routes,
-    *account_actions.routes,
-    *timelines.routes,
-    *notification_requests.routes,  # before notifications: requests and policy are no ids
-    *notifications.routes,
-    *search.routes,
-    *conversations.routes,
-    *scheduled.routes,
-    *social.routes,
-    *filters.routes,
-    *misc.routes,
-    *push.routes,
-    *statuses_api.routes,
-    *media_api.routes,
-    *polls_api.routes,
-    *reports.routes,
-    *streaming_api.routes,
-]

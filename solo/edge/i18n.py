@@ -17,18 +17,20 @@ import re
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
-from babel.dates import format_datetime, format_skeleton, format_timedelta
-from babel.numbers import format_decimal
-from jinja2 import pass_context
-from jinja2.runtime import Context
-from markupsafe import Markup
 from starlette.requests import HTTPConnection
 
 from solo.catalogues import AUTOMATIC, DEFAULT, LANGUAGES, SETTING_KEY, translated, translations
 from solo.db import Database
+from solo.lazy import lazy
 from solo.store import account as account_store
+
+if TYPE_CHECKING:
+    from babel import dates, numbers
+else:  # at the first date or number shown, not at start (see solo.lazy)
+    dates = lazy("babel.dates")
+    numbers = lazy("babel.numbers")
 
 SCOPE_KEY: Final = "solo.locale"  # where a request keeps its language once worked out
 MAX_HEADER: Final = 1024  # browsers send ~100 bytes; anything longer is not parsed at all
@@ -194,32 +196,7 @@ def _push_messages(_: Callable[[str], str]) -> dict[str, str | list[str]]:
     }
 
 
-# What templates call. Newstyle gettext, as Jinja's i18n extension makes it: the result is
-# escaped before formatting and marked safe, so `_('Hi %(name)s', name=x)` escapes x.
-def _format(context: Context, text: str, variables: dict[str, Any]) -> str:
-    if context.eval_ctx.autoescape:
-        text = Markup(text)  # noqa: S704 - our own catalogue's text; variables get escaped
-    return text % variables if variables else text
-
-
-@functools.cache
-def template_callables(locale: str) -> dict[str, Callable[..., str]]:
-    """`_`, `gettext` and `ngettext` for templates rendered in `locale`."""
-    catalogue = translations(locale)
-
-    @pass_context
-    def gettext_(context: Context, message: str, **variables: Any) -> str:
-        return _format(context, catalogue.gettext(message), variables)
-
-    @pass_context
-    def ngettext_(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
-        variables.setdefault("num", num)
-        return _format(context, catalogue.ngettext(singular, plural, num), variables)
-
-    return {"_": gettext_, "gettext": gettext_, "ngettext": ngettext_}
-
-
-# Dates and numbers, per locale. The filters read `locale` from the template's context.
+# Dates and numbers, per locale (the templates' filters are solo.edge.templating's).
 def relative_time(timestamp: float, locale: str = DEFAULT, now: float | None = None) -> str:
     """Mastodon's short form: 12s, 5m, 3h, 2d, then the date ("12 Sek.", "4. März" in German)."""
     now = time.time() if now is None else now
@@ -235,58 +212,34 @@ def relative_time(timestamp: float, locale: str = DEFAULT, now: float | None = N
 @functools.lru_cache(maxsize=2048)
 def _span(count: int, unit: int, locale: str) -> str:
     span = timedelta(seconds=count * unit)
-    return format_timedelta(span, threshold=1, format="narrow", locale=locale)
+    return dates.format_timedelta(span, threshold=1, format="narrow", locale=locale)
 
 
 @functools.lru_cache(maxsize=2048)
 def _day(when: date, this_year: bool, locale: str) -> str:
-    return format_skeleton("MMMd" if this_year else "yMMMd", when, locale=locale)
+    return dates.format_skeleton("MMMd" if this_year else "yMMMd", when, locale=locale)
 
 
 @functools.lru_cache(maxsize=4096)
 def exact_time(timestamp: float, locale: str = DEFAULT) -> str:
     """What the hover shows (the script replaces it with the reader's local time)."""
     when = datetime.fromtimestamp(timestamp, UTC)
-    return format_datetime(when, "medium", tzinfo=UTC, locale=locale) + " UTC"
+    return dates.format_datetime(when, "medium", tzinfo=UTC, locale=locale) + " UTC"
+
+
+def full_day(timestamp: float, locale: str = DEFAULT) -> str:
+    """A day, as "Mar 4, 2026" or "4. März 2026"."""
+    when = datetime.fromtimestamp(timestamp, UTC)
+    return dates.format_skeleton("yMMMd", when, locale=locale)
 
 
 def number(value: int | float, locale: str = DEFAULT) -> str:
-    return format_decimal(value, locale=locale)
-
-
-@pass_context
-def ago_filter(context: Context, timestamp: float) -> str:
-    return relative_time(timestamp, context.get("locale", DEFAULT))
-
-
-@pass_context
-def exact_filter(context: Context, timestamp: float) -> str:
-    return exact_time(timestamp, context.get("locale", DEFAULT))
-
-
-@pass_context
-def translate_filter(context: Context, message: str) -> str:
-    """`{{ value | translate }}`: a message chosen at run time (a constant marked with N_, an
-    error's text, a `Message` with its values) in the page's language, as plain text that
-    autoescape escapes. (`_()` marks its result safe, so it is for literal messages only.)"""
-    return translated(message, translations(context.get("locale", DEFAULT)))
+    return numbers.format_decimal(value, locale=locale)
 
 
 def translate_for(connection: HTTPConnection, message: str) -> str:
     """A message chosen at run time (an error's `Message`) in the request's language."""
     return translated(message, translations(locale_of(connection)))
-
-
-@pass_context
-def day_filter(context: Context, timestamp: float) -> str:
-    """A day, as "Mar 4, 2026" or "4. März 2026"."""
-    when = datetime.fromtimestamp(timestamp, UTC)
-    return format_skeleton("yMMMd", when, locale=context.get("locale", DEFAULT))
-
-
-@pass_context
-def number_filter(context: Context, value: int | float) -> str:
-    return number(value, context.get("locale", DEFAULT))
 
 
 async def saved_language(db: Database) -> str:

@@ -9,8 +9,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -49,6 +51,62 @@ def aria_current(section: str | None, name: str) -> Markup:
     return _CURRENT if section == name else Markup()
 
 
+# What templates call. Newstyle gettext, as Jinja's i18n extension makes it: the result is
+# escaped before formatting and marked safe, so `_('Hi %(name)s', name=x)` escapes x.
+def _format(context: Context, text: str, variables: dict[str, Any]) -> str:
+    if context.eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704 - our own catalogue's text; variables get escaped
+    return text % variables if variables else text
+
+
+@functools.cache
+def template_callables(locale: str) -> dict[str, Callable[..., str]]:
+    """`_`, `gettext` and `ngettext` for templates rendered in `locale`."""
+    catalogue = catalogues.translations(locale)
+
+    @pass_context
+    def gettext_(context: Context, message: str, **variables: Any) -> str:
+        return _format(context, catalogue.gettext(message), variables)
+
+    @pass_context
+    def ngettext_(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
+        variables.setdefault("num", num)
+        return _format(context, catalogue.ngettext(singular, plural, num), variables)
+
+    return {"_": gettext_, "gettext": gettext_, "ngettext": ngettext_}
+
+
+# The filters read `locale` from the template's context.
+@pass_context
+def ago_filter(context: Context, timestamp: float) -> str:
+    return i18n.relative_time(timestamp, context.get("locale", catalogues.DEFAULT))
+
+
+@pass_context
+def exact_filter(context: Context, timestamp: float) -> str:
+    return i18n.exact_time(timestamp, context.get("locale", catalogues.DEFAULT))
+
+
+@pass_context
+def translate_filter(context: Context, message: str) -> str:
+    """`{{ value | translate }}`: a message chosen at run time (a constant marked with N_, an
+    error's text, a `Message` with its values) in the page's language, as plain text that
+    autoescape escapes. (`_()` marks its result safe, so it is for literal messages only.)"""
+    locale = context.get("locale", catalogues.DEFAULT)
+    return catalogues.translated(message, catalogues.translations(locale))
+
+
+@pass_context
+def day_filter(context: Context, timestamp: float) -> str:
+    """A day, as "Mar 4, 2026" or "4. März 2026"."""
+    return i18n.full_day(timestamp, context.get("locale", catalogues.DEFAULT))
+
+
+@pass_context
+def number_filter(context: Context, value: int | float) -> str:
+    return i18n.number(value, context.get("locale", catalogues.DEFAULT))
+
+
 def make_environment(static: Callable[[str], str] | None = None) -> Environment:
     """`static(name)` is what `{{ static('style.css') }}` answers: the file's address, hashed
     by its content when `StaticAssets` knows it."""
@@ -66,11 +124,11 @@ def make_environment(static: Callable[[str], str] | None = None) -> Environment:
     env.globals["icon"] = icon_drawer(static_url("icons.svg"))
     env.globals["aria_current"] = aria_current
     env.filters["iso"] = iso_time
-    env.filters["exact"] = i18n.exact_filter
-    env.filters["ago"] = i18n.ago_filter
-    env.filters["number"] = i18n.number_filter
-    env.filters["day"] = i18n.day_filter
-    env.filters["translate"] = i18n.translate_filter
+    env.filters["exact"] = exact_filter
+    env.filters["ago"] = ago_filter
+    env.filters["number"] = number_filter
+    env.filters["day"] = day_filter
+    env.filters["translate"] = translate_filter
     # English by default; render() passes each request's own `_`, `gettext` and `ngettext`.
     english = catalogues.translations(catalogues.DEFAULT)
     env.install_gettext_callables(  # type: ignore[attr-defined]
@@ -131,6 +189,15 @@ def _unread(request: Request) -> int:
     return 0 if federation is None else int(federation.feeds.unread)
 
 
+def environment(app: Starlette) -> Environment:
+    """The app's templates, made at the first page (`app.state.make_templates`), not at start:
+    a server that only federates never needs them."""
+    env: Environment | None = getattr(app.state, "templates", None)
+    if env is None:
+        env = app.state.templates = app.state.make_templates()
+    return env
+
+
 def render(
     request: Request,
     template: str,
@@ -140,12 +207,12 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     instance = instance_of(request)
-    env: Environment = request.app.state.templates
+    env = environment(request.app)
     settings = instance.settings
     logged_in = bool(request.session.get("auth"))
     locale = i18n.locale_of(request)
     page = {
-        **i18n.template_callables(locale),
+        **template_callables(locale),
         "locale": locale,
         "script_messages": lambda: i18n.script_messages(locale),
         "request": request,

@@ -13,15 +13,16 @@ from __future__ import annotations
 import asyncio
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Final
-
-from cryptography.hazmat.primitives.asymmetric import rsa
+from typing import TYPE_CHECKING, Final
 
 from solo.federation.signatures import rsa_sign
 
+if TYPE_CHECKING:  # the keys' type only: cryptography loads at the first signature
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
 MAX_BATCH: Final = 256  # about 60 ms of signing: no delivery waits long for its batch
 
-_Item = tuple[rsa.RSAPrivateKey, bytes, "asyncio.Future[bytes]"]
+_Item = tuple["rsa.RSAPrivateKey", bytes, "asyncio.Future[bytes]"]
 
 
 def _sign_all(items: list[tuple[rsa.RSAPrivateKey, bytes]]) -> list[bytes | Exception]:

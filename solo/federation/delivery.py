@@ -129,7 +129,7 @@ class Deliverer:
         self._bodies: OrderedDict[int, bytes] = OrderedDict()
         instance = federation.instance
         self._instance_auth = HTTPSignatureAuth(
-            urls.instance_key_id(instance.settings), instance.instance_keys.private_key()
+            urls.instance_key_id(instance.settings), instance.instance_keys
         )
 
     async def _body(self, ref: int) -> bytes | None:

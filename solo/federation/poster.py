@@ -26,7 +26,7 @@ import ssl
 import struct
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -101,7 +101,7 @@ class Poster:
         settings: Settings,
         *,
         limits: Limits | None = None,
-        ssl_context: ssl.SSLContext | None = None,
+        ssl_context: ssl.SSLContext | Callable[[], ssl.SSLContext] | None = None,
     ) -> None:
         self.settings = settings
         self.limits = limits or Limits()
@@ -119,6 +119,8 @@ class Poster:
         if self._ssl is None:
             # Made on first use, not at construction: it reads the system's certificates.
             self._ssl = ssl.create_default_context()
+        elif not isinstance(self._ssl, ssl.SSLContext):
+            self._ssl = self._ssl()  # the fetcher's, shared
         return self._ssl
 
     async def aclose(self) -> None:

@@ -22,12 +22,10 @@ import functools
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urldefrag
 
-import cryptography.exceptions
 import httpx
-from cryptography.hazmat.primitives import serialization
 
 from solo import urls
 from solo.activitystreams import ACTOR_TYPES, id_of, types_of
@@ -35,9 +33,17 @@ from solo.db import Database
 from solo.federation.remote_actors import InvalidActor, parse_actor, same_origin
 from solo.federation.signatures import HTTPSignatureAuth, PublicKeyInput
 from solo.instance import Instance
+from solo.lazy import lazy
 from solo.net.fetch import Fetcher, FetchError, HTTPStatusError
 from solo.store import actors as actor_store
 from solo.store.actors import RemoteActor
+
+if TYPE_CHECKING:
+    from cryptography import exceptions
+    from cryptography.hazmat.primitives import serialization
+else:  # at the first key read, not at start (see solo.lazy)
+    exceptions = lazy("cryptography.exceptions")
+    serialization = lazy("cryptography.hazmat.primitives.serialization")
 
 # A cached actor older than this is fetched again when next needed (its key on a failure).
 ACTOR_MAX_AGE = 24 * 3600
@@ -55,7 +61,7 @@ class CachedKey:
 def _parsed(pem: str) -> PublicKeyInput:
     try:
         return serialization.load_pem_public_key(pem.encode())
-    except (ValueError, cryptography.exceptions.UnsupportedAlgorithm):
+    except (ValueError, exceptions.UnsupportedAlgorithm):
         return pem  # verifying with it says why it cannot be read
 
 
@@ -79,7 +85,7 @@ class Resolver:
         self.settings = instance.settings
         self.fetcher = fetcher
         self.auth: httpx.Auth = HTTPSignatureAuth(
-            urls.instance_key_id(instance.settings), instance.instance_keys.private_key()
+            urls.instance_key_id(instance.settings), instance.instance_keys
         )
         self._keys: OrderedDict[str, CachedKey] = OrderedDict()
         self._key_cache_size = key_cache_size

@@ -21,13 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, parse_qsl, urlsplit
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from solo.federation.signature_checks import (
     DIGESTS,
@@ -57,7 +52,22 @@ from solo.federation.structured_fields import (
     serialize_member,
     serialize_params,
 )
+from solo.lazy import lazy
 
+if TYPE_CHECKING:
+    from cryptography import exceptions
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+    from cryptography.hazmat.primitives.asymmetric import utils as asym_utils
+    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+else:  # at the first signature checked, not at start (see solo.lazy)
+    exceptions = lazy("cryptography.exceptions")
+    hashes = lazy("cryptography.hazmat.primitives.hashes")
+    ec = lazy("cryptography.hazmat.primitives.asymmetric.ec")
+    ed25519 = lazy("cryptography.hazmat.primitives.asymmetric.ed25519")
+    padding = lazy("cryptography.hazmat.primitives.asymmetric.padding")
+    rsa = lazy("cryptography.hazmat.primitives.asymmetric.rsa")
+    asym_utils = lazy("cryptography.hazmat.primitives.asymmetric.utils")
 # The structured-field names are re-exported: callers and tests use them through this module.
 __all__ = [
     "ALGORITHMS",
@@ -271,9 +281,9 @@ def verify_signature(algorithm: str, key: PublicKeyTypes, message: bytes, signat
             raise KeyMismatch("algorithm ecdsa-p256-sha256 needs a P-256 key")
         # RFC 9421 sends r || s as two 32-byte integers; cryptography wants DER.
         if len(signature) != 64:
-            raise InvalidSignature("an ECDSA P-256 signature is 64 bytes")
+            raise exceptions.InvalidSignature("an ECDSA P-256 signature is 64 bytes")
         r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
-        key.verify(encode_dss_signature(r, s), message, ec.ECDSA(hashes.SHA256()))
+        key.verify(asym_utils.encode_dss_signature(r, s), message, ec.ECDSA(hashes.SHA256()))
     else:
         raise KeyMismatch(f"algorithm {algorithm!r} is not supported")
 

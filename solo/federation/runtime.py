@@ -50,7 +50,7 @@ async def federation(
     fetcher = Fetcher(instance.settings, transport=transport, blocked=blocked.covers)
     await fetcher.open()
     settings = instance.settings
-    poster = Poster(settings) if transport is None else None
+    poster = Poster(settings, ssl_context=fetcher.tls) if transport is None else None
     sender: Sender = poster if poster is not None else fetcher
     await hosts.watch_health(instance.db)
     events = EventBus()
@@ -63,7 +63,7 @@ async def federation(
         resolver=Resolver(instance, fetcher),
         push=JobQueue(instance.db, "push"),
         ingress=JobQueue(instance.db, "ingress"),
-        user_auth=HTTPSignatureAuth(urls.key_id(settings), instance.user_keys.private_key()),
+        user_auth=HTTPSignatureAuth(urls.key_id(settings), instance.user_keys),
         ids=IdGenerator(),
         feeds=feeds,
         events=events,

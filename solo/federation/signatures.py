@@ -34,12 +34,9 @@ import time
 from collections.abc import Generator
 from dataclasses import dataclass
 from email.utils import formatdate
+from typing import TYPE_CHECKING, TypeAlias
 
-import cryptography.exceptions
 import httpx
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from solo.federation import cavage, rfc9421
 from solo.federation.cavage import SignatureParams, cavage_signing_string, parse_signature_header
@@ -66,6 +63,19 @@ from solo.federation.signature_errors import (
     SignatureTimeError,
     UnsupportedAlgorithm,
 )
+from solo.keys import KeyPair
+from solo.lazy import lazy
+
+if TYPE_CHECKING:
+    from cryptography import exceptions
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+else:  # at the first signature, not at start (see solo.lazy)
+    exceptions = lazy("cryptography.exceptions")
+    hashes = lazy("cryptography.hazmat.primitives.hashes")
+    serialization = lazy("cryptography.hazmat.primitives.serialization")
+    padding = lazy("cryptography.hazmat.primitives.asymmetric.padding")
 
 __all__ = [
     "CLOCK_SKEW",
@@ -97,7 +107,7 @@ __all__ = [
     "verify",
 ]
 
-PublicKeyInput = PublicKeyTypes | str | bytes
+PublicKeyInput: TypeAlias = "PublicKeyTypes | str | bytes"
 
 
 # --- Outgoing -----------------------------------------------------------------------------------
@@ -202,10 +212,18 @@ class HTTPSignatureAuth(httpx.Auth):
 
     requires_request_body = True  # the Digest needs the body before the request is sent
 
-    def __init__(self, key_id: str, private_key: rsa.RSAPrivateKey) -> None:
+    def __init__(self, key_id: str, private_key: rsa.RSAPrivateKey | KeyPair) -> None:
         _check_key_id(key_id)
         self.key_id = key_id
-        self.private_key = private_key
+        self._key = private_key
+
+    @property
+    def private_key(self) -> rsa.RSAPrivateKey:
+        """A `KeyPair` is parsed at the first signature rather than at start."""
+        key = self._key
+        if isinstance(key, KeyPair):
+            key = self._key = key.private_key()
+        return key
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers.update(
@@ -259,7 +277,7 @@ def _load_public_key(public_key: PublicKeyInput, key_id: str) -> PublicKeyTypes:
     pem = public_key.encode() if isinstance(public_key, str) else public_key
     try:
         return serialization.load_pem_public_key(pem)
-    except (ValueError, cryptography.exceptions.UnsupportedAlgorithm):
+    except (ValueError, exceptions.UnsupportedAlgorithm):
         raise BadSignature(f"the public key of {key_id} cannot be read") from None
 
 
@@ -271,7 +289,7 @@ def verify(prepared: PreparedSignature, public_key: PublicKeyInput) -> VerifiedS
         for message in (prepared.message, *prepared.fallback_messages):
             try:
                 rfc9421.verify_signature(algorithm, key, message, prepared.signature)
-            except cryptography.exceptions.InvalidSignature:
+            except exceptions.InvalidSignature:
                 continue
             return VerifiedSignature(prepared.scheme, prepared.key_id, algorithm)
     except rfc9421.KeyMismatch as error:

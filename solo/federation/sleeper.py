@@ -1,7 +1,8 @@
 """The sleep-until-next loop that timed work shares (poll ends, scheduled posts, retention, the
 Server page's samples): run a step, which does what is due and says how long until the next thing
 is, then sleep that long, woken early when something new is stored, never longer than the step's
-answer (a restart or a clock change costs at most the step's longest sleep).
+answer (a restart or a clock change costs at most the step's longest sleep). A sleep of a minute
+or more ends at the shared wakeup of `solo.ticks` before it, so that idle timers coalesce.
 
 `StepLoop` runs one such loop per Federation, started and stopped by the app's lifespan."""
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 
 from solo.federation.context import Federation
 from solo.federation.per_federation import PerFederation, cancel_all
+from solo.ticks import next_tick
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,7 @@ async def run_steps(
             log.exception("the %s scheduler's step failed", name)
             delay = max_sleep
         try:
-            async with asyncio.timeout(delay):
+            async with asyncio.timeout(next_tick(delay)):
                 await wake.wait()
         except TimeoutError:
             pass

@@ -21,7 +21,7 @@ import ipaddress
 import re
 import socket
 import ssl
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Final
@@ -329,22 +329,35 @@ class PinnedTransport(httpx.AsyncBaseTransport):
 
     httpx does not let a caller choose the network backend of its own transport, hence this
     small adapter: httpx request in, httpcore request out, and httpcore errors back as httpx's.
+    `ssl_context` may be a function that makes it: the pool is made at the first request, so
+    that a server which has not yet fetched anything has not read the system's certificates.
     """
 
     def __init__(
         self,
         settings: Settings,
-        ssl_context: ssl.SSLContext,
+        ssl_context: ssl.SSLContext | Callable[[], ssl.SSLContext],
         connections: int = 100,
         keepalive: int = 20,
     ) -> None:
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=connections,
-            max_keepalive_connections=min(keepalive, connections),
-            keepalive_expiry=5.0,
-            network_backend=PinnedBackend(settings),
-        )
+        self._settings = settings
+        self._tls = ssl_context
+        self._connections = connections
+        self._keepalive = keepalive
+        self._made: httpcore.AsyncConnectionPool | None = None
+
+    @property
+    def _pool(self) -> httpcore.AsyncConnectionPool:
+        if self._made is None:
+            tls = self._tls if isinstance(self._tls, ssl.SSLContext) else self._tls()
+            self._made = httpcore.AsyncConnectionPool(
+                ssl_context=tls,
+                max_connections=self._connections,
+                max_keepalive_connections=min(self._keepalive, self._connections),
+                keepalive_expiry=5.0,
+                network_backend=PinnedBackend(self._settings),
+            )
+        return self._made
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         core_request = httpcore.Request(
@@ -370,7 +383,8 @@ class PinnedTransport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
-        await self._pool.aclose()
+        if self._made is not None:
+            await self._made.aclose()
 
 
 class _ResponseStream(httpx.AsyncByteStream):

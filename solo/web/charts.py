@@ -11,8 +11,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from babel.units import format_unit
+from solo.lazy import lazy
+
+if TYPE_CHECKING:
+    from babel import units
+else:  # at the first Server page, not at start (see solo.lazy)
+    units = lazy("babel.units")
+
 
 SLOT = 10  # viewBox units per bar or point
 HEIGHT = 100
@@ -159,8 +166,8 @@ def human_bytes(value: float | None, locale: str = "en") -> str:
     shown = int(value) if value == int(value) else value
     # "500 bytes" is whole words in every language; "1.5 MB" the short unit.
     if unit == "byte":
-        return format_unit(shown, "digital-byte", length="long", locale=locale)
-    return format_unit(shown, f"digital-{unit}", length="short", locale=locale)
+        return units.format_unit(shown, "digital-byte", length="long", locale=locale)
+    return units.format_unit(shown, f"digital-{unit}", length="short", locale=locale)
 
 
 def human_duration(seconds: float, locale: str = "en") -> str:
@@ -171,7 +178,7 @@ def human_duration(seconds: float, locale: str = "en") -> str:
     minutes = rest // 60
 
     def unit(count: int, name: str) -> str:
-        return format_unit(count, f"duration-{name}", length="narrow", locale=locale)
+        return units.format_unit(count, f"duration-{name}", length="narrow", locale=locale)
 
     if days:
         return f"{unit(days, 'day')} {unit(hours, 'hour')}"
