@@ -78,8 +78,11 @@ class Resolver:
         self.db: Database = instance.db
         self.settings = instance.settings
         self.fetcher = fetcher
+        # Signed on the signing thread: a burst of first contacts signs a key fetch each.
         self.auth: httpx.Auth = HTTPSignatureAuth(
-            urls.instance_key_id(instance.settings), instance.instance_keys.private_key()
+            urls.instance_key_id(instance.settings),
+            instance.instance_keys.private_key(),
+            off_loop=True,
         )
         self._keys: OrderedDict[str, CachedKey] = OrderedDict()
         self._key_cache_size = key_cache_size
@@ -105,11 +108,8 @@ class Resolver:
         await self._watch()
         # Batched with the other writes of the moment (group commit): a burst of first
         # contacts costs one commit, not one fsync per sender.
-        row_id = await self.db.write(functools.partial(actor_store.store_actor, actor=actor))
-        version = self.db.version("actors")
-        stored = await actor_store.get_actor_by_id(self.db, row_id)
-        assert stored is not None
-        self._remember(stored, version)
+        stored = await self.db.write(functools.partial(actor_store.store_actor, actor=actor))
+        self._remember(stored, self.db.version("actors"))
         return stored
 
     async def actor(self, ap_id: str, *, refresh: bool = False) -> RemoteActor:

@@ -31,16 +31,16 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Generator
+from collections.abc import AsyncGenerator, Generator
 from email.utils import formatdate
 
 import cryptography.exceptions
 import httpx
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
-from solo.federation import cavage, rfc9421
+from solo.federation import cavage, rfc9421, signing
 from solo.federation.cavage import SignatureParams, cavage_signing_string, parse_signature_header
 from solo.federation.signature_checks import (
     CLOCK_SKEW,
@@ -89,6 +89,7 @@ __all__ = [
     "parse_signature_header",
     "prepare",
     "sign_headers",
+    "sign_headers_off_loop",
     "verify",
 ]
 
@@ -101,6 +102,37 @@ PublicKeyInput = PublicKeyTypes | str | bytes
 def _check_key_id(key_id: str) -> None:
     if not key_id or '"' in key_id or "\\" in key_id:
         raise ValueError(f"cannot put key id {key_id!r} in a Signature header")
+
+
+def _to_sign(
+    method: str, url: str | httpx.URL, headers: HeaderInput, body: bytes, now: float | None
+) -> tuple[dict[str, str], list[str], bytes]:
+    """The headers to add but `Signature`, the names it covers and the signing string."""
+    target = httpx.URL(url)
+    fields = header_fields(headers)
+    added: dict[str, str] = {}
+    if "host" not in fields:
+        added["Host"] = target.netloc.decode("ascii")  # keeps a non-default port
+    if "date" not in fields:
+        added["Date"] = formatdate(time.time() if now is None else now, usegmt=True)
+    signed = ["(request-target)", "host", "date"]
+    if body or method.upper() == "POST":
+        added["Digest"] = "SHA-256=" + b64(hashlib.sha256(body).digest())
+        signed.append("digest")
+        if "content-type" in fields:
+            signed.append("content-type")
+    fields.update((name.lower(), [value]) for name, value in added.items())
+    text = cavage.signing_string(
+        method, target.raw_path.decode("ascii"), fields, signed, None, None
+    )
+    return added, signed, encode(text)
+
+
+def _signature_field(key_id: str, signed: list[str], signature: bytes) -> str:
+    return (
+        f'keyId="{key_id}",algorithm="rsa-sha256",headers="{" ".join(signed)}",'
+        f'signature="{b64(signature)}"'
+    )
 
 
 def sign_headers(
@@ -120,40 +152,40 @@ def sign_headers(
     when there is a body (content-type only if the request has one).
     """
     _check_key_id(key_id)
-    target = httpx.URL(url)
-    fields = header_fields(headers)
-    added: dict[str, str] = {}
-    if "host" not in fields:
-        added["Host"] = target.netloc.decode("ascii")  # keeps a non-default port
-    if "date" not in fields:
-        added["Date"] = formatdate(time.time() if now is None else now, usegmt=True)
-    signed = ["(request-target)", "host", "date"]
-    if body or method.upper() == "POST":
-        added["Digest"] = "SHA-256=" + b64(hashlib.sha256(body).digest())
-        signed.append("digest")
-        if "content-type" in fields:
-            signed.append("content-type")
-    fields.update((name.lower(), [value]) for name, value in added.items())
-    text = cavage.signing_string(
-        method, target.raw_path.decode("ascii"), fields, signed, None, None
-    )
-    signature = private_key.sign(encode(text), padding.PKCS1v15(), hashes.SHA256())
-    added["Signature"] = (
-        f'keyId="{key_id}",algorithm="rsa-sha256",headers="{" ".join(signed)}",'
-        f'signature="{b64(signature)}"'
-    )
+    added, signed, text = _to_sign(method, url, headers, body, now)
+    added["Signature"] = _signature_field(key_id, signed, signing.rsa_sha256(private_key, text))
+    return added
+
+
+async def sign_headers_off_loop(
+    method: str,
+    url: str | httpx.URL,
+    headers: HeaderInput,
+    body: bytes,
+    *,
+    key_id: str,
+    private_key: rsa.RSAPrivateKey,
+) -> dict[str, str]:
+    """`sign_headers`, with the RSA signature computed on the signing thread (`signing`)."""
+    _check_key_id(key_id)
+    added, signed, text = _to_sign(method, url, headers, body, None)
+    added["Signature"] = _signature_field(key_id, signed, await signing.sign(private_key, text))
     return added
 
 
 class HTTPSignatureAuth(httpx.Auth):
-    """Signs every request of an httpx client as `key_id` (draft-cavage rsa-sha256)."""
+    """Signs every request of an httpx client as `key_id` (draft-cavage rsa-sha256).
+
+    `off_loop`: an async client signs on the signing thread (`solo.federation.signing`), which
+    spares the event loop the RSA work when many requests are signed at once (key fetches)."""
 
     requires_request_body = True  # the Digest needs the body before the request is sent
 
-    def __init__(self, key_id: str, private_key: rsa.RSAPrivateKey) -> None:
+    def __init__(self, key_id: str, private_key: rsa.RSAPrivateKey, *, off_loop: bool = False):
         _check_key_id(key_id)
         self.key_id = key_id
         self.private_key = private_key
+        self.off_loop = off_loop
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers.update(
@@ -166,6 +198,20 @@ class HTTPSignatureAuth(httpx.Auth):
                 private_key=self.private_key,
             )
         )
+        yield request
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        body = await request.aread()
+        arguments = (request.method, request.url, request.headers, body)
+        if self.off_loop:
+            added = await sign_headers_off_loop(
+                *arguments, key_id=self.key_id, private_key=self.private_key
+            )
+        else:
+            added = sign_headers(*arguments, key_id=self.key_id, private_key=self.private_key)
+        request.headers.update(added)
         yield request
 
 
