@@ -204,7 +204,11 @@ class HTTPSignatureAuth(httpx.Auth):
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         body = await request.aread()
-        arguments = (request.method, request.url, request.headers, body)
+        # The raw pairs: reading an httpx.Headers as a mapping decodes it anew for each item.
+        headers = [
+            (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
+        ]
+        arguments = (request.method, request.url, headers, body)
         if self.off_loop:
             added = await sign_headers_off_loop(
                 *arguments, key_id=self.key_id, private_key=self.private_key
