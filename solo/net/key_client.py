@@ -56,6 +56,7 @@ class _Connection(asyncio.Protocol):
         self.chunks: list[bytes] = []
         self.headers_done = False
         self.complete = False
+        self.keep_alive = False
         self.error: httpx.TransportError | None = None
         self.received = False
 
@@ -80,7 +81,7 @@ class _Connection(asyncio.Protocol):
             and self.error is None
             and not self.closed
             and not self.chunks
-            and self.parser.should_keep_alive()
+            and self.keep_alive
         )
 
     async def wait(self, read_timeout: float) -> None:
@@ -146,6 +147,8 @@ class _Connection(asyncio.Protocol):
         self.chunks.append(body)
 
     def on_message_complete(self) -> None:
+        # Asked now: once the callback returns, the parser is ready for the next message.
+        self.keep_alive = self.parser.should_keep_alive()
         self.complete = True
 
 
