@@ -176,6 +176,7 @@ async def test_answers_are_read_however_they_are_framed(fetcher: Fetcher, framin
         (b"NOT HTTP AT ALL\r\n\r\n", "malformed answer"),
         (HEAD + b"Content-Length: 100\r\n\r\n{", "before its answer was complete"),
         (b"", "before its answer was complete"),
+        (HEAD + b"X-Padding: 0123456789\r\n" * 4000, "head over 65536 bytes"),
     ],
 )
 async def test_broken_answers_are_unreachable(

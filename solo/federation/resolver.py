@@ -151,6 +151,8 @@ class Resolver:
         if found is not None:
             self._keys.move_to_end(key_id)
             return found
+        if key_id in self._key_fetches:
+            return None  # being fetched (and stored): the caller shares that fetch
         await self._watch()
         version = self.db.version("actors")
         actor = await actor_store.get_actor_by_key_id(self.db, key_id)

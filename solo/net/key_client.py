@@ -32,6 +32,10 @@ from solo.config import Settings
 from solo.net.addresses import MAX_CONNECT_ATTEMPTS, resolve
 
 KEEPALIVE_SECONDS: Final = 5.0
+# An answer's head (status line and headers) is a few hundred bytes; more is refused.
+MAX_HEAD: Final = 64 * 1024
+# Body bytes read but not yet taken by the reader: past this, the socket is not read.
+MAX_BUFFERED: Final = 256 * 1024
 IDLE_PER_HOST: Final = 4
 MAX_IDLE: Final = 64
 
@@ -54,6 +58,8 @@ class _Connection(asyncio.Protocol):
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
         self.chunks: list[bytes] = []
+        self.buffered = 0
+        self.head_size = 0
         self.headers_done = False
         self.complete = False
         self.keep_alive = False
@@ -108,12 +114,25 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.received = True
+        if not self.headers_done:
+            self.head_size += len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as error:
             self.error = httpx.RemoteProtocolError(f"malformed answer: {error}")
             self.close()
+        if not self.headers_done and self.head_size > MAX_HEAD and self.error is None:
+            self.error = httpx.RemoteProtocolError(f"an answer's head over {MAX_HEAD} bytes")
+            self.close()
+        if self.buffered > MAX_BUFFERED and self.transport is not None and not self.closed:
+            self.transport.pause_reading()  # until the reader takes what it has
         self._wake()
+
+    def take_chunks(self) -> list[bytes]:
+        chunks, self.chunks, self.buffered = self.chunks, [], 0
+        if self.transport is not None and not self.closed and not self.transport.is_reading():
+            self.transport.resume_reading()
+        return chunks
 
     def eof_received(self) -> bool:
         return False  # the transport closes; connection_lost ends the answer
@@ -145,6 +164,7 @@ class _Connection(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         self.chunks.append(body)
+        self.buffered += len(body)
 
     def on_message_complete(self) -> None:
         # Asked now: once the callback returns, the parser is ready for the next message.
@@ -169,8 +189,7 @@ class _Body(httpx.AsyncByteStream):
         connection = self._connection
         while True:
             if connection.chunks:
-                chunks, connection.chunks = connection.chunks, []
-                for chunk in chunks:
+                for chunk in connection.take_chunks():
                     yield chunk
             elif connection.error is not None:
                 raise connection.error
