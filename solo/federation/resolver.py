@@ -232,6 +232,10 @@ class Resolver:
                 gone=isinstance(error, HTTPStatusError) and error.status == 410,
             ) from None
         actor = _parse(document)
+        await self._watch()
+        # The task's first step, which queues the write, runs before any caller of this fetch
+        # resumes (the loop runs callbacks in order): an inbox's write of the activity always
+        # comes after it.
         write = asyncio.ensure_future(self._write(actor))
         write.add_done_callback(_retrieve)
         if actor.key_id != key_id:

@@ -266,20 +266,20 @@ class Fetcher:
             "Accept-Encoding": "gzip",
         }
 
-    def refuse_blocked(self, url: str, asked: str | None = None) -> None:
+    def refuse_blocked(self, url: str | httpx.URL, asked: str | None = None) -> None:
         """Raise ForbiddenAddress when a domain block covers the host of `url` (a redirect
         target of `asked`)."""
         if self.blocked is None:
             return
         try:
-            host = httpx.URL(url).host
+            host = url.host if isinstance(url, httpx.URL) else httpx.URL(url).host
         except httpx.InvalidURL:
             return  # check_url refuses it with its own reason
         domain = self.blocked(host) if host else None
         if domain is not None:
             raise ForbiddenAddress(
                 f"{host} is on a blocked domain ({domain}); Solo does not fetch from it",
-                asked or url,
+                asked or str(url),
             )
 
     async def aclose(self) -> None:
@@ -510,8 +510,8 @@ class Fetcher:
         if client is None:
             raise RuntimeError("Fetcher.open() was not awaited")
         try:
-            self.refuse_blocked(url)
             target = self._check(url, federated)
+            self.refuse_blocked(target, url)  # the URL as parsed once, by `_check`
             async with asyncio.timeout(deadline):
                 for _hop in range(self.limits.max_redirects + 1):
                     request = client.build_request(method, target, headers=headers, content=content)
@@ -521,8 +521,8 @@ class Fetcher:
                         if follow and response.status_code in _REDIRECTS and location:
                             # Each hop is checked like the first URL, and signed anew by `auth`.
                             following = response.url.join(location)
-                            self.refuse_blocked(str(following), url)
                             target = self._check(following, federated)
+                            self.refuse_blocked(target, url)
                             continue
                         body = await self._read_body(response, url, cut=cut, head=head, cap=cap)
                         return Reply(
