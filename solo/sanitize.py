@@ -85,6 +85,8 @@ def sanitize_remote_html(html: str) -> str:
     `target="_blank"`, classes outside the microformats/Mastodon set are removed, and the
     content of scripts, styles and embedded documents is dropped entirely.
     """
+    if not html:
+        return ""  # an empty summary or field value: nh3 would cost ~50 µs to say so
     # Pass 1 is a complete sanitizer on its own (headings kept, without attributes); the
     # cosmetic rewrite and the second pass only run when there is something to rewrite.
     cleaned = _clean_strict(_without_surrogates(html), ALLOWED_TAGS | _HEADINGS)

@@ -258,7 +258,8 @@ async def _receive(request: Request, federation: Federation, body: bytes) -> Res
         if not settings.federates_with(domain):
             raise Forbidden(f"{domain} is not among the servers this one federates with.")
     try:
-        signer = await key_owner(federation, prepared)
+        # Not waiting for the signer's row: our write of the activity commits with it or after.
+        signer = await key_owner(federation, prepared, stored=False)
     except KeyGone:
         if (
             kind == "Delete"

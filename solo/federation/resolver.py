@@ -77,6 +77,10 @@ class ResolveError(Exception):
         self.gone = gone
 
 
+# The fetch of a key's owner: the actor fetched and checked, and the write of its row.
+_KeyFetch = asyncio.Future[tuple[RemoteActor, asyncio.Future[RemoteActor]]]
+
+
 class Resolver:
     def __init__(
         self, instance: Instance, fetcher: Fetcher, *, key_cache_size: int = KEY_CACHE_SIZE
@@ -84,8 +88,9 @@ class Resolver:
         self.db: Database = instance.db
         self.settings = instance.settings
         self.fetcher = fetcher
+        # Signed on the signing thread: a burst of first contacts signs a key fetch each.
         self.auth: httpx.Auth = HTTPSignatureAuth(
-            urls.instance_key_id(instance.settings), instance.instance_keys
+            urls.instance_key_id(instance.settings), instance.instance_keys, off_loop=True
         )
         self._keys: OrderedDict[str, CachedKey] = OrderedDict()
         self._key_cache_size = key_cache_size
@@ -93,7 +98,7 @@ class Resolver:
         self._watched = False
         # keyId → the fetch of its owner under way: requests signed by a key not yet known
         # all wait for that one fetch (it goes on if they all go away; its limits bound it).
-        self._key_fetches: dict[str, asyncio.Future[RemoteActor]] = {}
+        self._key_fetches: dict[str, _KeyFetch] = {}
 
     async def fetch(
         self, url: str, *, auth: httpx.Auth | None = None, for_key: bool = False
@@ -104,18 +109,14 @@ class Resolver:
         return await self.fetcher.get_activity(url, auth=auth or self.auth, for_key=for_key)
 
     async def _store(self, document: dict[str, Any]) -> RemoteActor:
-        try:
-            actor = parse_actor(document)
-        except InvalidActor as error:
-            raise ResolveError(str(error)) from None
+        return await self._write(_parse(document))
+
+    async def _write(self, actor: RemoteActor) -> RemoteActor:
         await self._watch()
         # Batched with the other writes of the moment (group commit): a burst of first
         # contacts costs one commit, not one fsync per sender.
-        row_id = await self.db.write(functools.partial(actor_store.store_actor, actor=actor))
-        version = self.db.version("actors")
-        stored = await actor_store.get_actor_by_id(self.db, row_id)
-        assert stored is not None
-        self._remember(stored, version)
+        stored = await self.db.write(functools.partial(actor_store.store_actor, actor=actor))
+        self._remember(stored, self.db.version("actors"))
         return stored
 
     async def actor(self, ap_id: str, *, refresh: bool = False) -> RemoteActor:
@@ -154,6 +155,8 @@ class Resolver:
         if found is not None:
             self._keys.move_to_end(key_id)
             return found
+        if key_id in self._key_fetches:
+            return None  # being fetched (and stored): the caller shares that fetch
         await self._watch()
         version = self.db.version("actors")
         actor = await actor_store.get_actor_by_key_id(self.db, key_id)
@@ -187,24 +190,36 @@ class Resolver:
                 self._keys.popitem(last=False)
         return cached
 
-    async def actor_for_key(self, key_id: str) -> RemoteActor:
+    async def actor_for_key(self, key_id: str, *, stored: bool = True) -> RemoteActor:
         """Fetch the owner of `key_id` (fresh) and require that it names this very key.
 
-        One fetch at a time per key: callers asking while it runs share its outcome."""
+        One fetch at a time per key: callers asking while it runs, or while the actor found is
+        written, share its outcome. `stored=False` answers as soon as the actor is fetched and
+        checked, its row still being written (without its row id): for the inbox, whose write
+        of the activity comes after it, so in the same commit or a later one."""
         fetch = self._key_fetches.get(key_id)
         if fetch is None:
             fetch = asyncio.ensure_future(self._fetch_key_owner(key_id))
             self._key_fetches[key_id] = fetch
             fetch.add_done_callback(functools.partial(self._key_fetched, key_id))
-        return await asyncio.shield(fetch)
+        actor, write = await asyncio.shield(fetch)
+        return await asyncio.shield(write) if stored else actor
 
-    def _key_fetched(self, key_id: str, fetch: asyncio.Future[RemoteActor]) -> None:
+    def _key_fetched(self, key_id: str, fetch: _KeyFetch) -> None:
+        if fetch.cancelled() or fetch.exception() is not None:  # retrieved, even unawaited
+            self._fetch_over(key_id, fetch)
+        else:
+            # Until the row is written, a request with this key would find it nowhere.
+            fetch.result()[1].add_done_callback(functools.partial(self._fetch_over, key_id, fetch))
+
+    def _fetch_over(self, key_id: str, fetch: _KeyFetch, _: object = None) -> None:
         if self._key_fetches.get(key_id) is fetch:
             del self._key_fetches[key_id]
-        if not fetch.cancelled():
-            fetch.exception()  # retrieved, even when every caller went away
 
-    async def _fetch_key_owner(self, key_id: str) -> RemoteActor:
+    async def _fetch_key_owner(
+        self, key_id: str
+    ) -> tuple[RemoteActor, asyncio.Future[RemoteActor]]:
+        """The actor fetched and checked, and the write of its row under way."""
         url, _ = urldefrag(key_id)
         try:
             document = await self.fetch(url, for_key=True)
@@ -220,10 +235,16 @@ class Resolver:
                 temporary=error.temporary,
                 gone=isinstance(error, HTTPStatusError) and error.status == 410,
             ) from None
-        actor = await self._store(document)
+        actor = _parse(document)
+        await self._watch()
+        # The task's first step, which queues the write, runs before any caller of this fetch
+        # resumes (the loop runs callbacks in order): an inbox's write of the activity always
+        # comes after it.
+        write = asyncio.ensure_future(self._write(actor))
+        write.add_done_callback(_retrieve)
         if actor.key_id != key_id:
             raise ResolveError(f"{actor.ap_id} does not own the key {key_id}")
-        return actor
+        return actor, write
 
     async def webfinger(self, username: str, domain: str) -> RemoteActor:
         """`user@domain` → the actor, checked to name the same handle back."""
@@ -256,6 +277,19 @@ class Resolver:
                     return actor
             raise ResolveError(f"@{username}@{domain} points at {actor.handle}, not itself")
         return actor
+
+
+def _parse(document: dict[str, Any]) -> RemoteActor:
+    try:
+        return parse_actor(document)
+    except InvalidActor as error:
+        raise ResolveError(str(error)) from None
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark the outcome seen: a write no caller waited for fails only in its callers."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _self_link(jrd: dict[str, Any]) -> str | None:

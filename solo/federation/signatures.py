@@ -31,14 +31,14 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Generator
+from collections.abc import AsyncGenerator, Generator
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import TYPE_CHECKING, TypeAlias
 
 import httpx
 
-from solo.federation import cavage, rfc9421
+from solo.federation import cavage, rfc9421, signing
 from solo.federation.cavage import SignatureParams, cavage_signing_string, parse_signature_header
 from solo.federation.signature_checks import (
     CLOCK_SKEW,
@@ -104,6 +104,7 @@ __all__ = [
     "prepare",
     "rsa_sign",
     "sign_headers",
+    "sign_headers_off_loop",
     "verify",
 ]
 
@@ -175,7 +176,7 @@ def body_digest(body: bytes) -> str:
 
 def rsa_sign(private_key: rsa.RSAPrivateKey, text: bytes) -> bytes:
     """The RSA step of a draft-cavage rsa-sha256 signature (PKCS#1 v1.5 over SHA-256)."""
-    return private_key.sign(text, padding.PKCS1v15(), hashes.SHA256())
+    return signing.rsa_sha256(private_key, text)
 
 
 def sign_headers(
@@ -207,15 +208,43 @@ def sign_headers(
     return draft.finish(rsa_sign(private_key, draft.text))
 
 
+async def sign_headers_off_loop(
+    method: str,
+    url: str | httpx.URL,
+    headers: HeaderInput,
+    body: bytes,
+    *,
+    key_id: str,
+    private_key: rsa.RSAPrivateKey,
+) -> dict[str, str]:
+    """`sign_headers`, with the RSA signature computed on the signing thread (`signing`)."""
+    target = httpx.URL(url)
+    draft = draft_signature(
+        method,
+        target.netloc.decode("ascii"),
+        target.raw_path.decode("ascii"),
+        headers,
+        body,
+        key_id=key_id,
+    )
+    return draft.finish(await signing.sign(private_key, draft.text))
+
+
 class HTTPSignatureAuth(httpx.Auth):
-    """Signs every request of an httpx client as `key_id` (draft-cavage rsa-sha256)."""
+    """Signs every request of an httpx client as `key_id` (draft-cavage rsa-sha256).
+
+    `off_loop`: an async client signs on the signing thread (`solo.federation.signing`), which
+    spares the event loop the RSA work when many requests are signed at once (key fetches)."""
 
     requires_request_body = True  # the Digest needs the body before the request is sent
 
-    def __init__(self, key_id: str, private_key: rsa.RSAPrivateKey | KeyPair) -> None:
+    def __init__(
+        self, key_id: str, private_key: rsa.RSAPrivateKey | KeyPair, *, off_loop: bool = False
+    ) -> None:
         _check_key_id(key_id)
         self.key_id = key_id
         self._key = private_key
+        self.off_loop = off_loop
 
     @property
     def private_key(self) -> rsa.RSAPrivateKey:
@@ -236,6 +265,24 @@ class HTTPSignatureAuth(httpx.Auth):
                 private_key=self.private_key,
             )
         )
+        yield request
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        body = await request.aread()
+        # The raw pairs: reading an httpx.Headers as a mapping decodes it anew for each item.
+        headers = [
+            (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
+        ]
+        arguments = (request.method, request.url, headers, body)
+        if self.off_loop:
+            added = await sign_headers_off_loop(
+                *arguments, key_id=self.key_id, private_key=self.private_key
+            )
+        else:
+            added = sign_headers(*arguments, key_id=self.key_id, private_key=self.private_key)
+        request.headers.update(added)
         yield request
 
 

@@ -27,11 +27,14 @@ def request_target(request: Request) -> str:
     return (raw_path + (b"?" + query if query else b"")).decode("latin-1")
 
 
-async def key_owner(federation: Federation, prepared: PreparedSignature) -> RemoteActor:
+async def key_owner(
+    federation: Federation, prepared: PreparedSignature, *, stored: bool = True
+) -> RemoteActor:
     """The actor whose key verifies `prepared`: the cached key first, then one fresh fetch.
 
-    Raises SignatureError when the signature does not verify, Unauthorized when the key
-    cannot be had, KeyGone when the keyId answers 410."""
+    `stored=False`: a fetched actor may come back before its row is written, without its row
+    id (`Resolver.actor_for_key`). Raises SignatureError when the signature does not verify,
+    Unauthorized when the key cannot be had, KeyGone when the keyId answers 410."""
     cached = await federation.resolver.cached_key(prepared.key_id)
     if cached is not None:
         try:
@@ -40,7 +43,7 @@ async def key_owner(federation: Federation, prepared: PreparedSignature) -> Remo
         except SignatureError:
             pass  # the key may have rotated: fetch it again, once
     try:
-        actor = await federation.resolver.actor_for_key(prepared.key_id)
+        actor = await federation.resolver.actor_for_key(prepared.key_id, stored=stored)
     except ResolveError as error:
         if error.gone:
             raise KeyGone from None

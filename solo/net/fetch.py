@@ -42,6 +42,7 @@ from solo import __version__, json_input
 from solo.config import Settings
 from solo.errors import SoloError
 from solo.net.addresses import AddressRefused, PinnedTransport, check_url
+from solo.net.key_client import KeyClient
 from solo.net.key_slots import KeySlots, NoKeySlot
 
 AS_NAMESPACE: Final = "https://www.w3.org/ns/activitystreams"
@@ -51,9 +52,6 @@ ACCEPT_HTML: Final = "text/html"
 # A page's <head> is all a link preview reads: the rest of the body is left unread.
 HTML_HEAD: Final = 256 * 1024
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
-KEY_POOLS: Final = 8
-# Idle connections kept per key pool: the pool polls each of them at every request it serves.
-KEY_POOL_KEEPALIVE: Final = 4
 # Set while the user's own request is served (a page, an API call): its fetches take a pool of
 # their own, which deliveries, backfill and the cache cannot fill.
 _USER_ACTION: ContextVar[bool] = ContextVar("solo_user_action", default=False)
@@ -215,7 +213,7 @@ class Fetcher:
         self.limits = limits or Limits()
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
-        self._key_clients: list[httpx.AsyncClient] = []
+        self._key_fetch_client: httpx.AsyncClient | KeyClient | None = None
         self._user_client: httpx.AsyncClient | None = None
         self._tls: ssl.SSLContext | None = None  # see `tls`
         self._key_slots = KeySlots(
@@ -227,15 +225,20 @@ class Fetcher:
             raise RuntimeError("Fetcher is already open")
         limits = self.limits
         self._client = self._new_client(limits.connections)
-        # Pools of their own: key fetches never wait for (or hold) the others' connections,
-        # and neither do the user's own actions.
-        # Several pools for them, a host always to the same one (its connection reused): the
-        # pool looks over all its connections at every request, and a burst of first contacts
-        # keeps hundreds open. Each may hold them all; the key slots bound the total.
-        self._key_clients = [
-            self._new_client(limits.key_fetches, keepalive=KEY_POOL_KEEPALIVE)
-            for _ in range(KEY_POOLS)
-        ]
+        # Connections of their own: key fetches never wait for (or hold) the others'
+        # connections, and neither do the user's own actions. Key fetches go through a lean
+        # client of their own (see `key_client`; httpx only over a test's transport): the key
+        # slots bound them.
+        if self._transport is None:
+            self._key_fetch_client = KeyClient(
+                self.settings,
+                httpx.create_ssl_context(),
+                headers=self._headers(),
+                connect_timeout=limits.connect,
+                read_timeout=limits.read,
+            )
+        else:
+            self._key_fetch_client = self._new_client(limits.key_fetches)
         self._user_client = self._new_client(limits.user_connections)
 
     def tls(self) -> ssl.SSLContext:
@@ -256,11 +259,7 @@ class Fetcher:
             timeout=httpx.Timeout(
                 connect=limits.connect, read=limits.read, write=limits.write, pool=limits.connect
             ),
-            headers={
-                "User-Agent": f"Solo/{__version__} (+{self.settings.base_url})",
-                # Only what `_BodyReader` can decompress within the size cap.
-                "Accept-Encoding": "gzip",
-            },
+            headers=self._headers(),
             follow_redirects=False,
             # A proxy from the environment would carry requests past the pinned connection
             # layer (httpx ignores it beside a custom transport today; this keeps it so).
@@ -270,25 +269,32 @@ class Fetcher:
             cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         )
 
-    def refuse_blocked(self, url: str, asked: str | None = None) -> None:
+    def _headers(self) -> dict[str, str]:
+        return {
+            "User-Agent": f"Solo/{__version__} (+{self.settings.base_url})",
+            # Only what `_BodyReader` can decompress within the size cap.
+            "Accept-Encoding": "gzip",
+        }
+
+    def refuse_blocked(self, url: str | httpx.URL, asked: str | None = None) -> None:
         """Raise ForbiddenAddress when a domain block covers the host of `url` (a redirect
         target of `asked`)."""
         if self.blocked is None:
             return
         try:
-            host = httpx.URL(url).host
+            host = url.host if isinstance(url, httpx.URL) else httpx.URL(url).host
         except httpx.InvalidURL:
             return  # check_url refuses it with its own reason
         domain = self.blocked(host) if host else None
         if domain is not None:
             raise ForbiddenAddress(
                 f"{host} is on a blocked domain ({domain}); Solo does not fetch from it",
-                asked or url,
+                asked or str(url),
             )
 
     async def aclose(self) -> None:
-        key_clients, self._key_clients = self._key_clients, []
-        for key_client in key_clients:
+        if self._key_fetch_client is not None:
+            key_client, self._key_fetch_client = self._key_fetch_client, None
             await key_client.aclose()
         if self._user_client is not None:
             user_client, self._user_client = self._user_client, None
@@ -324,23 +330,18 @@ class Fetcher:
         if for_key:
             try:
                 async with self._key_slots.slot(url):
-                    return await self._get_activity(url, auth, self._key_client(url))
+                    return await self._get_activity(url, auth, self._key_client())
             except NoKeySlot as full:
                 raise FetchTimeout(str(full), url) from None
         return await self._get_activity(url, auth, None)
 
-    def _key_client(self, url: str) -> httpx.AsyncClient:
-        """The key fetches' pool for `url`'s host (and for what it redirects to)."""
-        if not self._key_clients:
+    def _key_client(self) -> httpx.AsyncClient | KeyClient:
+        if self._key_fetch_client is None:
             raise RuntimeError("Fetcher.open() was not awaited")
-        try:
-            host = httpx.URL(url).host
-        except httpx.InvalidURL:
-            host = ""  # refused with its reason before any connection
-        return self._key_clients[zlib.crc32(host.encode()) % len(self._key_clients)]
+        return self._key_fetch_client
 
     async def _get_activity(
-        self, url: str, auth: httpx.Auth | None, client: httpx.AsyncClient | None
+        self, url: str, auth: httpx.Auth | None, client: httpx.AsyncClient | KeyClient | None
     ) -> dict[str, Any]:
         document, served_from = await self._get_document(
             url, ACCEPT_ACTIVITY, is_activity_content_type, auth, client
@@ -439,7 +440,7 @@ class Fetcher:
         accept: str,
         type_ok: Callable[[str], bool],
         auth: httpx.Auth | None,
-        client: httpx.AsyncClient | None,
+        client: httpx.AsyncClient | KeyClient | None,
     ) -> tuple[dict[str, Any], str]:
         """GET a JSON object; return it with the URL that finally served it."""
         reply = await self._get(
@@ -461,7 +462,7 @@ class Fetcher:
         auth: httpx.Auth | None = None,
         head: int = 0,
         cap: int | None = None,
-        client: httpx.AsyncClient | None = None,
+        client: httpx.AsyncClient | KeyClient | None = None,
         federated: bool = False,
     ) -> Reply:
         """GET `url`, following redirects, and return the answer only if it is a 200 with a
@@ -501,7 +502,7 @@ class Fetcher:
         cut: bool,
         head: int = 0,
         cap: int | None = None,
-        client: httpx.AsyncClient | None = None,
+        client: httpx.AsyncClient | KeyClient | None = None,
         federated: bool = False,
     ) -> Reply:
         """One request with its redirects and body, under the total deadline; with `head`,
@@ -511,7 +512,7 @@ class Fetcher:
         federation allows only with the servers on its allowlist (each hop checked)."""
         pool = "key fetches'" if client is not None else "shared"
         deadline = self.limits.deadline
-        if client is not None and client in self._key_clients:
+        if client is not None and client is self._key_fetch_client:
             deadline = min(deadline, self.limits.key_deadline)
         if client is None and _USER_ACTION.get():
             client, pool = self._user_client, "user's"
@@ -519,8 +520,8 @@ class Fetcher:
         if client is None:
             raise RuntimeError("Fetcher.open() was not awaited")
         try:
-            self.refuse_blocked(url)
             target = self._check(url, federated)
+            self.refuse_blocked(target, url)  # the URL as parsed once, by `_check`
             async with asyncio.timeout(deadline):
                 for _hop in range(self.limits.max_redirects + 1):
                     request = client.build_request(method, target, headers=headers, content=content)
@@ -530,8 +531,8 @@ class Fetcher:
                         if follow and response.status_code in _REDIRECTS and location:
                             # Each hop is checked like the first URL, and signed anew by `auth`.
                             following = response.url.join(location)
-                            self.refuse_blocked(str(following), url)
                             target = self._check(following, federated)
+                            self.refuse_blocked(target, url)
                             continue
                         body = await self._read_body(response, url, cut=cut, head=head, cap=cap)
                         return Reply(

@@ -6,7 +6,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -94,7 +94,8 @@ _UPSERT = (
     f" VALUES ({', '.join('?' * (len(COLUMNS) + 3))}) ON CONFLICT (ap_id) DO UPDATE SET"
     f" {', '.join(f'{name} = excluded.{name}' for name in COLUMNS[1:])},"
     " fields_json = excluded.fields_json, raw = excluded.raw,"
-    " fetched_at = excluded.fetched_at, deleted_at = NULL RETURNING id"
+    " fetched_at = excluded.fetched_at, deleted_at = NULL"
+    " RETURNING id, followers_count, following_count, statuses_count, first_seen_at"
 )
 
 
@@ -122,13 +123,21 @@ async def upsert_actor(conn: aiosqlite.Connection, actor: RemoteActor) -> int:
     return int(found[0])
 
 
-def store_actor(conn: sqlite3.Connection, actor: RemoteActor) -> int:
-    """`upsert_actor` for `Database.write` (on the writer thread, batched with other writes)."""
+def store_actor(conn: sqlite3.Connection, actor: RemoteActor) -> RemoteActor:
+    """`upsert_actor` for `Database.write` (on the writer thread, batched with other writes);
+    returns the actor as stored, as `get_actor_by_id` would read it back."""
     free, upsert = _upsert_args(actor)
     conn.execute(_FREE_HANDLE, free)
-    row_id = int(conn.execute(_UPSERT, upsert).fetchone()[0])
+    row_id, followers, following, statuses, first_seen = conn.execute(_UPSERT, upsert).fetchone()
     domain_blocks.cover_actor_now(conn, row_id, actor.domain, actor.ap_id)
-    return row_id
+    return replace(
+        actor,
+        id=int(row_id),
+        followers_count=followers,
+        following_count=following,
+        statuses_count=statuses,
+        first_seen_at=first_seen,
+    )
 
 
 async def set_counts(

@@ -1,0 +1,360 @@
+"""The key fetches' own HTTP/1.1 client: the GETs of actor documents inside inbox requests.
+
+A viral post brings a thousand first contacts a second, each making Solo fetch a small JSON
+document from a new host. Through httpx and httpcore (anyio streams, a connection pool that
+looks over all its connections at every request) one such GET cost about ten times the CPU of
+this client, which speaks to asyncio's transports directly and parses answers with httptools
+(llhttp, already uvicorn's parser): the answer arrives in one or two reads, so a fetch is a
+connect, one write and one parse.
+
+It is a drop-in for the two calls `Fetcher._exchange` makes of an `httpx.AsyncClient`
+(`build_request`, then `send` with `stream=True`): requests and responses stay httpx's, its
+errors are httpx's, and every policy stays in `Fetcher`: URL and redirect checks, the total
+deadline, the body cap and decompression. Here, as in `PinnedTransport`: the host is resolved
+and every address checked (`addresses.resolve`), the socket goes to a checked address while TLS
+checks the certificate of the host name; connect (TLS included) and each read are bounded by
+the `Limits`. Idle connections are kept per host for reuse, a few per host and `MAX_IDLE` in
+all, each for `KEEPALIVE_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Mapping
+from typing import Final
+
+import httptools
+import httpx
+
+from solo.config import Settings
+from solo.net.addresses import MAX_CONNECT_ATTEMPTS, resolve
+
+KEEPALIVE_SECONDS: Final = 5.0
+# An answer's head (status line and headers) is a few hundred bytes; more is refused.
+MAX_HEAD: Final = 64 * 1024
+# Body bytes read but not yet taken by the reader: past this, the socket is not read.
+MAX_BUFFERED: Final = 256 * 1024
+IDLE_PER_HOST: Final = 4
+MAX_IDLE: Final = 64
+
+_Origin = tuple[str, str, int]  # scheme, host, port
+
+
+class _Connection(asyncio.Protocol):
+    """One TCP (or TLS) connection and the answer being read on it."""
+
+    def __init__(self, origin: _Origin) -> None:
+        self.origin = origin
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.expiry: asyncio.TimerHandle | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self.parser = httptools.HttpResponseParser(self)
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.chunks: list[bytes] = []
+        self.buffered = 0
+        self.head_size = 0
+        self.headers_done = False
+        self.complete = False
+        self.keep_alive = False
+        self.error: httpx.TransportError | None = None
+        self.received = False
+
+    def start(self, request: bytes) -> None:
+        """Send a request; its answer is read into this connection's fields."""
+        assert self.transport is not None
+        self._reset()
+        self.transport.write(request)
+
+    def close(self) -> None:
+        if self.expiry is not None:
+            self.expiry.cancel()
+            self.expiry = None
+        if self.transport is not None and not self.closed:
+            self.closed = True
+            self.transport.close()
+
+    @property
+    def reusable(self) -> bool:
+        return (
+            self.complete
+            and self.error is None
+            and not self.closed
+            and not self.chunks
+            and self.keep_alive
+        )
+
+    async def wait(self, read_timeout: float) -> None:
+        """Until something more arrives (or the connection ends); ReadTimeout after
+        `read_timeout` seconds of silence."""
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = loop.call_later(read_timeout, _time_out, waiter, read_timeout)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.received = True
+        if not self.headers_done:
+            self.head_size += len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as error:
+            self.error = httpx.RemoteProtocolError(f"malformed answer: {error}")
+            self.close()
+        if not self.headers_done and self.head_size > MAX_HEAD and self.error is None:
+            self.error = httpx.RemoteProtocolError(f"an answer's head over {MAX_HEAD} bytes")
+            self.close()
+        if self.buffered > MAX_BUFFERED and self.transport is not None and not self.closed:
+            self.transport.pause_reading()  # until the reader takes what it has
+        self._wake()
+
+    def take_chunks(self) -> list[bytes]:
+        chunks, self.chunks, self.buffered = self.chunks, [], 0
+        if self.transport is not None and not self.closed and not self.transport.is_reading():
+            self.transport.resume_reading()
+        return chunks
+
+    def eof_received(self) -> bool:
+        return False  # the transport closes; connection_lost ends the answer
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if not self.complete and self.error is None:
+            if self.headers_done and self._delimited_by_close():
+                self.complete = True
+            else:
+                self.error = httpx.RemoteProtocolError(
+                    "the server closed the connection before its answer was complete"
+                    + (f" ({exc})" if exc else "")
+                )
+        self._wake()
+
+    def _delimited_by_close(self) -> bool:
+        names = {name.lower() for name, _ in self.headers}
+        return b"content-length" not in names and b"transfer-encoding" not in names
+
+    # httptools callbacks
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        self.status = self.parser.get_status_code()
+        self.headers_done = True
+
+    def on_body(self, body: bytes) -> None:
+        self.chunks.append(body)
+        self.buffered += len(body)
+
+    def on_message_complete(self) -> None:
+        # Asked now: once the callback returns, the parser is ready for the next message.
+        self.keep_alive = self.parser.should_keep_alive()
+        self.complete = True
+
+
+def _time_out(waiter: asyncio.Future[None], seconds: float) -> None:
+    if not waiter.done():
+        waiter.set_exception(httpx.ReadTimeout(f"no data for {seconds:g} s"))
+
+
+class _Body(httpx.AsyncByteStream):
+    """The body as it arrives; closing it gives the connection back when it can serve again."""
+
+    def __init__(self, client: KeyClient, connection: _Connection) -> None:
+        self._client = client
+        self._connection = connection
+        self._done = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        connection = self._connection
+        while True:
+            if connection.chunks:
+                for chunk in connection.take_chunks():
+                    yield chunk
+            elif connection.error is not None:
+                raise connection.error
+            elif connection.complete:
+                return
+            else:
+                await connection.wait(self._client.read_timeout)
+
+    async def aclose(self) -> None:
+        if not self._done:
+            self._done = True
+            self._client.release(self._connection)
+
+
+class KeyClient:
+    """What `Fetcher` needs of an `httpx.AsyncClient` for key fetches; see the module."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        ssl_context: ssl.SSLContext,
+        *,
+        headers: Mapping[str, str],
+        connect_timeout: float,
+        read_timeout: float,
+    ) -> None:
+        self.settings = settings
+        self.ssl_context = ssl_context
+        self.headers = dict(headers)
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self._idle: OrderedDict[_Connection, None] = OrderedDict()  # oldest first
+        self._idle_by_origin: dict[_Origin, list[_Connection]] = {}
+
+    def build_request(
+        self, method: str, url: httpx.URL, *, headers: Mapping[str, str], content: bytes | None
+    ) -> httpx.Request:
+        return httpx.Request(method, url, headers={**self.headers, **headers}, content=content)
+
+    async def send(
+        self, request: httpx.Request, *, auth: httpx.Auth | None, stream: bool = True
+    ) -> httpx.Response:
+        """Send `request` (signed by `auth`) and return once the answer's head arrived; its
+        body streams (`stream` is always so) until the response is closed."""
+        if auth is not None:
+            flow = auth.async_auth_flow(request)
+            request = await flow.__anext__()
+            await flow.aclose()
+        url = request.url
+        origin = (url.scheme, url.raw_host.decode("ascii"), url.port or _DEFAULT_PORTS[url.scheme])
+        head = b"".join(
+            [
+                request.method.encode("ascii"),
+                b" ",
+                url.raw_path,
+                b" HTTP/1.1\r\n",
+                *(name + b": " + value + b"\r\n" for name, value in request.headers.raw),
+                b"\r\n",
+                request.content,
+            ]
+        )
+        connection = self._take_idle(origin)
+        if connection is not None:
+            try:
+                return await self._exchange(connection, request, head)
+            except (httpx.RemoteProtocolError, httpx.ReadError):
+                if connection.received:
+                    raise
+                # The server closed the idle connection as we sent: once more, on a new one.
+        return await self._exchange(await self._connect(origin), request, head)
+
+    async def _exchange(
+        self, connection: _Connection, request: httpx.Request, head: bytes
+    ) -> httpx.Response:
+        released = False
+        try:
+            connection.start(head)
+            while not connection.headers_done:
+                if connection.error is not None:
+                    raise connection.error
+                await connection.wait(self.read_timeout)
+            response = httpx.Response(
+                connection.status,
+                headers=connection.headers,
+                stream=_Body(self, connection),
+                request=request,
+            )
+            released = True
+            return response
+        finally:
+            if not released:
+                connection.close()
+
+    async def _connect(self, origin: _Origin) -> _Connection:
+        scheme, host, port = origin
+        try:
+            addresses = await resolve(host, port, self.settings)
+        except TimeoutError:
+            raise httpx.ConnectTimeout(f"resolving {host} took too long") from None
+        except OSError as error:
+            raise httpx.ConnectError(f"cannot resolve {host}: {error}") from None
+        loop = asyncio.get_running_loop()
+        tls = self.ssl_context if scheme == "https" else None
+        attempts = addresses[:MAX_CONNECT_ATTEMPTS]
+        for number, address in enumerate(attempts, 1):
+            try:
+                async with asyncio.timeout(self.connect_timeout):
+                    _, connection = await loop.create_connection(
+                        lambda: _Connection(origin),
+                        str(address),
+                        port,
+                        ssl=tls,
+                        server_hostname=host if tls is not None else None,
+                    )
+                return connection
+            except TimeoutError:
+                if number == len(attempts):
+                    raise httpx.ConnectTimeout(f"connecting to {host} took too long") from None
+            except (OSError, ssl.SSLError) as error:
+                if number == len(attempts):
+                    raise httpx.ConnectError(f"cannot connect to {host}: {error}") from None
+            # an unroutable IPv6 address is common; the next one may answer
+        raise AssertionError("resolve returns at least one address")
+
+    def _take_idle(self, origin: _Origin) -> _Connection | None:
+        idle = self._idle_by_origin.get(origin)
+        while idle:
+            connection = idle.pop()
+            del self._idle[connection]
+            if connection.expiry is not None:
+                connection.expiry.cancel()
+                connection.expiry = None
+            if not connection.closed:
+                return connection
+        return None
+
+    def release(self, connection: _Connection) -> None:
+        """Keep `connection` for the next request to its origin, or close it."""
+        idle = self._idle_by_origin.setdefault(connection.origin, [])
+        if not connection.reusable or len(idle) >= IDLE_PER_HOST:
+            connection.close()
+            if not idle:
+                del self._idle_by_origin[connection.origin]
+            return
+        idle.append(connection)
+        self._idle[connection] = None
+        connection.expiry = asyncio.get_running_loop().call_later(
+            KEEPALIVE_SECONDS, self._expire, connection
+        )
+        if len(self._idle) > MAX_IDLE:
+            self._expire(next(iter(self._idle)))
+
+    def _expire(self, connection: _Connection) -> None:
+        self._idle.pop(connection, None)
+        idle = self._idle_by_origin.get(connection.origin)
+        if idle is not None and connection in idle:
+            idle.remove(connection)
+            if not idle:
+                del self._idle_by_origin[connection.origin]
+        connection.expiry = None
+        connection.close()
+
+    async def aclose(self) -> None:
+        for connection in list(self._idle):
+            self._expire(connection)
+
+
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
