@@ -17,7 +17,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from solo.federation import signing
+from solo.federation.batch_signing import BatchSigner
 from solo.federation.signatures import HTTPSignatureAuth, prepare, sign_headers_off_loop, verify
 from solo.net.fetch import (
     BadContentType,
@@ -89,7 +89,8 @@ async def test_the_fetch_policy_holds(
 
 async def test_redirects_are_followed_and_each_hop_signed(fetcher: Fetcher, peer: Peer) -> None:
     private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    auth = HTTPSignatureAuth("https://solo.test/actor#main-key", private_key, off_loop=True)
+    signer = BatchSigner()
+    auth = HTTPSignatureAuth("https://solo.test/actor#main-key", private_key, sign=signer.sign)
     document = await key(fetcher, peer.url("/hops/2"), auth)
     assert document["id"] == peer.url("/hops/0")
     assert len(peer.seen) == 3
@@ -98,6 +99,7 @@ async def test_redirects_are_followed_and_each_hop_signed(fetcher: Fetcher, peer
         prepared = prepare("GET", target, request.headers.items(), b"", now=time.time())
         assert prepared.key_id == "https://solo.test/actor#main-key"
         verify(prepared, private_key.public_key())
+    await signer.aclose()
 
 
 async def test_a_connection_is_kept_for_the_next_key_of_its_host(
@@ -235,17 +237,25 @@ async def test_tls_checks_the_name_while_connecting_to_the_pinned_address(
     assert [r.headers["host"] for r in remote.seen] == [f"secure.test:{port}"]
 
 
-async def signatures_at_once(count: int) -> list[dict[str, str]]:
+async def signatures_at_once(count: int, threads: int) -> list[dict[str, str]]:
     private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     urls = [f"https://h{n}.test/users/u{n}" for n in range(count)]
+    signer = BatchSigner(threads)
     signed = await asyncio.gather(
         *(
             sign_headers_off_loop(
-                "GET", url, {}, b"", key_id="https://s.test/a#k", private_key=private_key
+                "GET",
+                url,
+                {},
+                b"",
+                key_id="https://s.test/a#k",
+                private_key=private_key,
+                sign=signer.sign,
             )
             for url in urls
         )
     )
+    await signer.aclose()
     for url, headers in zip(urls, signed, strict=True):
         target = httpx.URL(url)
         prepared = prepare("GET", target.raw_path.decode(), headers.items(), b"", now=time.time())
@@ -253,28 +263,26 @@ async def signatures_at_once(count: int) -> list[dict[str, str]]:
     return signed
 
 
-async def test_signatures_made_on_the_signing_thread_verify(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    assert len(await signatures_at_once(50)) == 50
-    # One core: the loop signs by itself, with the same result.
-    monkeypatch.setattr(signing, "_single_core", lambda: True)
-    assert len(await signatures_at_once(5)) == 5
+@pytest.mark.parametrize("threads", [1, 2])
+async def test_signatures_made_on_the_signing_threads_verify(threads: int) -> None:
+    assert len(await signatures_at_once(50, threads)) == 50
 
 
 async def test_a_signing_failure_reaches_its_caller_alone() -> None:
     private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    signer = BatchSigner()
 
     class Broken:
         def sign(self, *_: object) -> bytes:
             raise ValueError("no such key")
 
-    good: Callable[[], Awaitable[bytes]] = lambda: signing.sign(private_key, b"x")  # noqa: E731
+    good: Callable[[], Awaitable[bytes]] = lambda: signer.sign(private_key, b"x")  # noqa: E731
     results = await asyncio.gather(
         good(),
-        signing.sign(Broken(), b"x"),
+        signer.sign(Broken(), b"x"),  # type: ignore[arg-type]
         good(),
-        return_exceptions=True,  # type: ignore[arg-type]
+        return_exceptions=True,
     )
+    await signer.aclose()
     assert isinstance(results[0], bytes) and isinstance(results[2], bytes)
     assert isinstance(results[1], ValueError)

@@ -102,6 +102,7 @@ class Poster:
         *,
         limits: Limits | None = None,
         ssl_context: ssl.SSLContext | Callable[[], ssl.SSLContext] | None = None,
+        signer: BatchSigner | None = None,
     ) -> None:
         self.settings = settings
         self.limits = limits or Limits()
@@ -109,7 +110,8 @@ class Poster:
         self._idle: OrderedDict[_Key, list[_Connection]] = OrderedDict()
         self._idle_count = 0
         self._user_agent = f"Solo/{__version__} (+{settings.base_url})"
-        self._signer = BatchSigner()
+        self._owns_signer = signer is None  # a signer given is its giver's to close
+        self._signer = signer or BatchSigner()
         # A fan-out sends one body to every inbox: its digest is computed once. (Hashing a
         # few KB lets go of the GIL, and getting it back behind the signing thread costs more
         # than the hash.)
@@ -124,7 +126,8 @@ class Poster:
         return self._ssl
 
     async def aclose(self) -> None:
-        await self._signer.aclose()
+        if self._owns_signer:
+            await self._signer.aclose()
         idle = [connection for connections in self._idle.values() for connection in connections]
         self._idle.clear()
         self._idle_count = 0

@@ -30,6 +30,7 @@ import httpx
 from solo import urls
 from solo.activitystreams import ACTOR_TYPES, id_of, types_of
 from solo.db import Database
+from solo.federation.batch_signing import BatchSigner
 from solo.federation.remote_actors import InvalidActor, parse_actor, same_origin
 from solo.federation.signatures import HTTPSignatureAuth, PublicKeyInput
 from solo.instance import Instance
@@ -83,14 +84,21 @@ _KeyFetch = asyncio.Future[tuple[RemoteActor, asyncio.Future[RemoteActor]]]
 
 class Resolver:
     def __init__(
-        self, instance: Instance, fetcher: Fetcher, *, key_cache_size: int = KEY_CACHE_SIZE
+        self,
+        instance: Instance,
+        fetcher: Fetcher,
+        *,
+        key_cache_size: int = KEY_CACHE_SIZE,
+        signer: BatchSigner | None = None,
     ) -> None:
         self.db: Database = instance.db
         self.settings = instance.settings
         self.fetcher = fetcher
-        # Signed on the signing thread: a burst of first contacts signs a key fetch each.
+        # Signed on the signing threads: a burst of first contacts signs a key fetch each.
         self.auth: httpx.Auth = HTTPSignatureAuth(
-            urls.instance_key_id(instance.settings), instance.instance_keys, off_loop=True
+            urls.instance_key_id(instance.settings),
+            instance.instance_keys,
+            sign=None if signer is None else signer.sign,
         )
         self._keys: OrderedDict[str, CachedKey] = OrderedDict()
         self._key_cache_size = key_cache_size

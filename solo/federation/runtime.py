@@ -12,6 +12,7 @@ import httpx
 from solo import urls
 from solo.events import EventBus
 from solo.federation import backfill, cards, poll_tasks, verify_links
+from solo.federation.batch_signing import BatchSigner
 from solo.federation.context import Federation
 from solo.federation.delivery import Deliverer
 from solo.federation.ingress import BATCH_SIZE, Ingress
@@ -50,7 +51,9 @@ async def federation(
     fetcher = Fetcher(instance.settings, transport=transport, blocked=blocked.covers)
     await fetcher.open()
     settings = instance.settings
-    poster = Poster(settings, ssl_context=fetcher.tls) if transport is None else None
+    # One pair of signing threads for every signature made off the loop: deliveries and key fetches.
+    signer = BatchSigner()
+    poster = Poster(settings, ssl_context=fetcher.tls, signer=signer) if transport is None else None
     sender: Sender = poster if poster is not None else fetcher
     await hosts.watch_health(instance.db)
     events = EventBus()
@@ -60,7 +63,7 @@ async def federation(
     built = Federation(
         instance=instance,
         fetcher=fetcher,
-        resolver=Resolver(instance, fetcher),
+        resolver=Resolver(instance, fetcher, signer=signer),
         push=JobQueue(instance.db, "push"),
         ingress=JobQueue(instance.db, "ingress"),
         user_auth=HTTPSignatureAuth(urls.key_id(settings), instance.user_keys),
@@ -127,3 +130,4 @@ async def federation(
         if poster is not None:
             await poster.aclose()
         await fetcher.aclose()
+        await signer.aclose()

@@ -31,14 +31,14 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import TYPE_CHECKING, TypeAlias
 
 import httpx
 
-from solo.federation import cavage, rfc9421, signing
+from solo.federation import cavage, rfc9421
 from solo.federation.cavage import SignatureParams, cavage_signing_string, parse_signature_header
 from solo.federation.signature_checks import (
     CLOCK_SKEW,
@@ -114,6 +114,10 @@ PublicKeyInput: TypeAlias = "PublicKeyTypes | str | bytes"
 # --- Outgoing -----------------------------------------------------------------------------------
 
 
+# What does a signature's RSA step off the event loop: `BatchSigner.sign`.
+Signer: TypeAlias = "Callable[[rsa.RSAPrivateKey, bytes], Awaitable[bytes]]"
+
+
 def _check_key_id(key_id: str) -> None:
     if not key_id or '"' in key_id or "\\" in key_id:
         raise ValueError(f"cannot put key id {key_id!r} in a Signature header")
@@ -176,7 +180,7 @@ def body_digest(body: bytes) -> str:
 
 def rsa_sign(private_key: rsa.RSAPrivateKey, text: bytes) -> bytes:
     """The RSA step of a draft-cavage rsa-sha256 signature (PKCS#1 v1.5 over SHA-256)."""
-    return signing.rsa_sha256(private_key, text)
+    return private_key.sign(text, padding.PKCS1v15(), hashes.SHA256())
 
 
 def sign_headers(
@@ -216,8 +220,9 @@ async def sign_headers_off_loop(
     *,
     key_id: str,
     private_key: rsa.RSAPrivateKey,
+    sign: Signer,
 ) -> dict[str, str]:
-    """`sign_headers`, with the RSA signature computed on the signing thread (`signing`)."""
+    """`sign_headers`, with the RSA step done by `sign` (a `BatchSigner`'s, off the loop)."""
     target = httpx.URL(url)
     draft = draft_signature(
         method,
@@ -227,24 +232,24 @@ async def sign_headers_off_loop(
         body,
         key_id=key_id,
     )
-    return draft.finish(await signing.sign(private_key, draft.text))
+    return draft.finish(await sign(private_key, draft.text))
 
 
 class HTTPSignatureAuth(httpx.Auth):
     """Signs every request of an httpx client as `key_id` (draft-cavage rsa-sha256).
 
-    `off_loop`: an async client signs on the signing thread (`solo.federation.signing`), which
-    spares the event loop the RSA work when many requests are signed at once (key fetches)."""
+    `sign`: an async client has the RSA step done by it (`BatchSigner.sign`, on the signing
+    threads), which spares the event loop when many requests are signed at once (key fetches)."""
 
     requires_request_body = True  # the Digest needs the body before the request is sent
 
     def __init__(
-        self, key_id: str, private_key: rsa.RSAPrivateKey | KeyPair, *, off_loop: bool = False
+        self, key_id: str, private_key: rsa.RSAPrivateKey | KeyPair, *, sign: Signer | None = None
     ) -> None:
         _check_key_id(key_id)
         self.key_id = key_id
         self._key = private_key
-        self.off_loop = off_loop
+        self.sign = sign
 
     @property
     def private_key(self) -> rsa.RSAPrivateKey:
@@ -276,9 +281,9 @@ class HTTPSignatureAuth(httpx.Auth):
             (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
         ]
         arguments = (request.method, request.url, headers, body)
-        if self.off_loop:
+        if self.sign is not None:
             added = await sign_headers_off_loop(
-                *arguments, key_id=self.key_id, private_key=self.private_key
+                *arguments, key_id=self.key_id, private_key=self.private_key, sign=self.sign
             )
         else:
             added = sign_headers(*arguments, key_id=self.key_id, private_key=self.private_key)
