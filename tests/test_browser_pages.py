@@ -1,6 +1,8 @@
 """Every page of the web interface in Chromium, for the user and for a visitor: axe-core finds
 no accessibility violation (on a phone in light and on a desktop in dark), nothing is wider
-than the screen, and each page is screenshotted at 390×844 and 1280×800, light and dark.
+than the screen, and each page is screenshotted at 390×844 and 1280×800, light and dark; then
+every page again in German, French, Spanish and Japanese (a phone in light, a desktop in dark),
+where longer words and other scripts must fit the screen as well.
 
 The pages are the app's own GET routes that answer HTML (the walk of tests/test_headings.py),
 over a real `solo serve` with a post, a reply, a direct message, a list and a filter in it."""
@@ -15,6 +17,7 @@ from playwright.async_api import Browser, Page
 
 from solo.actions import filters, lists, statuses
 from solo.app import create_app
+from solo.catalogues import DEFAULT, LANGUAGES
 from solo.config import Settings
 from tests.browser_helpers import DESKTOP, PHONE, browser, browser_marks, log_in, screenshot
 from tests.processes import SoloProcess
@@ -124,3 +127,26 @@ async def test_every_page_passes_axe_and_fits_the_screen(
             problems,
         )
         assert not problems, "\n".join(problems)
+
+
+async def test_every_page_in_every_language_fits_the_screen(
+    tmp_path: Path, template_root: Path, browser: Browser
+) -> None:
+    async with SoloProcess("alice", tmp_path) as alice:
+        await alice.initialise(template_root)
+        params = await populate(alice.settings)
+        await alice.start()
+        paths = page_paths(alice.settings, params)
+        for lang in sorted(set(LANGUAGES) - {DEFAULT}):
+            context = await browser.new_context(locale=lang)
+            page = await log_in(context, alice)
+            for path in paths:
+                response = await page.goto(alice.base_url + path)
+                assert response is not None
+                if "text/html" not in (response.headers.get("content-type") or ""):
+                    continue
+                assert await page.get_attribute("html", "lang") == lang, path
+                name = f"{lang}-{slug(path)}"
+                await screenshot(page, name, "light", PHONE)
+                await screenshot(page, name, "dark", DESKTOP)
+            await context.close()
