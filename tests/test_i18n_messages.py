@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 from babel.messages.pofile import read_po
 from starlette.applications import Starlette
 
+import solo
 from solo import doctor
 from solo.catalogues import Message, translated, translations
 from solo.config import Settings
@@ -21,6 +23,7 @@ from solo.doctor_findings import Finding
 from solo.doctor_signed import _altered
 from solo.errors import BadRequest
 from solo.paths import locale_dir
+from solo.web.common import NOT_AN_ID
 from tests.push_service import Subscriber, b64url
 from tests.test_api_statuses import user_token
 from tests.test_login import csrf_from, login
@@ -213,3 +216,18 @@ async def test_a_confirmation_with_a_name_speaks_the_readers_language(
     )
     page = await client.get("/tags/bikes", headers={"Accept-Language": "ja"})
     assert "#bikes のフォローをやめました。" in page.text
+
+
+def test_every_kind_of_id_a_page_reads_has_its_refusal() -> None:
+    """`id_from(raw, "kind")` refuses a bad id with NOT_AN_ID["kind"]: a kind without its
+    sentence would answer 500 instead of 400."""
+    sources = Path(solo.__file__).parent
+    kinds = {
+        kind
+        for path in sources.rglob("*.py")
+        for kind in re.findall(
+            r'id_from\([^()]*(?:\([^()]*\))?[^()]*,\s*"([^"]+)"\)', path.read_text()
+        )
+    }
+    assert {"conversation", "app", "list"} <= kinds
+    assert kinds <= set(NOT_AN_ID), kinds - set(NOT_AN_ID)

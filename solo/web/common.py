@@ -140,6 +140,8 @@ NOT_AN_ID: Final = {
     "request": N_("That is not a request id."),
     "list": N_("That is not a list id."),
     "scheduled post": N_("That is not a scheduled post id."),
+    "conversation": N_("That is not a conversation id."),
+    "app": N_("That is not an app id."),
 }
 
 
