@@ -121,17 +121,20 @@ _DELIVERABLE = (
 
 # One row (inbox, host) per inbox of a follower's server that may get our activities, for an
 # INSERT … SELECT (a celebrity's 50,000 servers never come into Python): as `follower_inboxes`,
-# less what a domain block covers, whether it names the account or its inbox's host (checked
-# with SQL string functions only for an inbox off its account's host, a rare shared inbox).
-# Parameters: 'in', then a JSON array of inboxes to leave out (queued already).
+# less what a domain block covers, whether it names the account or its inbox's host. The
+# inbox's host is worked out with SQL string functions only for an inbox off its account's
+# host (a rare shared inbox), and after grouping: the grouped row's host is one whose account
+# no block covers. Parameters: 'in', then a JSON array of inboxes to leave out.
 FOLLOWER_SERVERS = (
+    "SELECT inbox, host FROM ("
     "SELECT inbox, MIN(host) AS host FROM ("
     f"SELECT {_INBOX} AS inbox, actors.domain AS host {_DELIVERABLE}"
-    f" AND actors.id NOT IN (SELECT actor_id FROM domain_blocked_actors)"
+    " AND actors.id NOT IN (SELECT actor_id FROM domain_blocked_actors)"
+    ") GROUP BY inbox"
     ") WHERE inbox NOT IN (SELECT value FROM json_each(?))"
-    " AND (substr(inbox, instr(inbox, '://') + 3, length(host) + 1) = host || '/'"
+    " AND (NOT EXISTS (SELECT 1 FROM domain_blocks)"
+    " OR substr(inbox, instr(inbox, '://') + 3, length(host) + 1) = host || '/'"
     f" OR NOT {domain_blocks.covered_sql(domain_blocks.url_host_sql('inbox'))})"
-    " GROUP BY inbox"
 )
 
 
