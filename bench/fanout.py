@@ -17,8 +17,8 @@ are from ready (Solo's first answered request) because start-up has its own benc
 The post is made the way posting makes it. solo/actions/statuses.py `post` needs a running
 Federation (fetcher, feeds, event bus, workers), which lives inside `solo serve`; so, before
 `solo serve` starts, the bench writes what `post` writes: the status row, then the Create and
-one push job per distinct inbox in one transaction with `enqueue_delivery` over
-`follower_inboxes` (its time and the memory it took are printed). Solo's push worker then
+one push job per distinct inbox in one transaction with `enqueue_delivery` to the followers
+(one INSERT … SELECT; its time and the Python memory it took are printed). Solo's push worker then
 delivers; the fleet verifies every signature and records when each server first got the post.
 
 Figures: ready → all delivered (against the target), server start and enqueue → all

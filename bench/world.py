@@ -26,9 +26,9 @@ from solo import urls
 from solo.activitystreams import AS_CONTEXT, PUBLIC, SECURITY_CONTEXT
 from solo.config import Settings
 from solo.db import Database
+from solo.federation.audience import FOLLOWERS
 from solo.federation.delivery import enqueue_delivery
 from solo.ids import IdGenerator
-from solo.store.follows import follower_inboxes
 
 HOSTS = 10_000
 FOLLOWERS_PER_HOST = 5
@@ -289,12 +289,11 @@ async def enqueue_post(settings: Settings, status_id: int) -> int:
     db = Database(settings.db_path)
     await db.open()
     try:
-        inboxes = await follower_inboxes(db)
         published = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         activity = create_note(settings, status_id, published)
         async with db.transaction() as conn:
             return await enqueue_delivery(
-                conn, activity, inboxes, object_ap_id=activity["object"]["id"]
+                conn, activity, FOLLOWERS, object_ap_id=activity["object"]["id"]
             )
     finally:
         await db.close()

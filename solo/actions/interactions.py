@@ -13,13 +13,12 @@ from solo import urls
 from solo.actions import ActionError
 from solo.actions.statuses import new_status_id
 from solo.federation import vocab
-from solo.federation.audience import Inbox, inbox_of
+from solo.federation.audience import FOLLOWERS, Inbox, inbox_of
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
 from solo.store import actors as actor_store
 from solo.store import interactions
 from solo.store import statuses as status_store
-from solo.store.follows import follower_inboxes
 from solo.store.statuses import NewStatus, Status
 
 BOOSTABLE = frozenset({"public", "unlisted"})
@@ -87,8 +86,8 @@ async def boost(federation: Federation, status_id: int) -> Status:
     existing = await status_store.get_local_boost(federation.db, status.id)
     if existing is not None:
         return existing
-    author, inboxes = await _author(federation, status)
-    inboxes = await follower_inboxes(federation.db) + inboxes
+    author, named = await _author(federation, status)
+    audience = FOLLOWERS.plus(named)
     settings = federation.settings
     now = time.time()
     async with federation.db.transaction() as conn:
@@ -109,7 +108,7 @@ async def boost(federation: Federation, status_id: int) -> Status:
             )
             await status_store.insert_status(conn, row)
             activity = vocab.announce(settings, announce_id, status.ap_id, author, now)
-            await enqueue_delivery(conn, activity, inboxes, object_ap_id=status.ap_id)
+            await enqueue_delivery(conn, activity, audience, object_ap_id=status.ap_id)
     federation.push.wake.set()
     found = await status_store.get_local_boost(federation.db, status.id)
     assert found is not None
@@ -124,8 +123,8 @@ async def unboost(federation: Federation, status_id: int) -> Status:
     boosted = await status_store.get_local_boost(federation.db, status.id)
     if boosted is None:
         return status
-    author, inboxes = await _author(federation, status)
-    inboxes = await follower_inboxes(federation.db) + inboxes
+    author, named = await _author(federation, status)
+    audience = FOLLOWERS.plus(named)
     settings = federation.settings
     undo_id = vocab.activity_id(settings, "Undo", federation.ids.next())
     async with federation.db.transaction() as conn:
@@ -137,7 +136,7 @@ async def unboost(federation: Federation, status_id: int) -> Status:
                 settings, boosted.ap_id, status.ap_id, author, boosted.published_at
             )
             activity = vocab.undo(settings, undo_id, original)
-            await enqueue_delivery(conn, activity, inboxes, object_ap_id=status.ap_id)
+            await enqueue_delivery(conn, activity, audience, object_ap_id=status.ap_id)
     federation.push.wake.set()
     federation.feeds.status_removed(boosted.id)
     return status

@@ -22,13 +22,14 @@ from solo.actions.follows import find_account
 from solo.actions.profile import update_person
 from solo.catalogues import Message
 from solo.federation import vocab
+from solo.federation.audience import FOLLOWERS, inbox_of
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
 from solo.federation.moves import also_known_as, move_document
 from solo.federation.resolver import ResolveError
 from solo.passwords import MAX_LENGTH, check_password_async
 from solo.store import account as account_store
-from solo.store import follows, moves
+from solo.store import moves
 from solo.store.account import Account, Alias
 from solo.store.actors import RemoteActor
 
@@ -63,11 +64,10 @@ async def _publish(federation: Federation, conn: aiosqlite.Connection) -> Accoun
     """Queue an Update(Person) with the account as it now is, for every follower's server."""
     account = await account_store.read_account(conn)
     update_id = vocab.activity_id(federation.settings, "Update", federation.ids.next())
-    inboxes = await follows.follower_inboxes(federation.db)
     await enqueue_delivery(
         conn,
         update_person(federation, account, update_id),
-        inboxes,
+        FOLLOWERS,
         object_ap_id=urls.actor(federation.settings),
     )
     return account
@@ -150,9 +150,9 @@ async def move_away(federation: Federation, target: str, password: str) -> Remot
     async with federation.db.transaction() as conn:
         await moves.set_moved(conn, actor.ap_id, actor.handle, at=time.time())
         await _publish(federation, conn)
-        inboxes = dict(await follows.follower_inboxes(federation.db))
-        inboxes.setdefault(actor.shared_inbox or actor.inbox, actor.domain)
-        await enqueue_delivery(conn, move_document(settings, move_id, actor.ap_id), inboxes.items())
+        # The new account is told too, whether or not it follows us.
+        audience = FOLLOWERS.plus([inbox_of(actor)])
+        await enqueue_delivery(conn, move_document(settings, move_id, actor.ap_id), audience)
     federation.push.wake.set()
     return actor
 

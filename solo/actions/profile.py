@@ -18,6 +18,7 @@ from solo.actions import follows as follow_actions
 from solo.actions import media as media_actions
 from solo.activitystreams import PUBLIC
 from solo.federation import verify_links, vocab
+from solo.federation.audience import FOLLOWERS
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
 from solo.media.storage import new_key
@@ -201,7 +202,6 @@ async def update_profile(
         before.header_url,
     ):
         return before
-    inboxes = await follows.follower_inboxes(federation.db)
     update_id = vocab.activity_id(federation.settings, "Update", federation.ids.next())
     async with federation.db.transaction() as conn:
         await account_store.update_profile(
@@ -217,7 +217,7 @@ async def update_profile(
         account = await account_store.read_account(conn)
         activity = update_person(federation, account, update_id)
         await enqueue_delivery(
-            conn, activity, inboxes, object_ap_id=urls.actor(federation.settings)
+            conn, activity, FOLLOWERS, object_ap_id=urls.actor(federation.settings)
         )
     federation.push.wake.set()
     replaced = [

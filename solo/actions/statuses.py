@@ -24,7 +24,7 @@ from solo.actions import media as media_actions
 from solo.actions import polls as poll_actions
 from solo.actions.polls import PollDraft
 from solo.federation import cards, poll_tasks, vocab
-from solo.federation.audience import audience_inboxes
+from solo.federation.audience import post_audience
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
 from solo.federation.resolver import ResolveError
@@ -180,7 +180,7 @@ async def post(
     chosen = cast(Visibility, visibility)
     parent = None if in_reply_to is None else await _parent(federation, in_reply_to)
     content_html, tags = await _render(federation, text)
-    inboxes = await audience_inboxes(federation, chosen, vocab.mentioned(tags), parent)
+    audience = await post_audience(federation, chosen, vocab.mentioned(tags), parent)
     extras = vocab.Extras(
         tag=tuple(tags),
         attachment=tuple(media_actions.document(federation, item) for item in attachments),
@@ -219,7 +219,7 @@ async def post(
         if draft is not None:
             await poll_store.save(conn, status_id, draft.state(now), refreshed_at=None)
         create = vocab.with_context(vocab.create(settings, _as_status(new), extras))
-        await enqueue_delivery(conn, create, inboxes, object_ap_id=ap_id)
+        await enqueue_delivery(conn, create, audience, object_ap_id=ap_id)
         if also is not None:
             await also(conn, status_id)
     federation.push.wake.set()
@@ -317,7 +317,7 @@ async def edit(
     )
     mentions = dict.fromkeys([*vocab.mentioned(old.tag), *vocab.mentioned(tags)])
     parent = await _stored_parent(federation, status)
-    inboxes = await audience_inboxes(federation, status.visibility, mentions, parent)
+    audience = await post_audience(federation, status.visibility, mentions, parent)
     settings = federation.settings
     edited = dataclasses.replace(
         status,
@@ -345,7 +345,7 @@ async def edit(
             raw=extras.to_json(),
         )
         activity = vocab.update(settings, edited, update_id, extras, poll=poll)
-        await enqueue_delivery(conn, activity, inboxes, object_ap_id=status.ap_id)
+        await enqueue_delivery(conn, activity, audience, object_ap_id=status.ap_id)
     federation.push.wake.set()
     federation.feeds.status_edited(status.id)
     cards.start(federation, status.id)
@@ -383,7 +383,7 @@ async def delete(federation: Federation, status_id: int) -> None:
     status = await _own_post(federation, status_id)
     extras = await _stored_extras(federation, status)
     parent = await _stored_parent(federation, status)
-    inboxes = await audience_inboxes(
+    audience = await post_audience(
         federation, status.visibility, vocab.mentioned(extras.tag), parent
     )
     boosts = await status_store.boost_ids(federation.db, status.id)
@@ -391,7 +391,7 @@ async def delete(federation: Federation, status_id: int) -> None:
     async with federation.db.transaction() as conn:
         await status_store.tombstone(conn, status.ap_id)
         activity = vocab.delete(settings, status, extras)
-        await enqueue_delivery(conn, activity, inboxes, object_ap_id=status.ap_id)
+        await enqueue_delivery(conn, activity, audience, object_ap_id=status.ap_id)
     federation.push.wake.set()
     for removed in (status.id, *boosts):
         federation.feeds.status_removed(removed)

@@ -23,11 +23,12 @@ from urllib.parse import urlsplit
 import aiosqlite
 
 from solo import urls
+from solo.federation.audience import Audience, Inbox
 from solo.federation.context import Federation
 from solo.federation.poster import Sender
 from solo.federation.remote_actors import authority
 from solo.federation.signatures import HTTPSignatureAuth
-from solo.jobs import Job, enqueue
+from solo.jobs import Job, enqueue, enqueue_select
 from solo.net.fetch import (
     BadDocument,
     FetchError,
@@ -35,6 +36,7 @@ from solo.net.fetch import (
     Reply,
 )
 from solo.store import domain_blocks, hosts
+from solo.store.follows import FOLLOWER_SERVERS
 
 RETRIED_4XX = frozenset({401, 408, 429})
 BODY_CACHE_SIZE = 64
@@ -61,27 +63,35 @@ async def record_activity(
 async def enqueue_delivery(
     conn: aiosqlite.Connection,
     activity: dict[str, Any],
-    inboxes: Iterable[tuple[str, str]],
+    to: Audience | Iterable[Inbox],
     *,
     object_ap_id: str | None = None,
 ) -> int:
-    """Record `activity` and one push job per distinct inbox, in the caller's transaction."""
+    """Record `activity` and one push job per distinct inbox of `to` (an `Audience`, or
+    inboxes), in the caller's transaction; returns how many jobs."""
     ref = await record_activity(conn, activity, object_ap_id)
-    return await enqueue_recorded(conn, ref, inboxes)
+    return await enqueue_recorded(conn, ref, to)
 
 
 async def enqueue_recorded(
     conn: aiosqlite.Connection,
     ref: int,
-    inboxes: Iterable[tuple[str, str]],
+    to: Audience | Iterable[Inbox],
     *,
     as_instance: bool = False,
 ) -> int:
-    """One push job per distinct inbox for the recorded activity `ref`; signed as the instance
-    actor with `as_instance`. Returns how many."""
-    unique = dict(inboxes)  # inbox → host; a server's shared inbox appears once
+    """One push job per distinct inbox of `to` for the recorded activity `ref`; signed as the
+    instance actor with `as_instance`. Returns how many.
+
+    The inboxes named come first (a mentioned account's server is not served after 50,000
+    others); then, for an audience with followers, one INSERT … SELECT writes a job for each
+    other inbox of our followers' servers, without their rows ever coming into Python.
+    """
+    audience = to if isinstance(to, Audience) else Audience(named=tuple(to))
+    unique = dict(audience.named)  # inbox → host; a server's shared inbox appears once
     extra = {"signer": INSTANCE_SIGNER} if as_instance else {}
     # Nothing is ever queued for a blocked domain, whether named by the account or the inbox.
+    named = list(unique)
     blocked = await domain_blocks.blocked_hosts(
         conn, [*unique.values(), *(_host_of(inbox) for inbox in unique)]
     )
@@ -91,12 +101,22 @@ async def enqueue_recorded(
             for inbox, host in unique.items()
             if host not in blocked and _host_of(inbox) not in blocked
         }
-    return await enqueue(
+    queued = await enqueue(
         conn,
         "push",
         (({"inbox": inbox, **extra}, host) for inbox, host in unique.items()),
         ref=ref,
     )
+    if audience.followers:
+        # Followers sharing a named inbox are served by its job, or refused with it.
+        queued += await enqueue_select(
+            conn,
+            "push",
+            f"SELECT json_set(?, '$.inbox', inbox) AS payload, host FROM ({FOLLOWER_SERVERS})",
+            (json.dumps(extra), "in", json.dumps(named)),
+            ref=ref,
+        )
+    return queued
 
 
 def _host_of(url: str) -> str:

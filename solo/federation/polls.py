@@ -23,7 +23,7 @@ import aiosqlite
 from solo import urls
 from solo.activitystreams import AS_CONTEXT, id_of, text_of
 from solo.federation import vocab
-from solo.federation.audience import Inbox, audience_inboxes, inbox_of
+from solo.federation.audience import Audience, inbox_of, post_audience
 from solo.federation.context import Federation
 from solo.federation.delivery import enqueue_delivery
 from solo.federation.handlers import Ignored
@@ -222,19 +222,19 @@ def vote_create(
 # --- Our poll's counts to its audience ----------------------------------------------------
 
 
-async def _audience(federation: Federation, status: Status, extras: vocab.Extras) -> list[Inbox]:
+async def _audience(federation: Federation, status: Status, extras: vocab.Extras) -> Audience:
     """Who had the poll (its post's audience, as for its Create), and whoever voted."""
     parent = (
         None
         if status.in_reply_to_id is None
         else await status_store.get_status(federation.db, status.in_reply_to_id)
     )
-    inboxes = await audience_inboxes(
+    audience = await post_audience(
         federation, status.visibility, vocab.mentioned(extras.tag), parent
     )
     voter_ids = await poll_store.voter_ids(federation.db, status.id)
     voters = await actor_store.actors_by_ids(federation.db, voter_ids)
-    return inboxes + [inbox_of(actor) for actor in voters.values()]
+    return audience.plus(inbox_of(actor) for actor in voters.values())
 
 
 async def send_update(federation: Federation, status_id: int) -> bool:
@@ -250,11 +250,11 @@ async def send_update(federation: Federation, status_id: int) -> bool:
     extras = vocab.stored_extras(await status_store.get_raw(db, status_id))
     if extras.question is None:
         return False
-    inboxes = await _audience(federation, status, extras)
+    audience = await _audience(federation, status, extras)
     update_id = f"{status.ap_id}#updates/{federation.ids.next()}"
     activity = vocab.update(federation.settings, status, update_id, extras, poll=poll)
     async with db.transaction() as conn:
-        await enqueue_delivery(conn, activity, inboxes, object_ap_id=status.ap_id)
+        await enqueue_delivery(conn, activity, audience, object_ap_id=status.ap_id)
     federation.push.wake.set()
     return True
 

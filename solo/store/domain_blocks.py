@@ -174,6 +174,30 @@ async def blocked_hosts(conn: aiosqlite.Connection, hosts: Iterable[str]) -> set
     return {host for host in wanted if covering(host, blocked)} if blocked else set()
 
 
+def url_host_sql(url: str) -> str:
+    """SQL for the lowercase host, without its port, of the http(s) URL in the SQL expression
+    `url` (one `authority()` accepted: no user info), for statements that must not bring their
+    rows into Python (a fan-out's inboxes)."""
+    rest = f"substr({url}, instr({url}, '://') + 3)"
+    # The authority ends at the first '/', '?' or '#'.
+    ends = f"instr(replace(replace({rest}, '?', '/'), '#', '/') || '/', '/')"
+    authority = f"lower(substr({rest}, 1, {ends} - 1))"
+    # An IP literal's colons cut it short, which is harmless: no block names an address.
+    return (
+        f"(CASE WHEN instr({authority}, ':') THEN substr({authority}, 1, instr({authority}, ':')"
+        f" - 1) ELSE {authority} END)"
+    )
+
+
+def covered_sql(host: str) -> str:
+    """SQL true when a block covers the host (lowercase, no port) in the SQL expression
+    `host`: `covering` in a statement."""
+    return (
+        f"EXISTS (SELECT 1 FROM domain_blocks WHERE domain = {host}"
+        f" OR substr({host}, -length(domain) - 1) = '.' || domain)"
+    )
+
+
 async def page(db: Database, window: Window) -> list[DomainBlock]:
     """Blocks by id (the cursor), in the window's order."""
     where, args, order = window.sql("id")
