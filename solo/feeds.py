@@ -258,7 +258,10 @@ class Feeds:
         """Put a newly stored status in every timeline whose rule it meets; returns their names.
 
         Inside a write batch, done once the batch commits (and nothing is returned)."""
-        if self.db.after_commit(("status_added", status_id), lambda: self._added(status_id)):
+        async def later() -> None:
+            await self._added(status_id)
+
+        if self.db.after_commit(("status_added", status_id), later):
             return []
         return await self._added(status_id)
 
