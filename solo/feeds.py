@@ -258,6 +258,7 @@ class Feeds:
         """Put a newly stored status in every timeline whose rule it meets; returns their names.
 
         Inside a write batch, done once the batch commits (and nothing is returned)."""
+
         async def later() -> None:
             await self._added(status_id)
 
