@@ -1,11 +1,13 @@
 """Inbox traffic, so that accepting incoming activities goes before applying them.
 
-Both share the one event loop. While POSTs keep arriving, every moment the ingress worker spends
-applying is a moment the inbox cannot spend verifying and storing, and a sender waits; the
-work the worker does can just as well wait a few seconds, since each job is durable from its
-202. So while the inbox is busy, the worker applies in small batches and then stands aside
-for several times as long as it worked (`pause_after`): it still gets `BUSY_SHARE` of the
-loop, so a backlog never stops moving, and all of it again as soon as the inbox is quiet.
+Both share the one event loop. Under a flood of POSTs, every moment the ingress worker spends
+applying is a moment the inbox cannot spend verifying and storing, and senders wait; the work
+the worker does can just as well wait a few seconds, since each job is durable from its 202.
+So while POSTs are arriving the worker applies in small transactions (the inbox's writes wait
+for each commit), and while many are waiting at once (`CROWD`: the loop cannot keep up) it
+also stands aside between them, several times as long as it worked (`pause_after`). It keeps
+`CROWDED_SHARE` of the loop, so a backlog never stops moving, and all of it again as soon as
+the crowd thins: at a steady few hundred a second it applies them as they come.
 """
 
 from __future__ import annotations
@@ -14,9 +16,8 @@ import time
 
 from solo.federation.per_federation import PerFederation
 
-# The worker's share of the loop while the inbox is busy: at a paced 500 Likes a second it
-# still applies them as fast as they come; under a flood the inbox gets the rest.
-BUSY_SHARE = 0.25
+CROWD = 16  # POSTs being accepted at once from which the loop counts as saturated
+CROWDED_SHARE = 0.1  # the worker's share of the loop meanwhile
 QUIET_AFTER = 0.02  # seconds without a new POST before the inbox counts as quiet
 LONGEST_PAUSE = 0.25  # seconds: the worker looks again at least this often
 
@@ -38,14 +39,15 @@ class InboxTraffic:
         self.in_flight -= 1
 
     def busy(self) -> bool:
+        """Whether POSTs are arriving (the worker's transactions should be short)."""
         return self.in_flight > 0 or time.monotonic() - self.last < QUIET_AFTER
 
     def pause_after(self, worked: float) -> float:
-        """Seconds the worker stands aside after `worked` seconds of applying: none when the
-        inbox is quiet, else enough to leave the inbox `1 - BUSY_SHARE` of the time."""
-        if not self.busy():
+        """Seconds the worker stands aside after `worked` seconds of applying: none unless
+        the inbox is crowded, else enough to leave it `1 - CROWDED_SHARE` of the loop."""
+        if self.in_flight < CROWD:
             return 0.0
-        return min(worked * (1 - BUSY_SHARE) / BUSY_SHARE, LONGEST_PAUSE)
+        return min(worked * (1 - CROWDED_SHARE) / CROWDED_SHARE, LONGEST_PAUSE)
 
 
 traffic_of = PerFederation(InboxTraffic)
