@@ -255,7 +255,18 @@ class Feeds:
         self.unread = await notification_store.count_unread(self.db)
 
     async def status_added(self, status_id: int) -> list[str]:
-        """Put a newly stored status in every timeline whose rule it meets; returns their names."""
+        """Put a newly stored status in every timeline whose rule it meets; returns their names.
+
+        Inside a write batch, done once the batch commits (and nothing is returned)."""
+
+        async def later() -> None:
+            await self._added(status_id)
+
+        if self.db.after_commit(("status_added", status_id), later):
+            return []
+        return await self._added(status_id)
+
+    async def _added(self, status_id: int) -> list[str]:
         entered = []
         for name, rule in RULES.items():
             row = await self.db.fetchone(

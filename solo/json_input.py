@@ -64,10 +64,23 @@ def problem(value: Any, max_depth: int = MAX_DEPTH) -> str | None:
     return None
 
 
+# One decoder for every call: `json.loads` with `parse_constant` builds a new one each time.
+_DECODER = json.JSONDecoder(parse_constant=_not_a_number)
+
+
+def _loads(data: bytes | str) -> Any:
+    """As `json.loads(data, parse_constant=_not_a_number)`."""
+    if isinstance(data, bytes):
+        return _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
+    if data.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", data, 0)
+    return _DECODER.decode(data)
+
+
 def parse(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     """The value of a JSON text from outside; `BadJSON` says why it is refused."""
     try:
-        value = json.loads(data, parse_constant=_not_a_number)
+        value = _loads(data)
     except RecursionError:
         raise BadJSON(f"is nested deeper than {max_depth} levels") from None
     except UnicodeDecodeError:

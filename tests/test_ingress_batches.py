@@ -1,5 +1,6 @@
-"""The ingress worker applies Likes and Undos many to a transaction (`Database.batch`): each job
-in its own savepoint, marked done in the same transaction, the feeds told after the commit."""
+"""The ingress worker applies Likes, Undos and boosts of our posts many to a transaction
+(`Database.batch`): each job in its own savepoint, marked done in the same transaction, the
+feeds told after the commit."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from solo import jobs, urls
 from solo.config import Settings
 from solo.db import Database
+from solo.federation.ingress import batchable
 from solo.ids import IdGenerator
 from solo.store import statuses
 from solo.store.actors import RemoteActor, upsert_actor
@@ -97,8 +99,9 @@ async def test_other_tasks_write_after_the_batch_not_inside_it(db: Database) -> 
     assert await numbers(db) == [9]
 
 
-def seed(settings: Settings, port: int) -> None:
-    """LIKES remote actors, one local post, and a queued Like job from each actor."""
+def seed(settings: Settings, port: int, kind: str = "Like") -> None:
+    """LIKES remote actors, one local post, and a queued `kind` job (a Like or an Announce of
+    the post) from each actor."""
 
     async def seeded() -> None:
         db = Database(settings.db_path)
@@ -131,10 +134,11 @@ def seed(settings: Settings, port: int) -> None:
                     {
                         "activity": {
                             "@context": "https://www.w3.org/ns/activitystreams",
-                            "id": f"{actor}#likes/1",
-                            "type": "Like",
+                            "id": f"{actor}/{kind.lower()}s/1",
+                            "type": kind,
                             "actor": actor,
                             "object": note,
+                            "to": ["https://www.w3.org/ns/activitystreams#Public"],
                         },
                         "actor": actor,
                     }
@@ -159,7 +163,13 @@ def snapshot(db_path: Path) -> tuple[set[str], set[str], dict[str, int]]:
             )
         }
         applied = [row[0] for row in conn.execute("SELECT ap_id FROM interactions")]
-        assert len(applied) == len(set(applied)), "a Like applied twice"
+        assert len(applied) == len(set(applied)), "a Like or boost applied twice"
+        boosts = conn.execute(
+            "SELECT COUNT(*) FROM statuses WHERE reblog_of_id IS NOT NULL"
+        ).fetchone()[0]
+        kinds = {row[0] for row in conn.execute("SELECT DISTINCT kind FROM interactions")}
+        if kinds == {"announce"}:
+            assert boosts == len(applied), "a boost without its status row, or twice"
         by_state = dict(
             conn.execute(
                 "SELECT state, COUNT(*) FROM jobs WHERE queue = 'ingress' GROUP BY state"
@@ -170,12 +180,13 @@ def snapshot(db_path: Path) -> tuple[set[str], set[str], dict[str, int]]:
     return done, set(applied), by_state
 
 
+@pytest.mark.parametrize("kind", ["Like", "Announce"])
 async def test_a_crash_mid_batch_leaves_each_job_applied_and_done_or_not_applied_and_queued(
-    tmp_path: Path, template_root: Path
+    tmp_path: Path, template_root: Path, kind: str
 ) -> None:
     async with SoloProcess("alice", tmp_path) as alice:
         await alice.initialise(template_root)
-        await asyncio.to_thread(seed, alice.settings, alice.port)
+        await asyncio.to_thread(seed, alice.settings, alice.port, kind)
         await alice.start()
 
         async def some_done() -> bool:
@@ -199,3 +210,22 @@ async def test_a_crash_mid_batch_leaves_each_job_applied_and_done_or_not_applied
         done, applied, _ = snapshot(alice.settings.db_path)
         assert len(applied) == LIKES
         assert done == applied
+
+
+def test_boosts_of_our_posts_are_batched_and_other_boosts_are_not() -> None:
+    here = "https://solo.example"
+
+    def job(kind: str, obj: object) -> jobs.Job:
+        activity = {"type": kind, "actor": "https://a.example/u", "object": obj}
+        return jobs.Job(1, "ingress", {"activity": activity}, None, 0, 0.0)
+
+    ours = f"{here}/users/me/statuses/1"
+    assert batchable(job("Like", "https://b.example/n"), here)
+    assert batchable(job("Announce", ours), here)
+    assert batchable(job("Announce", {"id": ours, "type": "Note"}), here)
+    assert batchable(job("Announce", [ours]), here)
+    # Anything else may have to be fetched from its origin: applied alone, off the batch.
+    assert not batchable(job("Announce", "https://b.example/n"), here)
+    assert not batchable(job("Announce", "https://solo.example.evil/n"), here)
+    assert not batchable(job("Announce", None), here)
+    assert not batchable(job("Create", ours), here)

@@ -81,6 +81,12 @@ async def test_private_announce_and_unrelated_boosts_are_ignored(
         followers_only = await local_post(alice, visibility="private")
         boost = activity("Announce", sender, followers_only.ap_id, to=[PUBLIC])
         assert (await deliver(alice, sender, boost)).ignored
+        # Followed, boosting an id of ours that is no post here: nothing is fetched from
+        # ourselves (so boosts of our posts are applied in batches, off the network).
+        await follow_directly(alice, bob.actor)
+        invented = activity("Announce", sender, ours.ap_id + "0", to=[PUBLIC])
+        outcome = await deliver(alice, sender, invented)
+        assert outcome.ignored and "is not a post here" in (outcome.error or "")
         assert await notifications_of(alice) == []
 
 

@@ -58,6 +58,7 @@ _PARAM = re.compile(
     r"[ \t]*([A-Za-z][A-Za-z0-9_-]*)[ \t]*=[ \t]*"
     r'(?:"([^"\\]*(?:\\.[^"\\]*)*)"|([^\s,"]+))[ \t]*'
 )
+_ESCAPE = re.compile(r"\\(.)")
 
 
 def parse_signature_header(value: str) -> SignatureParams:
@@ -71,7 +72,10 @@ def parse_signature_header(value: str) -> SignatureParams:
         name, quoted, token = match.groups()
         if name in found:
             raise MalformedSignature(f"Signature header has {name} twice")
-        found[name] = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else token
+        if quoted is None:
+            found[name] = token
+        else:
+            found[name] = _ESCAPE.sub(r"\1", quoted) if "\\" in quoted else quoted
         pos = match.end()
         if pos == len(value):
             break

@@ -37,6 +37,7 @@ from solo.federation.context import Federation, federation_of
 from solo.federation.remote_actors import authority, same_origin
 from solo.federation.signatures import prepare
 from solo.federation.signers import KeyGone, key_owner, request_target
+from solo.federation.traffic import traffic_of
 from solo.store import actors as actor_store
 from solo.store import hosts, refusals
 from solo.store import relays as relay_store
@@ -188,12 +189,17 @@ async def _relayed(
 
 async def receive(request: Request) -> Response:
     federation = federation_of(request)
-    body = await request.body()
+    traffic = traffic_of(federation)
+    traffic.arrived()  # the ingress worker stands aside meanwhile (solo.federation.traffic)
     try:
-        return await _receive(request, federation, body)
-    except RequestError as error:
-        await _record_refusal(federation, request, body, error)
-        raise
+        body = await request.body()
+        try:
+            return await _receive(request, federation, body)
+        except RequestError as error:
+            await _record_refusal(federation, request, body, error)
+            raise
+    finally:
+        traffic.answered()
 
 
 async def _record_refusal(

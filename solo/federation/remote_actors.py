@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,11 +27,30 @@ class InvalidActor(ValueError):
     """The document is not an actor Solo can talk to; the message says why."""
 
 
+# What most URLs look like: a lowercase scheme and host, maybe a port, then the path. Such a URL
+# needs none of urlsplit's work (unsafe characters, userinfo, IPv6 brackets, case) to yield the
+# same answer; anything else takes the full path.
+_PLAIN_ORIGIN = re.compile(r"(https?)://([a-z0-9.-]+)(?::([0-9]{1,5}))?(?=[/?#]|\Z)")
+
+
+def authority(url: str) -> str | None:
+    """host[:port], lowercased, of an http(s) URL; None for anything else."""
+    match = _PLAIN_ORIGIN.match(url)
+    if match is None or not url.isascii() or not url.isprintable():
+        return _authority(url)
+    scheme, host, port = match.groups()
+    if port is None:
+        return host
+    number = int(port)
+    if number > 65535:
+        return None  # as urlsplit: not a port
+    return host if number == (443 if scheme == "https" else 80) else f"{host}:{number}"
+
+
 # The inbox asks this of the same few URLs (keyId, actor, activity id) several times a request;
 # the answer depends on the string alone.
 @functools.lru_cache(maxsize=4096)
-def authority(url: str) -> str | None:
-    """host[:port], lowercased, of an http(s) URL; None for anything else."""
+def _authority(url: str) -> str | None:
     try:
         parts = urlsplit(url)
         port = parts.port

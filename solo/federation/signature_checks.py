@@ -62,7 +62,11 @@ def header_fields(headers: HeaderInput) -> dict[str, list[str]]:
 def joined(fields: Mapping[str, Sequence[str]], name: str) -> str | None:
     """The field's lines joined as one value, or None if the request lacks it."""
     values = fields.get(name)
-    return None if not values else ", ".join(value.strip() for value in values)
+    if not values:
+        return None
+    if len(values) == 1:  # nearly always: no generator to join
+        return values[0].strip()
+    return ", ".join(value.strip() for value in values)
 
 
 def b64(data: bytes) -> str:

@@ -130,6 +130,10 @@ async def shared_post(
     from its origin first when we lack it, and refused unless its visibility is `shareable`."""
     db = federation.db
     stored = await statuses.get_status_by_ap_id(db, object_id)
+    if stored is None and same_origin(object_id, federation.settings.base_url):
+        # Not fetched from ourselves: what is not stored here is not a post here. (This also
+        # keeps the boosts of our posts free of the network, so they are applied in batches.)
+        raise Ignored(f"{object_id} is not a post here")
     if stored is not None:
         if stored.actor_id is not None:
             author = await actor_store.get_actor_by_id(db, stored.actor_id)
