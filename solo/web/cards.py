@@ -69,21 +69,23 @@ def _labels(locale: str) -> dict[str, Markup]:
     return {key: escape(text) for key, text in texts.items()}
 
 
-@functools.cache
-def _patterns(locale: str) -> dict[str, str]:
-    """The footer's texts with a part that varies, in `locale` (filled per card)."""
+@functools.lru_cache(maxsize=1024)
+def _account_texts(locale: str, handle: str) -> dict[str, str]:
+    """The menu's texts naming a card's author, in `locale`: a timeline names the same few
+    authors again and again, so each is filled (and escaped) once."""
     _ = translations(locale).gettext
+    name = handle.split("@")[0]
+
+    def filled(pattern: str, **values: str) -> str:
+        return str(Markup(escape(pattern)) % values)  # noqa: S704 - our text, values escaped
+
     return {
-        "report": _("Report @%(name)s…"),
-        "mute_account": _("Mute @%(handle)s"),
-        "mute_account_link": _("Mute @%(name)s…"),
-        "block_account": _("Block @%(handle)s"),
-        "block_account_link": _("Block @%(name)s…"),
+        "report": filled(_("Report @%(name)s…"), name=name),
+        "mute_title": filled(_("Mute @%(handle)s"), handle=handle),
+        "mute": filled(_("Mute @%(name)s…"), name=name),
+        "block_title": filled(_("Block @%(handle)s"), handle=handle),
+        "block": filled(_("Block @%(name)s…"), name=name),
     }
-
-
-def _filled(pattern: str, **values: str) -> Markup:
-    return Markup(escape(pattern)) % values  # noqa: S704 - our catalogue's text, values escaped
 
 
 class _Card:
@@ -156,7 +158,6 @@ def footer(
         f'<details class="more"><summary title="{labels["more"]}">{icon("more")}'
         f'<span class="label">{labels["more"]}</span></summary><div class="menu">'
     )
-    patterns = _patterns(locale)
     if view.own:
         parts.append(f'<a href="/compose?edit={view.id}">{labels["edit"]}</a>')
         if counts.pinned:
@@ -165,26 +166,21 @@ def footer(
             parts.append(card.action("pin", False))
         parts.append(card.action("delete", confirm="confirm_delete"))
     else:
-        name = view.author.handle.split("@")[0]
         parts.append(
             f'<a href="{escape(view.original_url)}" rel="nofollow noopener" target="_blank">'
             f"{labels['original']}</a>"
             f'<a class="report-link" href="{escape(view.author.page)}/report?status={view.id}">'
-            f"{_filled(patterns['report'], name=name)}</a>"
+            f"{_account_texts(locale, view.author.handle)['report']}</a>"
         )
     parts.append(card.action("unmute", True) if counts.muted else card.action("mute", False))
     if not view.own:
-        handle = view.author.handle
-        name = handle.split("@")[0]
-        query = (
-            f"account={_quoted(view.author.ap_id)}&amp;back={_quoted(f'{here}#s-{view.entry_id}')}"
-        )
+        texts = _account_texts(locale, view.author.handle)
+        back = _quoted(f"{here}#s-{view.entry_id}")
+        query = f"account={_quoted_account(view.author.ap_id)}&amp;back={back}"
         parts.append(
-            f'<a href="/mute?{query}" title="{_filled(patterns["mute_account"], handle=handle)}">'
-            f"{_filled(patterns['mute_account_link'], name=name)}</a>"
-            f'<a class="danger" href="/block?{query}"'
-            f' title="{_filled(patterns["block_account"], handle=handle)}">'
-            f"{_filled(patterns['block_account_link'], name=name)}</a>"
+            f'<a href="/mute?{query}" title="{texts["mute_title"]}">{texts["mute"]}</a>'
+            f'<a class="danger" href="/block?{query}" title="{texts["block_title"]}">'
+            f"{texts['block']}</a>"
         )
     parts.append("</div></details></footer>")
     return Markup("".join(parts))  # noqa: S704 - every variable part is escaped above
@@ -193,6 +189,9 @@ def footer(
 def _quoted(value: str) -> str:
     """As Jinja's `urlencode` filter writes a value into a query string."""
     return str(escape(quote(value, safe="/")))
+
+
+_quoted_account = functools.lru_cache(maxsize=1024)(_quoted)  # the same few authors again
 
 
 @pass_context
