@@ -33,15 +33,9 @@ from solo.net.fetch import (
     Unreachable,
 )
 from solo.net.key_client import KeyClient
-from tests.test_fetch import Peer, make_certificate, make_settings, peer_app, serve
+from tests.test_fetch import Peer, make_certificate, make_settings, peer, peer_app, serve
 
-
-@pytest.fixture
-async def peer() -> AsyncIterator[Peer]:
-    remote = Peer()
-    async with serve(peer_app(remote)) as port:
-        remote.port = port
-        yield remote
+__all__ = ["peer"]  # the fixture, used by name
 
 
 @pytest.fixture

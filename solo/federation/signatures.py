@@ -199,16 +199,7 @@ def sign_headers(
     body, and `Signature`, which covers `(request-target) host date`, plus `digest content-type`
     when there is a body (content-type only if the request has one).
     """
-    target = httpx.URL(url)
-    draft = draft_signature(
-        method,
-        target.netloc.decode("ascii"),
-        target.raw_path.decode("ascii"),
-        headers,
-        body,
-        key_id=key_id,
-        now=now,
-    )
+    draft = _draft_to(method, url, headers, body, key_id, now)
     return draft.finish(rsa_sign(private_key, draft.text))
 
 
@@ -223,16 +214,21 @@ async def sign_headers_off_loop(
     sign: Signer,
 ) -> dict[str, str]:
     """`sign_headers`, with the RSA step done by `sign` (a `BatchSigner`'s, off the loop)."""
-    target = httpx.URL(url)
-    draft = draft_signature(
-        method,
-        target.netloc.decode("ascii"),
-        target.raw_path.decode("ascii"),
-        headers,
-        body,
-        key_id=key_id,
-    )
+    draft = _draft_to(method, url, headers, body, key_id, None)
     return draft.finish(await sign(private_key, draft.text))
+
+
+def _draft_to(
+    method: str,
+    url: str | httpx.URL,
+    headers: HeaderInput,
+    body: bytes,
+    key_id: str,
+    now: float | None,
+) -> SignatureDraft:
+    target = httpx.URL(url)
+    netloc, path = target.netloc.decode("ascii"), target.raw_path.decode("ascii")
+    return draft_signature(method, netloc, path, headers, body, key_id=key_id, now=now)
 
 
 class HTTPSignatureAuth(httpx.Auth):
