@@ -280,3 +280,12 @@ async def test_a_signing_failure_reaches_its_caller_alone() -> None:
     await signer.aclose()
     assert isinstance(results[0], bytes) and isinstance(results[2], bytes)
     assert isinstance(results[1], ValueError)
+
+
+async def test_opening_the_fetcher_reads_no_certificates(tmp_path: Path) -> None:
+    """The TLS context (the system's certificates: about 1.4 MB) is made at the first https
+    connection, not at start; the key client shares the fetcher's."""
+    async with Fetcher(make_settings(tmp_path)) as fetcher:
+        assert fetcher._tls is None
+        client = fetcher._key_client()
+        assert isinstance(client, KeyClient) and client.tls() is fetcher.tls()

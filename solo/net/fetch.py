@@ -232,7 +232,7 @@ class Fetcher:
         if self._transport is None:
             self._key_fetch_client = KeyClient(
                 self.settings,
-                httpx.create_ssl_context(),
+                self.tls,
                 headers=self._headers(),
                 connect_timeout=limits.connect,
                 read_timeout=limits.read,

@@ -22,14 +22,19 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
-from typing import Final
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import TYPE_CHECKING, Final
 
-import httptools
 import httpx
 
 from solo.config import Settings
+from solo.lazy import lazy
 from solo.net.addresses import MAX_CONNECT_ATTEMPTS, resolve
+
+if TYPE_CHECKING:
+    import httptools
+else:  # at the first key fetch, not at start (see solo.lazy)
+    httptools = lazy("httptools")
 
 KEEPALIVE_SECONDS: Final = 5.0
 # An answer's head (status line and headers) is a few hundred bytes; more is refused.
@@ -210,14 +215,14 @@ class KeyClient:
     def __init__(
         self,
         settings: Settings,
-        ssl_context: ssl.SSLContext,
+        tls: Callable[[], ssl.SSLContext],
         *,
         headers: Mapping[str, str],
         connect_timeout: float,
         read_timeout: float,
     ) -> None:
         self.settings = settings
-        self.ssl_context = ssl_context
+        self.tls = tls  # the fetcher's context, made at the first connection that needs it
         self.headers = dict(headers)
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -292,7 +297,7 @@ class KeyClient:
         except OSError as error:
             raise httpx.ConnectError(f"cannot resolve {host}: {error}") from None
         loop = asyncio.get_running_loop()
-        tls = self.ssl_context if scheme == "https" else None
+        tls = self.tls() if scheme == "https" else None
         attempts = addresses[:MAX_CONNECT_ATTEMPTS]
         for number, address in enumerate(attempts, 1):
             try:
