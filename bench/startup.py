@@ -107,6 +107,20 @@ def _spawn_solo(data_dir: Path, pycache: Path) -> tuple[subprocess.Popen[bytes],
     return process, started, port
 
 
+def _spawn_bare(pycache: Path) -> tuple[subprocess.Popen[bytes], float, int]:
+    """The bare Starlette + uvicorn app, started as Solo is (`_spawn_solo`)."""
+    port = _free_port()
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-c", BARE_APP, str(port)],
+        env=_child_env(pycache),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pin_solo(process.pid)
+    return process, started, port
+
+
 def one_run(data_dir: Path, pycache: Path) -> tuple[float, float, float]:
     """(seconds to the first answer, CPU seconds Solo used until then, RSS 1 s later)"""
     process, started, port = _spawn_solo(data_dir, pycache)
@@ -124,15 +138,7 @@ def one_run(data_dir: Path, pycache: Path) -> tuple[float, float, float]:
 def bare_run(pycache: Path) -> tuple[float, float]:
     """The bare app's (seconds to its first answer, CPU seconds until then): the floor of a
     start on this machine, now."""
-    port = _free_port()
-    started = time.perf_counter()
-    bare = subprocess.Popen(
-        [sys.executable, "-c", BARE_APP, str(port)],
-        env=_child_env(pycache),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    pin_solo(bare.pid)
+    bare, started, port = _spawn_bare(pycache)
     try:
         first_answer = _wait_answer(f"http://127.0.0.1:{port}/", bare, started)
         return first_answer, cpu_seconds(bare.pid)
@@ -143,15 +149,7 @@ def bare_run(pycache: Path) -> tuple[float, float]:
 def idle_run(data_dir: Path, pycache: Path) -> tuple[float, float, float, float]:
     """Solo and the bare app side by side, both idle over the window: (Solo's CPU s/min, the
     bare app's CPU s/min, Solo's RSS at the end, the bare app's RSS at the end)."""
-    bare_port = _free_port()
-    bare_started = time.perf_counter()
-    bare = subprocess.Popen(
-        [sys.executable, "-c", BARE_APP, str(bare_port)],
-        env=_child_env(pycache),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    pin_solo(bare.pid)
+    bare, bare_started, bare_port = _spawn_bare(pycache)
     solo, started, port = _spawn_solo(data_dir, pycache)
     try:
         _wait_answer(f"http://127.0.0.1:{bare_port}/", bare, bare_started)
