@@ -224,6 +224,9 @@ class Feeds:
         if self.db.after_commit(("timeline", name), lambda: self.rebuild_timeline(name)):
             return  # inside a write batch: once, after it commits
         feed = Feed(self.sizes[name])
+        # When the mutes this read applies run out: asked first, so a mute that ends while the
+        # rows are read is still waited for (asked after, it would be gone and never undone).
+        mute_ends = await mute_store.next_end(self.db)
         rows = await self.db.fetchall(
             f"SELECT s.id, s.reblog_of_id FROM statuses s NOT INDEXED WHERE {RULES[name]}"
             " ORDER BY s.id DESC LIMIT ?",
@@ -232,7 +235,7 @@ class Feeds:
         for row in reversed(rows):  # oldest first, so repeated boosts are judged as they came
             feed.add(Entry(row[0], row[1]))
         self.timelines[name] = feed
-        self._mute_ends = await mute_store.next_end(self.db)
+        self._mute_ends = mute_ends
 
     async def expire_mutes(self) -> None:
         """Rebuild the timelines a mute that ran out had thinned, on the first read after."""
