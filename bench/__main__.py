@@ -1,12 +1,17 @@
 """`make bench` / `python -m bench [startup|fanout|ingress|timelines|stampede …] [--profile] …`.
 
 With no name, every benchmark runs in turn. See bench/README.md for what each one measures.
+The run ends with one table: each figure, its target, MET/MISSED, and the cores Solo ran on
+(`--cores 1`: a Pi-class core, where the two-core targets are marked not applied).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
+import time
+import traceback
 
 from bench import (
     api,
@@ -23,6 +28,7 @@ from bench import (
     search,
     stampede,
     startup,
+    summary,
     timelines,
     wire,
 )
@@ -76,7 +82,8 @@ unknown = [name for name in args.names if name not in NAMES]
 if unknown:
     parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(NAMES)}")
 
-for name in args.names or NAMES:
+
+def run(name: str) -> None:
     if name == "startup":
         startup.main()
     elif name == "fanout":
@@ -109,3 +116,18 @@ for name in args.names or NAMES:
         asyncio.run(wire.run())
     elif name == "sdcard":
         asyncio.run(sdcard.run(profile=args.profile))
+
+
+began = time.monotonic()
+for name in args.names or NAMES:
+    summary.begin(name)
+    try:
+        run(name)
+    except KeyboardInterrupt:
+        break
+    except Exception as error:  # noqa: BLE001 - one failing must not lose the others' figures
+        traceback.print_exc()
+        summary.failed(name, error)
+    sys.stdout.flush()
+print()
+print(summary.table(time.monotonic() - began))
