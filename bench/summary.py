@@ -32,6 +32,7 @@ class Run:
 
     rows: list[Row] = field(default_factory=list)
     benchmark: str = "—"
+    started: list[str] = field(default_factory=list)  # the benchmarks begun, in order
     cores: dict[str, set[str]] = field(default_factory=dict)  # benchmark → cores seen
     failed: dict[str, str] = field(default_factory=dict)  # benchmark → the error
 
@@ -46,6 +47,7 @@ def pinned_cores() -> int:
 
 def begin(benchmark: str) -> None:
     RUN.benchmark = benchmark
+    RUN.started.append(benchmark)
 
 
 def failed(benchmark: str, error: BaseException) -> None:
@@ -119,7 +121,7 @@ def table(seconds: float) -> str:
         f" {seconds / 60:.1f} min in all",
     ]
     rows: list[tuple[str, ...]] = [("benchmark", "figure", "measured", "target", "verdict")]
-    benchmarks = list(dict.fromkeys([row.benchmark for row in RUN.rows] + list(RUN.failed)))
+    benchmarks = dict.fromkeys(RUN.started + [row.benchmark for row in RUN.rows] + [*RUN.failed])
     for benchmark in benchmarks:
         mine = [
             (r.figure, r.value, r.target, r.verdict) for r in RUN.rows if r.benchmark == benchmark
