@@ -60,7 +60,8 @@ def _rss_mb(pid: int) -> float:
 
 
 def _verdict(figure: str, value: float, target: float, unit: str) -> str:
-    return summary.verdict(figure, f"{value:.3f} {unit}", f"≤ {target:g} {unit}", value <= target)
+    shown = f"{value:.1f}" if unit == "MB" else f"{value:.3f}"
+    return summary.verdict(figure, f"{shown} {unit}", f"≤ {target:g} {unit}", value <= target)
 
 
 def _child_env(pycache: Path, **extra: str) -> dict[str, str]:

@@ -116,6 +116,8 @@ def table(seconds: float) -> str:
     wanted = os.environ.get("SOLO_BENCH_SOLO_SET", "").replace(",", " ") if cores else ""
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     where = f"Solo pinned to {cores} core(s): {wanted}" if cores else "Solo unpinned"
+    if os.environ.get("SOLO_BENCH_QUICK"):
+        where += "; QUICK sizes (--quick), not the issue's: the verdicts are only indicative"
     lines = [
         f"summary: {where}; {os.cpu_count()} cores in the machine; load average {load};"
         f" {seconds / 60:.1f} min in all",
