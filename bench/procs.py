@@ -38,8 +38,9 @@ def _given_away() -> set[int]:
 
 def pin_bench(cores: int) -> str:
     """For `--cores N`: Solo's processes get the first N cores of this machine, and this
-    process (load generator, fleet, in-process benchmarks) the others when there are any,
-    so that a Pi-class single core is measured without the load generator on it."""
+    process (load generator, fleet) the others, so that a Pi-class single core is measured
+    without the load generator on it. What runs Solo's code goes to Solo's cores: `pin_solo`
+    for processes, `on_solo_cores` for a phase timed in this one."""
     available = sorted(os.sched_getaffinity(0))
     if cores >= len(available):
         raise SystemExit(f"--cores {cores}: this machine gives only {len(available)}")
@@ -48,7 +49,10 @@ def pin_bench(cores: int) -> str:
     os.environ["SOLO_BENCH_CORES"] = str(cores)
     os.environ["SOLO_BENCH_SOLO_SET"] = ",".join(map(str, solo))
     os.sched_setaffinity(0, rest)
-    return f"Solo pinned to core(s) {solo}; load generator, fleet and in-process runs on {rest}"
+    return (
+        f"Solo pinned to core(s) {solo} (its processes, and the phases timing its code in this"
+        f" one); load generator and fleet on {rest}"
+    )
 
 
 def pin_solo(pid: int) -> None:
