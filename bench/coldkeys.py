@@ -167,6 +167,7 @@ async def run(*, profile: bool = False, delay: float = 0.0) -> None:
         f" (target ≥ {target:,.0f}/s: {rate_met})"
     )
     ratio = second["rate"] / first["rate"] if first["rate"] else 0.0
+    summary.figure("Solo's CPU per first contact", f"{first_ms:.2f} ms", "CPU, steadiest figure")
     bad_met = summary.verdict(
         f"rate beside {BAD} bad keys over alone",
         f"{ratio:.2f} ({second['rate']:,.0f}/s)",

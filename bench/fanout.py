@@ -290,6 +290,11 @@ def report(
         done and from_ready <= case.target,
         two_core=case.two_core,
     )
+    summary.figure(
+        f"{case.name}: Solo's CPU per delivery",
+        f"{1000 * cpu_delivering / max(hosts, 1):.3f} ms",
+        "CPU, the figure a busy machine moves least",
+    )
     rss_met = summary.verdict(
         f"{case.name}: Solo's peak RSS",
         f"{peak:.0f} MB",

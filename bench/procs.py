@@ -127,6 +127,7 @@ class CpuShare:
         wall, busy, solo, fleet, bench = (b - a for a, b in zip(self.start, end, strict=True))
         others = max(0.0, busy - solo - fleet - bench)
         wall = max(wall, 1e-9)
+        summary.others_busy(others / wall)
         return (
             f"CPU in cores: Solo {solo / wall:.2f}, fleet {fleet / wall:.2f}, load generator"
             f" {bench / wall:.2f}, other processes {others / wall:.2f} (of {os.cpu_count()})"

@@ -35,6 +35,7 @@ class Run:
     started: list[str] = field(default_factory=list)  # the benchmarks begun, in order
     cores: dict[str, set[str]] = field(default_factory=dict)  # benchmark → cores seen
     failed: dict[str, str] = field(default_factory=dict)  # benchmark → the error
+    others: dict[str, float] = field(default_factory=dict)  # benchmark → most cores others used
 
 
 RUN = Run()
@@ -77,6 +78,13 @@ def _allowed(task: Path) -> str | None:
 def figure(name: str, value: str, note: str = "reported, no numeric target") -> None:
     """Record a figure the issue asks to see but holds against no number."""
     RUN.rows.append(Row(RUN.benchmark, name, value, note, "—"))
+
+
+def others_busy(cores: float) -> None:
+    """Note how many cores other processes (not Solo, the fleet or the benchmark) used during a
+    measured phase: the table shows the most of each benchmark, so a figure taken on a busy
+    machine says so."""
+    RUN.others[RUN.benchmark] = max(cores, RUN.others.get(RUN.benchmark, 0.0))
 
 
 def allowed_cores(pid: int) -> set[str]:
@@ -130,7 +138,9 @@ def table(seconds: float) -> str:
         ]
         if benchmark in RUN.failed:
             mine.append(("FAILED", RUN.failed[benchmark][:60], "", "MISSED"))
-        mine.append(("Solo's cores", _pinning(benchmark, wanted), "", ""))
+        others = RUN.others.get(benchmark)
+        busy = f"other processes used up to {others:.2f} cores" if others is not None else ""
+        mine.append(("Solo's cores", _pinning(benchmark, wanted), busy, ""))
         rows.extend((benchmark if n == 0 else "", *cells) for n, cells in enumerate(mine))
     widths = [max(len(cells[column]) for cells in rows) for column in range(5)]
     for number, cells in enumerate(rows):

@@ -42,6 +42,8 @@ def test_the_table_holds_every_figure_against_its_target(run: summary.Run) -> No
     summary.begin("ingress")
     assert summary.verdict("accepted/s", "2,400/s", "≥ 1,500/s", True) == "MET"
     assert summary.verdict("p99 at 500/s", "80 ms", "≤ 50 ms", False) == "MISSED"
+    summary.others_busy(0.4)
+    summary.others_busy(1.3)  # the busiest phase is the one shown
     summary.begin("sdcard")
     summary.figure("written per idle hour", "0.20 MB")
     summary.failed("wire", RuntimeError("solo serve did not start"))
@@ -56,6 +58,7 @@ def test_the_table_holds_every_figure_against_its_target(run: summary.Run) -> No
     assert "ingress    accepted/s" in body and body.index("ingress") < body.index("sdcard")
     assert "2,400/s" in body and "≥ 1,500/s" in body
     assert "FAILED" in body and "solo serve did not start" in body
+    assert "other processes used up to 1.30 cores" in body
     assert lines[-1] == "1 MET, 2 MISSED, 0 two-core targets not applied"
 
 
