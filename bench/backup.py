@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 from bench.loadgen import one_at_a_time, percentile
-from bench.procs import CpuShare, Processes
+from bench.procs import CpuShare, Processes, pin_solo
+from bench.summary import verdict
 from bench.timelines import PASSWORD, log_in, populate, request_bytes
 from bench.world import World
 from solo.instance import initialise
@@ -64,7 +65,7 @@ async def run() -> None:
         began = time.perf_counter()
         await initialise(settings, PASSWORD)
         populate(settings)
-        size = grow(settings.db_path)
+        size = grow(settings.db_path, TARGET_BYTES)  # read now: --quick makes it smaller
         print(
             f"backup: a {size / 1024**3:.2f} GB database (100,000 statuses and filler) made in"
             f" {time.perf_counter() - began:.1f} s; load average {os.getloadavg()[0]:.1f}"
@@ -93,6 +94,7 @@ async def run() -> None:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             )
+            pin_solo(backup.pid)  # cron's backup shares the Pi's core with `solo serve`
             try:
                 during = await asyncio.wait_for(
                     one_at_a_time(port, request, None, lambda: backup.poll() is not None),
@@ -112,12 +114,17 @@ async def run() -> None:
 def report(idle: list[float], during: list[float], elapsed: float, size: int, cpu: str) -> None:
     idle_p99, during_p99 = percentile(idle, 99), percentile(during, 99)
     ratio = during_p99 / idle_p99 if idle_p99 else float("inf")
-    verdict = "MET" if ratio <= TARGET_RATIO else "MISSED"
+    met = verdict(
+        "home p99 during the backup over idle",
+        f"{ratio:.1f}× ({during_p99 * 1000:.1f} ms)",
+        f"≤ {TARGET_RATIO:.0f}×",
+        ratio <= TARGET_RATIO,
+    )
     print(
         f"backup: {size / 1024**3:.2f} GB written in {elapsed:.1f} s"
         f" ({size / 1024**2 / elapsed:.0f} MB/s); home page p99 {during_p99 * 1000:.1f} ms during"
         f" the backup ({len(during)} requests, p50 {percentile(during, 50) * 1000:.1f} ms) vs"
         f" {idle_p99 * 1000:.1f} ms idle (p50 {percentile(idle, 50) * 1000:.1f} ms):"
-        f" {ratio:.1f}x, target ≤ {TARGET_RATIO:.0f}x {verdict}"
+        f" {ratio:.1f}x, target ≤ {TARGET_RATIO:.0f}x {met}"
     )
     print(f"backup: CPU during the backup: {cpu}; load average {os.getloadavg()[0]:.1f}")

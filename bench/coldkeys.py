@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from bench import loadgen, pyspy_top
+from bench import loadgen, pyspy_top, summary
 from bench.fanout import drain, solo_public_key
 from bench.procs import CpuShare, Processes, cpu_seconds, fleet_stats, proc_status
 from bench.world import BAD_KEYS, World, generate_keys, populate
@@ -91,10 +91,6 @@ async def _each_alone(requests: list[bytes], port: int, limit: float) -> list[in
 async def _fetches(world: World) -> int:
     async with httpx.AsyncClient(trust_env=False) as client:
         return int((await fleet_stats(world, client))["actor_gets"])
-
-
-def _verdict(ok: bool) -> str:
-    return "MET" if ok else "MISSED"
 
 
 async def run(*, profile: bool = False, delay: float = 0.0) -> None:
@@ -160,20 +156,37 @@ async def run(*, profile: bool = False, delay: float = 0.0) -> None:
 
     target = TARGET_RATE_DELAYED if delay else TARGET_RATE
     where = f"with every fleet answer {delay:g} s late" if delay else "on loopback"
+    rate_met = summary.verdict(
+        f"first-contact senders accepted/s {where}",
+        f"{first['rate']:,.0f}/s",
+        f"≥ {target:,.0f}/s",
+        first["rate"] >= target,
+    )
     print(
         f"coldkeys: {first['rate']:,.0f} first-contact senders accepted/s {where}"
-        f" (target ≥ {target:,.0f}/s: {_verdict(first['rate'] >= target)})"
+        f" (target ≥ {target:,.0f}/s: {rate_met})"
     )
     ratio = second["rate"] / first["rate"] if first["rate"] else 0.0
+    summary.figure("Solo's CPU per first contact", f"{first_ms:.2f} ms", "CPU, steadiest figure")
+    bad_met = summary.verdict(
+        f"rate beside {BAD} bad keys over alone",
+        f"{ratio:.2f} ({second['rate']:,.0f}/s)",
+        f"≥ {TARGET_BAD_RATIO}, all accepted",
+        ratio >= TARGET_BAD_RATIO and second["accepted"] == WITH_BAD,
+    )
     print(
         f"coldkeys: beside {BAD} senders whose keys fail, {second['rate']:,.0f}/s, {ratio:.2f}"
-        f" of the rate alone (target ≥ {TARGET_BAD_RATIO}:"
-        f" {_verdict(ratio >= TARGET_BAD_RATIO and second['accepted'] == WITH_BAD)})"
+        f" of the rate alone (target ≥ {TARGET_BAD_RATIO}: {bad_met})"
+    )
+    same_met = summary.verdict(
+        f"fetches for one key, {SAME_KEY_REQUESTS} requests",
+        str(same_fetches),
+        "1",
+        same_fetches == 1,
     )
     print(
         f"coldkeys: {SAME_KEY_REQUESTS} requests at once signed by one new key cost"
-        f" {same_fetches} fetch(es) (target 1: {_verdict(same_fetches == 1)});"
-        f" answers {_count(same_statuses)}"
+        f" {same_fetches} fetch(es) (target 1: {same_met}); answers {_count(same_statuses)}"
     )
     print("  " + loadgen.describe(f"alone, {COLD_CONCURRENCY} connections", first))
     print(f"    {first_cpu}; Solo's CPU per first contact {first_ms:.2f} ms")

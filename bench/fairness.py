@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from bench.loadgen import Connection
+from bench.summary import verdict
 
 CROWD = 20
 CROWD_SECONDS = 10.0
@@ -53,23 +54,31 @@ async def owner_among_crowd(port: int, crowd: bytes, owner: bytes) -> tuple[Samp
     return owner_samples, crowd_samples
 
 
-def verdict(ok: bool) -> str:
-    return "MET" if ok else "MISSED"
-
-
 def spread_line(conc: dict[str, Any], clients: int) -> str:
     met = conc["ok"] == conc["sent"] and conc["p99"] <= SPREAD * conc["p50"]
+    word = verdict(
+        f"{clients} page clients: p99 over p50",
+        f"{conc['p99'] / conc['p50']:.2f}× ({conc['p99'] * 1000:.0f} ms)",
+        f"≤ {SPREAD:.0f}×",
+        met,
+    )
     return (
         f"timelines: {clients} page clients p50 {conc['p50'] * 1000:.1f} ms, p99"
         f" {conc['p99'] * 1000:.1f} ms = {conc['p99'] / conc['p50']:.2f}× p50 (target p99 ≤"
-        f" {SPREAD:.0f}× p50: {verdict(met)})"
+        f" {SPREAD:.0f}× p50: {word})"
     )
 
 
 def owner_line(owner: dict[str, Any]) -> str:
     met = owner["ok"] == owner["sent"] and owner["p99"] <= TARGET_OWNER_P99
+    word = verdict(
+        f"owner's home p99 beside {CROWD} anonymous",
+        f"{owner['p99'] * 1000:.1f} ms",
+        f"≤ {TARGET_OWNER_P99 * 1000:.0f} ms",
+        met,
+    )
     return (
         f"timelines: owner's home p99 {owner['p99'] * 1000:.1f} ms while {CROWD} anonymous"
         f" clients hammer the profile (target ≤ {TARGET_OWNER_P99 * 1000:.0f} ms:"
-        f" {verdict(met)})"
+        f" {word})"
     )

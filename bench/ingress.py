@@ -35,7 +35,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from bench import loadgen, pyspy_top
+from bench import loadgen, pyspy_top, summary
 from bench.fanout import PENDING, drain, solo_public_key
 from bench.procs import CpuShare, Processes, cpu_seconds
 from bench.world import (
@@ -183,36 +183,64 @@ async def run(*, profile: bool = False, concurrency: int = 64) -> None:
             applied_jobs = done_count(settings.db_path) - done_before
             log_tail = procs.solo_log_tail()
 
-        rate_met = "MET" if hot_results["rate"] >= TARGET_RATE else "MISSED"
-        p99_met = "MET" if paced_results["p99"] <= TARGET_P99 else "MISSED"
+        rate = hot_results["rate"]
+        rate_met = summary.verdict(
+            f"accepted/s sustained, {concurrency} connections",
+            f"{rate:,.0f}/s",
+            f"≥ {TARGET_RATE:,.0f}/s",
+            rate >= TARGET_RATE,
+        )
         p99 = paced_results["p99"] * 1000
+        p99_met = summary.verdict(
+            f"accept p99 at {PACED_RATE:.0f}/s",
+            f"{p99:.1f} ms",
+            f"≤ {TARGET_P99 * 1000:.0f} ms",
+            paced_results["p99"] <= TARGET_P99,
+        )
         print(
-            f"ingress: {hot_results['rate']:,.0f} accepted/s sustained"
+            f"ingress: {rate:,.0f} accepted/s sustained"
             f" (target ≥ {TARGET_RATE:,.0f}/s: {rate_met}); at {PACED_RATE:.0f}/s p99"
             f" {p99:.1f} ms (target ≤ {TARGET_P99 * 1000:.0f} ms: {p99_met})"
         )
-        ratio = hot_results["rate"] / bare_results["rate"] if bare_results["rate"] else 0.0
+        ratio = rate / bare_results["rate"] if bare_results["rate"] else 0.0
+        ratio_met = summary.verdict(
+            "accepted/s over the bare endpoint's",
+            f"{ratio:.2f} ({bare_results['rate']:,.0f}/s bare)",
+            f"≥ {TARGET_BARE_RATIO}",
+            ratio >= TARGET_BARE_RATIO,
+        )
         print(
             f"ingress: the bare verify endpoint accepted {bare_results['rate']:,.0f}/s in the"
             f" same run; Solo reached {ratio:.2f} of it (target ≥ {TARGET_BARE_RATIO}:"
-            f" {'MET' if ratio >= TARGET_BARE_RATIO else 'MISSED'})"
+            f" {ratio_met})"
         )
         # The same comparison per CPU-second each server used: on a shared machine the two
         # phases may not get the same CPU, and this ratio does not depend on it.
         bare_per_cpu = bare_results["accepted"] / bare_cpu if bare_cpu else 0.0
         solo_per_cpu = hot_results["accepted"] / solo_cpu if solo_cpu else 0.0
         cpu_ratio = solo_per_cpu / bare_per_cpu if bare_per_cpu else 0.0
+        cpu_ratio_met = summary.verdict(
+            "accepted per CPU-second over the bare's",
+            f"{cpu_ratio:.2f}",
+            f"≥ {TARGET_BARE_RATIO}",
+            cpu_ratio >= TARGET_BARE_RATIO,
+        )
         print(
             f"ingress: per CPU-second of the server process, the bare endpoint accepted"
             f" {bare_per_cpu:,.0f} and Solo {solo_per_cpu:,.0f} (its ingress worker included):"
-            f" {cpu_ratio:.2f} (target ≥ {TARGET_BARE_RATIO}:"
-            f" {'MET' if cpu_ratio >= TARGET_BARE_RATIO else 'MISSED'})"
+            f" {cpu_ratio:.2f} (target ≥ {TARGET_BARE_RATIO}: {cpu_ratio_met})"
         )
         apply_rate = applied_jobs / backlog_drain[1] if backlog_drain[1] else 0.0
+        apply_met = summary.verdict(
+            f"backlog of {queued:,} Likes applied",
+            f"{apply_rate:,.0f} jobs/s",
+            f"≥ {TARGET_DRAIN:,.0f}/s",
+            apply_rate >= TARGET_DRAIN,
+        )
         print(
             f"ingress: a backlog of {queued:,} Likes applied at {apply_rate:,.0f} jobs/s"
             f" ({applied_jobs:,} from Solo's first answer in {backlog_drain[1]:.1f} s;"
-            f" target ≥ {TARGET_DRAIN:,.0f}/s: {'MET' if apply_rate >= TARGET_DRAIN else 'MISSED'})"
+            f" target ≥ {TARGET_DRAIN:,.0f}/s: {apply_met})"
         )
         print(f"    {apply_cpu}")
         print("  " + loadgen.describe(f"bare endpoint, {concurrency} connections", bare_results))

@@ -22,6 +22,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bench.summary import verdict
 from bench.world import World, key_index, like, reply
 from solo.federation.signatures import sign_headers
 
@@ -231,9 +232,15 @@ def with_and_without(
         none, some = results[(name, False)], results[(name, True)]
         ratio = some["p99"] / none["p99"] if none["p99"] else float("inf")
         met = some["ok"] == some["sent"] and none["ok"] == none["sent"] and ratio <= target_ratio
+        word = verdict(
+            f"{name}: p99 with {label} over without",
+            f"{ratio:.2f}× ({some['p99'] * 1000:.1f} ms)",
+            f"≤ {target_ratio}×",
+            met,
+        )
         verdicts.append(
             f"{name} p99 {some['p99'] * 1000:.1f} ms with vs {none['p99'] * 1000:.1f} ms"
-            f" without ({ratio:.2f}×, target ≤ {target_ratio}×: {'MET' if met else 'MISSED'})"
+            f" without ({ratio:.2f}×, target ≤ {target_ratio}×: {word})"
         )
         for which, s in (("without", none), ("with", some)):
             lines.append(

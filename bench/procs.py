@@ -7,6 +7,7 @@ Solo with SIGTERM (SIGKILL after 10 s), py-spy with SIGINT so that it writes its
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -14,13 +15,16 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import httpx
 
+from bench import summary
 from bench.world import World, free_port
 
 READY_TIMEOUT = 60.0
@@ -34,8 +38,9 @@ def _given_away() -> set[int]:
 
 def pin_bench(cores: int) -> str:
     """For `--cores N`: Solo's processes get the first N cores of this machine, and this
-    process (load generator, fleet, in-process benchmarks) the others when there are any,
-    so that a Pi-class single core is measured without the load generator on it."""
+    process (load generator, fleet) the others, so that a Pi-class single core is measured
+    without the load generator on it. What runs Solo's code goes to Solo's cores: `pin_solo`
+    for processes, `on_solo_cores` for a phase timed in this one."""
     available = sorted(os.sched_getaffinity(0))
     if cores >= len(available):
         raise SystemExit(f"--cores {cores}: this machine gives only {len(available)}")
@@ -44,14 +49,40 @@ def pin_bench(cores: int) -> str:
     os.environ["SOLO_BENCH_CORES"] = str(cores)
     os.environ["SOLO_BENCH_SOLO_SET"] = ",".join(map(str, solo))
     os.sched_setaffinity(0, rest)
-    return f"Solo pinned to core(s) {solo}; load generator, fleet and in-process runs on {rest}"
+    return (
+        f"Solo pinned to core(s) {solo} (its processes, and the phases timing its code in this"
+        f" one); load generator and fleet on {rest}"
+    )
 
 
 def pin_solo(pid: int) -> None:
-    """Pin a `solo serve` process to `--cores`' cores (nothing without --cores)."""
+    """Pin a process running Solo's code (`solo serve`, `solo backup`, the bare endpoint Solo is
+    compared with…) to `--cores`' cores (nothing without --cores), at once after it was
+    spawned, before it starts any thread; the cores it got go into the summary table."""
     cores = _given_away()
     if cores:
         os.sched_setaffinity(pid, cores)
+    summary.solo_process(pid)
+
+
+@contextlib.contextmanager
+def on_solo_cores() -> Iterator[None]:
+    """Run the block — a phase that measures Solo's code in this process (the feed rebuild, the
+    search indexer, the retention prune) — on Solo's cores under `--cores`: this thread's
+    affinity, which the threads it starts (aiosqlite's) inherit, is set for the block and then
+    given back."""
+    cores = _given_away()
+    if not cores:
+        yield
+        return
+    thread = threading.get_native_id()
+    before = os.sched_getaffinity(thread)
+    os.sched_setaffinity(thread, cores)
+    summary.thread_cores(os.getpid(), thread)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(thread, before)
 
 
 def proc_status(pid: int, field: str) -> float:
@@ -84,7 +115,10 @@ class CpuShare:
         self.start = self._sample()
 
     def _sample(self) -> tuple[float, float, float, float, float]:
-        solo = cpu_seconds(self.procs.solo.pid) if self.procs.solo is not None else 0.0
+        solo = 0.0
+        if self.procs.solo is not None:
+            solo = cpu_seconds(self.procs.solo.pid)
+            summary.solo_process(self.procs.solo.pid)  # every thread, while it works
         return (time.monotonic(), machine_busy(), solo, self.procs.fleet_cpu(),
                 cpu_seconds(os.getpid()))  # fmt: skip
 
@@ -93,6 +127,7 @@ class CpuShare:
         wall, busy, solo, fleet, bench = (b - a for a, b in zip(self.start, end, strict=True))
         others = max(0.0, busy - solo - fleet - bench)
         wall = max(wall, 1e-9)
+        summary.others_busy(others / wall)
         return (
             f"CPU in cores: Solo {solo / wall:.2f}, fleet {fleet / wall:.2f}, load generator"
             f" {bench / wall:.2f}, other processes {others / wall:.2f} (of {os.cpu_count()})"
@@ -164,6 +199,7 @@ class Processes:
         path.write_text(json.dumps({"keys": keys}))
         port = free_port()
         child = self._spawn([sys.executable, "-m", "bench.bare", str(path), str(port)], "bare.log")
+        pin_solo(child.pid)  # the ratio compares Solo and the bare endpoint on the same cores
         await _wait_answer(f"http://127.0.0.1:{port}/inbox", {}, child)
         return port, child
 

@@ -43,10 +43,10 @@ from pathlib import Path
 
 import httpx
 
-from bench import loadgen
+from bench import loadgen, summary
 from bench.api import get_token
 from bench.fanout import drain, solo_public_key, watch
-from bench.procs import CpuShare, Processes
+from bench.procs import CpuShare, Processes, on_solo_cores
 from bench.timelines import PASSWORD
 from bench.world import HOSTS, World, generate_keys, populate
 from solo import urls
@@ -239,12 +239,22 @@ async def live(*, profile: bool = False) -> None:
             history = row_sizes(settings.db_path)
 
         hour = 3600.0 / IDLE_SECONDS
+        applied = counts.get("done", 0)
+        delivered = stats.get("hosts", 0)
+        summary.figure("written per idle hour", f"{idle[0] * hour / MB:.2f} MB")
+        summary.figure(
+            "written per applied activity",
+            f"{ingress[0] / max(applied, 1):,.0f} B ({applied:,}/{LIKES:,} applied)",
+        )
+        summary.figure(
+            "written per delivery",
+            f"{delivery[0] / max(delivered, 1):,.0f} B ({delivered:,}/{HOSTS:,} delivered)",
+        )
         print(
             f"sdcard: idle {idle[0] * hour / MB:.2f} MB/hour written to disk"
             f" ({idle[0]:,} B in {IDLE_SECONDS:.0f} s, × {hour:.0f}: the window scaled to an hour);"
             f" wchar {idle[1] * hour / MB:.2f} MB/hour"
         )
-        applied = counts.get("done", 0)
         print(
             f"sdcard: {ingress[0] / max(applied, 1):,.0f} B written per applied activity"
             f" ({ingress[0] / MB:.1f} MB for {applied:,} Likes applied of {LIKES:,},"
@@ -252,7 +262,6 @@ async def live(*, profile: bool = False) -> None:
             f" wchar {ingress[1] / max(applied, 1):,.0f} B per activity"
         )
         print(f"  ingress jobs by state: {counts}; {ingress_cpu}")
-        delivered = stats.get("hosts", 0)
         print(
             f"sdcard: {delivery[0] / max(delivered, 1):,.0f} B written per delivery"
             f" ({delivery[0] / MB:.1f} MB for one post to {delivered:,}/{HOSTS:,} servers,"
@@ -386,16 +395,17 @@ async def retention_size() -> None:
         inserted = time.perf_counter() - began
         fresh_growth = full - at_half  # what 500,000 posts cost without free pages to reuse
 
-        db = Database(path)
-        await db.open()
-        try:
-            began = time.perf_counter()
-            progress, _ = await retention.prune(
-                db, open_storage(settings), RETENTION_DAYS, pause=0.0
-            )
-            pruned = time.perf_counter() - began
-        finally:
-            await db.close()
+        with on_solo_cores():  # the prune is Solo's code, run here
+            db = Database(path)
+            await db.open()
+            try:
+                began = time.perf_counter()
+                progress, _ = await retention.prune(
+                    db, open_storage(settings), RETENTION_DAYS, pause=0.0
+                )
+                pruned = time.perf_counter() - began
+            finally:
+                await db.close()
         conn = sqlite3.connect(path, isolation_level=None)
         try:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -432,6 +442,22 @@ async def retention_size() -> None:
             conn.close()
 
     more_growth = after_more - after_prune
+    summary.figure(f"database, {RETENTION_POSTS:,} remote posts", f"{full / MB:,.0f} MB")
+    summary.figure(
+        f"the same, retention_days = {RETENTION_DAYS}", f"{kept_bytes / MB:,.0f} MB in use"
+    )
+    reused = summary.verdict(
+        f"{RETENTION_MORE:,} new posts after the prune grow",
+        f"{more_growth / MB:,.0f} MB (before: {fresh_growth / MB:,.0f} MB)",
+        "less than before: freed pages reused",
+        more_growth < fresh_growth,
+    )
+    shrunk = summary.verdict(
+        "PRAGMA incremental_vacuum",
+        f"{before_vacuum / MB:,.0f} → {after_vacuum / MB:,.0f} MB",
+        "the file shrinks",
+        after_vacuum < before_vacuum,
+    )
     print(
         f"retention: {RETENTION_POSTS:,} remote posts over {RETENTION_SPAN_DAYS} days:"
         f" {full / MB:,.0f} MB without retention; {kept_bytes / MB:,.0f} MB kept with"
@@ -442,15 +468,14 @@ async def retention_size() -> None:
         f"  after the prune the file stays {after_prune / MB:,.0f} MB with {free:,} free pages"
         f" ({free * page_size / MB:,.0f} MB; auto_vacuum = {vacuum_mode}, 2 = incremental)"
     )
-    reused = "REUSED" if more_growth < fresh_growth else "NOT REUSED"
     print(
         f"retention: {RETENTION_MORE:,} new posts after the prune grew the file by"
         f" {more_growth / MB:,.0f} MB, against {fresh_growth / MB:,.0f} MB for as many before"
-        f" ({reused}: freed pages taken, no VACUUM; {free_left:,} free pages left; {more:.0f} s)"
+        f" ({'REUSED' if reused == 'MET' else 'NOT REUSED'}:"
+        f" freed pages taken, no VACUUM; {free_left:,} free pages left; {more:.0f} s)"
     )
-    shrunk = "SHRUNK" if after_vacuum < before_vacuum else "NOT SHRUNK"
     print(
         f"retention: PRAGMA incremental_vacuum over {freed_again:,} free pages:"
         f" {before_vacuum / MB:,.0f} MB → {after_vacuum / MB:,.0f} MB in {vacuumed:.1f} s"
-        f" ({shrunk}; {free_end:,} free pages left)"
+        f" ({'SHRUNK' if shrunk == 'MET' else 'NOT SHRUNK'}; {free_end:,} free pages left)"
     )

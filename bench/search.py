@@ -29,7 +29,8 @@ import httpx
 
 from bench.api import get_bytes, get_token
 from bench.loadgen import Connection, percentile
-from bench.procs import CpuShare, Processes
+from bench.procs import CpuShare, Processes, on_solo_cores
+from bench.summary import verdict
 from bench.timelines import PASSWORD, populate
 from bench.world import World
 from solo.db import Database
@@ -161,11 +162,18 @@ async def run() -> None:
         counts = populate(settings)
         rows, middle = _prepare(settings.db_path)
         wanted = queries(middle)
-        took, indexed, alone = await _index(settings.db_path, wanted)
+        with on_solo_cores():
+            took, indexed, alone = await _index(settings.db_path, wanted)
         index_bytes, file_bytes = _sizes(settings.db_path)
+        index_met = verdict(
+            f"index {indexed:,} statuses (in-process)",
+            f"{took:.1f} s",
+            f"≤ {TARGET_INDEX:.0f} s",
+            took <= TARGET_INDEX,
+        )
         print(
             f"search: indexed {indexed:,} of {rows:,} stored rows in {took:.1f} s"
-            f" (target ≤ {TARGET_INDEX:.0f} s: {'MET' if took <= TARGET_INDEX else 'MISSED'});"
+            f" (target ≤ {TARGET_INDEX:.0f} s: {index_met});"
             f" index {index_bytes / 1e6:.1f} MB of a {file_bytes / 1e6:.1f} MB database"
             f" ({100 * index_bytes / file_bytes:.0f} %); {counts['statuses']:,} statuses seeded"
         )
@@ -199,9 +207,12 @@ def report(
     cpu: str,
 ) -> None:
     worst = max(percentile(times, 99) for times, _ in results.values())
-    verdict = "MET" if worst <= TARGET_P99 else "MISSED"
+    met = verdict(
+        "worst query p99", f"{worst * 1000:.1f} ms", f"≤ {TARGET_P99 * 1000:.0f} ms",
+        worst <= TARGET_P99,
+    )  # fmt: skip
     target = f"target ≤ {TARGET_P99 * 1000:.0f} ms"
-    print(f"search: worst p99 {worst * 1000:.1f} ms ({target}: {verdict})")
+    print(f"search: worst p99 {worst * 1000:.1f} ms ({target}: {met})")
     print(f"  {'query':<24} {'ok':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'found':>6}  q")
     for name, (times, sent) in results.items():
         line: list[Any] = [

@@ -30,6 +30,7 @@ from PIL import Image
 from bench import pyspy_top
 from bench.loadgen import Results, one_at_a_time, paced, percentile
 from bench.procs import CpuShare, Processes
+from bench.summary import verdict
 from bench.timelines import PASSWORD, log_in, populate, request_bytes
 from bench.world import World
 from solo import urls
@@ -166,25 +167,42 @@ def report(
 ) -> None:
     times, statuses, span = latencies(results, 200)
     p99 = percentile(times, 99)
-    met = len(times) == FETCHERS * 3 and span <= TARGET_SECONDS and p99 <= TARGET_P99
+    met = verdict(
+        f"{FETCHERS * 3:,} signed GETs: all 200 in time, p99",
+        f"{len(times):,} in {span:.2f} s, p99 {p99 * 1000:.1f} ms",
+        f"≤ {TARGET_SECONDS:.0f} s, ≤ {TARGET_P99 * 1000:.0f} ms",
+        len(times) == FETCHERS * 3 and span <= TARGET_SECONDS and p99 <= TARGET_P99,
+    )
     print(
         f"stampede: {len(times):,}/{FETCHERS * 3:,} answered 200 in {span:.2f} s (target ≤"
         f" {TARGET_SECONDS:.0f} s); p50 {percentile(times, 50) * 1000:.1f} ms, p99"
         f" {p99 * 1000:.1f} ms (target ≤ {TARGET_P99 * 1000:.0f} ms), max"
         f" {max(times, default=float('nan')) * 1000:.0f} ms; answers {statuses}"
-        f" {'MET' if met else 'MISSED'}"
+        f" {met}"
     )
     idle_p99, during_p99 = percentile(idle, 99), percentile(during, 99)
     ratio = during_p99 / idle_p99 if idle_p99 else float("inf")
+    ratio_met = verdict(
+        "home p99 during over idle",
+        f"{ratio:.1f}× ({during_p99 * 1000:.1f} ms)",
+        f"≤ {TARGET_RATIO:.0f}×",
+        ratio <= TARGET_RATIO,
+    )
     print(
         f"stampede: home page p99 {during_p99 * 1000:.1f} ms during ({len(during)} requests)"
         f" vs {idle_p99 * 1000:.1f} ms idle: {ratio:.1f}x, target ≤ {TARGET_RATIO:.0f}x"
-        f" {'MET' if ratio <= TARGET_RATIO else 'MISSED'}"
+        f" {ratio_met}"
     )
     fresh, statuses, span = latencies(again, 304)
+    fresh_met = verdict(
+        "revalidations answered 304",
+        f"{len(fresh):,}/{FETCHERS * 3:,}",
+        "all",
+        len(fresh) == FETCHERS * 3,
+    )
     print(
         f"stampede: revalidation: {len(fresh):,}/{FETCHERS * 3:,} answered 304 in {span:.2f} s;"
         f" p50 {percentile(fresh, 50) * 1000:.1f} ms, p99 {percentile(fresh, 99) * 1000:.1f} ms;"
-        f" answers {statuses} {'MET' if len(fresh) == FETCHERS * 3 else 'MISSED'}"
+        f" answers {statuses} {fresh_met}"
     )
     print(f"stampede: CPU during the stampede: {cpu}; load average {os.getloadavg()[0]:.1f}")

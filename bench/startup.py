@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import summary
 from bench.procs import cpu_seconds, pin_solo
 from solo.config import Settings
 from solo.instance import initialise
@@ -58,8 +59,9 @@ def _rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def _verdict(value: float, target: float) -> str:
-    return "MET" if value <= target else "MISSED"
+def _verdict(figure: str, value: float, target: float, unit: str) -> str:
+    shown = f"{value:.1f}" if unit == "MB" else f"{value:.3f}"
+    return summary.verdict(figure, f"{shown} {unit}", f"≤ {target:g} {unit}", value <= target)
 
 
 def _child_env(pycache: Path, **extra: str) -> dict[str, str]:
@@ -181,10 +183,13 @@ def main() -> None:
     cpu = [c for _, c, _ in results]
     rss = [r for _, _, r in results]
     start, memory, extra = statistics.median(times), statistics.median(rss), solo_cpu - bare_cpu
+    start_met = _verdict("start → first answer, median", start, TARGET_START, "s")
+    rss_met = _verdict("RSS 1 s after start, median", memory, TARGET_RSS, "MB")
+    idle_met = _verdict("idle CPU above a bare app", extra, TARGET_IDLE_CPU, "s/min")
     print(f"startup: serve → first answered request, {RUNS} runs (load {os.getloadavg()[0]:.2f})")
     print(
         f"  start → first answer: median {start:.3f} s (min {min(times):.3f}, max"
-        f" {max(times):.3f}); target ≤ {TARGET_START} s: {_verdict(start, TARGET_START)}"
+        f" {max(times):.3f}); target ≤ {TARGET_START} s: {start_met}"
         f"  [first start, compiling bytecode: {compiling:.3f} s]"
     )
     print(
@@ -198,12 +203,12 @@ def main() -> None:
     )
     print(
         f"  RSS 1 s after the first answer: median {memory:.1f} MB (max {max(rss):.1f});"
-        f" target ≤ {TARGET_RSS:.0f} MB: {_verdict(memory, TARGET_RSS)}"
+        f" target ≤ {TARGET_RSS:.0f} MB: {rss_met}"
     )
     print(
         f"  idle CPU over {IDLE_WINDOW:.0f} s: Solo {solo_cpu:.3f} s/min, bare uvicorn app"
         f" {bare_cpu:.3f} s/min, difference {extra:.3f} s/min; target ≤ {TARGET_IDLE_CPU}:"
-        f" {_verdict(extra, TARGET_IDLE_CPU)}"
+        f" {idle_met}"
     )
     print(
         f"  RSS after {IDLE_WINDOW:.0f} s idle: Solo {solo_rss:.1f} MB, bare app {bare_rss:.1f} MB"
