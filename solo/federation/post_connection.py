@@ -58,7 +58,8 @@ class PostConnection(asyncio.Protocol):
         self.fields: list[tuple[bytes, bytes]] = []
         self.chunks: list[bytes] = []
         self.size = 0  # body bytes kept
-        self.head_size = 0
+        self.head_size = 0  # bytes received before the head was complete
+        self.header_bytes = 0  # of the header fields read
         self.interim = False
         self.headers_done = False
         self.complete = False
@@ -197,10 +198,20 @@ class PostConnection(asyncio.Protocol):
 
     # httptools callbacks
 
+    # Once an answer is complete, what follows in the same bytes is nobody's answer: it is not
+    # read, and the connection serves no more.
+
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.fields.append((name, value))
+        if not self.complete:
+            self.fields.append((name, value))
+            self.header_bytes += len(name) + len(value) + 4
 
     def on_headers_complete(self) -> None:
+        if self.complete:
+            self.keep_alive = False
+            return
+        if self.header_bytes > MAX_HEAD and self.error is None:
+            self.error = ProtocolError(f"an answer's head over {MAX_HEAD} bytes")
         status = self.parser.get_status_code()
         if 100 <= status < 200 and status != 101:
             self.interim = True  # 100 Continue, 103 Early Hints: the real answer follows
@@ -210,7 +221,7 @@ class PostConnection(asyncio.Protocol):
         self.headers_done = True
 
     def on_body(self, body: bytes) -> None:
-        if self.cut:
+        if self.cut or self.complete:
             return
         room = self.cap - self.size
         if len(body) > room:
@@ -224,7 +235,8 @@ class PostConnection(asyncio.Protocol):
         if self.interim:
             self.interim = False
             return
-        if self.cut:
+        if self.complete:
+            self.keep_alive = False
             return
         # Asked now: once the callback returns, the parser is ready for the next message.
         self.keep_alive = self.parser.should_keep_alive()
