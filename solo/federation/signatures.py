@@ -160,7 +160,7 @@ def draft_signature(
     if "host" not in fields:
         added["Host"] = netloc  # keeps a non-default port
     if "date" not in fields:
-        added["Date"] = formatdate(time.time() if now is None else now, usegmt=True)
+        added["Date"] = http_date(time.time() if now is None else now)
     signed = ["(request-target)", "host", "date"]
     if body or method.upper() == "POST":
         if "digest" not in fields:  # given by a caller that sends one body many times
@@ -171,6 +171,21 @@ def draft_signature(
     fields.update((name.lower(), [value]) for name, value in added.items())
     text = cavage.signing_string(method, path, fields, signed, None, None)
     return SignatureDraft(added, key_id, tuple(signed), encode(text))
+
+
+_dates: dict[int, str] = {}  # the last second's Date, by second
+
+
+def http_date(when: float) -> str:
+    """`formatdate(when, usegmt=True)`, made once a second: a fan-out dates a thousand
+    requests in the same second, and formatting took a delivery 10–30 µs of the loop."""
+    second = int(when)
+    date = _dates.get(second)
+    if date is None:
+        date = formatdate(second, usegmt=True)
+        _dates.clear()
+        _dates[second] = date
+    return date
 
 
 def body_digest(body: bytes) -> str:
