@@ -32,7 +32,13 @@ from solo import __version__
 from solo.config import Settings
 from solo.federation.batch_signing import BatchSigner
 from solo.federation.post_connection import PostConnection, ProtocolError, Stale
-from solo.federation.signatures import HTTPSignatureAuth, body_digest, draft_signature
+from solo.federation.signatures import (
+    HTTPSignatureAuth,
+    body_digest,
+    draft_signature,
+    http_date,
+    post_draft,
+)
 from solo.net.addresses import MAX_CONNECT_ATTEMPTS, AddressRefused, check_target, resolve
 from solo.net.fetch import FetchTimeout, ForbiddenAddress, Limits, Reply, Unreachable
 
@@ -128,11 +134,22 @@ class Poster:
             "Accept-Encoding": "identity",
             "Content-Length": str(len(body)),
             "Digest": self._digest_of(body),
+            "Date": http_date(time.time()),
             **(headers or {}),
         }
+        if headers:  # a caller's own fields: collected, and signed as they come
+            draft = draft_signature("POST", netloc, target.path, sent, body, key_id=auth.key_id)
+        else:
+            draft = post_draft(
+                netloc,
+                target.path,
+                sent["Date"],
+                sent["Digest"],
+                sent["Content-Type"],
+                key_id=auth.key_id,
+            )
         # The RSA signature is a third of a delivery's CPU, and cryptography lets go of the GIL
         # while it signs: on the signing thread it runs on the other core, beside the event loop.
-        draft = draft_signature("POST", netloc, target.path, sent, body, key_id=auth.key_id)
         sent.update(draft.finish(await self._signer.sign(auth.private_key, draft.text)))
         head = "".join(f"{name}: {value}\r\n" for name, value in sent.items())
         request = f"POST {target.path} HTTP/1.1\r\n{head}\r\n".encode("latin-1")

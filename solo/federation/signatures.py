@@ -173,6 +173,23 @@ def draft_signature(
     return SignatureDraft(added, key_id, tuple(signed), encode(text))
 
 
+POST_SIGNED = ("(request-target)", "host", "date", "digest", "content-type")
+
+
+def post_draft(
+    netloc: str, path: str, date: str, digest: str, content_type: str, *, key_id: str
+) -> SignatureDraft:
+    """`draft_signature` of a POST that carries exactly these Host, Date, Digest and
+    Content-Type fields (a delivery, signed thousands of times in a fan-out): the same draft,
+    without collecting the request's fields first."""
+    _check_key_id(key_id)
+    text = (
+        f"(request-target): post {path}\nhost: {netloc}\ndate: {date}\ndigest: {digest}"
+        f"\ncontent-type: {content_type}"
+    )
+    return SignatureDraft({}, key_id, POST_SIGNED, encode(text))
+
+
 _dates: dict[int, str] = {}  # the last second's Date, by second
 
 
