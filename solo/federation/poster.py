@@ -8,7 +8,9 @@ guarded fetcher (FEDERATION.md rules 35 and 36):
   address checked) and the socket connected to a checked address, never resolved a second time;
 - https with certificate and host name verification (SNI = the host), http only where the
   settings allow private addresses (tests);
-- connect (with TLS) 5 s, each write and read 10 s, a total deadline per delivery;
+- connect (with TLS) 5 s; then at most 10 s of silence while the answer is awaited (the request
+  is written at once: a server that does not take it cannot answer), a total deadline per
+  delivery;
 - the answer read is the status line, the headers and at most `Limits.max_body` of body
   (Content-Length, chunked, or until the connection closes); the rest is cut, not read;
 - redirects are answers, not followed: a signed POST is bound to its host;
