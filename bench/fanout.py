@@ -89,8 +89,8 @@ def cases(servers: int | None, delay: float) -> list[Case]:
         target = base.target * scale if not delay else max(base.target * scale, 2 * delay)
         name = f"{servers:,} servers" + (f" answering after {delay * 1000:.0f} ms" if delay else "")
         scaled = " (target scaled)" if target != base.target else ""
-        return [replace(base, name=name + scaled, hosts=servers, delay=delay,
-                        target=target)]  # fmt: skip
+        return [replace(base, name=name + scaled, hosts=servers, delay=delay, target=target,
+                        timeout=max(base.timeout, base.timeout * scale))]  # fmt: skip
     if delay:
         return [replace(SLOW, name=f"10,000 servers answering after {delay * 1000:.0f} ms",
                         delay=delay)]  # fmt: skip
