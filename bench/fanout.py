@@ -90,8 +90,8 @@ def cases(servers: int | None, delay: float) -> list[Case]:
         target = base.target * scale if not delay else max(base.target * scale, 2 * delay)
         name = f"{servers:,} servers" + (f" answering after {delay * 1000:.0f} ms" if delay else "")
         scaled = " (target scaled)" if target != base.target else ""
-        return [replace(base, name=name + scaled, hosts=servers, delay=delay,
-                        target=target)]  # fmt: skip
+        return [replace(base, name=name + scaled, hosts=servers, delay=delay, target=target,
+                        timeout=max(base.timeout, base.timeout * scale))]  # fmt: skip
     if delay:
         return [replace(SLOW, name=f"10,000 servers answering after {delay * 1000:.0f} ms",
                         delay=delay)]  # fmt: skip
@@ -204,6 +204,7 @@ async def run(case: Case = TEN_THOUSAND, *, burst: bool = False, profile: bool =
             rss_at_ready = proc_status(pid, "VmRSS")
             cpu_at_ready = cpu_seconds(pid)
             share = CpuShare(procs)
+            threads = ThreadShare(pid)
             if profile:
                 procs.start_profiler(name)
             burst_task = None
@@ -216,6 +217,7 @@ async def run(case: Case = TEN_THOUSAND, *, burst: bool = False, profile: bool =
             peak = proc_status(pid, "VmHWM")
             cpu = cpu_seconds(pid)
             cpu_share = share.summary()
+            thread_share = threads.summary(stats["hosts"])
             burst_results = await burst_task if burst_task is not None else None
             ingress = await drain(settings.db_path, "ingress", DRAIN_TIMEOUT) if burst else None
             push = job_counts(settings.db_path, "push")
@@ -232,6 +234,7 @@ async def run(case: Case = TEN_THOUSAND, *, burst: bool = False, profile: bool =
             floor,
         )
         print(f"  {cpu_share} (ready → all delivered)")
+        print(f"  {thread_share}")
         print(f"  push jobs by state: {push}")
         if push.get("dead") or push.get("retrying"):
             print(f"  push errors: {job_errors(settings.db_path, 'push')}")
@@ -243,6 +246,44 @@ async def run(case: Case = TEN_THOUSAND, *, burst: bool = False, profile: bool =
             print(f"  Solo's log ends with:\n{log_tail}")
         if profile_path is not None:
             pyspy_top.report(profile_path)
+
+
+def schedstat(pid: int) -> dict[int, tuple[float, float]]:
+    """Per thread of `pid`: seconds on a CPU, and seconds runnable but waiting for one."""
+    threads = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            run, wait, _ = (task / "schedstat").read_text().split()
+        except (OSError, ValueError):
+            continue  # a thread that ended meanwhile
+        threads[int(task.name)] = (int(run) / 1e9, int(wait) / 1e9)
+    return threads
+
+
+class ThreadShare:
+    """Where Solo's event loop spent a phase: on a CPU, runnable but waiting for one (the
+    machine is busy), or neither: waiting on the GIL, on signatures or on the network (a
+    bubble). Its CPU per delivery is the figure a busy machine changes least."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.started = time.monotonic()
+        self.first = schedstat(pid)
+
+    def summary(self, deliveries: int) -> str:
+        wall = max(time.monotonic() - self.started, 1e-9)
+        last = schedstat(self.pid)
+        run = {tid: r - self.first.get(tid, (0.0, 0.0))[0] for tid, (r, _) in last.items()}
+        wait = {tid: w - self.first.get(tid, (0.0, 0.0))[1] for tid, (_, w) in last.items()}
+        loop_run, loop_wait = run.pop(self.pid, 0.0), wait.pop(self.pid, 0.0)
+        idle = max(0.0, 1 - (loop_run + loop_wait) / wall)
+        return (
+            f"Solo's event loop: on a CPU {loop_run / wall:.0%} of the time, waiting for a CPU"
+            f" {loop_wait / wall:.0%}, neither (GIL, signatures, network) {idle:.0%};"
+            f" {1000 * loop_run / max(deliveries, 1):.3f} ms of loop CPU per delivery;"
+            f" its other threads (signing, SQLite) {sum(run.values()) / wall:.2f} cores,"
+            f" waiting for a CPU {sum(wait.values()) / wall:.2f}"
+        )
 
 
 async def watch(

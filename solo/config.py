@@ -136,9 +136,10 @@ class Settings:
         parts = hostname.split(".")
         return any(".".join(parts[i:]) in allowed for i in range(len(parts)))
 
-    @property
+    @cached_property
     def resolve_map(self) -> tuple[tuple[str, str], ...]:
-        """`resolve` parsed into (host pattern, address) pairs, in order."""
+        """`resolve` parsed into (host pattern, address) pairs, in order (once: every
+        delivery's connection asks)."""
         pairs = []
         for item in self.resolve.split(","):
             if item.strip():

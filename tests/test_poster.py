@@ -280,3 +280,76 @@ async def test_tls_checks_the_name_while_connecting_to_the_pinned_address(
             await poster.aclose()
     assert [r.headers["host"] for r in remote.seen] == [f"secure.test:{port}"]
     assert remote.posted == [b"{}"]
+
+
+def sends(*parts: bytes, pause: float = 0.0, then_close: bool = True) -> Answer:
+    """An answer written in `parts`, `pause` seconds apart; the connection closed after it."""
+
+    async def answer(request: bytes, writer: asyncio.StreamWriter) -> bool:
+        for number, part in enumerate(parts):
+            if number and pause:
+                await asyncio.sleep(pause)
+            writer.write(part)
+            await writer.drain()
+        return not then_close
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        (b"HTTP/1.1 2x2 Accepted\r\n\r\n", "status line"),
+        (b"HTTP/1.1\r\n\r\n", "status line"),
+        (b"ICY 200 OK\r\n\r\n", "status line"),
+        (b"HTTP/1.1 202 Accepted\r\nno colon here\r\n\r\n", "status line"),
+        (b"HTTP/1.1 202 Accepted\r\nContent-Length: ten\r\n\r\n", "status line"),
+        (b"HTTP/1.1 200 OK\r\nX-Pad: " + b"p" * (70 * 1024) + b"\r\n\r\n", "head over 65536"),
+        (b"HTTP/1.1 202 Accepted\r\nContent-Length: 10\r\n\r\nabc", "closed within the answer"),
+        (b"HTTP/1.1 202 Accep", "closed within the answer"),
+        (b"", "closed before an answer"),
+    ],
+)
+async def test_bad_and_broken_answers_are_unreachable_with_their_reason(
+    poster: Poster, answer: bytes, error: str
+) -> None:
+    async with bare_server(sends(answer)) as (port, _):
+        with pytest.raises(Unreachable, match=error):
+            await poster.post(f"http://odd.test:{port}/inbox", b"{}", auth=AUTH)
+    assert poster._idle_count == 0
+
+
+async def test_a_silent_server_hits_the_read_timeout_and_a_slow_one_is_waited_for(
+    tmp_path: Path,
+) -> None:
+    poster = Poster(make_settings(tmp_path), limits=Limits(read=0.5, deadline=5.0))
+    try:
+        silent = sends(b"HTTP/1.1 202 Acc", b"epted\r\n\r\n", pause=3.0)
+        async with bare_server(silent) as (port, _):
+            started = time.monotonic()
+            with pytest.raises(FetchTimeout, match="time limits"):
+                await poster.post(f"http://silent.test:{port}/inbox", b"{}", auth=AUTH)
+            assert 0.4 < time.monotonic() - started < 1.5
+        # Bytes every 0.3 s, under the 0.5 s of silence allowed, for 1.5 s in all.
+        pieces = [b"HTTP/1.1 202 Accepted\r\n", b"Content-Length: 3\r\n", b"\r\n", b"o", b"k", b"!"]
+        async with bare_server(sends(*pieces, pause=0.3, then_close=False)) as (port, _):
+            reply = await poster.post(f"http://slow.test:{port}/inbox", b"{}", auth=AUTH)
+            assert (reply.status, reply.body) == (202, b"ok!")
+            assert poster._idle_count == 1  # complete and kept alive: kept for the next
+    finally:
+        await poster.aclose()
+
+
+async def test_an_upgrade_or_bytes_nobody_asked_for_end_the_connection(poster: Poster) -> None:
+    upgrade = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n"
+    async with bare_server(sends(upgrade, then_close=False)) as (port, _):
+        reply = await poster.post(f"http://up.test:{port}/inbox", b"{}", auth=AUTH)
+    assert reply.status == 101
+    assert poster._idle_count == 0
+
+    extra = b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n\r\n"
+    async with bare_server(sends(extra, then_close=False)) as (port, seen):
+        for _ in range(2):
+            reply = await poster.post(f"http://extra.test:{port}/inbox", b"{}", auth=AUTH)
+            assert (reply.status, reply.body) == (202, b"ok")
+    assert [request.split(b" ")[0] for request in seen] == [b"1", b"2"]

@@ -35,8 +35,12 @@ from solo.federation.signatures import (
     SignatureTimeError,
     UnsupportedAlgorithm,
     VerifiedSignature,
+    body_digest,
     cavage_signing_string,
+    draft_signature,
+    http_date,
     parse_signature_header,
+    post_draft,
     prepare,
     sign_headers,
     verify,
@@ -314,6 +318,26 @@ def test_sign_headers_keeps_given_date_and_host() -> None:
     assert set(added) == {"Digest", "Signature"}
     prepared = prepare("POST", "/inbox", {**given, **added}, b"{}", now=FROZEN + 60)
     verify(prepared, BOB_PUBLIC_PEM)
+
+
+def test_a_deliverys_draft_is_the_general_draft_of_its_fields() -> None:
+    date = http_date(FROZEN + 0.7)
+    assert date == formatdate(FROZEN, usegmt=True)
+    digest = body_digest(b"{}")
+    fields = {
+        "Host": "remote.example:8443",
+        "User-Agent": "Solo",
+        "Content-Type": "application/activity+json",
+        "Digest": digest,
+        "Date": date,
+    }
+    general = draft_signature("POST", "remote.example:8443", "/inbox?x=1", fields, b"", key_id=BOB)
+    quick = post_draft(
+        "remote.example:8443", "/inbox?x=1", date, digest, "application/activity+json", key_id=BOB
+    )
+    assert quick == general
+    with pytest.raises(ValueError, match="key id"):
+        post_draft("r.example", "/", date, digest, "application/activity+json", key_id='a"b')
 
 
 @pytest.mark.parametrize("key_id", ["", 'a"b', "a\\b"])

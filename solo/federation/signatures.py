@@ -160,7 +160,7 @@ def draft_signature(
     if "host" not in fields:
         added["Host"] = netloc  # keeps a non-default port
     if "date" not in fields:
-        added["Date"] = formatdate(time.time() if now is None else now, usegmt=True)
+        added["Date"] = http_date(time.time() if now is None else now)
     signed = ["(request-target)", "host", "date"]
     if body or method.upper() == "POST":
         if "digest" not in fields:  # given by a caller that sends one body many times
@@ -171,6 +171,38 @@ def draft_signature(
     fields.update((name.lower(), [value]) for name, value in added.items())
     text = cavage.signing_string(method, path, fields, signed, None, None)
     return SignatureDraft(added, key_id, tuple(signed), encode(text))
+
+
+POST_SIGNED = ("(request-target)", "host", "date", "digest", "content-type")
+
+
+def post_draft(
+    netloc: str, path: str, date: str, digest: str, content_type: str, *, key_id: str
+) -> SignatureDraft:
+    """`draft_signature` of a POST that carries exactly these Host, Date, Digest and
+    Content-Type fields (a delivery, signed thousands of times in a fan-out): the same draft,
+    without collecting the request's fields first."""
+    _check_key_id(key_id)
+    text = (
+        f"(request-target): post {path}\nhost: {netloc}\ndate: {date}\ndigest: {digest}"
+        f"\ncontent-type: {content_type}"
+    )
+    return SignatureDraft({}, key_id, POST_SIGNED, encode(text))
+
+
+_dates: dict[int, str] = {}  # the last second's Date, by second
+
+
+def http_date(when: float) -> str:
+    """`formatdate(when, usegmt=True)`, made once a second: a fan-out dates a thousand
+    requests in the same second, and formatting took a delivery 10–30 µs of the loop."""
+    second = int(when)
+    date = _dates.get(second)
+    if date is None:
+        date = formatdate(second, usegmt=True)
+        _dates.clear()
+        _dates[second] = date
+    return date
 
 
 def body_digest(body: bytes) -> str:
