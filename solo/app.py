@@ -37,6 +37,7 @@ from solo.edge import i18n
 from solo.edge.assets import StaticAssets
 from solo.edge.compression import Compression
 from solo.edge.middleware import BodyLimit, SecurityHeaders, ServerLane
+from solo.edge.page_cache import PageCache
 from solo.edge.sessions import OwnRequests, Sessions
 from solo.errors import DISK_FULL, RequestError, TooManyRequests, storage_full
 from solo.federation import actors, inbox, nodeinfo, objects, webfinger
@@ -224,6 +225,7 @@ def create_app(
     )
     middleware = [
         Middleware(ServerLane, lane=inbox_lane),
+        Middleware(PageCache),  # anonymous visitors' public pages, compressed, for a second
         Middleware(Compression),
         Middleware(Cors),
         Middleware(TrailingSlash),
