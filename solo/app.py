@@ -37,6 +37,7 @@ from solo.edge import i18n
 from solo.edge.assets import StaticAssets
 from solo.edge.compression import Compression
 from solo.edge.middleware import BodyLimit, SecurityHeaders, ServerLane
+from solo.edge.owner_first import OwnerFirst
 from solo.edge.page_cache import PageCache
 from solo.edge.sessions import OwnRequests, Sessions
 from solo.errors import DISK_FULL, RequestError, TooManyRequests, storage_full
@@ -223,9 +224,12 @@ def create_app(
         default=INBOX_LIMIT,
         limits={},
     )
+    owner_first = OwnerFirst()
     middleware = [
         Middleware(ServerLane, lane=inbox_lane),
-        Middleware(PageCache),  # anonymous visitors' public pages, compressed, for a second
+        Middleware(
+            PageCache, owner_first=owner_first
+        ),  # anonymous visitors' public pages, compressed, for a second
         Middleware(Compression),
         Middleware(Cors),
         Middleware(TrailingSlash),
@@ -242,6 +246,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.assets = assets
+    app.state.owner_first = owner_first
 
     def make_templates() -> Environment:
         env = templating.make_environment(assets.url)

@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from solo.db import Database
 from solo.edge.compression import coding_for
 from solo.edge.i18n import negotiate
+from solo.edge.owner_first import OwnerFirst
 
 SECONDS: Final = 1.0
 MAX_ENTRIES: Final = 128
@@ -127,8 +128,9 @@ def _personal(cache_control: bytes) -> bool:
 class PageCache:
     """The ASGI middleware: goes outside `Compression`, so that it keeps compressed bodies."""
 
-    def __init__(self, app: ASGIApp, seconds: float = SECONDS) -> None:
+    def __init__(self, app: ASGIApp, owner_first: OwnerFirst, seconds: float = SECONDS) -> None:
         self.app = app
+        self.owner_first = owner_first
         self.seconds = seconds
         self._entries: OrderedDict[Key, Entry] = OrderedDict()
         self._bytes = 0
@@ -143,6 +145,7 @@ class PageCache:
         if key is None:
             await self.app(scope, receive, send)
             return
+        await self.owner_first.turn()
         db: Database = scope["app"].state.instance.db
         entry = self._fresh(key, db.writes)
         if entry is None and (render := self._renders.get(key)) is not None:

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from solo.edge.middleware import is_inbox
+from solo.edge.owner_first import owner_first_of
 from solo.errors import Forbidden
 from solo.events import Event
 from solo.federation.context import federation_of
@@ -264,7 +265,8 @@ class OwnRequests:
     within `user_action`, so what they fetch from other servers takes the user's connections:
     deliveries, backfill and senders posting to the inbox cannot fill those.
 
-    A live login also reads the database ahead of anonymous visitors (`owner_reads`). A token
+    A live login also reads the database ahead of anonymous visitors (`owner_reads`), and its
+    pages hold visitors' page requests back until they are answered (`owner_first`). A token
     gets that only once the API has checked it (`solo.api.auth`): anyone can send a header.
 
     Goes inside `Sessions`, which has checked the login by then."""
@@ -273,7 +275,14 @@ class OwnRequests:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and scope.get(ACCOUNT) is not None:
+        if scope["type"] == "http" and scope.get(ACCOUNT) is not None:
+            with (
+                user_action(),
+                owner_reads(),
+                owner_first_of(scope["app"]).until_answered(scope["method"], send) as answering,
+            ):
+                await self.app(scope, receive, answering)
+        elif scope["type"] == "websocket" and scope.get(ACCOUNT) is not None:
             with user_action(), owner_reads():
                 await self.app(scope, receive, send)
         elif scope["type"] in ("http", "websocket") and _bearer(scope):
