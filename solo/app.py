@@ -236,7 +236,7 @@ def create_app(
         Middleware(SecurityHeaders),
         Middleware(BodyLimit, default=FORM_LIMIT, limits=body_limits(settings)),
         Middleware(Sessions),
-        Middleware(OwnRequests),
+        Middleware(OwnRequests, owner_first=owner_first),
     ]
     app = Starlette(
         routes=routes,

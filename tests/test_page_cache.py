@@ -1,5 +1,6 @@
 """The micro-cache of public pages (solo.edge.page_cache): anonymous visitors share one render a
 second; a write shows on the next reload; the language, the coding and a login are respected.
+And the door they wait at while the owner's page is prepared (solo.edge.owner_first).
 
 An answer served from the cache carries an `Age` header; a fresh render does not."""
 
@@ -12,9 +13,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.types import Message
 
 from solo.actions import statuses
 from solo.config import Settings
+from solo.edge.owner_first import MAX_WAIT, OwnerFirst
 from solo.edge.page_cache import keepable
 from tests.test_login import login
 from tests.test_web_pages import federation_of, send
@@ -25,10 +28,13 @@ ENGLISH = {"Accept-Language": "en-GB,en;q=0.8"}
 
 @pytest.fixture
 async def visitor(app: Starlette, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """A second browser on the same instance, never logged in (once start-up's writes ended)."""
-    await settled(app)
+    """A second browser on the same instance, never logged in, once the templates are compiled
+    (on a busy machine the first render may take longer than a page is kept) and start-up's
+    writes have ended."""
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=settings.base_url) as http:
+        await http.get("/@alice/with_replies")
+        await settled(app)
         yield http
 
 
@@ -184,3 +190,29 @@ def test_what_may_be_kept() -> None:
     assert not keepable(200, [html, (b"vary", b"Cookie")])
     assert not keepable(404, [html])
     assert not keepable(200, [(b"content-type", b"application/activity+json")])
+
+
+async def test_visitors_wait_while_the_owners_page_is_prepared() -> None:
+    first = OwnerFirst()
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await asyncio.wait_for(first.turn(), 0.01)  # nobody to wait for
+    with first.until_answered("GET", send) as answering:
+        visitor = asyncio.create_task(first.turn())
+        await asyncio.sleep(0.03)
+        assert not visitor.done()
+        await answering({"type": "http.response.start", "status": 200, "headers": []})
+        await asyncio.wait_for(visitor, 0.01)  # the owner's answer started: the door opens
+        await answering({"type": "http.response.body", "body": b"page"})
+        await asyncio.wait_for(first.turn(), 0.01)  # a stream going on holds nobody back
+    assert [message["type"] for message in sent] == ["http.response.start", "http.response.body"]
+    loop = asyncio.get_running_loop()
+    with first.preparing("GET"):  # however long the owner's request, a visitor goes on
+        began = loop.time()
+        await first.turn()
+        assert MAX_WAIT <= loop.time() - began < MAX_WAIT + 0.2
+    with first.preparing("POST"), first.until_answered("POST", send):  # an upload holds nobody
+        await asyncio.wait_for(first.turn(), 0.01)

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from solo.edge.middleware import is_inbox
-from solo.edge.owner_first import owner_first_of
+from solo.edge.owner_first import OwnerFirst
 from solo.errors import Forbidden
 from solo.events import Event
 from solo.federation.context import federation_of
@@ -271,15 +271,16 @@ class OwnRequests:
 
     Goes inside `Sessions`, which has checked the login by then."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, owner_first: OwnerFirst | None = None) -> None:
         self.app = app
+        self.owner_first = OwnerFirst() if owner_first is None else owner_first
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope.get(ACCOUNT) is not None:
             with (
                 user_action(),
                 owner_reads(),
-                owner_first_of(scope["app"]).until_answered(scope["method"], send) as answering,
+                self.owner_first.until_answered(scope["method"], send) as answering,
             ):
                 await self.app(scope, receive, answering)
         elif scope["type"] == "websocket" and scope.get(ACCOUNT) is not None:
