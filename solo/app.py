@@ -227,9 +227,8 @@ def create_app(
     owner_first = OwnerFirst()
     middleware = [
         Middleware(ServerLane, lane=inbox_lane),
-        Middleware(
-            PageCache, owner_first=owner_first
-        ),  # anonymous visitors' public pages, compressed, for a second
+        # Visitors' public pages, compressed, for a second: outside all that makes them.
+        Middleware(PageCache, owner_first=owner_first),
         Middleware(Compression),
         Middleware(Cors),
         Middleware(TrailingSlash),
