@@ -13,12 +13,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.types import Message
+from starlette.responses import HTMLResponse
+from starlette.types import Message, Receive, Scope, Send
 
 from solo.actions import statuses
 from solo.config import Settings
 from solo.edge.owner_first import MAX_WAIT, OwnerFirst
-from solo.edge.page_cache import keepable
+from solo.edge.page_cache import RENDERS_AT_ONCE, PageCache, keepable
 from tests.test_login import login
 from tests.test_web_pages import federation_of, send
 
@@ -216,3 +217,34 @@ async def test_visitors_wait_while_the_owners_page_is_prepared() -> None:
         assert MAX_WAIT <= loop.time() - began < MAX_WAIT + 0.2
     with first.preparing("POST"), first.until_answered("POST", send):  # an upload holds nobody
         await asyncio.wait_for(first.turn(), 0.01)
+
+
+async def test_visitors_pages_are_rendered_two_at_a_time(app: Starlette) -> None:
+    """A crawler on many distinct pages: the renders wait in line, two at a time."""
+    running = most = 0
+
+    async def page(scope: Scope, receive: Receive, send: Send) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.01)
+        running -= 1
+        await HTMLResponse(f"<p>{scope['path']}</p>")(scope, receive, send)
+
+    cache = PageCache(page, owner_first=OwnerFirst())
+    answers: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        answers.append(message)
+
+    def scope(path: str) -> Scope:
+        headers = [(b"host", b"solo.test")]
+        return {"type": "http", "method": "GET", "scheme": "https", "path": path,
+                "query_string": b"", "headers": headers, "app": app}  # fmt: skip
+
+    await asyncio.gather(*(cache(scope(f"/tags/t{n}"), receive, send) for n in range(10)))
+    assert most == RENDERS_AT_ONCE == 2
+    assert sum(message["type"] == "http.response.body" for message in answers) == 10

@@ -18,7 +18,10 @@ from afar) retires it, so a post shows on the very next reload. Another process 
 file (`solo` commands) is seen when the entry expires, at most `SECONDS` later.
 
 When an entry is missing, the first visitor renders it and those asking for the same page
-meanwhile wait for that render instead of starting their own (nginx's `proxy_cache_lock`).
+meanwhile wait for that render instead of starting their own (nginx's `proxy_cache_lock`). At
+most `RENDERS_AT_ONCE` visitors' pages are rendered at a time (a crawler on many distinct pages):
+a render holds the event loop for milliseconds, and the owner's requests, which never wait in
+that line, would otherwise resume behind twenty of them at each read.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ MAX_BODY: Final = 512 * 1024  # a page larger than this (compressed) is not kept
 MAX_BYTES: Final = 8 * 1024 * 1024  # all entries together
 MAX_HEADER: Final = 512  # a request with a longer Accept/Accept-Language/Host is not served here
 MAX_TARGET: Final = 1024  # nor one whose path and query are longer
+# Visitors' renders under way at once (as many as the database has readers); the others wait
+# their turn in line, which the owner's requests never join.
+RENDERS_AT_ONCE: Final = 2
 
 # Our profile and its tabs, one of our posts, a tag page, `/users/<name>` (the actor's address).
 PUBLIC_PAGE: Final = re.compile(
@@ -134,6 +140,7 @@ class PageCache:
         self.seconds = seconds
         self._entries: OrderedDict[Key, Entry] = OrderedDict()
         self._bytes = 0
+        self._rendering = asyncio.Semaphore(RENDERS_AT_ONCE)
         # The renders under way, each with what it will answer (None: nothing others may have).
         self._renders: dict[Key, asyncio.Future[Entry | None]] = {}
         # Pages whose last answer could not be kept (a cookie set, an error), with when: for
@@ -204,7 +211,8 @@ class PageCache:
 
         entry: Entry | None = None
         try:
-            await self.app(scope, receive, keeping)
+            async with self._rendering:
+                await self.app(scope, receive, keeping)
             if start is not None and complete:
                 headers = list(start.get("headers", []))
                 if size <= MAX_BODY and keepable(start["status"], headers):
