@@ -446,7 +446,9 @@ async def run(*, profile: bool = False) -> None:
             old = summary(await sequential(port, fallback))
             pages = await sanity(port, domain, cookie)
             profile_page = fairness.anonymous_request("/@bench", domain)
+            crowd_share = CpuShare(procs)
             mine, theirs = await fairness.owner_among_crowd(port, profile_page, home)
+            crowd_cpu = crowd_share.summary()
             owner, crowd = summary(mine), summary(theirs)
             rss, hwm = proc_status(pid, "VmRSS"), proc_status(pid, "VmHWM")
             log_tail = procs.solo_log_tail()
@@ -459,6 +461,7 @@ async def run(*, profile: bool = False) -> None:
             + describe(f"GET /@bench by {fairness.CROWD} anonymous clients", crowd)
             + f"; {crowd['rate']:,.0f} requests/s"
         )
+        print(f"    {crowd_cpu}")
         if any(s["ok"] < s["sent"] for s in (seq, conc, old, owner, crowd)):
             print(f"  Solo's log ends with:\n{log_tail}")
         if profile_path is not None:

@@ -37,6 +37,8 @@ from solo.edge import i18n
 from solo.edge.assets import StaticAssets
 from solo.edge.compression import Compression
 from solo.edge.middleware import BodyLimit, SecurityHeaders, ServerLane
+from solo.edge.owner_first import OwnerFirst
+from solo.edge.page_cache import PageCache
 from solo.edge.sessions import OwnRequests, Sessions
 from solo.errors import DISK_FULL, RequestError, TooManyRequests, storage_full
 from solo.federation import actors, inbox, nodeinfo, objects, webfinger
@@ -222,15 +224,18 @@ def create_app(
         default=INBOX_LIMIT,
         limits={},
     )
+    owner_first = OwnerFirst()
     middleware = [
         Middleware(ServerLane, lane=inbox_lane),
+        # Visitors' public pages, compressed, for a second: outside all that makes them.
+        Middleware(PageCache, owner_first=owner_first),
         Middleware(Compression),
         Middleware(Cors),
         Middleware(TrailingSlash),
         Middleware(SecurityHeaders),
         Middleware(BodyLimit, default=FORM_LIMIT, limits=body_limits(settings)),
         Middleware(Sessions),
-        Middleware(OwnRequests),
+        Middleware(OwnRequests, owner_first=owner_first),
     ]
     app = Starlette(
         routes=routes,
@@ -240,6 +245,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.assets = assets
+    app.state.owner_first = owner_first
 
     def make_templates() -> Environment:
         env = templating.make_environment(assets.url)

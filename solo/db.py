@@ -209,6 +209,10 @@ class Database:
         self._changed: list[tuple[str, str, Any]] = []
         self._listeners: dict[str, list[tuple[frozenset[str], ChangeListener]]] = {}
         self._versions: dict[str, int] = {}
+        # How many committed transactions changed rows (a claim finding no job changes none):
+        # what was read before the number moved may be out of date (`solo.edge.page_cache`).
+        self.writes = 0
+        self._total_changes = 0  # the writer's count of changed rows at the last commit
 
     async def open(self, *, create: bool = False, readonly: bool = False) -> None:
         """Open the file (creating it only when `create`) and bring the schema up to date.
@@ -532,6 +536,11 @@ class Database:
         self._changed.append((table, event, key))  # on the writer thread, inside a trigger
 
     def _committed(self) -> None:
+        if self._writer is not None:  # the writer thread is idle: the write lock is held
+            total = self._writer._conn.total_changes
+            if total != self._total_changes:
+                self._total_changes = total
+                self.writes += 1
         if not self._changed:
             return
         changed: dict[str, list[tuple[str, Any]]] = {}

@@ -293,6 +293,7 @@ async def test_a_login_reads_as_the_owner_and_an_unchecked_token_header_does_not
         ("/api/v1/timelines/home", {"headers": [(b"authorization", b"Bearer forged")]}),
         ("/@alice", {ACCOUNT: None}),
     ):
-        await app({"type": "http", "path": path, "headers": [], **extra}, receive, send)
+        scope = {"type": "http", "method": "GET", "path": path, "headers": [], **extra}
+        await app(scope, receive, send)
     # A token is checked by the API before its reads go first (solo.api.auth).
     assert seen == {"/home": True, "/api/v1/timelines/home": False, "/@alice": False}

@@ -18,7 +18,8 @@ the scopes 403 `{"error": "This action is outside the authorized scopes"}`; an a
 (client_credentials) where a user is needed 422, as Mastodon does. Endpoints raise the errors
 of `solo.api.errors` (404 "Record not found", 422 "Validation failed: …") and `solo.app` turns
 them into JSON. A token acting for the account reads the database ahead of anonymous requests
-(`solo.readpool.owner_reads`); looking the token up does not, as anyone can send one. After the
+(`solo.readpool.owner_reads`), and its GETs go ahead of visitors' pages on the event loop
+(`solo.edge.owner_first`); looking the token up does not, as anyone can send one. After the
 endpoint returns, the temporary files of a multipart body read
 through `Params.of` are closed.
 
@@ -39,6 +40,7 @@ from starlette.responses import Response
 from solo.api import scopes as scope_names
 from solo.api.errors import InvalidToken, OutsideScopes, UserRequired
 from solo.api.params import Params
+from solo.edge.owner_first import owner_first_of
 from solo.instance import instance_of
 from solo.readpool import owner_reads
 from solo.store import oauth as store
@@ -141,7 +143,7 @@ def api(
                 if not caller.user:
                     raise UserRequired()
                 _check(caller, needed)
-                with owner_reads():
+                with owner_reads(), owner_first_of(request.app).preparing(request.method):
                     return await endpoint(request, caller)
             finally:
                 await Params.close_of(request)

@@ -171,12 +171,13 @@ class Compression:
                 if name == b"accept-encoding":
                     accept = value
             if accept:
-                coding = _choose_cached(accept)
+                coding = coding_for(accept)
         await _Responder(self.app, coding, self.minimum_size)(scope, receive, send)
 
 
 @functools.lru_cache(maxsize=256)  # clients send a handful of distinct headers between them
-def _choose_cached(accept: bytes) -> str | None:
+def coding_for(accept: bytes) -> str | None:
+    """The coding an answer to this raw Accept-Encoding header gets (None: as it is)."""
     return choose_encoding(accept.decode("latin-1"))
 
 

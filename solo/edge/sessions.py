@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from solo.edge.middleware import is_inbox
+from solo.edge.owner_first import OwnerFirst
 from solo.errors import Forbidden
 from solo.events import Event
 from solo.federation.context import federation_of
@@ -264,16 +265,25 @@ class OwnRequests:
     within `user_action`, so what they fetch from other servers takes the user's connections:
     deliveries, backfill and senders posting to the inbox cannot fill those.
 
-    A live login also reads the database ahead of anonymous visitors (`owner_reads`). A token
+    A live login also reads the database ahead of anonymous visitors (`owner_reads`), and its
+    pages hold visitors' page requests back until they are answered (`owner_first`). A token
     gets that only once the API has checked it (`solo.api.auth`): anyone can send a header.
 
     Goes inside `Sessions`, which has checked the login by then."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, owner_first: OwnerFirst | None = None) -> None:
         self.app = app
+        self.owner_first = OwnerFirst() if owner_first is None else owner_first
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and scope.get(ACCOUNT) is not None:
+        if scope["type"] == "http" and scope.get(ACCOUNT) is not None:
+            with (
+                user_action(),
+                owner_reads(),
+                self.owner_first.until_answered(scope["method"], send) as answering,
+            ):
+                await self.app(scope, receive, answering)
+        elif scope["type"] == "websocket" and scope.get(ACCOUNT) is not None:
             with user_action(), owner_reads():
                 await self.app(scope, receive, send)
         elif scope["type"] in ("http", "websocket") and _bearer(scope):
