@@ -23,7 +23,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urldefrag
+from urllib.parse import quote
 
 import httpx
 
@@ -78,8 +78,9 @@ class ResolveError(Exception):
         self.gone = gone
 
 
-# The fetch of a key's owner: the actor fetched and checked, and the write of its row.
-_KeyFetch = asyncio.Future[tuple[RemoteActor, asyncio.Future[RemoteActor]]]
+# The fetch of a key's owner: the actor fetched and checked with its key parsed, and the write
+# of its row.
+_KeyFetch = asyncio.Future[tuple[CachedKey, asyncio.Future[RemoteActor]]]
 
 
 class Resolver:
@@ -119,12 +120,15 @@ class Resolver:
     async def _store(self, document: dict[str, Any]) -> RemoteActor:
         return await self._write(_parse(document))
 
-    async def _write(self, actor: RemoteActor) -> RemoteActor:
+    async def _write(
+        self, actor: RemoteActor, public_key: PublicKeyInput | None = None
+    ) -> RemoteActor:
+        """Store `actor` and cache it with its key (`public_key` when already parsed)."""
         await self._watch()
         # Batched with the other writes of the moment (group commit): a burst of first
         # contacts costs one commit, not one fsync per sender.
         stored = await self.db.write(functools.partial(actor_store.store_actor, actor=actor))
-        self._remember(stored, self.db.version("actors"))
+        self._remember(stored, self.db.version("actors"), public_key)
         return stored
 
     async def actor(self, ap_id: str, *, refresh: bool = False) -> RemoteActor:
@@ -185,12 +189,14 @@ class Resolver:
         for key_id in key_ids:
             self._keys.pop(key_id, None)
 
-    def _remember(self, actor: RemoteActor, version: int) -> CachedKey | None:
+    def _remember(
+        self, actor: RemoteActor, version: int, public_key: PublicKeyInput | None = None
+    ) -> CachedKey | None:
         """Cache `actor` as read when the actors table was at `version`, unless it changed
-        since (the row read may already be stale)."""
+        since (the row read may already be stale); `public_key`: its key, already parsed."""
         if not actor.key_id or not actor.public_key_pem:
             return None
-        cached = CachedKey(actor, _parsed(actor.public_key_pem))
+        cached = CachedKey(actor, public_key or _parsed(actor.public_key_pem))
         if self.db.version("actors") == version:
             self._keys[actor.key_id] = cached
             self._keys.move_to_end(actor.key_id)
@@ -199,7 +205,13 @@ class Resolver:
         return cached
 
     async def actor_for_key(self, key_id: str, *, stored: bool = True) -> RemoteActor:
-        """Fetch the owner of `key_id` (fresh) and require that it names this very key.
+        """Fetch the owner of `key_id` (fresh) and require that it names this very key; see
+        `fetch_key`."""
+        return (await self.fetch_key(key_id, stored=stored)).actor
+
+    async def fetch_key(self, key_id: str, *, stored: bool = True) -> CachedKey:
+        """The owner of `key_id`, fetched fresh and required to name this very key, with that
+        key parsed (once, however many callers share it).
 
         One fetch at a time per key: callers asking while it runs, or while the actor found is
         written, share its outcome. `stored=False` answers as soon as the actor is fetched and
@@ -210,8 +222,10 @@ class Resolver:
             fetch = asyncio.ensure_future(self._fetch_key_owner(key_id))
             self._key_fetches[key_id] = fetch
             fetch.add_done_callback(functools.partial(self._key_fetched, key_id))
-        actor, write = await asyncio.shield(fetch)
-        return await asyncio.shield(write) if stored else actor
+        fetched, write = await asyncio.shield(fetch)
+        if stored:
+            return CachedKey(await asyncio.shield(write), fetched.public_key)
+        return fetched
 
     def _key_fetched(self, key_id: str, fetch: _KeyFetch) -> None:
         if fetch.cancelled() or fetch.exception() is not None:  # retrieved, even unawaited
@@ -224,11 +238,10 @@ class Resolver:
         if self._key_fetches.get(key_id) is fetch:
             del self._key_fetches[key_id]
 
-    async def _fetch_key_owner(
-        self, key_id: str
-    ) -> tuple[RemoteActor, asyncio.Future[RemoteActor]]:
-        """The actor fetched and checked, and the write of its row under way."""
-        url, _ = urldefrag(key_id)
+    async def _fetch_key_owner(self, key_id: str) -> tuple[CachedKey, asyncio.Future[RemoteActor]]:
+        """The actor fetched and checked with its key parsed, and the write of its row under
+        way."""
+        url = key_id.partition("#")[0]  # the fragment starts at the first '#' (RFC 3986)
         try:
             document = await self.fetch(url, for_key=True)
             if not types_of(document) & ACTOR_TYPES:
@@ -244,15 +257,18 @@ class Resolver:
                 gone=isinstance(error, HTTPStatusError) and error.status == 410,
             ) from None
         actor = _parse(document)
+        # Parsed once here: the waiting requests verify with it, and the cache keeps it.
+        public_key = _parsed(actor.public_key_pem) if actor.public_key_pem else None
         await self._watch()
         # The task's first step, which queues the write, runs before any caller of this fetch
         # resumes (the loop runs callbacks in order): an inbox's write of the activity always
         # comes after it.
-        write = asyncio.ensure_future(self._write(actor))
+        write = asyncio.ensure_future(self._write(actor, public_key))
         write.add_done_callback(_retrieve)
         if actor.key_id != key_id:
             raise ResolveError(f"{actor.ap_id} does not own the key {key_id}")
-        return actor, write
+        assert public_key is not None  # parse_actor gives a key id only with its PEM
+        return CachedKey(actor, public_key), write
 
     async def webfinger(self, username: str, domain: str) -> RemoteActor:
         """`user@domain` → the actor, checked to name the same handle back."""

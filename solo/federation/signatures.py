@@ -29,6 +29,7 @@ the sending server.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
@@ -161,7 +162,7 @@ def draft_signature(
     if "host" not in fields:
         added["Host"] = netloc  # keeps a non-default port
     if "date" not in fields:
-        added["Date"] = formatdate(time.time() if now is None else now, usegmt=True)
+        added["Date"] = _http_date(int(time.time() if now is None else now))
     signed = ["(request-target)", "host", "date"]
     if body or method.upper() == "POST":
         if "digest" not in fields:  # given by a caller that sends one body many times
@@ -172,6 +173,12 @@ def draft_signature(
     fields.update((name.lower(), [value]) for name, value in added.items())
     text = cavage.signing_string(method, path, fields, signed, None, None)
     return SignatureDraft(added, key_id, tuple(signed), encode(text))
+
+
+@functools.lru_cache(maxsize=4)
+def _http_date(second: int) -> str:
+    # A burst of key fetches signs hundreds of requests within the same second.
+    return formatdate(second, usegmt=True)
 
 
 def body_digest(body: bytes) -> str:
