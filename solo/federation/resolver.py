@@ -7,7 +7,8 @@ WebFinger, and the actor found must name the same handle back.
 Actors found by key id are kept in memory with their parsed key (`cached_key`), at most
 `KEY_CACHE_SIZE`, least recently used first out. An entry is dropped as soon as a transaction
 that changes or deletes that actor's row commits (`Database.watch`), so a key replaced by an
-`Update` or gone with a `Delete` is never used from memory.
+`Update` or gone with a `Delete` is never used from memory. A key not in memory is looked for in
+the database only when `known_keys` says it may have been stored.
 
 A key not yet known is fetched once however many requests it signed arrive meanwhile (they
 share the fetch under way), and the actor fetched is stored by group commit (`Database.write`)
@@ -30,6 +31,7 @@ import httpx
 from solo import urls
 from solo.activitystreams import ACTOR_TYPES, id_of, types_of
 from solo.db import Database
+from solo.federation import known_keys
 from solo.federation.batch_signing import BatchSigner
 from solo.federation.remote_actors import InvalidActor, parse_actor, same_origin
 from solo.federation.signatures import HTTPSignatureAuth, PublicKeyInput
@@ -105,6 +107,10 @@ class Resolver:
         self._key_cache_size = key_cache_size
         self._watching: asyncio.Future[None] | None = None
         self._watched = False
+        # Every key id stored, as a Bloom filter (`known_keys`): a key surely never stored is
+        # not looked for in the database. None until loaded; the keys stored meanwhile wait.
+        self._known: known_keys.KnownKeys | None = None
+        self._stored_meanwhile: list[str] = []
         # keyId → the fetch of its owner under way: requests signed by a key not yet known
         # all wait for that one fetch (it goes on if they all go away; its limits bound it).
         self._key_fetches: dict[str, _KeyFetch] = {}
@@ -170,6 +176,8 @@ class Resolver:
         if key_id in self._key_fetches:
             return None  # being fetched (and stored): the caller shares that fetch
         await self._watch()
+        if self._known is not None and key_id not in self._known:
+            return None  # never stored: a first contact
         version = self.db.version("actors")
         actor = await actor_store.get_actor_by_key_id(self.db, key_id)
         if actor is None:
@@ -177,17 +185,32 @@ class Resolver:
         return self._remember(actor, version)
 
     async def _watch(self) -> None:
-        """Listen to changes of actors before the first is cached (once; callers share it)."""
+        """Listen to changes of actors before the first is cached, then load the known keys
+        (once; callers share it)."""
         if self._watched:
             return
         if self._watching is None:
-            self._watching = asyncio.ensure_future(self.db.watch("actors", "key_id", self._forget))
+            self._watching = asyncio.ensure_future(self._start_watching())
         await asyncio.shield(self._watching)
         self._watched = True
 
+    async def _start_watching(self) -> None:
+        await self.db.watch("actors", "key_id", self._forget)
+        # Loaded after the watch began: a key stored meanwhile is in the table or reported.
+        known = await self.db.read(known_keys.load)
+        for key_id in self._stored_meanwhile:
+            known.add(key_id)
+        self._known, self._stored_meanwhile = known, []
+
     def _forget(self, key_ids: frozenset[Any]) -> None:
+        known = self._known
         for key_id in key_ids:
             self._keys.pop(key_id, None)
+            if isinstance(key_id, str):
+                if known is not None:
+                    known.add(key_id)
+                else:
+                    self._stored_meanwhile.append(key_id)
 
     def _remember(
         self, actor: RemoteActor, version: int, public_key: PublicKeyInput | None = None

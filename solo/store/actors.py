@@ -6,7 +6,7 @@ import json
 import operator
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -175,6 +175,16 @@ async def get_actor_by_key_id(db: Database, key_id: str) -> RemoteActor | None:
         "SELECT * FROM actors WHERE key_id = ? AND deleted_at IS NULL", (key_id,)
     )
     return None if row is None else _actor(row)
+
+
+def count_key_ids(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM actors WHERE key_id IS NOT NULL").fetchone()[0])
+
+
+def each_key_id(conn: sqlite3.Connection) -> Iterator[str]:
+    """Every key id stored (deleted actors' too), read as the caller goes."""
+    for (key_id,) in conn.execute("SELECT key_id FROM actors WHERE key_id IS NOT NULL"):
+        yield key_id
 
 
 async def get_actor_by_handle(db: Database, username: str, domain: str) -> RemoteActor | None:
