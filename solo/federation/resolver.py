@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
+import sqlite3
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -47,6 +49,8 @@ if TYPE_CHECKING:
 else:  # at the first key read, not at start (see solo.lazy)
     exceptions = lazy("cryptography.exceptions")
     serialization = lazy("cryptography.hazmat.primitives.serialization")
+
+log = logging.getLogger(__name__)
 
 # A cached actor older than this is fetched again when next needed (its key on a failure).
 ACTOR_MAX_AGE = 24 * 3600
@@ -108,9 +112,10 @@ class Resolver:
         self._watching: asyncio.Future[None] | None = None
         self._watched = False
         # Every key id stored, as a Bloom filter (`known_keys`): a key surely never stored is
-        # not looked for in the database. None until loaded; the keys stored meanwhile wait.
+        # not looked for in the database. None until loaded (the keys stored meanwhile wait),
+        # or if it could not be: then every key not in memory is looked for.
         self._known: known_keys.KnownKeys | None = None
-        self._stored_meanwhile: list[str] = []
+        self._stored_meanwhile: list[str] | None = []
         # keyId → the fetch of its owner under way: requests signed by a key not yet known
         # all wait for that one fetch (it goes on if they all go away; its limits bound it).
         self._key_fetches: dict[str, _KeyFetch] = {}
@@ -197,10 +202,15 @@ class Resolver:
     async def _start_watching(self) -> None:
         await self.db.watch("actors", "key_id", self._forget)
         # Loaded after the watch began: a key stored meanwhile is in the table or reported.
-        known = await self.db.read(known_keys.load)
-        for key_id in self._stored_meanwhile:
+        try:
+            known = await self.db.read(known_keys.load)
+        except sqlite3.Error as error:
+            log.warning("the stored key ids could not be read (%s): each key is looked for", error)
+            self._stored_meanwhile = None
+            return
+        for key_id in self._stored_meanwhile or ():
             known.add(key_id)
-        self._known, self._stored_meanwhile = known, []
+        self._known, self._stored_meanwhile = known, None
 
     def _forget(self, key_ids: frozenset[Any]) -> None:
         known = self._known
@@ -209,7 +219,7 @@ class Resolver:
             if isinstance(key_id, str):
                 if known is not None:
                     known.add(key_id)
-                else:
+                elif self._stored_meanwhile is not None:
                     self._stored_meanwhile.append(key_id)
 
     def _remember(
