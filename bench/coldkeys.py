@@ -19,12 +19,15 @@ Each phase follows the last once the ingress queue has drained; 50 other strange
 before the first.
 
 The fleet counts actor GETs, so every phase reports how many fetches its keys cost; Solo's
-VmRSS before and after and its VmHWM show that memory stays bounded.
+VmRSS before and after and its VmHWM show that memory stays bounded. Phase 1 also reports Solo's
+CPU per first contact, split into its event loop's and its other threads' (signing, SQLite),
+user and system time apart: the loop is what limits the rate.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -93,6 +96,39 @@ async def _fetches(world: World) -> int:
         return int((await fleet_stats(world, client))["actor_gets"])
 
 
+def _thread_cpu(pid: int) -> dict[str, tuple[float, float]]:
+    """User and system CPU seconds of the process's event loop (its main thread) and of its
+    other threads together (signing, SQLite): Python 3.11 names no thread for the system."""
+    tick = os.sysconf("SC_CLK_TCK")
+    by_name: dict[str, tuple[float, float]] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # a thread that just ended
+        name = "event loop" if task.name == str(pid) else "other threads"
+        user, system = by_name.get(name, (0.0, 0.0))
+        by_name[name] = (user + int(fields[11]) / tick, system + int(fields[12]) / tick)
+    return by_name
+
+
+def _per_contact(
+    before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]], count: int
+) -> str:
+    """Each thread's CPU ms per first contact, user + system, busiest first."""
+    rows = []
+    for name, (user, system) in after.items():
+        user0, system0 = before.get(name, (0.0, 0.0))
+        rows.append((user - user0, system - system0, name))
+    rows.sort(reverse=True, key=lambda row: row[0] + row[1])
+    count = max(1, count)
+    return ", ".join(
+        f"{name} {1000 * user / count:.2f}+{1000 * system / count:.2f}"
+        for user, system, name in rows
+        if user + system > 0
+    )
+
+
 async def run(*, profile: bool = False, delay: float = 0.0) -> None:
     world = World.allocate()
     with tempfile.TemporaryDirectory(prefix="solo-bench-coldkeys-") as tmp_name:
@@ -130,10 +166,12 @@ async def run(*, profile: bool = False, delay: float = 0.0) -> None:
             fetched = await _fetches(world)
             share = CpuShare(procs)
             solo_cpu = cpu_seconds(pid)
+            threads = _thread_cpu(pid)
             first = (await loadgen.closed_loop(alone, port, COLD_CONCURRENCY, 60)).summary()
             first_cpu = share.summary()
             # Solo's CPU per first contact, the ingress worker applying them meanwhile included.
             first_ms = 1000 * (cpu_seconds(pid) - solo_cpu) / max(1, first["accepted"])
+            first_threads = _per_contact(threads, _thread_cpu(pid), first["accepted"])
             first_fetches = await _fetches(world) - fetched
             profile_path = procs.stop_profiler()
             await drain(settings.db_path, "ingress", DRAIN_TIMEOUT)
@@ -190,6 +228,7 @@ async def run(*, profile: bool = False, delay: float = 0.0) -> None:
     )
     print("  " + loadgen.describe(f"alone, {COLD_CONCURRENCY} connections", first))
     print(f"    {first_cpu}; Solo's CPU per first contact {first_ms:.2f} ms")
+    print(f"    by thread, ms user+system per first contact: {first_threads}")
     print(f"    key fetches: {first_fetches:,} for {ALONE:,} keys")
     print("  " + loadgen.describe(f"beside bad keys, {COLD_CONCURRENCY} connections", second))
     print(f"    {second_cpu}\n    key fetches: {second_fetches:,} for {WITH_BAD + BAD:,} keys")

@@ -1,14 +1,18 @@
 """The inbox's cache of signing keys: used while valid, refetched once on rotation, forgotten
-when the actor changes or is deleted, bounded."""
+when the actor changes or is deleted, bounded; keys never stored are not looked for."""
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from solo.db import Database
+from solo.federation.known_keys import KnownKeys
+from solo.federation.remote_actors import parse_actor
 from solo.federation.resolver import Resolver
 from solo.store import actors as actor_store
 from tests.fleet import Node, fleet_of
@@ -120,3 +124,42 @@ async def test_the_key_cache_is_bounded(tmp_path: Path, template_root: Path) -> 
         assert list(resolver._keys) == [senders[2].key_id, senders[3].key_id]
         assert await resolver.cached_key(senders[0].key_id) is not None  # read again
         assert list(resolver._keys) == [senders[3].key_id, senders[0].key_id]
+
+
+def test_known_keys_hold_every_key_added_and_few_others() -> None:
+    known = KnownKeys(capacity=2_000)
+    added = [f"https://h{n}.example/users/u#main-key" for n in range(2_000)]
+    for key_id in added:
+        known.add(key_id)
+    assert all(key_id in known for key_id in added)
+    others = [f"https://h{n}.example/users/v#main-key" for n in range(10_000)]
+    assert sum(key_id in known for key_id in others) < 250  # 1 % aimed at, 2.5 % allowed
+    assert 42 not in known
+
+
+async def test_a_key_stored_by_another_process_is_fetched_again(
+    tmp_path: Path, template_root: Path
+) -> None:
+    """The resolver knows which keys are stored from its own writes (and the table at start):
+    a key another process stored since is not looked for, but fetched and checked anew."""
+    async with fleet_of(tmp_path, template_root, "alice") as (fleet, nodes):
+        alice = nodes["alice"]
+        server = FakeServer(fleet, "https://carol.example")
+        first, second = (server.actor(f"https://carol.example/users/u{n}") for n in range(2))
+        assert (await post_signed(alice, first, like(first, alice))).status_code == 202
+        resolver = alice.federation.resolver
+        assert await resolver.cached_key(first.key_id) is not None
+
+        other = Database(alice.app.state.instance.settings.db_path)
+        await other.open()
+        try:
+            actor = parse_actor(server.documents[second.actor])
+            await other.write(functools.partial(actor_store.store_actor, actor=actor))
+        finally:
+            await other.close()
+        assert await actor_store.get_actor_by_key_id(resolver.db, second.key_id) is not None
+        assert await resolver.cached_key(second.key_id) is None  # never stored by this one
+
+        assert (await post_signed(alice, second, like(second, alice))).status_code == 202
+        assert server.fetched == [first.actor, second.actor]
+        assert await resolver.cached_key(second.key_id) is not None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -94,6 +94,20 @@ async def test_redirects_are_followed_and_each_hop_signed(fetcher: Fetcher, peer
         assert prepared.key_id == "https://solo.test/actor#main-key"
         verify(prepared, private_key.public_key())
     await signer.aclose()
+
+
+class _Bearer(httpx.Auth):
+    """An auth the key client knows nothing of: it runs its flow over an httpx Request."""
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = "Bearer kept"
+        yield request
+
+
+async def test_any_other_auth_still_signs_the_key_fetch(fetcher: Fetcher, peer: Peer) -> None:
+    await key(fetcher, peer.url("/hops/1"), _Bearer())
+    assert [request.headers.get("authorization") for request in peer.seen] == ["Bearer kept"] * 2
+    assert {request.headers["host"] for request in peer.seen} == {f"peer.test:{peer.port}"}
 
 
 async def test_a_connection_is_kept_for_the_next_key_of_its_host(

@@ -7,7 +7,8 @@ WebFinger, and the actor found must name the same handle back.
 Actors found by key id are kept in memory with their parsed key (`cached_key`), at most
 `KEY_CACHE_SIZE`, least recently used first out. An entry is dropped as soon as a transaction
 that changes or deletes that actor's row commits (`Database.watch`), so a key replaced by an
-`Update` or gone with a `Delete` is never used from memory.
+`Update` or gone with a `Delete` is never used from memory. A key not in memory is looked for in
+the database only when `known_keys` says it may have been stored.
 
 A key not yet known is fetched once however many requests it signed arrive meanwhile (they
 share the fetch under way), and the actor fetched is stored by group commit (`Database.write`)
@@ -19,17 +20,20 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
+import sqlite3
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urldefrag
+from urllib.parse import quote
 
 import httpx
 
 from solo import urls
 from solo.activitystreams import ACTOR_TYPES, id_of, types_of
 from solo.db import Database
+from solo.federation import known_keys
 from solo.federation.batch_signing import BatchSigner
 from solo.federation.remote_actors import InvalidActor, parse_actor, same_origin
 from solo.federation.signatures import HTTPSignatureAuth, PublicKeyInput
@@ -45,6 +49,8 @@ if TYPE_CHECKING:
 else:  # at the first key read, not at start (see solo.lazy)
     exceptions = lazy("cryptography.exceptions")
     serialization = lazy("cryptography.hazmat.primitives.serialization")
+
+log = logging.getLogger(__name__)
 
 # A cached actor older than this is fetched again when next needed (its key on a failure).
 ACTOR_MAX_AGE = 24 * 3600
@@ -78,8 +84,9 @@ class ResolveError(Exception):
         self.gone = gone
 
 
-# The fetch of a key's owner: the actor fetched and checked, and the write of its row.
-_KeyFetch = asyncio.Future[tuple[RemoteActor, asyncio.Future[RemoteActor]]]
+# The fetch of a key's owner: the actor fetched and checked with its key parsed, and the write
+# of its row.
+_KeyFetch = asyncio.Future[tuple[CachedKey, asyncio.Future[RemoteActor]]]
 
 
 class Resolver:
@@ -104,6 +111,11 @@ class Resolver:
         self._key_cache_size = key_cache_size
         self._watching: asyncio.Future[None] | None = None
         self._watched = False
+        # Every key id stored, as a Bloom filter (`known_keys`): a key surely never stored is
+        # not looked for in the database. None until loaded (the keys stored meanwhile wait),
+        # or if it could not be: then every key not in memory is looked for.
+        self._known: known_keys.KnownKeys | None = None
+        self._stored_meanwhile: list[str] | None = []
         # keyId → the fetch of its owner under way: requests signed by a key not yet known
         # all wait for that one fetch (it goes on if they all go away; its limits bound it).
         self._key_fetches: dict[str, _KeyFetch] = {}
@@ -119,12 +131,15 @@ class Resolver:
     async def _store(self, document: dict[str, Any]) -> RemoteActor:
         return await self._write(_parse(document))
 
-    async def _write(self, actor: RemoteActor) -> RemoteActor:
+    async def _write(
+        self, actor: RemoteActor, public_key: PublicKeyInput | None = None
+    ) -> RemoteActor:
+        """Store `actor` and cache it with its key (`public_key` when already parsed)."""
         await self._watch()
         # Batched with the other writes of the moment (group commit): a burst of first
         # contacts costs one commit, not one fsync per sender.
         stored = await self.db.write(functools.partial(actor_store.store_actor, actor=actor))
-        self._remember(stored, self.db.version("actors"))
+        self._remember(stored, self.db.version("actors"), public_key)
         return stored
 
     async def actor(self, ap_id: str, *, refresh: bool = False) -> RemoteActor:
@@ -166,6 +181,8 @@ class Resolver:
         if key_id in self._key_fetches:
             return None  # being fetched (and stored): the caller shares that fetch
         await self._watch()
+        if self._known is not None and key_id not in self._known:
+            return None  # never stored: a first contact
         version = self.db.version("actors")
         actor = await actor_store.get_actor_by_key_id(self.db, key_id)
         if actor is None:
@@ -173,24 +190,46 @@ class Resolver:
         return self._remember(actor, version)
 
     async def _watch(self) -> None:
-        """Listen to changes of actors before the first is cached (once; callers share it)."""
+        """Listen to changes of actors before the first is cached, then load the known keys
+        (once; callers share it)."""
         if self._watched:
             return
         if self._watching is None:
-            self._watching = asyncio.ensure_future(self.db.watch("actors", "key_id", self._forget))
+            self._watching = asyncio.ensure_future(self._start_watching())
         await asyncio.shield(self._watching)
         self._watched = True
 
+    async def _start_watching(self) -> None:
+        await self.db.watch("actors", "key_id", self._forget)
+        # Loaded after the watch began: a key stored meanwhile is in the table or reported.
+        try:
+            known = await self.db.read(known_keys.load)
+        except sqlite3.Error as error:
+            log.warning("the stored key ids could not be read (%s): each key is looked for", error)
+            self._stored_meanwhile = None
+            return
+        for key_id in self._stored_meanwhile or ():
+            known.add(key_id)
+        self._known, self._stored_meanwhile = known, None
+
     def _forget(self, key_ids: frozenset[Any]) -> None:
+        known = self._known
         for key_id in key_ids:
             self._keys.pop(key_id, None)
+            if isinstance(key_id, str):
+                if known is not None:
+                    known.add(key_id)
+                elif self._stored_meanwhile is not None:
+                    self._stored_meanwhile.append(key_id)
 
-    def _remember(self, actor: RemoteActor, version: int) -> CachedKey | None:
+    def _remember(
+        self, actor: RemoteActor, version: int, public_key: PublicKeyInput | None = None
+    ) -> CachedKey | None:
         """Cache `actor` as read when the actors table was at `version`, unless it changed
-        since (the row read may already be stale)."""
+        since (the row read may already be stale); `public_key`: its key, already parsed."""
         if not actor.key_id or not actor.public_key_pem:
             return None
-        cached = CachedKey(actor, _parsed(actor.public_key_pem))
+        cached = CachedKey(actor, public_key or _parsed(actor.public_key_pem))
         if self.db.version("actors") == version:
             self._keys[actor.key_id] = cached
             self._keys.move_to_end(actor.key_id)
@@ -199,7 +238,13 @@ class Resolver:
         return cached
 
     async def actor_for_key(self, key_id: str, *, stored: bool = True) -> RemoteActor:
-        """Fetch the owner of `key_id` (fresh) and require that it names this very key.
+        """Fetch the owner of `key_id` (fresh) and require that it names this very key; see
+        `fetch_key`."""
+        return (await self.fetch_key(key_id, stored=stored)).actor
+
+    async def fetch_key(self, key_id: str, *, stored: bool = True) -> CachedKey:
+        """The owner of `key_id`, fetched fresh and required to name this very key, with that
+        key parsed (once, however many callers share it).
 
         One fetch at a time per key: callers asking while it runs, or while the actor found is
         written, share its outcome. `stored=False` answers as soon as the actor is fetched and
@@ -210,8 +255,10 @@ class Resolver:
             fetch = asyncio.ensure_future(self._fetch_key_owner(key_id))
             self._key_fetches[key_id] = fetch
             fetch.add_done_callback(functools.partial(self._key_fetched, key_id))
-        actor, write = await asyncio.shield(fetch)
-        return await asyncio.shield(write) if stored else actor
+        fetched, write = await asyncio.shield(fetch)
+        if stored:
+            return CachedKey(await asyncio.shield(write), fetched.public_key)
+        return fetched
 
     def _key_fetched(self, key_id: str, fetch: _KeyFetch) -> None:
         if fetch.cancelled() or fetch.exception() is not None:  # retrieved, even unawaited
@@ -224,11 +271,10 @@ class Resolver:
         if self._key_fetches.get(key_id) is fetch:
             del self._key_fetches[key_id]
 
-    async def _fetch_key_owner(
-        self, key_id: str
-    ) -> tuple[RemoteActor, asyncio.Future[RemoteActor]]:
-        """The actor fetched and checked, and the write of its row under way."""
-        url, _ = urldefrag(key_id)
+    async def _fetch_key_owner(self, key_id: str) -> tuple[CachedKey, asyncio.Future[RemoteActor]]:
+        """The actor fetched and checked with its key parsed, and the write of its row under
+        way."""
+        url = key_id.partition("#")[0]  # the fragment starts at the first '#' (RFC 3986)
         try:
             document = await self.fetch(url, for_key=True)
             if not types_of(document) & ACTOR_TYPES:
@@ -244,15 +290,18 @@ class Resolver:
                 gone=isinstance(error, HTTPStatusError) and error.status == 410,
             ) from None
         actor = _parse(document)
+        # Parsed once here: the waiting requests verify with it, and the cache keeps it.
+        public_key = _parsed(actor.public_key_pem) if actor.public_key_pem else None
         await self._watch()
         # The task's first step, which queues the write, runs before any caller of this fetch
         # resumes (the loop runs callbacks in order): an inbox's write of the activity always
         # comes after it.
-        write = asyncio.ensure_future(self._write(actor))
+        write = asyncio.ensure_future(self._write(actor, public_key))
         write.add_done_callback(_retrieve)
         if actor.key_id != key_id:
             raise ResolveError(f"{actor.ap_id} does not own the key {key_id}")
-        return actor, write
+        assert public_key is not None  # parse_actor gives a key id only with its PEM
+        return CachedKey(actor, public_key), write
 
     async def webfinger(self, username: str, domain: str) -> RemoteActor:
         """`user@domain` → the actor, checked to name the same handle back."""

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import TYPE_CHECKING, TypeAlias
@@ -65,6 +65,7 @@ from solo.federation.signature_errors import (
 )
 from solo.keys import KeyPair
 from solo.lazy import lazy
+from solo.net.key_client import HeaderAuth
 
 if TYPE_CHECKING:
     from cryptography import exceptions
@@ -263,7 +264,7 @@ def _draft_to(
     return draft_signature(method, netloc, path, headers, body, key_id=key_id, now=now)
 
 
-class HTTPSignatureAuth(httpx.Auth):
+class HTTPSignatureAuth(HeaderAuth):
     """Signs every request of an httpx client as `key_id` (draft-cavage rsa-sha256).
 
     `sign`: an async client has the RSA step done by it (`BatchSigner.sign`, on the signing
@@ -308,15 +309,22 @@ class HTTPSignatureAuth(httpx.Auth):
         headers = [
             (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
         ]
-        arguments = (request.method, request.url, headers, body)
-        if self.sign is not None:
-            added = await sign_headers_off_loop(
-                *arguments, key_id=self.key_id, private_key=self.private_key, sign=self.sign
-            )
-        else:
-            added = sign_headers(*arguments, key_id=self.key_id, private_key=self.private_key)
-        request.headers.update(added)
+        request.headers.update(await self.headers_for(request.method, request.url, headers, body))
         yield request
+
+    async def headers_for(
+        self, method: str, url: httpx.URL, headers: list[tuple[str, str]], body: bytes
+    ) -> Mapping[str, str]:
+        """The headers that sign this request (`sign_headers`), the RSA step done by `sign`
+        when there is one (the key client asks this directly, with no httpx Request)."""
+        if self.sign is not None:
+            return await sign_headers_off_loop(
+                method, url, headers, body, key_id=self.key_id, private_key=self.private_key,
+                sign=self.sign,
+            )  # fmt: skip
+        return sign_headers(
+            method, url, headers, body, key_id=self.key_id, private_key=self.private_key
+        )
 
 
 # --- Incoming -----------------------------------------------------------------------------------

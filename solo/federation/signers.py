@@ -33,7 +33,7 @@ async def key_owner(
     """The actor whose key verifies `prepared`: the cached key first, then one fresh fetch.
 
     `stored=False`: a fetched actor may come back before its row is written, without its row
-    id (`Resolver.actor_for_key`). Raises SignatureError when the signature does not verify,
+    id (`Resolver.fetch_key`). Raises SignatureError when the signature does not verify,
     Unauthorized when the key cannot be had, KeyGone when the keyId answers 410."""
     cached = await federation.resolver.cached_key(prepared.key_id)
     if cached is not None:
@@ -43,12 +43,10 @@ async def key_owner(
         except SignatureError:
             pass  # the key may have rotated: fetch it again, once
     try:
-        actor = await federation.resolver.actor_for_key(prepared.key_id, stored=stored)
+        fetched = await federation.resolver.fetch_key(prepared.key_id, stored=stored)
     except ResolveError as error:
         if error.gone:
             raise KeyGone from None
         raise Unauthorized(f"Cannot get the signing key: {error}") from None
-    if not actor.public_key_pem:
-        raise Unauthorized(f"{actor.ap_id} publishes no key")
-    verify(prepared, actor.public_key_pem)
-    return actor
+    verify(prepared, fetched.public_key)
+    return fetched.actor

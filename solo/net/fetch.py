@@ -42,7 +42,7 @@ from solo import __version__, json_input
 from solo.config import Settings
 from solo.errors import SoloError
 from solo.net.addresses import AddressRefused, PinnedTransport, check_url
-from solo.net.key_client import KeyClient
+from solo.net.key_client import KeyClient, KeyResponse
 from solo.net.key_slots import KeySlots, NoKeySlot
 
 AS_NAMESPACE: Final = "https://www.w3.org/ns/activitystreams"
@@ -164,7 +164,7 @@ class Reply:
     """What a POST got back; `body` is cut at `Limits.max_body`."""
 
     status: int
-    headers: httpx.Headers
+    headers: Mapping[str, str]  # httpx.Headers, or a key fetch's: ask by lowercase name
     body: bytes
     url: str
 
@@ -524,8 +524,14 @@ class Fetcher:
             self.refuse_blocked(target, url)  # the URL as parsed once, by `_check`
             async with asyncio.timeout(deadline):
                 for _hop in range(self.limits.max_redirects + 1):
-                    request = client.build_request(method, target, headers=headers, content=content)
-                    response = await client.send(request, auth=auth, stream=True)
+                    response: httpx.Response | KeyResponse
+                    if isinstance(client, KeyClient):  # key fetches are GETs
+                        response = await client.get(target, headers, auth)
+                    else:
+                        request = client.build_request(
+                            method, target, headers=headers, content=content
+                        )
+                        response = await client.send(request, auth=auth, stream=True)
                     try:
                         location = response.headers.get("location")
                         if follow and response.status_code in _REDIRECTS and location:
@@ -591,7 +597,7 @@ class Fetcher:
 
     async def _read_body(
         self,
-        response: httpx.Response,
+        response: httpx.Response | KeyResponse,
         url: str,
         *,
         cut: bool,

@@ -7,14 +7,17 @@ this client, which speaks to asyncio's transports directly and parses answers wi
 (llhttp, already uvicorn's parser): the answer arrives in one or two reads, so a fetch is a
 connect, one write and one parse.
 
-It is a drop-in for the two calls `Fetcher._exchange` makes of an `httpx.AsyncClient`
-(`build_request`, then `send` with `stream=True`): requests and responses stay httpx's, its
+`Fetcher._exchange` asks it for one GET (`get`) where it would ask an `httpx.AsyncClient` to
+build and send a request: no httpx Request or Response is made (their headers alone cost more
+than the parse), the answer is a `KeyResponse` with what `Fetcher` reads of a response, its
 errors are httpx's, and every policy stays in `Fetcher`: URL and redirect checks, the total
-deadline, the body cap and decompression. Here, as in `PinnedTransport`: the host is resolved
-and every address checked (`addresses.resolve`), the socket goes to a checked address while TLS
-checks the certificate of the host name; connect (TLS included) and each read are bounded by
-the `Limits`. Idle connections are kept per host for reuse, a few per host and `MAX_IDLE` in
-all, each for `KEEPALIVE_SECONDS`.
+deadline, the body cap and decompression. An auth that is a `HeaderAuth` (the HTTP signature)
+is asked for the headers it adds; any other `httpx.Auth` runs its flow over an httpx Request.
+Here, as in `PinnedTransport`: the host is resolved and every address checked
+(`addresses.resolve`), the socket goes to a checked address while TLS checks the certificate of
+the host name; connect (TLS included) and each read are bounded by the `Limits`. Idle
+connections are kept per host for reuse, a few per host and `MAX_IDLE` in all, each for
+`KEEPALIVE_SECONDS`.
 """
 
 from __future__ import annotations
@@ -182,15 +185,34 @@ def _time_out(waiter: asyncio.Future[None], seconds: float) -> None:
         waiter.set_exception(httpx.ReadTimeout(f"no data for {seconds:g} s"))
 
 
-class _Body(httpx.AsyncByteStream):
-    """The body as it arrives; closing it gives the connection back when it can serve again."""
+class HeaderAuth(httpx.Auth):
+    """An auth that only adds headers, computed from the request's method, URL, headers and
+    body: the key client asks for them without building an httpx Request."""
 
-    def __init__(self, client: KeyClient, connection: _Connection) -> None:
+    async def headers_for(
+        self, method: str, url: httpx.URL, headers: list[tuple[str, str]], body: bytes
+    ) -> Mapping[str, str]:
+        raise NotImplementedError
+
+
+class KeyResponse:
+    """An answer's status and head, and its body as it arrives: what `Fetcher` reads of an
+    httpx.Response. `headers` has lowercased names (a field sent on several lines is joined by
+    commas, as httpx does); closing gives the connection back when it can serve again."""
+
+    def __init__(self, client: KeyClient, connection: _Connection, url: httpx.URL) -> None:
+        self.status_code = connection.status
+        self.url = url
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in connection.headers:
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        self.headers = headers
         self._client = client
         self._connection = connection
         self._done = False
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def aiter_raw(self) -> AsyncIterator[bytes]:
         connection = self._connection
         while True:
             if connection.chunks:
@@ -229,46 +251,38 @@ class KeyClient:
         self._idle: OrderedDict[_Connection, None] = OrderedDict()  # oldest first
         self._idle_by_origin: dict[_Origin, list[_Connection]] = {}
 
-    def build_request(
-        self, method: str, url: httpx.URL, *, headers: Mapping[str, str], content: bytes | None
-    ) -> httpx.Request:
-        return httpx.Request(method, url, headers={**self.headers, **headers}, content=content)
-
-    async def send(
-        self, request: httpx.Request, *, auth: httpx.Auth | None, stream: bool = True
-    ) -> httpx.Response:
-        """Send `request` (signed by `auth`) and return once the answer's head arrived; its
-        body streams (`stream` is always so) until the response is closed."""
-        if auth is not None:
-            flow = auth.async_auth_flow(request)
-            request = await flow.__anext__()
-            await flow.aclose()
-        url = request.url
+    async def get(
+        self, url: httpx.URL, headers: Mapping[str, str], auth: httpx.Auth | None
+    ) -> KeyResponse:
+        """GET `url` (signed by `auth`) and return once the answer's head arrived; its body
+        streams until the response is closed."""
+        # Host first, as httpx sends it; the signature covers it.
+        fields = [("Host", url.netloc.decode("ascii")), *self.headers.items(), *headers.items()]
+        if isinstance(auth, HeaderAuth):
+            fields.extend((await auth.headers_for("GET", url, fields, b"")).items())
+        elif auth is not None:
+            fields = await _auth_flow(auth, url, fields)
         origin = (url.scheme, url.raw_host.decode("ascii"), url.port or _DEFAULT_PORTS[url.scheme])
-        head = b"".join(
+        head = "".join(
             [
-                request.method.encode("ascii"),
-                b" ",
-                url.raw_path,
-                b" HTTP/1.1\r\n",
-                *(name + b": " + value + b"\r\n" for name, value in request.headers.raw),
-                b"\r\n",
-                request.content,
+                "GET ",
+                url.raw_path.decode("ascii"),
+                " HTTP/1.1\r\n",
+                *(f"{name}: {value}\r\n" for name, value in fields),
+                "\r\n",
             ]
-        )
+        ).encode("latin-1")
         connection = self._take_idle(origin)
         if connection is not None:
             try:
-                return await self._exchange(connection, request, head)
+                return await self._exchange(connection, url, head)
             except (httpx.RemoteProtocolError, httpx.ReadError):
                 if connection.received:
                     raise
                 # The server closed the idle connection as we sent: once more, on a new one.
-        return await self._exchange(await self._connect(origin), request, head)
+        return await self._exchange(await self._connect(origin), url, head)
 
-    async def _exchange(
-        self, connection: _Connection, request: httpx.Request, head: bytes
-    ) -> httpx.Response:
+    async def _exchange(self, connection: _Connection, url: httpx.URL, head: bytes) -> KeyResponse:
         released = False
         try:
             connection.start(head)
@@ -276,12 +290,7 @@ class KeyClient:
                 if connection.error is not None:
                     raise connection.error
                 await connection.wait(self.read_timeout)
-            response = httpx.Response(
-                connection.status,
-                headers=connection.headers,
-                stream=_Body(self, connection),
-                request=request,
-            )
+            response = KeyResponse(self, connection, url)
             released = True
             return response
         finally:
@@ -360,6 +369,18 @@ class KeyClient:
     async def aclose(self) -> None:
         for connection in list(self._idle):
             self._expire(connection)
+
+
+async def _auth_flow(
+    auth: httpx.Auth, url: httpx.URL, fields: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """The header fields once `auth`'s flow has had its httpx Request."""
+    request = httpx.Request("GET", url, headers=fields)
+    flow = auth.async_auth_flow(request)
+    request = await flow.__anext__()
+    await flow.aclose()
+    raw = request.headers.raw
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in raw]
 
 
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
