@@ -121,7 +121,7 @@ async def test_the_users_requests_run_as_user_actions(tmp_path: Path) -> None:
         ("/@alice", {ACCOUNT: None}),
         ("/inbox", {}),
     ):
-        scope: Scope = {"type": "http", "path": path, "headers": [], **scope_extra}
+        scope: Scope = {"type": "http", "method": "GET", "path": path, "headers": [], **scope_extra}
         await app(scope, receive, send)
     assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [200] * 4
     assert seen == {
