@@ -13,10 +13,9 @@ import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route, Router
+from starlette.routing import Route
 
 from solo import control
 from solo.actions import (
@@ -36,6 +35,7 @@ from solo.config import Settings
 from solo.edge import i18n
 from solo.edge.assets import StaticAssets
 from solo.edge.compression import Compression
+from solo.edge.inbox_lane import InboxLane
 from solo.edge.middleware import BodyLimit, SecurityHeaders, ServerLane
 from solo.edge.sessions import OwnRequests, Sessions
 from solo.errors import DISK_FULL, RequestError, TooManyRequests, storage_full
@@ -217,11 +217,7 @@ def create_app(
         sqlite3.OperationalError: storage_error,
         OSError: storage_error,
     }
-    inbox_lane = BodyLimit(
-        ExceptionMiddleware(Router(routes=inbox.routes), handlers=handlers),
-        default=INBOX_LIMIT,
-        limits={},
-    )
+    inbox_lane = InboxLane(INBOX_LIMIT, handlers)
     middleware = [
         Middleware(ServerLane, lane=inbox_lane),
         Middleware(Compression),

@@ -24,9 +24,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urldefrag
 
+from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Scope
 
 from solo import jobs, json_input, urls
 from solo.activitystreams import id_of
@@ -36,7 +38,7 @@ from solo.federation import doctor_probe
 from solo.federation.context import Federation, federation_of
 from solo.federation.remote_actors import authority, same_origin
 from solo.federation.signatures import prepare
-from solo.federation.signers import KeyGone, key_owner, request_target
+from solo.federation.signers import KeyGone, key_owner
 from solo.federation.traffic import traffic_of
 from solo.store import actors as actor_store
 from solo.store import hosts, refusals
@@ -62,11 +64,11 @@ class _Hosts:
         self._ready: asyncio.Future[None] | None = None
 
     @classmethod
-    async def of(cls, request: Request, db: Database) -> _Hosts:
-        view: _Hosts | None = getattr(request.app.state, "inbox_hosts", None)
+    async def of(cls, state: State, db: Database) -> _Hosts:
+        view: _Hosts | None = getattr(state, "inbox_hosts", None)
         if view is None or view.db is not db:
             view = cls(db)
-            request.app.state.inbox_hosts = view
+            state.inbox_hosts = view
         if view._ready is None:
             view._ready = asyncio.ensure_future(view._watch())
         if not view._ready.done():
@@ -187,23 +189,48 @@ async def _relayed(
     return share
 
 
+def headers_of(scope: Scope) -> list[tuple[str, str]]:
+    """The request's header fields as text, as Starlette decodes them (Latin-1)."""
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
+
+
+def target_of(scope: Scope) -> str:
+    """The request target as received (path and query), which the signature covers."""
+    raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+    query: bytes = scope.get("query_string", b"")
+    return (raw_path + b"?" + query if query else raw_path).decode("latin-1")
+
+
+def username_of(scope: Scope) -> str | None:
+    """NAME of `/users/NAME/inbox`; None for the shared inbox and the instance actor's."""
+    path: str = scope["path"]
+    return path.split("/")[2] if path.startswith("/users/") else None
+
+
 async def receive(request: Request) -> Response:
+    """The inbox as a Starlette endpoint; `solo.federation.inbox_lane` serves the same POSTs
+    without Starlette's request and response objects."""
     federation = federation_of(request)
     traffic = traffic_of(federation)
     traffic.arrived()  # the ingress worker stands aside meanwhile (solo.federation.traffic)
     try:
         body = await request.body()
+        headers = headers_of(request.scope)
         try:
-            return await _receive(request, federation, body)
+            return await accept(request.scope, federation, headers, body)
         except RequestError as error:
-            await _record_refusal(federation, request, body, error)
+            await record_refusal(federation, request.scope, headers, body, error)
             raise
     finally:
         traffic.answered()
 
 
-async def _record_refusal(
-    federation: Federation, request: Request, body: bytes, error: RequestError
+async def record_refusal(
+    federation: Federation,
+    scope: Scope,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    error: RequestError,
 ) -> None:
     """Keep who was refused and why, for `solo queue`; a failing database only logs it."""
     try:
@@ -214,19 +241,25 @@ async def _record_refusal(
     raw_type = activity.get("type")
     kind = raw_type if isinstance(raw_type, str) else ""
     if not sender:
-        match = _KEY_ID.search(request.headers.get("signature", ""))
+        signature = next((value for name, value in headers if name == "signature"), "")
+        match = _KEY_ID.search(signature)
         sender = match.group(1) if match else ""
-    if not sender and request.client is not None:
-        sender = request.client.host
+    client = scope.get("client")
+    if not sender and client is not None:
+        sender = client[0]
     try:
         await refusals.record(federation.db, sender, kind, error.message, status=error.status)
     except sqlite3.Error as failure:
         log.warning("could not record a refused activity: %s", failure)
 
 
-async def _receive(request: Request, federation: Federation, body: bytes) -> Response:
+async def accept(
+    scope: Scope, federation: Federation, headers: list[tuple[str, str]], body: bytes
+) -> Response:
+    """Verify and store one inbox POST (its body read, within the size limit): `ACCEPTED`,
+    or another answer; a refusal raises RequestError."""
     settings = federation.settings
-    username = request.path_params.get("username")
+    username = username_of(scope)
     if username is not None and username != settings.username:
         raise NotFound(f"There is no account called {username} here.")
     activity = _parse(body)
@@ -235,7 +268,7 @@ async def _receive(request: Request, federation: Federation, body: bytes) -> Res
     kind = activity["type"]
     if kind == doctor_probe.PROBE_TYPE:
         # Answered apart, never stored nor recorded as a refusal (see doctor_probe).
-        return await doctor_probe.answer(request, federation, activity, body)
+        return await doctor_probe.answer(Request(scope), federation, activity, body)
     if (
         kind in ("Delete", "Update")
         and id_of(activity.get("object")) == actor_id
@@ -244,9 +277,9 @@ async def _receive(request: Request, federation: Federation, body: bytes) -> Res
         # An account we never knew deleting or updating itself: nothing to do, nothing to fetch.
         return ACCEPTED
     prepared = prepare(
-        request.method,
-        request_target(request),
-        request.headers.items(),
+        scope["method"],
+        target_of(scope),
+        headers,
         body,
         now=time.time(),
         scheme=settings.scheme,
@@ -257,7 +290,7 @@ async def _receive(request: Request, federation: Federation, body: bytes) -> Res
         raise Unauthorized("The keyId is not an http(s) URL.")
     actor_host = authority(actor_id)
     assert actor_host is not None
-    known_hosts = await _Hosts.of(request, federation.db)
+    known_hosts = await _Hosts.of(scope["app"].state, federation.db)
     for domain in {key_host, actor_host}:
         if await known_hosts.is_blocked(domain.split(":")[0]):
             raise Forbidden(f"{domain} is blocked here.")
