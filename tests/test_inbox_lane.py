@@ -17,7 +17,7 @@ from solo.app import INBOX_LIMIT
 from solo.edge.middleware import BodyLimit
 from solo.federation import inbox
 from solo.federation.signatures import sign_headers
-from solo.store import hosts
+from solo.store import domain_blocks, hosts
 from tests.fleet import Node, fleet_of
 from tests.test_inbox_hostile import AS_TYPE, HOSTILE, NOTHING, Case, like, signed, stored
 
@@ -177,3 +177,21 @@ def signed_for(
         )
     )
     return body, headers
+
+
+async def test_a_server_blocked_after_it_was_heard_from_is_refused_at_once(
+    tmp_path: Path, template_root: Path
+) -> None:
+    """The inbox remembers which servers are welcome; a block forgets that."""
+    async with fleet_of(tmp_path, template_root, "alice", "bob") as (_, nodes):
+        alice, bob = nodes["alice"], nodes["bob"]
+        body, headers = signed(bob, alice, like(bob.actor, alice.actor, 1))
+        assert (await alice.client.post("/inbox", content=body, headers=headers)).status_code == 202
+        await hosts.block_domain(alice.federation.db, "bob.test")
+        body, headers = signed(bob, alice, like(bob.actor, alice.actor, 2))
+        refused = await alice.client.post("/inbox", content=body, headers=headers)
+        assert refused.status_code == 403 and "bob.test is blocked here" in refused.text
+        async with alice.federation.db.transaction() as conn:
+            await domain_blocks.remove(conn, "bob.test")
+        again = await alice.client.post("/inbox", content=body, headers=headers)
+        assert again.status_code == 202

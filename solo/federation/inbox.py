@@ -24,7 +24,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urldefrag
 
-from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -32,10 +31,12 @@ from starlette.types import Scope
 
 from solo import jobs, json_input, urls
 from solo.activitystreams import id_of
+from solo.config import Settings
 from solo.db import Database
 from solo.errors import BadRequest, Forbidden, NotFound, RequestError, Unauthorized
 from solo.federation import doctor_probe
 from solo.federation.context import Federation, federation_of
+from solo.federation.per_federation import PerFederation
 from solo.federation.remote_actors import authority, same_origin
 from solo.federation.signatures import prepare
 from solo.federation.signers import KeyGone, key_owner
@@ -46,6 +47,7 @@ from solo.store import relays as relay_store
 
 ACCEPTED = Response(status_code=202)
 RETRY_AFTER_SECONDS = 10
+MAX_VERDICTS = 10_000  # sending servers remembered as welcome or not; then forgotten at once
 _KEY_ID = re.compile(r'keyId="([^"]*)"')
 
 log = logging.getLogger(__name__)
@@ -55,20 +57,23 @@ class _Hosts:
     """Blocked domains and hosts with delivery failures, in memory for the inbox.
 
     Each set is read once, and again after a transaction changing its table commits; a set read
-    while such a change was committing is used once but not kept."""
+    while such a change was committing is used once but not kept. So is the verdict on each
+    sending server (blocked, outside the allowlist, or welcome), until the blocklist changes."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
+        self.settings = settings
         self._blocked: frozenset[str] | None = None
         self._failing: frozenset[str] | None = None
+        self._verdicts: dict[str, str | None] = {}
         self._ready: asyncio.Future[None] | None = None
 
     @classmethod
-    async def of(cls, state: State, db: Database) -> _Hosts:
-        view: _Hosts | None = getattr(state, "inbox_hosts", None)
-        if view is None or view.db is not db:
-            view = cls(db)
-            state.inbox_hosts = view
+    async def of(cls, federation: Federation) -> _Hosts:
+        slot = _hosts_of(federation)
+        if not slot:
+            slot.append(cls(federation.db, federation.settings))
+        view = slot[0]
         if view._ready is None:
             view._ready = asyncio.ensure_future(view._watch())
         if not view._ready.done():
@@ -81,6 +86,24 @@ class _Hosts:
 
     def _blocks_changed(self, _: frozenset[Any]) -> None:
         self._blocked = None
+        self._verdicts = {}
+
+    async def refusal(self, domain: str) -> str | None:
+        """Why the server at `domain` (host[:port]) may not deliver here, or None."""
+        verdicts = self._verdicts
+        if domain in verdicts:
+            return verdicts[domain]
+        if await self.is_blocked(domain.split(":")[0]):
+            verdict: str | None = f"{domain} is blocked here."
+        elif not self.settings.federates_with(domain):
+            verdict = f"{domain} is not among the servers this one federates with."
+        else:
+            verdict = None
+        if self._blocked is not None and verdicts is self._verdicts:  # the blocklist stood
+            if len(verdicts) >= MAX_VERDICTS:
+                verdicts.clear()
+            verdicts[domain] = verdict
+        return verdict
 
     def _hosts_changed(self, _: frozenset[Any]) -> None:
         self._failing = None
@@ -113,6 +136,9 @@ class _Hosts:
             await hosts.heard_from(self.db, domain)
 
 
+_hosts_of: PerFederation[list[_Hosts]] = PerFederation(list)  # one _Hosts per federation
+
+
 def _store(
     key: str, kind: str, job: dict[str, Any], now: float
 ) -> Callable[[sqlite3.Connection], bool]:
@@ -132,7 +158,8 @@ def _store(
     return store
 
 
-def _parse(body: bytes) -> dict[str, Any]:
+def _parse(body: bytes) -> tuple[dict[str, Any], str, str]:
+    """The activity, its actor and the actor's host[:port]."""
     try:
         activity = json_input.parse_object(body)
     except json_input.BadJSON as error:
@@ -140,12 +167,15 @@ def _parse(body: bytes) -> dict[str, Any]:
     if not isinstance(activity.get("type"), str):
         raise BadRequest("The activity has no type.")
     actor = id_of(activity.get("actor"))
-    if actor is None or authority(actor) is None:
+    host = None if actor is None else authority(actor)
+    if actor is None or host is None:
         raise BadRequest("The activity has no http(s) actor.")
-    return activity
+    return activity, actor, host
 
 
-def activity_key(activity: dict[str, Any], body: bytes, signer: str) -> str:
+def activity_key(
+    activity: dict[str, Any], body: bytes, signer: str, signer_host: str | None = None
+) -> str:
     """What deduplicates an activity: its id when it lives on the signer's host, else the id,
     or the type and object (GoToSocial's Delete has no id), prefixed with the signer; else a
     hash of the bytes (which name the actor, who is the signer).
@@ -153,10 +183,15 @@ def activity_key(activity: dict[str, Any], body: bytes, signer: str) -> str:
     A key another server could write first is scoped by signer: a forger claiming the author's
     predictable id (`…#delete`, or a bare `object#Delete`) would otherwise make the author's
     own activity a "duplicate", never applied (rule 39). Spaces never occur in a URL, so a
-    scoped key cannot collide with an activity's id."""
+    scoped key cannot collide with an activity's id. `signer_host`: `authority(signer)`, when
+    the caller has it."""
     activity_id = activity.get("id")
     if isinstance(activity_id, str) and activity_id:
-        return activity_id if same_origin(activity_id, signer) else f"{signer} {activity_id}"
+        if signer_host is None:
+            ours = same_origin(activity_id, signer)
+        else:
+            ours = authority(activity_id) == signer_host
+        return activity_id if ours else f"{signer} {activity_id}"
     object_id = id_of(activity.get("object"))
     if object_id:
         return f"{signer} {activity['type']} {object_id}"
@@ -262,9 +297,7 @@ async def accept(
     username = username_of(scope)
     if username is not None and username != settings.username:
         raise NotFound(f"There is no account called {username} here.")
-    activity = _parse(body)
-    actor_id = id_of(activity["actor"])
-    assert actor_id is not None
+    activity, actor_id, actor_host = _parse(body)
     kind = activity["type"]
     if kind == doctor_probe.PROBE_TYPE:
         # Answered apart, never stored nor recorded as a refusal (see doctor_probe).
@@ -288,14 +321,11 @@ async def accept(
     key_host = authority(prepared.key_id)
     if key_host is None:
         raise Unauthorized("The keyId is not an http(s) URL.")
-    actor_host = authority(actor_id)
-    assert actor_host is not None
-    known_hosts = await _Hosts.of(scope["app"].state, federation.db)
-    for domain in {key_host, actor_host}:
-        if await known_hosts.is_blocked(domain.split(":")[0]):
-            raise Forbidden(f"{domain} is blocked here.")
-        if not settings.federates_with(domain):
-            raise Forbidden(f"{domain} is not among the servers this one federates with.")
+    known_hosts = await _Hosts.of(federation)
+    for domain in (key_host,) if key_host == actor_host else (key_host, actor_host):
+        refusal = await known_hosts.refusal(domain)
+        if refusal is not None:
+            raise Forbidden(refusal)
     try:
         # Not waiting for the signer's row: our write of the activity commits with it or after.
         signer = await key_owner(federation, prepared, stored=False)
@@ -324,7 +354,7 @@ async def accept(
     job = {"activity": activity, "actor": signer.ap_id}
     try:
         added = await federation.db.write(
-            _store(activity_key(activity, body, signer.ap_id), kind, job, time.time())
+            _store(activity_key(activity, body, signer.ap_id, actor_host), kind, job, time.time())
         )
     except sqlite3.OperationalError:
         # Not stored (the disk is full, the database locked too long…): the sender retries.
