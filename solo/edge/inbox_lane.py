@@ -42,14 +42,14 @@ class InboxLane:
         traffic = traffic_of(federation)
         traffic.arrived()  # the ingress worker stands aside meanwhile (solo.federation.traffic)
         try:
-            body = await self._body(scope, receive, send)
+            fields = inbox.fields_of(scope)
+            body = await self._body(fields, receive, send)
             if body is None:
                 return
-            headers = inbox.headers_of(scope)
             try:
-                answer = await inbox.accept(scope, federation, headers, body)
+                answer = await inbox.accept(scope, federation, fields, body)
             except RequestError as error:
-                await inbox.record_refusal(federation, scope, headers, body, error)
+                await inbox.record_refusal(federation, scope, fields, body, error)
                 await self._refuse(scope, receive, send, error)
                 return
             except self.handled as error:
@@ -65,20 +65,21 @@ class InboxLane:
         finally:
             traffic.answered()
 
-    async def _body(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
+    async def _body(
+        self, fields: dict[str, list[str]], receive: Receive, send: Send
+    ) -> bytes | None:
         """The request body, or None once the request is answered (too large, a wrong
         Content-Length) or gone (the client disconnected)."""
         limit = self.limit
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    await answer_text(send, 400, b"Content-Length is not a number")
-                    return None
-                if declared > limit:
-                    await answer_text(send, 413, too_large(limit))
-                    return None
+        for value in fields.get("content-length", ()):
+            try:
+                declared = int(value)
+            except ValueError:
+                await answer_text(send, 400, b"Content-Length is not a number")
+                return None
+            if declared > limit:
+                await answer_text(send, 413, too_large(limit))
+                return None
         chunks: list[bytes] = []
         received = 0
         while True:

@@ -38,7 +38,7 @@ from solo.federation import doctor_probe
 from solo.federation.context import Federation, federation_of
 from solo.federation.per_federation import PerFederation
 from solo.federation.remote_actors import authority, same_origin
-from solo.federation.signatures import prepare
+from solo.federation.signatures import prepare_fields
 from solo.federation.signers import KeyGone, key_owner
 from solo.federation.traffic import traffic_of
 from solo.store import actors as actor_store
@@ -224,9 +224,17 @@ async def _relayed(
     return share
 
 
-def headers_of(scope: Scope) -> list[tuple[str, str]]:
-    """The request's header fields as text, as Starlette decodes them (Latin-1)."""
-    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
+def fields_of(scope: Scope) -> dict[str, list[str]]:
+    """The request's header fields as `header_fields` collects them: values by lowercased name,
+    as text (Latin-1, as Starlette decodes them)."""
+    fields: dict[str, list[str]] = {}
+    for name, value in scope["headers"]:
+        text = name.decode("latin-1").lower()
+        if text in fields:
+            fields[text].append(value.decode("latin-1"))
+        else:
+            fields[text] = [value.decode("latin-1")]
+    return fields
 
 
 def target_of(scope: Scope) -> str:
@@ -250,11 +258,11 @@ async def receive(request: Request) -> Response:
     traffic.arrived()  # the ingress worker stands aside meanwhile (solo.federation.traffic)
     try:
         body = await request.body()
-        headers = headers_of(request.scope)
+        fields = fields_of(request.scope)
         try:
-            return await accept(request.scope, federation, headers, body)
+            return await accept(request.scope, federation, fields, body)
         except RequestError as error:
-            await record_refusal(federation, request.scope, headers, body, error)
+            await record_refusal(federation, request.scope, fields, body, error)
             raise
     finally:
         traffic.answered()
@@ -263,7 +271,7 @@ async def receive(request: Request) -> Response:
 async def record_refusal(
     federation: Federation,
     scope: Scope,
-    headers: list[tuple[str, str]],
+    fields: dict[str, list[str]],
     body: bytes,
     error: RequestError,
 ) -> None:
@@ -276,7 +284,7 @@ async def record_refusal(
     raw_type = activity.get("type")
     kind = raw_type if isinstance(raw_type, str) else ""
     if not sender:
-        signature = next((value for name, value in headers if name == "signature"), "")
+        signature = fields.get("signature", [""])[0]
         match = _KEY_ID.search(signature)
         sender = match.group(1) if match else ""
     client = scope.get("client")
@@ -289,10 +297,10 @@ async def record_refusal(
 
 
 async def accept(
-    scope: Scope, federation: Federation, headers: list[tuple[str, str]], body: bytes
+    scope: Scope, federation: Federation, fields: dict[str, list[str]], body: bytes
 ) -> Response:
-    """Verify and store one inbox POST (its body read, within the size limit): `ACCEPTED`,
-    or another answer; a refusal raises RequestError."""
+    """Verify and store one inbox POST (its body read, within the size limit; `fields` as
+    `fields_of` gives them): `ACCEPTED`, or another answer; a refusal raises RequestError."""
     settings = federation.settings
     username = username_of(scope)
     if username is not None and username != settings.username:
@@ -309,10 +317,10 @@ async def accept(
     ):
         # An account we never knew deleting or updating itself: nothing to do, nothing to fetch.
         return ACCEPTED
-    prepared = prepare(
+    prepared = prepare_fields(
         scope["method"],
         target_of(scope),
-        headers,
+        fields,
         body,
         now=time.time(),
         scheme=settings.scheme,
