@@ -3,6 +3,7 @@ status, message and content type; and accepts what it accepts, storing the same.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from solo.federation import inbox
 from solo.federation.signatures import sign_headers
 from solo.store import domain_blocks, hosts
 from tests.fleet import Node, fleet_of
+from tests.test_full_disk import fill_database, free_database
 from tests.test_inbox_hostile import AS_TYPE, HOSTILE, NOTHING, Case, like, signed, stored
 
 
@@ -195,3 +197,35 @@ async def test_a_server_blocked_after_it_was_heard_from_is_refused_at_once(
             await domain_blocks.remove(conn, "bob.test")
         again = await alice.client.post("/inbox", content=body, headers=headers)
         assert again.status_code == 202
+
+
+async def test_activities_arriving_together_are_stored_once_each(
+    tmp_path: Path, template_root: Path
+) -> None:
+    """Many at once share batches (solo.federation.inbox_writes): each new activity gets one
+    row and one job, a copy in the same batch or a later one none; a full database refuses
+    the whole batch with 503 and stores nothing, and takes them all once there is room."""
+    async with fleet_of(tmp_path, template_root, "alice", "bob") as (_, nodes):
+        alice, bob = nodes["alice"], nodes["bob"]
+        db = alice.federation.db
+        requests = [signed(bob, alice, like(bob.actor, alice.actor, n % 20)) for n in range(40)]
+
+        async def post(body: bytes, headers: dict[str, str]) -> httpx.Response:
+            return await alice.client.post("/inbox", content=body, headers=headers)
+
+        answers = await asyncio.gather(*(post(*request) for request in requests))
+        assert [answer.status_code for answer in answers] == [202] * 40
+        assert await db.fetchval("SELECT COUNT(*) FROM activities") == 20
+        assert await db.fetchval("SELECT COUNT(*) FROM jobs WHERE queue = 'ingress'") == 20
+
+        later = [signed(bob, alice, like(bob.actor, alice.actor, n)) for n in range(20, 25)]
+        await fill_database(db)
+        refused = await asyncio.gather(*(post(*request) for request in later))
+        for answer in refused:
+            assert answer.status_code == 503 and "try again later" in answer.text
+            assert answer.headers["retry-after"] == "10"
+        await free_database(db)
+        assert await db.fetchval("SELECT COUNT(*) FROM activities") == 20
+        taken = await asyncio.gather(*(post(*request) for request in later))
+        assert [answer.status_code for answer in taken] == [202] * 5
+        assert await db.fetchval("SELECT COUNT(*) FROM jobs WHERE queue = 'ingress'") == 25

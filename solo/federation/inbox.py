@@ -8,8 +8,8 @@ duplicates dropped, then one durable ingress job and 202.
 
 The hot path touches the database once: blocked domains and hosts with delivery failures are
 sets in memory (`_Hosts`, reloaded after a change to them commits), keys come from the
-resolver's cache, and the activity with its job is written by `Database.write`, which commits
-the requests arriving together in one transaction. A 202 leaves only after that commit.
+resolver's cache, and the activity with its job is written in a batch with the others arriving
+meanwhile (`solo.federation.inbox_writes`). A 202 leaves only after that batch commits.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urldefrag
 
@@ -29,13 +28,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Scope
 
-from solo import jobs, json_input, urls
+from solo import json_input, urls
 from solo.activitystreams import id_of
 from solo.config import Settings
 from solo.db import Database
 from solo.errors import BadRequest, Forbidden, NotFound, RequestError, Unauthorized
 from solo.federation import doctor_probe
 from solo.federation.context import Federation, federation_of
+from solo.federation.inbox_writes import writes_of
 from solo.federation.per_federation import PerFederation
 from solo.federation.remote_actors import authority, same_origin
 from solo.federation.signatures import prepare_fields
@@ -137,25 +137,6 @@ class _Hosts:
 
 
 _hosts_of: PerFederation[list[_Hosts]] = PerFederation(list)  # one _Hosts per federation
-
-
-def _store(
-    key: str, kind: str, job: dict[str, Any], now: float
-) -> Callable[[sqlite3.Connection], bool]:
-    """The activity's key, and its ingress job unless the key was already there (a duplicate,
-    even one committed in the same batch)."""
-
-    def store(conn: sqlite3.Connection) -> bool:
-        cursor = conn.execute(
-            "INSERT OR IGNORE INTO activities (ap_id, type, local, created_at) VALUES (?, ?, 0, ?)",
-            (key, kind, now),
-        )
-        if not cursor.rowcount:
-            return False
-        conn.execute(jobs.INSERT_JOB, jobs.job_row("ingress", job, now=now))
-        return True
-
-    return store
 
 
 def _parse(body: bytes) -> tuple[dict[str, Any], str, str]:
@@ -361,9 +342,8 @@ async def accept(
     await known_hosts.heard_from(signer.domain)
     job = {"activity": activity, "actor": signer.ap_id}
     try:
-        added = await federation.db.write(
-            _store(activity_key(activity, body, signer.ap_id, actor_host), kind, job, time.time())
-        )
+        key = activity_key(activity, body, signer.ap_id, actor_host)
+        added = await writes_of(federation).store(federation.db, key, kind, job, time.time())
     except sqlite3.OperationalError:
         # Not stored (the disk is full, the database locked too long…): the sender retries.
         return Response(
