@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 from solo.app import INBOX_LIMIT
 from solo.edge.middleware import BodyLimit
 from solo.federation import inbox
+from solo.federation.remote_actors import authority
 from solo.federation.signatures import sign_headers
 from solo.store import domain_blocks, hosts
 from tests.fleet import Node, fleet_of
@@ -229,3 +230,12 @@ async def test_activities_arriving_together_are_stored_once_each(
         taken = await asyncio.gather(*(post(*request) for request in later))
         assert [answer.status_code for answer in taken] == [202] * 5
         assert await db.fetchval("SELECT COUNT(*) FROM jobs WHERE queue = 'ingress'") == 25
+
+
+def test_the_dedup_key_is_the_same_with_the_signers_host_given() -> None:
+    author, relay = "https://a.example/users/x", "https://relay.example/actor"
+    for signer in (author, relay):
+        for activity_id in (f"{author}/likes/1", "https://elsewhere.example/1"):
+            activity = {"id": activity_id, "type": "Like", "actor": author, "object": "o"}
+            given = inbox.activity_key(activity, b"{}", signer, authority(signer))
+            assert given == inbox.activity_key(activity, b"{}", signer)

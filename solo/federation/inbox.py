@@ -341,8 +341,10 @@ async def accept(
         activity, kind = relayed, relayed["type"]
     await known_hosts.heard_from(signer.domain)
     job = {"activity": activity, "actor": signer.ap_id}
+    # A relay signs what it forwards: then the signer's host is not the actor's.
+    signer_host = actor_host if signer.ap_id == actor_id else None
     try:
-        key = activity_key(activity, body, signer.ap_id, actor_host)
+        key = activity_key(activity, body, signer.ap_id, signer_host)
         added = await writes_of(federation).store(federation.db, key, kind, job, time.time())
     except sqlite3.OperationalError:
         # Not stored (the disk is full, the database locked too long…): the sender retries.
