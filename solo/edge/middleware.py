@@ -75,10 +75,10 @@ class BodyLimit:
                 try:
                     declared = int(value)
                 except ValueError:
-                    await _answer(send, 400, b"Content-Length is not a number")
+                    await answer_text(send, 400, b"Content-Length is not a number")
                     return
                 if declared > limit:
-                    await _answer(send, 413, _too_large(limit))
+                    await answer_text(send, 413, too_large(limit))
                     return
         received = 0
         started = False
@@ -103,14 +103,14 @@ class BodyLimit:
         except BodyTooLarge:
             if started:
                 raise
-            await _answer(send, 413, _too_large(limit))
+            await answer_text(send, 413, too_large(limit))
 
 
-def _too_large(limit: int) -> bytes:
+def too_large(limit: int) -> bytes:
     return f"Request body too large: the limit here is {limit} bytes".encode()
 
 
-async def _answer(send: Send, status: int, text: bytes) -> None:
+async def answer_text(send: Send, status: int, text: bytes) -> None:
     await send(
         {
             "type": "http.response.start",

@@ -61,8 +61,37 @@ _PARAM = re.compile(
 _ESCAPE = re.compile(r"\\(.)")
 
 
-def parse_signature_header(value: str) -> SignatureParams:
-    """Parse a draft-cavage `Signature` header value (not the `Authorization: Signature` form)."""
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+
+
+def _plain_params(value: str) -> dict[str, str] | None:
+    """The parameters of a header in the form every server sends, `name="value",…` with no
+    spaces, escapes or tokens, found with `str.find` (the regexes walk the 344 characters of
+    a signature one at a time); None for anything else, which `_parse_params` reads or refuses.
+    What this returns is what `_parse_params` would."""
+    if "\\" in value:
+        return None
+    found: dict[str, str] = {}
+    pos = 0
+    end = len(value)
+    while True:
+        equals = value.find('="', pos)
+        if equals < 0:
+            return None
+        name = value[pos:equals]
+        close = value.find('"', equals + 2)
+        if close < 0 or name in found or _NAME.fullmatch(name) is None:
+            return None
+        found[name] = value[equals + 2 : close]
+        pos = close + 1
+        if pos == end:
+            return found
+        if value[pos] != ",":
+            return None
+        pos += 1
+
+
+def _parse_params(value: str) -> dict[str, str]:
     found: dict[str, str] = {}
     pos = 0
     while True:
@@ -82,6 +111,14 @@ def parse_signature_header(value: str) -> SignatureParams:
         if value[pos] != ",":
             raise MalformedSignature(f"Signature header could not be parsed at position {pos}")
         pos += 1
+    return found
+
+
+def parse_signature_header(value: str) -> SignatureParams:
+    """Parse a draft-cavage `Signature` header value (not the `Authorization: Signature` form)."""
+    found = _plain_params(value)
+    if found is None:
+        found = _parse_params(value)
     if not found.get("keyId") or not found.get("signature"):
         raise MalformedSignature("Signature header needs keyId and signature")
     try:

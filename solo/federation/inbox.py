@@ -8,8 +8,8 @@ duplicates dropped, then one durable ingress job and 202.
 
 The hot path touches the database once: blocked domains and hosts with delivery failures are
 sets in memory (`_Hosts`, reloaded after a change to them commits), keys come from the
-resolver's cache, and the activity with its job is written by `Database.write`, which commits
-the requests arriving together in one transaction. A 202 leaves only after that commit.
+resolver's cache, and the activity with its job is written in a batch with the others arriving
+meanwhile (`solo.federation.inbox_writes`). A 202 leaves only after that batch commits.
 """
 
 from __future__ import annotations
@@ -20,23 +20,26 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urldefrag
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Scope
 
-from solo import jobs, json_input, urls
+from solo import json_input, urls
 from solo.activitystreams import id_of
+from solo.config import Settings
 from solo.db import Database
 from solo.errors import BadRequest, Forbidden, NotFound, RequestError, Unauthorized
 from solo.federation import doctor_probe
 from solo.federation.context import Federation, federation_of
+from solo.federation.inbox_writes import writes_of
+from solo.federation.per_federation import PerFederation
 from solo.federation.remote_actors import authority, same_origin
-from solo.federation.signatures import prepare
-from solo.federation.signers import KeyGone, key_owner, request_target
+from solo.federation.signatures import prepare_fields
+from solo.federation.signers import KeyGone, key_owner
 from solo.federation.traffic import traffic_of
 from solo.store import actors as actor_store
 from solo.store import hosts, refusals
@@ -44,6 +47,7 @@ from solo.store import relays as relay_store
 
 ACCEPTED = Response(status_code=202)
 RETRY_AFTER_SECONDS = 10
+MAX_VERDICTS = 10_000  # sending servers remembered as welcome or not; then forgotten at once
 _KEY_ID = re.compile(r'keyId="([^"]*)"')
 
 log = logging.getLogger(__name__)
@@ -53,20 +57,23 @@ class _Hosts:
     """Blocked domains and hosts with delivery failures, in memory for the inbox.
 
     Each set is read once, and again after a transaction changing its table commits; a set read
-    while such a change was committing is used once but not kept."""
+    while such a change was committing is used once but not kept. So is the verdict on each
+    sending server (blocked, outside the allowlist, or welcome), until the blocklist changes."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
+        self.settings = settings
         self._blocked: frozenset[str] | None = None
         self._failing: frozenset[str] | None = None
+        self._verdicts: dict[str, str | None] = {}
         self._ready: asyncio.Future[None] | None = None
 
     @classmethod
-    async def of(cls, request: Request, db: Database) -> _Hosts:
-        view: _Hosts | None = getattr(request.app.state, "inbox_hosts", None)
-        if view is None or view.db is not db:
-            view = cls(db)
-            request.app.state.inbox_hosts = view
+    async def of(cls, federation: Federation) -> _Hosts:
+        slot = _hosts_of(federation)
+        if not slot:
+            slot.append(cls(federation.db, federation.settings))
+        view = slot[0]
         if view._ready is None:
             view._ready = asyncio.ensure_future(view._watch())
         if not view._ready.done():
@@ -79,6 +86,24 @@ class _Hosts:
 
     def _blocks_changed(self, _: frozenset[Any]) -> None:
         self._blocked = None
+        self._verdicts = {}
+
+    async def refusal(self, domain: str) -> str | None:
+        """Why the server at `domain` (host[:port]) may not deliver here, or None."""
+        verdicts = self._verdicts
+        if domain in verdicts:
+            return verdicts[domain]
+        if await self.is_blocked(domain.split(":")[0]):
+            verdict: str | None = f"{domain} is blocked here."
+        elif not self.settings.federates_with(domain):
+            verdict = f"{domain} is not among the servers this one federates with."
+        else:
+            verdict = None
+        if self._blocked is not None and verdicts is self._verdicts:  # the blocklist stood
+            if len(verdicts) >= MAX_VERDICTS:
+                verdicts.clear()
+            verdicts[domain] = verdict
+        return verdict
 
     def _hosts_changed(self, _: frozenset[Any]) -> None:
         self._failing = None
@@ -111,26 +136,11 @@ class _Hosts:
             await hosts.heard_from(self.db, domain)
 
 
-def _store(
-    key: str, kind: str, job: dict[str, Any], now: float
-) -> Callable[[sqlite3.Connection], bool]:
-    """The activity's key, and its ingress job unless the key was already there (a duplicate,
-    even one committed in the same batch)."""
-
-    def store(conn: sqlite3.Connection) -> bool:
-        cursor = conn.execute(
-            "INSERT OR IGNORE INTO activities (ap_id, type, local, created_at) VALUES (?, ?, 0, ?)",
-            (key, kind, now),
-        )
-        if not cursor.rowcount:
-            return False
-        conn.execute(jobs.INSERT_JOB, jobs.job_row("ingress", job, now=now))
-        return True
-
-    return store
+_hosts_of: PerFederation[list[_Hosts]] = PerFederation(list)  # one _Hosts per federation
 
 
-def _parse(body: bytes) -> dict[str, Any]:
+def _parse(body: bytes) -> tuple[dict[str, Any], str, str]:
+    """The activity, its actor and the actor's host[:port]."""
     try:
         activity = json_input.parse_object(body)
     except json_input.BadJSON as error:
@@ -138,12 +148,15 @@ def _parse(body: bytes) -> dict[str, Any]:
     if not isinstance(activity.get("type"), str):
         raise BadRequest("The activity has no type.")
     actor = id_of(activity.get("actor"))
-    if actor is None or authority(actor) is None:
+    host = None if actor is None else authority(actor)
+    if actor is None or host is None:
         raise BadRequest("The activity has no http(s) actor.")
-    return activity
+    return activity, actor, host
 
 
-def activity_key(activity: dict[str, Any], body: bytes, signer: str) -> str:
+def activity_key(
+    activity: dict[str, Any], body: bytes, signer: str, signer_host: str | None = None
+) -> str:
     """What deduplicates an activity: its id when it lives on the signer's host, else the id,
     or the type and object (GoToSocial's Delete has no id), prefixed with the signer; else a
     hash of the bytes (which name the actor, who is the signer).
@@ -151,10 +164,15 @@ def activity_key(activity: dict[str, Any], body: bytes, signer: str) -> str:
     A key another server could write first is scoped by signer: a forger claiming the author's
     predictable id (`…#delete`, or a bare `object#Delete`) would otherwise make the author's
     own activity a "duplicate", never applied (rule 39). Spaces never occur in a URL, so a
-    scoped key cannot collide with an activity's id."""
+    scoped key cannot collide with an activity's id. `signer_host`: `authority(signer)`, when
+    the caller has it."""
     activity_id = activity.get("id")
     if isinstance(activity_id, str) and activity_id:
-        return activity_id if same_origin(activity_id, signer) else f"{signer} {activity_id}"
+        if signer_host is None:
+            ours = same_origin(activity_id, signer)
+        else:
+            ours = authority(activity_id) == signer_host
+        return activity_id if ours else f"{signer} {activity_id}"
     object_id = id_of(activity.get("object"))
     if object_id:
         return f"{signer} {activity['type']} {object_id}"
@@ -187,23 +205,56 @@ async def _relayed(
     return share
 
 
+def fields_of(scope: Scope) -> dict[str, list[str]]:
+    """The request's header fields as `header_fields` collects them: values by lowercased name,
+    as text (Latin-1, as Starlette decodes them)."""
+    fields: dict[str, list[str]] = {}
+    for name, value in scope["headers"]:
+        text = name.decode("latin-1").lower()
+        if text in fields:
+            fields[text].append(value.decode("latin-1"))
+        else:
+            fields[text] = [value.decode("latin-1")]
+    return fields
+
+
+def target_of(scope: Scope) -> str:
+    """The request target as received (path and query), which the signature covers."""
+    raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+    query: bytes = scope.get("query_string", b"")
+    return (raw_path + b"?" + query if query else raw_path).decode("latin-1")
+
+
+def username_of(scope: Scope) -> str | None:
+    """NAME of `/users/NAME/inbox`; None for the shared inbox and the instance actor's."""
+    path: str = scope["path"]
+    return path.split("/")[2] if path.startswith("/users/") else None
+
+
 async def receive(request: Request) -> Response:
+    """The inbox as a Starlette endpoint; `solo.federation.inbox_lane` serves the same POSTs
+    without Starlette's request and response objects."""
     federation = federation_of(request)
     traffic = traffic_of(federation)
     traffic.arrived()  # the ingress worker stands aside meanwhile (solo.federation.traffic)
     try:
         body = await request.body()
+        fields = fields_of(request.scope)
         try:
-            return await _receive(request, federation, body)
+            return await accept(request.scope, federation, fields, body)
         except RequestError as error:
-            await _record_refusal(federation, request, body, error)
+            await record_refusal(federation, request.scope, fields, body, error)
             raise
     finally:
         traffic.answered()
 
 
-async def _record_refusal(
-    federation: Federation, request: Request, body: bytes, error: RequestError
+async def record_refusal(
+    federation: Federation,
+    scope: Scope,
+    fields: dict[str, list[str]],
+    body: bytes,
+    error: RequestError,
 ) -> None:
     """Keep who was refused and why, for `solo queue`; a failing database only logs it."""
     try:
@@ -214,28 +265,32 @@ async def _record_refusal(
     raw_type = activity.get("type")
     kind = raw_type if isinstance(raw_type, str) else ""
     if not sender:
-        match = _KEY_ID.search(request.headers.get("signature", ""))
+        signature = fields.get("signature", [""])[0]
+        match = _KEY_ID.search(signature)
         sender = match.group(1) if match else ""
-    if not sender and request.client is not None:
-        sender = request.client.host
+    client = scope.get("client")
+    if not sender and client is not None:
+        sender = client[0]
     try:
         await refusals.record(federation.db, sender, kind, error.message, status=error.status)
     except sqlite3.Error as failure:
         log.warning("could not record a refused activity: %s", failure)
 
 
-async def _receive(request: Request, federation: Federation, body: bytes) -> Response:
+async def accept(
+    scope: Scope, federation: Federation, fields: dict[str, list[str]], body: bytes
+) -> Response:
+    """Verify and store one inbox POST (its body read, within the size limit; `fields` as
+    `fields_of` gives them): `ACCEPTED`, or another answer; a refusal raises RequestError."""
     settings = federation.settings
-    username = request.path_params.get("username")
+    username = username_of(scope)
     if username is not None and username != settings.username:
         raise NotFound(f"There is no account called {username} here.")
-    activity = _parse(body)
-    actor_id = id_of(activity["actor"])
-    assert actor_id is not None
+    activity, actor_id, actor_host = _parse(body)
     kind = activity["type"]
     if kind == doctor_probe.PROBE_TYPE:
         # Answered apart, never stored nor recorded as a refusal (see doctor_probe).
-        return await doctor_probe.answer(request, federation, activity, body)
+        return await doctor_probe.answer(Request(scope), federation, activity, body)
     if (
         kind in ("Delete", "Update")
         and id_of(activity.get("object")) == actor_id
@@ -243,10 +298,10 @@ async def _receive(request: Request, federation: Federation, body: bytes) -> Res
     ):
         # An account we never knew deleting or updating itself: nothing to do, nothing to fetch.
         return ACCEPTED
-    prepared = prepare(
-        request.method,
-        request_target(request),
-        request.headers.items(),
+    prepared = prepare_fields(
+        scope["method"],
+        target_of(scope),
+        fields,
         body,
         now=time.time(),
         scheme=settings.scheme,
@@ -255,14 +310,11 @@ async def _receive(request: Request, federation: Federation, body: bytes) -> Res
     key_host = authority(prepared.key_id)
     if key_host is None:
         raise Unauthorized("The keyId is not an http(s) URL.")
-    actor_host = authority(actor_id)
-    assert actor_host is not None
-    known_hosts = await _Hosts.of(request, federation.db)
-    for domain in {key_host, actor_host}:
-        if await known_hosts.is_blocked(domain.split(":")[0]):
-            raise Forbidden(f"{domain} is blocked here.")
-        if not settings.federates_with(domain):
-            raise Forbidden(f"{domain} is not among the servers this one federates with.")
+    known_hosts = await _Hosts.of(federation)
+    for domain in (key_host,) if key_host == actor_host else (key_host, actor_host):
+        refusal = await known_hosts.refusal(domain)
+        if refusal is not None:
+            raise Forbidden(refusal)
     try:
         # Not waiting for the signer's row: our write of the activity commits with it or after.
         signer = await key_owner(federation, prepared, stored=False)
@@ -289,10 +341,11 @@ async def _receive(request: Request, federation: Federation, body: bytes) -> Res
         activity, kind = relayed, relayed["type"]
     await known_hosts.heard_from(signer.domain)
     job = {"activity": activity, "actor": signer.ap_id}
+    # A relay signs what it forwards: then the signer's host is not the actor's.
+    signer_host = actor_host if signer.ap_id == actor_id else None
     try:
-        added = await federation.db.write(
-            _store(activity_key(activity, body, signer.ap_id), kind, job, time.time())
-        )
+        key = activity_key(activity, body, signer.ap_id, signer_host)
+        added = await writes_of(federation).store(federation.db, key, kind, job, time.time())
     except sqlite3.OperationalError:
         # Not stored (the disk is full, the database locked too long…): the sender retries.
         return Response(

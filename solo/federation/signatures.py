@@ -103,6 +103,7 @@ __all__ = [
     "draft_signature",
     "parse_signature_header",
     "prepare",
+    "prepare_fields",
     "rsa_sign",
     "sign_headers",
     "sign_headers_off_loop",
@@ -346,7 +347,28 @@ def prepare(
     the RFC 9421 target URI. With `expected_host`, the Host header must name this server.
     Raises `SignatureMissing` for an unsigned request, another `SignatureError` for a refusal.
     """
-    fields = header_fields(headers)
+    return prepare_fields(
+        method,
+        target,
+        header_fields(headers),
+        body,
+        now=now,
+        scheme=scheme,
+        expected_host=expected_host,
+    )
+
+
+def prepare_fields(
+    method: str,
+    target: str,
+    fields: dict[str, list[str]],
+    body: bytes,
+    *,
+    now: float,
+    scheme: str = "https",
+    expected_host: str | None = None,
+) -> PreparedSignature:
+    """`prepare` for headers already collected by `header_fields` (lowercased names)."""
     if "signature-input" in fields:
         prepared = rfc9421.prepare_signature(method, target, fields, body, now, scheme)
     elif "signature" in fields:
