@@ -27,7 +27,6 @@ user and system time apart: the loop is what limits the rate.
 from __future__ import annotations
 
 import asyncio
-import os
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -38,7 +37,15 @@ import httpx
 
 from bench import loadgen, pyspy_top, summary
 from bench.fanout import drain, solo_public_key
-from bench.procs import CpuShare, Processes, cpu_seconds, fleet_stats, proc_status
+from bench.procs import (
+    CpuShare,
+    Processes,
+    cpu_seconds,
+    each_thread,
+    fleet_stats,
+    proc_status,
+    user_system,
+)
 from bench.world import BAD_KEYS, World, generate_keys, populate
 from solo import urls
 from solo.instance import initialise
@@ -99,16 +106,12 @@ async def _fetches(world: World) -> int:
 def _thread_cpu(pid: int) -> dict[str, tuple[float, float]]:
     """User and system CPU seconds of the process's event loop (its main thread) and of its
     other threads together (signing, SQLite): Python 3.11 names no thread for the system."""
-    tick = os.sysconf("SC_CLK_TCK")
     by_name: dict[str, tuple[float, float]] = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            fields = (task / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue  # a thread that just ended
-        name = "event loop" if task.name == str(pid) else "other threads"
+    for tid, stat in each_thread(pid, "stat"):
+        name = "event loop" if tid == pid else "other threads"
         user, system = by_name.get(name, (0.0, 0.0))
-        by_name[name] = (user + int(fields[11]) / tick, system + int(fields[12]) / tick)
+        thread_user, thread_system = user_system(stat)
+        by_name[name] = (user + thread_user, system + thread_system)
     return by_name
 
 

@@ -47,7 +47,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from bench import loadgen, pyspy_top, summary
-from bench.procs import CpuShare, Processes, cpu_seconds, fleet_stats, proc_status
+from bench.procs import CpuShare, Processes, cpu_seconds, each_thread, fleet_stats, proc_status
 from bench.world import (
     FOLLOWERS_PER_HOST,
     HOSTS,
@@ -251,12 +251,9 @@ async def run(case: Case = TEN_THOUSAND, *, burst: bool = False, profile: bool =
 def schedstat(pid: int) -> dict[int, tuple[float, float]]:
     """Per thread of `pid`: seconds on a CPU, and seconds runnable but waiting for one."""
     threads = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            run, wait, _ = (task / "schedstat").read_text().split()
-        except (OSError, ValueError):
-            continue  # a thread that ended meanwhile
-        threads[int(task.name)] = (int(run) / 1e9, int(wait) / 1e9)
+    for tid, text in each_thread(pid, "schedstat"):
+        run, wait, _ = text.split()
+        threads[tid] = (int(run) / 1e9, int(wait) / 1e9)
     return threads
 
 

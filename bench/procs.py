@@ -95,8 +95,25 @@ def proc_status(pid: int, field: str) -> float:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    user, system = user_system(Path(f"/proc/{pid}/stat").read_text())
+    return user + system
+
+
+def user_system(stat: str) -> tuple[float, float]:
+    """User and system CPU seconds from the text of a /proc/PID/stat (or a thread's) file."""
+    fields = stat.rpartition(")")[2].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def each_thread(pid: int, name: str) -> Iterator[tuple[int, str]]:
+    """(thread id, text of /proc/PID/task/TID/`name`) for each thread of `pid` still there."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            text = (task / name).read_text()
+        except OSError:
+            continue  # a thread that ended meanwhile
+        yield int(task.name), text
 
 
 def machine_busy() -> float:
