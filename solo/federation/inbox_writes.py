@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from typing import Any
 
 from solo import jobs
 from solo.db import Database
@@ -25,7 +24,7 @@ INSERT_ACTIVITY = (
     "INSERT OR IGNORE INTO activities (ap_id, type, local, created_at) VALUES (?, ?, 0, ?)"
 )
 
-Row = tuple[str, str, dict[str, Any], float]  # dedup key, type, ingress job, time
+Row = tuple[str, str, str, float]  # dedup key, type, ingress job (JSON text), time
 
 
 class _Batch:
@@ -44,11 +43,10 @@ class InboxWrites:
         self._lock = threading.Lock()
         self._open: _Batch | None = None
 
-    async def store(
-        self, db: Database, key: str, kind: str, job: dict[str, Any], now: float
-    ) -> bool:
-        """Store the activity's `key`, and its ingress `job` unless the key was already there
-        (a duplicate, even one in the same batch); whether it was new, once committed."""
+    async def store(self, db: Database, key: str, kind: str, job: str, now: float) -> bool:
+        """Store the activity's `key`, and its ingress `job` (the payload as JSON text) unless
+        the key was already there (a duplicate, even one in the same batch); whether it was
+        new, once committed."""
         with self._lock:
             batch = self._open
             opened = batch is None
@@ -69,12 +67,15 @@ class InboxWrites:
             if self._open is batch:
                 self._open = None
         added = []
+        new_jobs = []
+        execute = conn.execute
         for key, kind, job, now in batch.rows:
-            if conn.execute(INSERT_ACTIVITY, (key, kind, now)).rowcount:
-                conn.execute(jobs.INSERT_JOB, jobs.job_row("ingress", job, now=now))
+            if execute(INSERT_ACTIVITY, (key, kind, now)).rowcount:
+                new_jobs.append(jobs.job_row("ingress", job, now=now))
                 added.append(True)
             else:
                 added.append(False)
+        conn.executemany(jobs.INSERT_JOB, new_jobs)
         return added
 
 
