@@ -59,9 +59,7 @@ async def test_an_accepted_post_is_queued_as_sent(tmp_path: Path, template_root:
         body, headers = signed(bob, alice, json.dumps(activity, indent=1).encode())
         response = await alice.client.post("/inbox", content=body, headers=headers)
         assert response.status_code == 202, response.text
-        row = await alice.federation.db.fetchone(
-            "SELECT payload FROM jobs WHERE queue = 'ingress'"
-        )
+        row = await alice.federation.db.fetchone("SELECT payload FROM jobs WHERE queue = 'ingress'")
         assert row is not None
         assert body.decode() in row[0]
         assert json.loads(row[0]) == {"activity": activity, "actor": bob.actor}
