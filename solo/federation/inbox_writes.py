@@ -28,11 +28,28 @@ Row = tuple[str, str, str, float]  # dedup key, type, ingress job (JSON text), t
 
 
 class _Batch:
-    __slots__ = ("future", "rows")
+    __slots__ = ("rows", "waiters", "write")
 
     def __init__(self) -> None:
         self.rows: list[Row] = []
-        self.future: asyncio.Future[list[bool]] | None = None
+        self.waiters: list[asyncio.Future[bool]] = []  # one per row, in order
+        self.write: asyncio.Future[list[bool]] | None = None  # held until written
+
+    def settle(self, write: asyncio.Future[list[bool]]) -> None:
+        """Tell each caller still waiting how its row went (`write` is done)."""
+        if write.cancelled():
+            for waiter in self.waiters:
+                waiter.cancel()
+            return
+        error = write.exception()
+        if error is not None:
+            for waiter in self.waiters:
+                if not waiter.done():
+                    waiter.set_exception(error)
+            return
+        for waiter, added in zip(self.waiters, write.result(), strict=True):
+            if not waiter.done():  # a caller that went away leaves its row written
+                waiter.set_result(added)
 
 
 class InboxWrites:
@@ -47,19 +64,20 @@ class InboxWrites:
         """Store the activity's `key`, and its ingress `job` (the payload as JSON text) unless
         the key was already there (a duplicate, even one in the same batch); whether it was
         new, once committed."""
+        # Each caller waits on a future of its own: cancelling one (its client went away)
+        # leaves the batch to be written for the others, as `asyncio.shield` would, for less.
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         with self._lock:
             batch = self._open
             opened = batch is None
             if batch is None:
                 batch = self._open = _Batch()
-            index = len(batch.rows)
             batch.rows.append((key, kind, job, now))
+            batch.waiters.append(waiter)
         if opened:
-            batch.future = asyncio.ensure_future(db.write(lambda conn: self._write(batch, conn)))
-        assert batch.future is not None  # set by the caller that opened it, before any await
-        # Shielded: a caller that goes away leaves the batch to be written for the others.
-        added = await asyncio.shield(batch.future)
-        return added[index]
+            batch.write = asyncio.ensure_future(db.write(lambda conn: self._write(batch, conn)))
+            batch.write.add_done_callback(batch.settle)
+        return await waiter
 
     def _write(self, batch: _Batch, conn: sqlite3.Connection) -> list[bool]:
         """On the writer thread: close the batch, then insert its rows."""
