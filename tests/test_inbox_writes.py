@@ -68,3 +68,16 @@ async def test_a_failed_commit_is_every_callers(db: Database) -> None:
     )
     assert all(isinstance(result, sqlite3.OperationalError) for result in results)
     assert int(await db.fetchval("SELECT COUNT(*) FROM activities")) == 0
+
+
+async def test_a_batch_larger_than_a_statement_is_written_whole(db: Database) -> None:
+    writes = InboxWrites()
+    await writes.store(db, "https://a.example/7", "Like", job(7), 1.0)
+    keys = [f"https://a.example/{n % 1100}" for n in range(1300)]  # 200 repeated, 1 stored
+    added = await asyncio.gather(
+        *(writes.store(db, key, "Like", job(n), 2.0) for n, key in enumerate(keys))
+    )
+    assert added == [n < 1100 and n != 7 for n in range(1300)]
+    assert await counts(db) == (1100, 1100)
+    payloads = [row[0] for row in await db.fetchall("SELECT payload FROM jobs ORDER BY id")]
+    assert payloads == [job(7)] + [job(n) for n in range(1100) if n != 7]

@@ -1,5 +1,5 @@
 """The inbox's writes, gathered: every activity accepted while earlier ones commit joins one
-`Database.write`, which stores each with one statement or two and no savepoint of its own.
+`Database.write`, which stores them all with a few statements and no savepoint of their own.
 
 `Database.write` already commits together the calls that arrive while a commit is under way,
 but gives each its own savepoint, future and wake-up: at thousands of activities a second those
@@ -13,16 +13,13 @@ plain text and numbers).
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 import threading
 
 from solo import jobs
 from solo.db import Database
 from solo.federation.per_federation import PerFederation
-
-INSERT_ACTIVITY = (
-    "INSERT OR IGNORE INTO activities (ap_id, type, local, created_at) VALUES (?, ?, 0, ?)"
-)
 
 Row = tuple[str, str, str, float]  # dedup key, type, ingress job (JSON text), time
 
@@ -80,21 +77,63 @@ class InboxWrites:
         return await waiter
 
     def _write(self, batch: _Batch, conn: sqlite3.Connection) -> list[bool]:
-        """On the writer thread: close the batch, then insert its rows."""
+        """On the writer thread: close the batch, then insert its rows.
+
+        A few statements for the whole batch rather than two a row: the keys already stored,
+        then the new activities and their jobs, many rows to a statement. Each statement lets
+        go of the GIL while SQLite works and must win it back from the busy event loop, which
+        can take a switch interval (5 ms): a statement a row made the loop wait on the commit."""
         with self._lock:
             if self._open is batch:
                 self._open = None
+        rows = batch.rows
+        stored: set[str] = set()
+        for start in range(0, len(rows), CHUNK):
+            keys = [row[0] for row in rows[start : start + CHUNK]]
+            found = conn.execute(_select_stored(len(keys)), keys)
+            stored.update(key for (key,) in found)
         added = []
-        new_jobs = []
-        execute = conn.execute
-        for key, kind, job, now in batch.rows:
-            if execute(INSERT_ACTIVITY, (key, kind, now)).rowcount:
-                new_jobs.append(jobs.job_row("ingress", job, now=now))
-                added.append(True)
-            else:
+        new: list[Row] = []
+        for row in rows:
+            key = row[0]
+            if key in stored:  # stored before, or earlier in this batch
                 added.append(False)
-        conn.executemany(jobs.INSERT_JOB, new_jobs)
+            else:
+                stored.add(key)
+                new.append(row)
+                added.append(True)
+        for start in range(0, len(new), CHUNK):
+            chunk = new[start : start + CHUNK]
+            activities: list[str | float] = []
+            queued: list[str | float | None] = []
+            for key, kind, job, now in chunk:
+                activities += (key, kind, now)
+                queued += jobs.job_row("ingress", job, now=now)
+            inserted = conn.execute(_insert_activities(len(chunk)), activities).rowcount
+            if inserted != len(chunk):  # not reached: the keys were looked up in this transaction
+                raise sqlite3.OperationalError("inbox batch: activities changed while written")
+            conn.execute(_insert_jobs(len(chunk)), queued)
         return added
+
+
+CHUNK = 500  # rows to a statement: 7 values each, within SQLite's 32,766 parameters
+_SEVEN = "(?, ?, ?, ?, ?, ?, ?)"  # the values of one job in jobs.INSERT_JOB
+
+
+@functools.lru_cache(maxsize=64)
+def _select_stored(count: int) -> str:
+    return f"SELECT ap_id FROM activities WHERE ap_id IN ({', '.join('?' * count)})"
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_activities(count: int) -> str:
+    values = ", ".join(["(?, ?, 0, ?)"] * count)
+    return f"INSERT OR IGNORE INTO activities (ap_id, type, local, created_at) VALUES {values}"
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_jobs(count: int) -> str:
+    return jobs.INSERT_JOB.replace(_SEVEN, ", ".join([_SEVEN] * count))
 
 
 writes_of = PerFederation(InboxWrites)
