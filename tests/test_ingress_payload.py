@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from solo.federation.inbox import job_payload
+from solo.federation.inbox import authority_under, job_payload
+from solo.federation.remote_actors import authority
 from tests.fleet import fleet_of
 from tests.test_inbox_hostile import like, signed
 
@@ -88,3 +89,26 @@ async def test_the_jobs_table_refuses_unknown_queues_and_states(
                         " updated_at) VALUES (?, ?, '{}', 1e12, 0, 0)",
                         (good_queue, good_state),
                     )
+
+
+BASES = [
+    "https://a.example/users/bob",
+    "https://a.example",
+    "http://a.example:80/u",
+    "https://A.Example:8443/users/bob",
+    "https://a.example/users/b\u00f6b",
+    "https://a.example\t/users/bob",
+    "https://a.example/users/bob?x=1",
+    "https://a.example/users/bob#main",
+    "http://[::1]:8080/u",
+]
+SUFFIXES = ["", "#main-key", "/main-key", "?page=1", "x", ".evil.example/u", ":9/u", "@b.example/u"]
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_authority_under_answers_as_authority(base: str) -> None:
+    base_authority = authority(base)
+    assert base_authority is not None
+    for suffix in SUFFIXES:
+        url = base + suffix
+        assert authority_under(url, base, base_authority) == authority(url), url

@@ -155,6 +155,15 @@ def _parse(body: bytes) -> tuple[dict[str, Any], str, str]:
     return activity, actor, host
 
 
+def authority_under(url: str, base: str, base_authority: str) -> str | None:
+    """`authority(url)`, given `base_authority`, which is `authority(base)`: the same answer
+    without parsing `url` again when it is `base` followed by a path, a query or a fragment
+    (a keyId `actor#main-key`, an activity `actor#likes/1`), whose host ends where base's does."""
+    if url.startswith(base) and url[len(base) : len(base) + 1] in ("/", "?", "#"):
+        return base_authority
+    return authority(url)
+
+
 def activity_key(
     activity: dict[str, Any], body: bytes, signer: str, signer_host: str | None = None
 ) -> str:
@@ -172,7 +181,7 @@ def activity_key(
         if signer_host is None:
             ours = same_origin(activity_id, signer)
         else:
-            ours = authority(activity_id) == signer_host
+            ours = authority_under(activity_id, signer, signer_host) == signer_host
         return activity_id if ours else f"{signer} {activity_id}"
     object_id = id_of(activity.get("object"))
     if object_id:
@@ -325,7 +334,7 @@ async def accept(
         scheme=settings.scheme,
         expected_host=settings.domain,
     )
-    key_host = authority(prepared.key_id)
+    key_host = authority_under(prepared.key_id, actor_id, actor_host)
     if key_host is None:
         raise Unauthorized("The keyId is not an http(s) URL.")
     known_hosts = await _Hosts.of(federation)
