@@ -91,6 +91,23 @@ def queue_likes(db_path: Path, note: str, count: int) -> int:
     return len(actors)
 
 
+def time_wait() -> int | None:
+    """Sockets of the machine in TIME_WAIT (Linux's /proc/net/sockstat), or None if unknown.
+
+    A benchmark run just before (the fan-out's celebrity opens 50,000 connections) can leave
+    tens of thousands, which make every connect() search for a free port: printed beside the
+    figures, so that a run after another can be told from a run on a quiet machine."""
+    try:
+        text = Path("/proc/net/sockstat").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("TCP:"):
+            fields = line.split()
+            return int(fields[fields.index("tw") + 1]) if "tw" in fields else None
+    return None
+
+
 def done_count(db_path: Path) -> int:
     return job_counts(db_path, "ingress").get("done", 0)
 
@@ -123,7 +140,10 @@ async def run(*, profile: bool = False, concurrency: int = 64) -> None:
         sustained = signed[COLD_ACTORS : COLD_ACTORS + SUSTAINED_REQUESTS]
         paced = signed[COLD_ACTORS + SUSTAINED_REQUESTS :]
         setup = time.perf_counter() - began
-        print(f"ingress: signed {len(signed):,} requests, set up in {setup:.1f} s")
+        print(
+            f"ingress: signed {len(signed):,} requests, set up in {setup:.1f} s;"
+            f" sockets in TIME_WAIT: {time_wait()}"
+        )
         config = {
             "public_pems": public_pems,
             "solo_public_pem": solo_public_key(settings.db_path),
@@ -148,6 +168,7 @@ async def run(*, profile: bool = False, concurrency: int = 64) -> None:
             cold_results = (await loadgen.closed_loop(cold, port, COLD_CONCURRENCY, 60)).summary()
             cold_drain = await drain(settings.db_path, "ingress", DRAIN_TIMEOUT)
 
+            waiting_sockets = time_wait()
             if profile:
                 procs.start_profiler("ingress-sustained")
             share = CpuShare(procs)
@@ -228,7 +249,9 @@ async def run(*, profile: bool = False, concurrency: int = 64) -> None:
         print(
             f"ingress: per CPU-second of the server process, the bare endpoint accepted"
             f" {bare_per_cpu:,.0f} and Solo {solo_per_cpu:,.0f} (its ingress worker included):"
-            f" {cpu_ratio:.2f} (target ≥ {TARGET_BARE_RATIO}: {cpu_ratio_met})"
+            f" {cpu_ratio:.2f} (target ≥ {TARGET_BARE_RATIO}: {cpu_ratio_met}); CPU per accepted"
+            f" POST: bare {1e6 / bare_per_cpu if bare_per_cpu else 0:,.0f} µs,"
+            f" Solo {1e6 / solo_per_cpu if solo_per_cpu else 0:,.0f} µs"
         )
         apply_rate = applied_jobs / backlog_drain[1] if backlog_drain[1] else 0.0
         apply_met = summary.verdict(
@@ -247,6 +270,7 @@ async def run(*, profile: bool = False, concurrency: int = 64) -> None:
         print("  " + loadgen.describe(f"cold keys, {COLD_CONCURRENCY} connections", cold_results))
         print("  " + loadgen.describe(f"sustained, {concurrency} connections", hot_results))
         print(f"    {hot_cpu}\n    ingress backlog when the load stopped: {backlog}")
+        print(f"    sockets in TIME_WAIT when it began: {waiting_sockets}")
         print("  " + loadgen.describe(f"paced {PACED_RATE:.0f}/s", paced_results))
         print(f"    {paced_cpu}")
         for phase, (counts, waited) in (

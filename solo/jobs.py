@@ -113,7 +113,7 @@ async def enqueue_select(
 
 def job_row(
     queue: str,
-    payload: dict[str, Any],
+    payload: dict[str, Any] | str,
     *,
     host: str | None = None,
     ref: int | None = None,
@@ -121,8 +121,9 @@ def job_row(
     now: float,
 ) -> tuple[str, str, str | None, int | None, float, float, float]:
     """The values of INSERT_JOB for one job: for writers that are not `enqueue` (the inbox
-    writes its jobs with plain sqlite3, inside a group commit)."""
-    text = json.dumps(payload, separators=(",", ":"))
+    writes its jobs with plain sqlite3, inside a group commit). `payload` may come encoded
+    already, as JSON text."""
+    text = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
     return (queue, text, host, ref, at or now, now, now)
 
 

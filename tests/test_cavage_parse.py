@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import random
+import re
 
 import pytest
 
 from solo.federation.cavage import (
+    _check_digest_header,
     _parse_params,
     _plain_params,
     parse_signature_header,
 )
-from solo.federation.signature_errors import MalformedSignature
+from solo.federation.signature_errors import DigestMismatch, MalformedSignature
 
 NAMES = ["keyId", "headers", "signature", "a-b_1", "1x", "", " keyId", "keyId ", "k=y"]
 EQUALS = ['="', "=", ' ="', '= "', '=""']
@@ -84,3 +88,30 @@ def test_refusals_are_the_full_parsers() -> None:
         parse_signature_header(f'keyId="k",keyId="j",signature="{SIGNATURE}"')
     with pytest.raises(MalformedSignature, match="at position 9"):
         parse_signature_header(f'keyId="k"; signature="{SIGNATURE}"')
+
+
+def test_the_usual_digest_is_checked_fast_and_any_other_in_full() -> None:
+    body = b'{"type":"Like"}'
+    good = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    wrong = base64.b64encode(hashlib.sha256(b"other").digest()).decode()
+    _check_digest_header(f"SHA-256={good}", body)
+    _check_digest_header(f"sha-256={good}", body)
+    sha512 = base64.b64encode(hashlib.sha512(body).digest()).decode()
+    _check_digest_header(f"SHA-256={good},SHA-512={sha512}", body)
+    with pytest.raises(DigestMismatch, match=f"computed sha-256={re.escape(good)}, given"):
+        _check_digest_header(f"SHA-256={wrong}", body)
+    with pytest.raises(DigestMismatch, match="sha-512"):
+        _check_digest_header(f"SHA-256={good},SHA-512={wrong}", body)
+    with pytest.raises(MalformedSignature, match="not base64"):
+        _check_digest_header(f"SHA-256={good}!", body)
+
+
+def test_signed_times_still_need_their_parameters() -> None:
+    with pytest.raises(MalformedSignature, match=r"\(created\) is signed but"):
+        parse_signature_header(f'keyId="k",headers="(created) host",signature="{SIGNATURE}"')
+    params = parse_signature_header(
+        f'keyId="k",headers="(created)",created="1700000000",signature="{SIGNATURE}"'
+    )
+    assert (params.created, params.expires) == (1700000000, None)
+    with pytest.raises(MalformedSignature, match="expires must be a Unix time"):
+        parse_signature_header(f'keyId="k",expires="soon",signature="{SIGNATURE}"')

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from solo.federation.signature_checks import (
     DIGESTS,
     HeaderInput,
     PreparedSignature,
+    b64,
     check_digests,
     check_time,
     encode,
@@ -62,6 +64,8 @@ _ESCAPE = re.compile(r"\\(.)")
 
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+_USUAL = frozenset(("keyId", "algorithm", "headers", "signature", "created", "expires"))
+_STAMPS = frozenset(("created", "expires", "(created)", "(expires)"))
 
 
 def _plain_params(value: str) -> dict[str, str] | None:
@@ -80,7 +84,7 @@ def _plain_params(value: str) -> dict[str, str] | None:
             return None
         name = value[pos:equals]
         close = value.find('"', equals + 2)
-        if close < 0 or name in found or _NAME.fullmatch(name) is None:
+        if close < 0 or name in found or (name not in _USUAL and _NAME.fullmatch(name) is None):
             return None
         found[name] = value[equals + 2 : close]
         pos = close + 1
@@ -130,6 +134,8 @@ def parse_signature_header(value: str) -> SignatureParams:
     if not headers:
         raise MalformedSignature("headers parameter is empty")
     stamps: dict[str, int] = {}
+    if _STAMPS.isdisjoint(found) and _STAMPS.isdisjoint(headers):
+        return SignatureParams(found["keyId"], found.get("algorithm"), headers, signature)
     for name in ("created", "expires"):
         if name in found and not re.fullmatch(r"[0-9]{1,15}", found[name]):
             raise MalformedSignature(f"{name} must be a Unix time in seconds")
@@ -199,6 +205,8 @@ def _parse_http_date(value: str) -> float | None:
 def _check_digest_header(value: str | None, body: bytes) -> None:
     if value is None:
         raise DigestMismatch("Digest header is signed but missing")
+    if value.startswith("SHA-256=") and value[8:] == b64(hashlib.sha256(body).digest()):
+        return  # as every server sends it, and matching; anything else is read in full
     offered: dict[str, bytes] = {}
     names = []
     for part in value.split(","):

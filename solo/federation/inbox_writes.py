@@ -1,5 +1,5 @@
 """The inbox's writes, gathered: every activity accepted while earlier ones commit joins one
-`Database.write`, which stores each with one statement or two and no savepoint of its own.
+`Database.write`, which stores them all with a few statements and no savepoint of their own.
 
 `Database.write` already commits together the calls that arrive while a commit is under way,
 but gives each its own savepoint, future and wake-up: at thousands of activities a second those
@@ -13,27 +13,40 @@ plain text and numbers).
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 import threading
-from typing import Any
 
 from solo import jobs
 from solo.db import Database
 from solo.federation.per_federation import PerFederation
 
-INSERT_ACTIVITY = (
-    "INSERT OR IGNORE INTO activities (ap_id, type, local, created_at) VALUES (?, ?, 0, ?)"
-)
-
-Row = tuple[str, str, dict[str, Any], float]  # dedup key, type, ingress job, time
+Row = tuple[str, str, str, float]  # dedup key, type, ingress job (JSON text), time
 
 
 class _Batch:
-    __slots__ = ("future", "rows")
+    __slots__ = ("rows", "waiters", "write")
 
     def __init__(self) -> None:
         self.rows: list[Row] = []
-        self.future: asyncio.Future[list[bool]] | None = None
+        self.waiters: list[asyncio.Future[bool]] = []  # one per row, in order
+        self.write: asyncio.Future[list[bool]] | None = None  # held until written
+
+    def settle(self, write: asyncio.Future[list[bool]]) -> None:
+        """Tell each caller still waiting how its row went (`write` is done)."""
+        if write.cancelled():
+            for waiter in self.waiters:
+                waiter.cancel()
+            return
+        error = write.exception()
+        if error is not None:
+            for waiter in self.waiters:
+                if not waiter.done():
+                    waiter.set_exception(error)
+            return
+        for waiter, added in zip(self.waiters, write.result(), strict=True):
+            if not waiter.done():  # a caller that went away leaves its row written
+                waiter.set_result(added)
 
 
 class InboxWrites:
@@ -44,38 +57,83 @@ class InboxWrites:
         self._lock = threading.Lock()
         self._open: _Batch | None = None
 
-    async def store(
-        self, db: Database, key: str, kind: str, job: dict[str, Any], now: float
-    ) -> bool:
-        """Store the activity's `key`, and its ingress `job` unless the key was already there
-        (a duplicate, even one in the same batch); whether it was new, once committed."""
+    async def store(self, db: Database, key: str, kind: str, job: str, now: float) -> bool:
+        """Store the activity's `key`, and its ingress `job` (the payload as JSON text) unless
+        the key was already there (a duplicate, even one in the same batch); whether it was
+        new, once committed."""
+        # Each caller waits on a future of its own: cancelling one (its client went away)
+        # leaves the batch to be written for the others, as `asyncio.shield` would, for less.
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         with self._lock:
             batch = self._open
             opened = batch is None
             if batch is None:
                 batch = self._open = _Batch()
-            index = len(batch.rows)
             batch.rows.append((key, kind, job, now))
+            batch.waiters.append(waiter)
         if opened:
-            batch.future = asyncio.ensure_future(db.write(lambda conn: self._write(batch, conn)))
-        assert batch.future is not None  # set by the caller that opened it, before any await
-        # Shielded: a caller that goes away leaves the batch to be written for the others.
-        added = await asyncio.shield(batch.future)
-        return added[index]
+            batch.write = asyncio.ensure_future(db.write(lambda conn: self._write(batch, conn)))
+            batch.write.add_done_callback(batch.settle)
+        return await waiter
 
     def _write(self, batch: _Batch, conn: sqlite3.Connection) -> list[bool]:
-        """On the writer thread: close the batch, then insert its rows."""
+        """On the writer thread: close the batch, then insert its rows.
+
+        A few statements for the whole batch rather than two a row: the keys already stored,
+        then the new activities and their jobs, many rows to a statement. Each statement lets
+        go of the GIL while SQLite works and must win it back from the busy event loop, which
+        can take a switch interval (5 ms): a statement a row made the loop wait on the commit."""
         with self._lock:
             if self._open is batch:
                 self._open = None
+        rows = batch.rows
+        stored: set[str] = set()
+        for start in range(0, len(rows), CHUNK):
+            keys = [row[0] for row in rows[start : start + CHUNK]]
+            found = conn.execute(_select_stored(len(keys)), keys)
+            stored.update(key for (key,) in found)
         added = []
-        for key, kind, job, now in batch.rows:
-            if conn.execute(INSERT_ACTIVITY, (key, kind, now)).rowcount:
-                conn.execute(jobs.INSERT_JOB, jobs.job_row("ingress", job, now=now))
-                added.append(True)
-            else:
+        new: list[Row] = []
+        for row in rows:
+            key = row[0]
+            if key in stored:  # stored before, or earlier in this batch
                 added.append(False)
+            else:
+                stored.add(key)
+                new.append(row)
+                added.append(True)
+        for start in range(0, len(new), CHUNK):
+            chunk = new[start : start + CHUNK]
+            activities: list[str | float] = []
+            queued: list[str | float | None] = []
+            for key, kind, job, now in chunk:
+                activities += (key, kind, now)
+                queued += jobs.job_row("ingress", job, now=now)
+            inserted = conn.execute(_insert_activities(len(chunk)), activities).rowcount
+            if inserted != len(chunk):  # not reached: the keys were looked up in this transaction
+                raise sqlite3.OperationalError("inbox batch: activities changed while written")
+            conn.execute(_insert_jobs(len(chunk)), queued)
         return added
+
+
+CHUNK = 500  # rows to a statement: 7 values each, within SQLite's 32,766 parameters
+_SEVEN = "(?, ?, ?, ?, ?, ?, ?)"  # the values of one job in jobs.INSERT_JOB
+
+
+@functools.lru_cache(maxsize=64)
+def _select_stored(count: int) -> str:
+    return f"SELECT ap_id FROM activities WHERE ap_id IN ({', '.join('?' * count)})"
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_activities(count: int) -> str:
+    values = ", ".join(["(?, ?, 0, ?)"] * count)
+    return f"INSERT OR IGNORE INTO activities (ap_id, type, local, created_at) VALUES {values}"
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_jobs(count: int) -> str:
+    return jobs.INSERT_JOB.replace(_SEVEN, ", ".join([_SEVEN] * count))
 
 
 writes_of = PerFederation(InboxWrites)
