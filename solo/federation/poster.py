@@ -1,4 +1,4 @@
-"""The delivery client: signed HTTP/1.1 POSTs on kept-alive connections (`post_connection`).
+"""The delivery client: signed HTTP/1.1 POSTs on kept-alive connections (`net.answer` reads).
 
 A fan-out sends one small body to thousands of inboxes; a general HTTP client spends more time
 on itself than on that. `Poster` does only what a delivery needs, under the same policy as the
@@ -33,7 +33,6 @@ import httpx
 from solo import __version__
 from solo.config import Settings
 from solo.federation.batch_signing import BatchSigner
-from solo.federation.post_connection import PostConnection, ProtocolError, Stale
 from solo.federation.signatures import (
     HTTPSignatureAuth,
     body_digest,
@@ -42,6 +41,7 @@ from solo.federation.signatures import (
     post_draft,
 )
 from solo.net.addresses import MAX_CONNECT_ATTEMPTS, AddressRefused, check_target, resolve
+from solo.net.answer import AnswerReader, ProtocolError
 from solo.net.fetch import FetchTimeout, ForbiddenAddress, Limits, Reply, Unreachable
 
 IDLE_PER_HOST: Final = 4  # as many as a host may have deliveries at once
@@ -65,6 +65,10 @@ class Sender(Protocol):
 _Key = tuple[str, str, int]  # scheme, host, port
 
 
+class Stale(Exception):
+    """A kept-alive connection was closed by the server before it answered: try a new one."""
+
+
 class Poster:
     """Owns the kept-alive connections of deliveries; open it in the lifespan, close it after."""
 
@@ -79,7 +83,7 @@ class Poster:
         self.settings = settings
         self.limits = limits or Limits()
         self._ssl = ssl_context
-        self._idle: OrderedDict[_Key, list[PostConnection]] = OrderedDict()
+        self._idle: OrderedDict[_Key, list[AnswerReader]] = OrderedDict()
         self._idle_count = 0
         self._user_agent = f"Solo/{__version__} (+{settings.base_url})"
         self._owns_signer = signer is None  # a signer given is its giver's to close
@@ -185,25 +189,27 @@ class Poster:
         return await self._send(connection, key, message, url, reused=False)
 
     async def _send(
-        self, connection: PostConnection, key: _Key, message: bytes, url: str, *, reused: bool
+        self, connection: AnswerReader, key: _Key, message: bytes, url: str, *, reused: bool
     ) -> Reply:
         keep = False
         try:
             try:
-                await connection.exchange(message, self.limits.read)
+                connection.send(message)
+                await connection.answer(self.limits.read)
             except ConnectionError as error:
                 if reused and not connection.received:
                     raise Stale from error
                 raise
             keep = connection.reusable
-            return Reply(connection.status, httpx.Headers(connection.fields), connection.body, url)
+            body = connection.kept_body
+            return Reply(connection.status, httpx.Headers(connection.fields), body, url)
         finally:
             if keep:
                 self._put_idle(key, connection)
             else:
                 connection.close()
 
-    async def _connect(self, key: _Key) -> PostConnection:
+    async def _connect(self, key: _Key) -> AnswerReader:
         scheme, host, port = key
         addresses = await resolve(host, port, self.settings)
         tls = self._ssl_context() if scheme == "https" else None
@@ -214,7 +220,7 @@ class Poster:
             try:
                 async with asyncio.timeout(self.limits.connect):
                     _, connection = await loop.create_connection(
-                        lambda: PostConnection(cap),
+                        lambda: AnswerReader(cap),
                         str(address),
                         port,
                         ssl=tls,
@@ -226,7 +232,7 @@ class Poster:
         assert error is not None
         raise error
 
-    def _take_idle(self, key: _Key) -> PostConnection | None:
+    def _take_idle(self, key: _Key) -> AnswerReader | None:
         connections = self._idle.get(key)
         now = time.monotonic()
         while connections:
@@ -240,7 +246,7 @@ class Poster:
             connection.drop()
         return None
 
-    def _put_idle(self, key: _Key, connection: PostConnection) -> None:
+    def _put_idle(self, key: _Key, connection: AnswerReader) -> None:
         connection.idle_since = time.monotonic()
         connections = self._idle.setdefault(key, [])
         self._idle.move_to_end(key)
