@@ -42,6 +42,7 @@ from solo.federation.signatures import (
 )
 from solo.net.addresses import MAX_CONNECT_ATTEMPTS, AddressRefused, check_target, resolve
 from solo.net.answer import AnswerReader, ProtocolError
+from solo.net.connect import connect
 from solo.net.fetch import FetchTimeout, ForbiddenAddress, Limits, Reply, Unreachable
 
 IDLE_PER_HOST: Final = 4  # as many as a host may have deliveries at once
@@ -213,20 +214,18 @@ class Poster:
         scheme, host, port = key
         addresses = await resolve(host, port, self.settings)
         tls = self._ssl_context() if scheme == "https" else None
-        loop = asyncio.get_running_loop()
         cap = self.limits.max_body
         error: OSError | TimeoutError | None = None
         for address in addresses[:MAX_CONNECT_ATTEMPTS]:
             try:
-                async with asyncio.timeout(self.limits.connect):
-                    _, connection = await loop.create_connection(
-                        lambda: AnswerReader(cap),
-                        str(address),
-                        port,
-                        ssl=tls,
-                        server_hostname=host if tls is not None else None,
-                    )
-                return connection
+                return await connect(
+                    lambda: AnswerReader(cap),
+                    address,
+                    port,
+                    tls=tls,
+                    server_name=host,
+                    limit=self.limits.connect,
+                )
             except (OSError, TimeoutError) as failed:
                 error = failed  # an unroutable IPv6 address is common; the next may answer
         assert error is not None

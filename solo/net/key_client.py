@@ -33,6 +33,7 @@ import httpx
 from solo.config import Settings
 from solo.net.addresses import MAX_CONNECT_ATTEMPTS, resolve
 from solo.net.answer import AnswerReader, ProtocolError
+from solo.net.connect import connect
 
 KEEPALIVE_SECONDS: Final = 5.0
 IDLE_PER_HOST: Final = 4
@@ -178,20 +179,18 @@ class KeyClient:
             raise httpx.ConnectTimeout(f"resolving {host} took too long") from None
         except OSError as error:
             raise httpx.ConnectError(f"cannot resolve {host}: {error}") from None
-        loop = asyncio.get_running_loop()
         tls = self.tls() if scheme == "https" else None
         attempts = addresses[:MAX_CONNECT_ATTEMPTS]
         for number, address in enumerate(attempts, 1):
             try:
-                async with asyncio.timeout(self.connect_timeout):
-                    _, connection = await loop.create_connection(
-                        lambda: _Connection(origin),
-                        str(address),
-                        port,
-                        ssl=tls,
-                        server_hostname=host if tls is not None else None,
-                    )
-                return connection
+                return await connect(
+                    lambda: _Connection(origin),
+                    address,
+                    port,
+                    tls=tls,
+                    server_name=host,
+                    limit=self.connect_timeout,
+                )
             except TimeoutError:
                 if number == len(attempts):
                     raise httpx.ConnectTimeout(f"connecting to {host} took too long") from None
