@@ -106,10 +106,12 @@ class AnswerReader(asyncio.Protocol):
         if self.error is not None and not self.headers_done:
             raise self.error
 
-    async def answer(self, read_timeout: float) -> None:
-        """Until the answer is complete (or cut at the cap)."""
+    async def answer(self, read_timeout: float, due: float | None = None) -> None:
+        """Until the answer is complete (or cut at the cap); TimeoutError after `read_timeout`
+        seconds of silence, or at the loop time `due` if given (a total deadline, kept by the
+        same timer)."""
         while not self.complete and self.error is None:
-            await self._wait(read_timeout)
+            await self._wait(read_timeout, due)
         if self.error is not None:
             raise self.error
 
@@ -179,22 +181,27 @@ class AnswerReader(asyncio.Protocol):
 
     # Waiting: one future per wait, woken only when what is waited for may have come.
 
-    async def _wait(self, read_timeout: float) -> None:
+    async def _wait(self, read_timeout: float, due: float | None = None) -> None:
         loop = asyncio.get_running_loop()
         waiter = self._waiter = loop.create_future()
-        timer = loop.call_at(self._last_data + read_timeout, self._silent, read_timeout)
+        when = self._last_data + read_timeout
+        if due is not None and due < when:
+            when = due
+        timer = loop.call_at(when, self._silent, read_timeout, due)
         try:
             await waiter
         finally:
             timer.cancel()
             self._waiter = None
 
-    def _silent(self, read_timeout: float) -> None:
+    def _silent(self, read_timeout: float, due: float | None) -> None:
         waiter = self._waiter
         if waiter is None or waiter.done():
             return
-        loop = waiter.get_loop()
-        if loop.time() < self._last_data + read_timeout:
+        now = waiter.get_loop().time()
+        if due is not None and now >= due:
+            waiter.set_exception(TimeoutError("the total deadline passed"))
+        elif now < self._last_data + read_timeout:
             waiter.set_result(None)  # bytes came meanwhile: wait on from the last of them
         else:
             waiter.set_exception(TimeoutError(f"no answer for {read_timeout:g} s"))
