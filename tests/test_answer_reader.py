@@ -148,12 +148,16 @@ async def test_an_upgrade_ends_the_exchange_and_the_connection(
 
 
 @BOTH
+@pytest.mark.parametrize(
+    "extra", [b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", b"SSH-2.0-OpenSSH\r\n\r\n"]
+)
 async def test_bytes_after_a_complete_answer_end_the_connection(
-    clients: Clients, which: str
+    clients: Clients, which: str, extra: bytes
 ) -> None:
+    """Another answer, or garbage: the answer read is kept, the connection is not."""
+
     def answer(port: int) -> bytes:
         body = note(port)
-        extra = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
         head = b"HTTP/1.1 200 OK\r\n" + AS + b"Content-Length: %d\r\n\r\n" % len(body)
         return head + body + extra
 

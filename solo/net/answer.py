@@ -232,10 +232,7 @@ class AnswerReader(asyncio.Protocol):
             self.complete = True  # an upgrade (101) nobody asked for: the connection goes
             self.cut = True
         except httptools.HttpParserError as error:
-            if self.headers_done:
-                self.error = ProtocolError(f"a malformed answer: {error}")
-            else:
-                self.error = ProtocolError(f"not an HTTP/1.x status line and head: {error}")
+            self._malformed(error)
         if not self.headers_done and self.head_size > MAX_HEAD and self.error is None:
             self.error = ProtocolError(f"an answer's head over {MAX_HEAD} bytes")
         if self.error is not None or self.cut:
@@ -248,6 +245,14 @@ class AnswerReader(asyncio.Protocol):
             or (self.headers_done and (self.stream or self._head_wanted))
         ):
             self._wake()
+
+    def _malformed(self, error: Exception) -> None:
+        if self.complete:  # what follows a complete answer is nobody's: the connection goes
+            self.keep_alive = False
+        elif self.headers_done:
+            self.error = ProtocolError(f"a malformed answer: {error}")
+        else:
+            self.error = ProtocolError(f"not an HTTP/1.x status line and head: {error}")
 
     def eof_received(self) -> bool:
         return False  # the transport closes; connection_lost ends the answer
