@@ -37,6 +37,8 @@ async def test_a_connection_is_made_to_the_address() -> None:
     try:
         made = await connect(Made, LOOPBACK, port, tls=None, server_name="x.test", limit=2.0)
         assert made.transport is not None
+        sock = made.transport.get_extra_info("socket")
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)  # as create_connection
         ours = made.transport.get_extra_info("sockname")[1]
         made.transport.close()
         await asyncio.sleep(0.05)

@@ -39,7 +39,9 @@ async def connect(
     loop = asyncio.get_running_loop()
     due = loop.time() + limit
     family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # The protocol named, as getaddrinfo names it: the transport then sets TCP_NODELAY (it does
+    # only for IPPROTO_TCP sockets), so a request after the TLS handshake is not held back.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     connected = False
     try:
         sock.setblocking(False)
