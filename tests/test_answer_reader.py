@@ -6,6 +6,7 @@ after a complete answer end the connection, the head and the body are capped."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -17,6 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from solo.federation.poster import Poster
 from solo.federation.signatures import HTTPSignatureAuth
+from solo.net.answer import AnswerReader
+from solo.net.connect import connect
 from solo.net.fetch import Fetcher, HTTPStatusError, Limits, TooLarge, Unreachable
 from tests.test_fetch import MB, make_settings
 
@@ -192,3 +195,26 @@ async def test_a_close_delimited_body_over_the_cap_is_not_read_on(
             with pytest.raises(TooLarge, match="1048576"):
                 await clients.ask(which, server.port)
         assert clients.idle(which) == 0
+
+
+async def test_a_connection_closing_under_a_kept_answer_says_nothing_was_received() -> None:
+    """A kept-alive connection whose transport is closing refuses the next request as one that
+    received nothing, so the client sends it again on a new connection."""
+    answer = b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
+    async with bare(lambda _: answer) as server:
+        reader = await connect(
+            lambda: AnswerReader(MB),
+            ipaddress.IPv4Address("127.0.0.1"),
+            server.port,
+            tls=None,
+            server_name="raw.test",
+            limit=2.0,
+        )
+        reader.send(b"POST / HTTP/1.1\r\nHost: raw.test\r\nContent-Length: 0\r\n\r\n")
+        await reader.answer(2.0)
+        assert (reader.status, reader.reusable, reader.received) == (202, True, True)
+        assert reader.transport is not None
+        reader.transport.close()  # closing; connection_lost not yet called
+        with pytest.raises(ConnectionResetError):
+            reader.send(b"POST / HTTP/1.1\r\nHost: raw.test\r\nContent-Length: 0\r\n\r\n")
+        assert not reader.received

@@ -87,11 +87,12 @@ class AnswerReader(asyncio.Protocol):
     def send(self, message: bytes) -> None:
         """Write a request; its answer is read into this reader's fields. Raises
         `ConnectionResetError` if the connection closed already."""
-        transport = self.transport
-        if transport is None or self.closed or transport.is_closing():
-            raise ConnectionResetError("the connection closed before the request")
         if self.received:
             self._start()  # a kept-alive connection's previous answer
+        transport = self.transport
+        if transport is None or self.closed or transport.is_closing():
+            # (nothing of this answer received: the caller may try a new connection)
+            raise ConnectionResetError("the connection closed before the request")
         transport.write(message)
         self._last_data = asyncio.get_running_loop().time()
 
