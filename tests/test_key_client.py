@@ -183,9 +183,9 @@ async def test_answers_are_read_however_they_are_framed(fetcher: Fetcher, framin
 @pytest.mark.parametrize(
     ("answer", "message"),
     [
-        (b"NOT HTTP AT ALL\r\n\r\n", "malformed answer"),
-        (HEAD + b"Content-Length: 100\r\n\r\n{", "before its answer was complete"),
-        (b"", "before its answer was complete"),
+        (b"NOT HTTP AT ALL\r\n\r\n", "not an HTTP/1.x status line"),
+        (HEAD + b"Content-Length: 100\r\n\r\n{", "closed within the answer"),
+        (b"", "closed before an answer"),
         (HEAD + b"X-Padding: 0123456789\r\n" * 4000, "head over 65536 bytes"),
     ],
 )

@@ -1,4 +1,4 @@
-"""The delivery client: signed HTTP/1.1 POSTs on kept-alive connections (`post_connection`).
+"""The delivery client: signed HTTP/1.1 POSTs on kept-alive connections (`net.answer` reads).
 
 A fan-out sends one small body to thousands of inboxes; a general HTTP client spends more time
 on itself than on that. `Poster` does only what a delivery needs, under the same policy as the
@@ -33,7 +33,6 @@ import httpx
 from solo import __version__
 from solo.config import Settings
 from solo.federation.batch_signing import BatchSigner
-from solo.federation.post_connection import PostConnection, ProtocolError, Stale
 from solo.federation.signatures import (
     HTTPSignatureAuth,
     body_digest,
@@ -42,6 +41,8 @@ from solo.federation.signatures import (
     post_draft,
 )
 from solo.net.addresses import MAX_CONNECT_ATTEMPTS, AddressRefused, check_target, resolve
+from solo.net.answer import AnswerReader, ProtocolError
+from solo.net.connect import connect
 from solo.net.fetch import FetchTimeout, ForbiddenAddress, Limits, Reply, Unreachable
 
 IDLE_PER_HOST: Final = 4  # as many as a host may have deliveries at once
@@ -65,6 +66,10 @@ class Sender(Protocol):
 _Key = tuple[str, str, int]  # scheme, host, port
 
 
+class Stale(Exception):
+    """A kept-alive connection was closed by the server before it answered: try a new one."""
+
+
 class Poster:
     """Owns the kept-alive connections of deliveries; open it in the lifespan, close it after."""
 
@@ -79,7 +84,7 @@ class Poster:
         self.settings = settings
         self.limits = limits or Limits()
         self._ssl = ssl_context
-        self._idle: OrderedDict[_Key, list[PostConnection]] = OrderedDict()
+        self._idle: OrderedDict[_Key, list[AnswerReader]] = OrderedDict()
         self._idle_count = 0
         self._user_agent = f"Solo/{__version__} (+{settings.base_url})"
         self._owns_signer = signer is None  # a signer given is its giver's to close
@@ -157,8 +162,10 @@ class Poster:
         request = f"POST {target.path} HTTP/1.1\r\n{head}\r\n".encode("latin-1")
         key = (scheme, host, port)
         try:
-            async with asyncio.timeout(self.limits.deadline):
-                return await self._exchange(key, request + body, url)
+            # The total deadline is kept by the connect's and the reader's own timers, not by an
+            # asyncio.timeout of its own: one timer handle fewer per delivery.
+            due = asyncio.get_running_loop().time() + self.limits.deadline
+            return await self._exchange(key, request + body, url, due)
         except AddressRefused as error:
             raise ForbiddenAddress(str(error), url) from None
         except TimeoutError:
@@ -174,59 +181,70 @@ class Poster:
             self._digest = (body, digest)
         return digest
 
-    async def _exchange(self, key: _Key, message: bytes, url: str) -> Reply:
+    async def _exchange(self, key: _Key, message: bytes, url: str, due: float) -> Reply:
         connection = self._take_idle(key)
         if connection is not None:
             try:
-                return await self._send(connection, key, message, url, reused=True)
+                return await self._send(connection, key, message, url, due, reused=True)
             except Stale:
                 pass
-        connection = await self._connect(key)
-        return await self._send(connection, key, message, url, reused=False)
+        connection = await self._connect(key, due)
+        return await self._send(connection, key, message, url, due, reused=False)
 
     async def _send(
-        self, connection: PostConnection, key: _Key, message: bytes, url: str, *, reused: bool
+        self,
+        connection: AnswerReader,
+        key: _Key,
+        message: bytes,
+        url: str,
+        due: float,
+        *,
+        reused: bool,
     ) -> Reply:
         keep = False
         try:
             try:
-                await connection.exchange(message, self.limits.read)
+                connection.send(message)
+                await connection.answer(self.limits.read, due)
             except ConnectionError as error:
                 if reused and not connection.received:
                     raise Stale from error
                 raise
             keep = connection.reusable
-            return Reply(connection.status, httpx.Headers(connection.fields), connection.body, url)
+            body = connection.kept_body
+            return Reply(connection.status, httpx.Headers(connection.fields), body, url)
         finally:
             if keep:
                 self._put_idle(key, connection)
             else:
                 connection.close()
 
-    async def _connect(self, key: _Key) -> PostConnection:
+    async def _connect(self, key: _Key, due: float) -> AnswerReader:
         scheme, host, port = key
-        addresses = await resolve(host, port, self.settings)
+        addresses = await resolve(host, port, self.settings)  # bounded by its own limit
         tls = self._ssl_context() if scheme == "https" else None
-        loop = asyncio.get_running_loop()
         cap = self.limits.max_body
+        loop = asyncio.get_running_loop()
         error: OSError | TimeoutError | None = None
         for address in addresses[:MAX_CONNECT_ATTEMPTS]:
+            left = due - loop.time()
+            if left <= 0:
+                raise TimeoutError("the total deadline passed while connecting")
             try:
-                async with asyncio.timeout(self.limits.connect):
-                    _, connection = await loop.create_connection(
-                        lambda: PostConnection(cap),
-                        str(address),
-                        port,
-                        ssl=tls,
-                        server_hostname=host if tls is not None else None,
-                    )
-                return connection
+                return await connect(
+                    lambda: AnswerReader(cap),
+                    address,
+                    port,
+                    tls=tls,
+                    server_name=host,
+                    limit=min(self.limits.connect, left),
+                )
             except (OSError, TimeoutError) as failed:
                 error = failed  # an unroutable IPv6 address is common; the next may answer
         assert error is not None
         raise error
 
-    def _take_idle(self, key: _Key) -> PostConnection | None:
+    def _take_idle(self, key: _Key) -> AnswerReader | None:
         connections = self._idle.get(key)
         now = time.monotonic()
         while connections:
@@ -240,7 +258,7 @@ class Poster:
             connection.drop()
         return None
 
-    def _put_idle(self, key: _Key, connection: PostConnection) -> None:
+    def _put_idle(self, key: _Key, connection: AnswerReader) -> None:
         connection.idle_since = time.monotonic()
         connections = self._idle.setdefault(key, [])
         self._idle.move_to_end(key)

@@ -3,9 +3,9 @@
 A viral post brings a thousand first contacts a second, each making Solo fetch a small JSON
 document from a new host. Through httpx and httpcore (anyio streams, a connection pool that
 looks over all its connections at every request) one such GET cost about ten times the CPU of
-this client, which speaks to asyncio's transports directly and parses answers with httptools
-(llhttp, already uvicorn's parser): the answer arrives in one or two reads, so a fetch is a
-connect, one write and one parse.
+this client, which speaks to asyncio's transports directly and reads answers with the
+deliveries' reader (`answer`, over httptools): the answer arrives in one or two reads, so a fetch
+is a connect, one write and one parse. The body is streamed to `Fetcher`, which caps it.
 
 `Fetcher._exchange` asks it for one GET (`get`) where it would ask an `httpx.AsyncClient` to
 build and send a request: no httpx Request or Response is made (their headers alone cost more
@@ -26,163 +26,44 @@ import asyncio
 import ssl
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import httpx
 
 from solo.config import Settings
-from solo.lazy import lazy
 from solo.net.addresses import MAX_CONNECT_ATTEMPTS, resolve
-
-if TYPE_CHECKING:
-    import httptools
-else:  # at the first key fetch, not at start (see solo.lazy)
-    httptools = lazy("httptools")
+from solo.net.answer import AnswerReader, ProtocolError
+from solo.net.connect import connect
 
 KEEPALIVE_SECONDS: Final = 5.0
-# An answer's head (status line and headers) is a few hundred bytes; more is refused.
-MAX_HEAD: Final = 64 * 1024
-# Body bytes read but not yet taken by the reader: past this, the socket is not read.
-MAX_BUFFERED: Final = 256 * 1024
 IDLE_PER_HOST: Final = 4
 MAX_IDLE: Final = 64
 
 _Origin = tuple[str, str, int]  # scheme, host, port
 
 
-class _Connection(asyncio.Protocol):
-    """One TCP (or TLS) connection and the answer being read on it."""
+class _Connection(AnswerReader):
+    """One TCP (or TLS) connection to an origin, its answers streamed (see `answer`)."""
 
     def __init__(self, origin: _Origin) -> None:
+        super().__init__(stream=True)
         self.origin = origin
-        self.transport: asyncio.Transport | None = None
-        self.closed = False
         self.expiry: asyncio.TimerHandle | None = None
-        self._waiter: asyncio.Future[None] | None = None
-        self._reset()
-
-    def _reset(self) -> None:
-        self.parser = httptools.HttpResponseParser(self)
-        self.status = 0
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.chunks: list[bytes] = []
-        self.buffered = 0
-        self.head_size = 0
-        self.headers_done = False
-        self.complete = False
-        self.keep_alive = False
-        self.error: httpx.TransportError | None = None
-        self.received = False
-
-    def start(self, request: bytes) -> None:
-        """Send a request; its answer is read into this connection's fields."""
-        assert self.transport is not None
-        self._reset()
-        self.transport.write(request)
 
     def close(self) -> None:
         if self.expiry is not None:
             self.expiry.cancel()
             self.expiry = None
-        if self.transport is not None and not self.closed:
-            self.closed = True
-            self.transport.close()
-
-    @property
-    def reusable(self) -> bool:
-        return (
-            self.complete
-            and self.error is None
-            and not self.closed
-            and not self.chunks
-            and self.keep_alive
-        )
-
-    async def wait(self, read_timeout: float) -> None:
-        """Until something more arrives (or the connection ends); ReadTimeout after
-        `read_timeout` seconds of silence."""
-        loop = asyncio.get_running_loop()
-        waiter = self._waiter = loop.create_future()
-        timer = loop.call_later(read_timeout, _time_out, waiter, read_timeout)
-        try:
-            await waiter
-        finally:
-            timer.cancel()
-            self._waiter = None
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    # asyncio.Protocol
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        self.received = True
-        if not self.headers_done:
-            self.head_size += len(data)
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserError as error:
-            self.error = httpx.RemoteProtocolError(f"malformed answer: {error}")
-            self.close()
-        if not self.headers_done and self.head_size > MAX_HEAD and self.error is None:
-            self.error = httpx.RemoteProtocolError(f"an answer's head over {MAX_HEAD} bytes")
-            self.close()
-        if self.buffered > MAX_BUFFERED and self.transport is not None and not self.closed:
-            self.transport.pause_reading()  # until the reader takes what it has
-        self._wake()
-
-    def take_chunks(self) -> list[bytes]:
-        chunks, self.chunks, self.buffered = self.chunks, [], 0
-        if self.transport is not None and not self.closed and not self.transport.is_reading():
-            self.transport.resume_reading()
-        return chunks
-
-    def eof_received(self) -> bool:
-        return False  # the transport closes; connection_lost ends the answer
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        if not self.complete and self.error is None:
-            if self.headers_done and self._delimited_by_close():
-                self.complete = True
-            else:
-                self.error = httpx.RemoteProtocolError(
-                    "the server closed the connection before its answer was complete"
-                    + (f" ({exc})" if exc else "")
-                )
-        self._wake()
-
-    def _delimited_by_close(self) -> bool:
-        names = {name.lower() for name, _ in self.headers}
-        return b"content-length" not in names and b"transfer-encoding" not in names
-
-    # httptools callbacks
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
-
-    def on_headers_complete(self) -> None:
-        self.status = self.parser.get_status_code()
-        self.headers_done = True
-
-    def on_body(self, body: bytes) -> None:
-        self.chunks.append(body)
-        self.buffered += len(body)
-
-    def on_message_complete(self) -> None:
-        # Asked now: once the callback returns, the parser is ready for the next message.
-        self.keep_alive = self.parser.should_keep_alive()
-        self.complete = True
+        super().close()
 
 
-def _time_out(waiter: asyncio.Future[None], seconds: float) -> None:
-    if not waiter.done():
-        waiter.set_exception(httpx.ReadTimeout(f"no data for {seconds:g} s"))
+def _as_httpx(error: Exception) -> httpx.TransportError:
+    """The reader's error as the httpx error `Fetcher` maps to its own."""
+    if isinstance(error, TimeoutError):
+        return httpx.ReadTimeout(str(error))
+    if isinstance(error, ProtocolError):
+        return httpx.RemoteProtocolError(str(error))
+    return httpx.ReadError(str(error) or type(error).__name__)
 
 
 class HeaderAuth(httpx.Auth):
@@ -204,7 +85,7 @@ class KeyResponse:
         self.status_code = connection.status
         self.url = url
         headers: dict[str, str] = {}
-        for raw_name, raw_value in connection.headers:
+        for raw_name, raw_value in connection.fields:
             name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
         self.headers = headers
@@ -213,17 +94,11 @@ class KeyResponse:
         self._done = False
 
     async def aiter_raw(self) -> AsyncIterator[bytes]:
-        connection = self._connection
-        while True:
-            if connection.chunks:
-                for chunk in connection.take_chunks():
-                    yield chunk
-            elif connection.error is not None:
-                raise connection.error
-            elif connection.complete:
-                return
-            else:
-                await connection.wait(self._client.read_timeout)
+        try:
+            async for chunk in self._connection.body(self._client.read_timeout):
+                yield chunk
+        except (ProtocolError, OSError) as error:  # TimeoutError is an OSError
+            raise _as_httpx(error) from None
 
     async def aclose(self) -> None:
         if not self._done:
@@ -276,7 +151,7 @@ class KeyClient:
         if connection is not None:
             try:
                 return await self._exchange(connection, url, head)
-            except (httpx.RemoteProtocolError, httpx.ReadError):
+            except httpx.ReadError:
                 if connection.received:
                     raise
                 # The server closed the idle connection as we sent: once more, on a new one.
@@ -285,14 +160,13 @@ class KeyClient:
     async def _exchange(self, connection: _Connection, url: httpx.URL, head: bytes) -> KeyResponse:
         released = False
         try:
-            connection.start(head)
-            while not connection.headers_done:
-                if connection.error is not None:
-                    raise connection.error
-                await connection.wait(self.read_timeout)
+            connection.send(head)
+            await connection.head(self.read_timeout)
             response = KeyResponse(self, connection, url)
             released = True
             return response
+        except (ProtocolError, OSError) as error:  # TimeoutError is an OSError
+            raise _as_httpx(error) from None
         finally:
             if not released:
                 connection.close()
@@ -305,20 +179,18 @@ class KeyClient:
             raise httpx.ConnectTimeout(f"resolving {host} took too long") from None
         except OSError as error:
             raise httpx.ConnectError(f"cannot resolve {host}: {error}") from None
-        loop = asyncio.get_running_loop()
         tls = self.tls() if scheme == "https" else None
         attempts = addresses[:MAX_CONNECT_ATTEMPTS]
         for number, address in enumerate(attempts, 1):
             try:
-                async with asyncio.timeout(self.connect_timeout):
-                    _, connection = await loop.create_connection(
-                        lambda: _Connection(origin),
-                        str(address),
-                        port,
-                        ssl=tls,
-                        server_hostname=host if tls is not None else None,
-                    )
-                return connection
+                return await connect(
+                    lambda: _Connection(origin),
+                    address,
+                    port,
+                    tls=tls,
+                    server_name=host,
+                    limit=self.connect_timeout,
+                )
             except TimeoutError:
                 if number == len(attempts):
                     raise httpx.ConnectTimeout(f"connecting to {host} took too long") from None
