@@ -454,9 +454,26 @@ class Database:
         first contacts each store an actor). Cancelling the future does not undo the write."""
         if self._writer is None:
             raise RuntimeError("database is not open")
-        if self._in_batch() is not None:
-            return asyncio.ensure_future(self.write(fn))
-        return self._queue(fn)
+        writer = self._in_batch()
+        if writer is None:
+            return self._queue(fn)
+        # The batch's owner: a savepoint of its transaction, run now (as `write` would, on
+        # this thread: see `_savepoint`).
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        raw = writer._conn
+        raw.execute("SAVEPOINT solo_nested")
+        try:
+            result = fn(raw)
+        except Exception as error:
+            if not raw.in_transaction:
+                raise  # SQLite undid the whole transaction (disk full…): the batch fails
+            raw.execute("ROLLBACK TO solo_nested")
+            raw.execute("RELEASE solo_nested")
+            future.set_exception(error)
+        else:
+            raw.execute("RELEASE solo_nested")
+            future.set_result(result)
+        return future
 
     def _queue(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
         """Queue `fn` for the next group commit; the future of its result."""
