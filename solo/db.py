@@ -445,13 +445,44 @@ class Database:
         if writer is not None:
             async with self._savepoint(writer):
                 return await _on_thread(writer, fn, writer._conn)
+        result: T = await self._queue(fn)
+        return result
+
+    def write_soon(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        """`write(fn)` started now, as a future of its result: for a caller that shares the
+        outcome among several waiters, with no task of its own to carry it (a viral post's
+        first contacts each store an actor). Cancelling the future does not undo the write."""
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        writer = self._in_batch()
+        if writer is None:
+            return self._queue(fn)
+        # The batch's owner: a savepoint of its transaction, run now (as `write` would, on
+        # this thread: see `_savepoint`).
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        raw = writer._conn
+        raw.execute("SAVEPOINT solo_nested")
+        try:
+            result = fn(raw)
+        except Exception as error:
+            if not raw.in_transaction:
+                raise  # SQLite undid the whole transaction (disk full…): the batch fails
+            raw.execute("ROLLBACK TO solo_nested")
+            raw.execute("RELEASE solo_nested")
+            future.set_exception(error)
+        else:
+            raw.execute("RELEASE solo_nested")
+            future.set_result(result)
+        return future
+
+    def _queue(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        """Queue `fn` for the next group commit; the future of its result."""
         loop = asyncio.get_running_loop()
         item = _Pending(fn, loop.create_future())
         self._waiting.append(item)
         if self._committer is None:
             self._committer = loop.create_task(self._commit_waiting(), name="solo-db-commit")
-        result: T = await item.future
-        return result
+        return item.future
 
     async def _commit_waiting(self) -> None:
         batch: list[_Pending] = []

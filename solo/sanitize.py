@@ -134,12 +134,15 @@ def sanitize_name(text: str) -> str:
     Whitespace runs become one space and the result is capped at `MAX_NAME_LENGTH` characters.
     Jinja still escapes it; this is about names that break or spoof the layout, not markup.
     """
-    kept = "".join(
-        " " if char.isspace() else char
-        for char in text
-        if char.isspace()
-        or (char not in _BIDI_CONTROLS and unicodedata.category(char) not in ("Cc", "Cs"))
-    )
+    if text.isascii() and text.isprintable():
+        kept = text  # no control character, and no whitespace but the space: nothing to drop
+    else:
+        kept = "".join(
+            " " if char.isspace() else char
+            for char in text
+            if char.isspace()
+            or (char not in _BIDI_CONTROLS and unicodedata.category(char) not in ("Cc", "Cs"))
+        )
     return " ".join(kept.split())[:MAX_NAME_LENGTH].rstrip()
 
 

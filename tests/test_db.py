@@ -97,6 +97,36 @@ async def test_a_caller_that_goes_away_does_not_undo_its_write(db: Database) -> 
     assert await keys(db) == ["kept", "next"]
 
 
+async def test_write_soon_is_queued_at_once_and_shares_the_commit(db: Database) -> None:
+    """`write_soon` queues before it returns (no task to wait for): a `write` asked after it
+    runs after it, in the same transaction; a failing one fails in its own future alone."""
+
+    def broken(conn: sqlite3.Connection) -> int:
+        conn.execute("INSERT INTO notes VALUES ('undone', 0)")
+        raise ValueError("refused")
+
+    first = db.write_soon(insert("first"))
+    failing = db.write_soon(broken)
+    order = await asyncio.gather(
+        db.write(lambda conn: [row[0] for row in conn.execute("SELECT key FROM notes")])
+    )
+    assert order == [["first"]]
+    assert await first == 1
+    with pytest.raises(ValueError, match="refused"):
+        await failing
+    assert await keys(db) == ["first"]
+
+
+async def test_write_soon_inside_a_batch_sees_and_joins_it(db: Database) -> None:
+    async with db.batch():
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO notes VALUES ('in batch', 0)")
+        seen = await db.write_soon(
+            lambda conn: conn.execute("SELECT COUNT(*) FROM notes").fetchone()[0]
+        )
+    assert seen == 1
+
+
 async def test_writes_and_transactions_take_turns(db: Database) -> None:
     async def in_transaction(key: str) -> None:
         async with db.transaction() as conn:

@@ -424,6 +424,13 @@ def test_sanitize_name_collapses_whitespace_to_one_line() -> None:
     assert sanitize_name("  Ada \n\n Lovelace\t\u2028 ") == "Ada Lovelace"
 
 
+def test_sanitize_name_of_plain_ascii_is_what_the_slow_path_gives() -> None:
+    """Printable ASCII skips the per-character pass; a control character anywhere takes it."""
+    assert sanitize_name("  Bench   user 5 of s1.test:8001  ") == "Bench user 5 of s1.test:8001"
+    assert sanitize_name("  Bench   user\x7f 5 ") == "Bench user 5"
+    assert sanitize_name("a " * 60) == ("a " * 50).rstrip()
+
+
 def test_sanitize_name_keeps_emoji_sequences_and_scripts() -> None:
     name = "👩\u200d💻 Zoë 日本 :blobcat:"
     assert sanitize_name(name) == name

@@ -100,13 +100,13 @@ def _fields(document: dict[str, Any]) -> list[dict[str, str]]:
 def parse_actor(document: dict[str, Any]) -> RemoteActor:
     """Check an actor document and keep what we use; raises InvalidActor."""
     actor_id = document.get("id")
-    if not isinstance(actor_id, str) or not authority(actor_id):
+    if not isinstance(actor_id, str) or (domain := authority(actor_id)) is None:
         raise InvalidActor("the actor has no http(s) id")
     kinds = types_of(document) & ACTOR_TYPES
     if not kinds:
         raise InvalidActor(f"{actor_id} is not an actor (type {document.get('type')!r})")
-    inbox = _http_url(document.get("inbox"))
-    if inbox is None or not same_origin(inbox, actor_id):
+    inbox = document.get("inbox")
+    if not isinstance(inbox, str) or authority(inbox) != domain:
         raise InvalidActor(f"{actor_id} has no inbox on its own host")
     username = document.get("preferredUsername")
     if not isinstance(username, str) or not username or len(username) > 100:
@@ -114,10 +114,8 @@ def parse_actor(document: dict[str, Any]) -> RemoteActor:
     endpoints = document.get("endpoints")
     shared = _http_url(endpoints.get("sharedInbox")) if isinstance(endpoints, dict) else None
     key_id, pem = _public_key(document, actor_id)
-    if key_id is not None and not same_origin(key_id, actor_id):
+    if key_id is not None and authority(key_id) != domain:
         raise InvalidActor(f"{actor_id} names a key on another host")
-    domain = authority(actor_id)
-    assert domain is not None
     return RemoteActor(
         ap_id=actor_id,
         type=sorted(kinds)[0],

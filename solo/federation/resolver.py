@@ -142,6 +142,14 @@ class Resolver:
         self._remember(stored, self.db.version("actors"), public_key)
         return stored
 
+    def _stored(
+        self, public_key: PublicKeyInput | None, write: asyncio.Future[RemoteActor]
+    ) -> None:
+        """Cache the actor a key fetch wrote (see `_write`); a failed write fails only in the
+        callers that wait for it."""
+        if not write.cancelled() and write.exception() is None:
+            self._remember(write.result(), self.db.version("actors"), public_key)
+
     async def actor(self, ap_id: str, *, refresh: bool = False) -> RemoteActor:
         """The actor with this id, from the cache unless stale or `refresh`."""
         if not refresh:
@@ -293,11 +301,11 @@ class Resolver:
         # Parsed once here: the waiting requests verify with it, and the cache keeps it.
         public_key = _parsed(actor.public_key_pem) if actor.public_key_pem else None
         await self._watch()
-        # The task's first step, which queues the write, runs before any caller of this fetch
-        # resumes (the loop runs callbacks in order): an inbox's write of the activity always
-        # comes after it.
-        write = asyncio.ensure_future(self._write(actor, public_key))
-        write.add_done_callback(_retrieve)
+        # Queued now, before any caller of this fetch resumes: an inbox's write of the activity
+        # always comes after it. A future, not a task: once written, `_stored` caches the actor
+        # before anyone waiting for the write resumes (callbacks run in the order added).
+        write = self.db.write_soon(functools.partial(actor_store.store_actor, actor=actor))
+        write.add_done_callback(functools.partial(self._stored, public_key))
         if actor.key_id != key_id:
             raise ResolveError(f"{actor.ap_id} does not own the key {key_id}")
         assert public_key is not None  # parse_actor gives a key id only with its PEM
@@ -341,12 +349,6 @@ def _parse(document: dict[str, Any]) -> RemoteActor:
         return parse_actor(document)
     except InvalidActor as error:
         raise ResolveError(str(error)) from None
-
-
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    """Mark the outcome seen: a write no caller waited for fails only in its callers."""
-    if not future.cancelled():
-        future.exception()
 
 
 def _self_link(jrd: dict[str, Any]) -> str | None:
