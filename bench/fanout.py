@@ -10,6 +10,11 @@ The cases of `fanout` (issue 15, item 4), each with its own fleet and a hard tim
 - **10,000 servers answering after 200 ms** (`delay`): ≤ 10 s;
 - **the celebrity**, 250,000 followers on 50,000 servers: ≤ 25 s with Solo's peak RSS ≤ 150 MB.
 
+The issue set 5 s and 25 s as about 3× the signing floor of the machine it was measured on
+(6,100 signatures/s on two threads). A machine that signs slower cannot reach them, so each case
+without a delay also holds its time against 3× the floor measured in the same run: a separate
+row, beside the absolute one, never instead of it.
+
 `--servers N` runs one case of N servers (the quick one for development: `--servers 2000`),
 its target scaled by N / 10,000; `--delay D` alone runs the delay case with D. The figures
 are from ready (Solo's first answered request) because start-up has its own benchmark.
@@ -63,6 +68,7 @@ from solo import urls
 from solo.instance import initialise
 
 TARGET_RSS_MB = 150.0
+FLOOR_MULTIPLE = 3.0  # ready → all delivered over the signing floor measured in the run
 DELIVERY_TIMEOUT = 180.0  # a hard stop, far beyond the target
 FLOOR_SAMPLE = 1000  # signatures timed on two threads to find the signing floor
 
@@ -328,6 +334,14 @@ def report(
         done and from_ready <= case.target,
         two_core=case.two_core,
     )
+    if not case.delay:
+        summary.verdict(
+            f"{case.name}: ready → all over the signing floor",
+            f"{from_ready / max(floor, 1e-9):.2f}× of {floor:.2f} s",
+            f"≤ {FLOOR_MULTIPLE:g}× (the issue's {case.target:g} s on its machine)",
+            done and from_ready <= FLOOR_MULTIPLE * floor,
+            two_core=case.two_core,
+        )
     summary.figure(
         f"{case.name}: Solo's CPU per delivery",
         f"{1000 * cpu_delivering / max(hosts, 1):.3f} ms",

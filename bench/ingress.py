@@ -226,13 +226,13 @@ async def run(*, profile: bool = False, concurrency: int = 64) -> None:
         ratio = rate / bare_results["rate"] if bare_results["rate"] else 0.0
         ratio_met = summary.verdict(
             "accepted/s over the bare endpoint's",
-            f"{ratio:.2f} ({bare_results['rate']:,.0f}/s bare)",
+            f"{ratio:.3f} ({bare_results['rate']:,.0f}/s bare)",
             f"≥ {TARGET_BARE_RATIO}",
             ratio >= TARGET_BARE_RATIO,
         )
         print(
             f"ingress: the bare verify endpoint accepted {bare_results['rate']:,.0f}/s in the"
-            f" same run; Solo reached {ratio:.2f} of it (target ≥ {TARGET_BARE_RATIO}:"
+            f" same run; Solo reached {ratio:.3f} of it (target ≥ {TARGET_BARE_RATIO}:"
             f" {ratio_met})"
         )
         # The same comparison per CPU-second each server used: on a shared machine the two
@@ -242,14 +242,14 @@ async def run(*, profile: bool = False, concurrency: int = 64) -> None:
         cpu_ratio = solo_per_cpu / bare_per_cpu if bare_per_cpu else 0.0
         cpu_ratio_met = summary.verdict(
             "accepted per CPU-second over the bare's",
-            f"{cpu_ratio:.2f}",
+            f"{cpu_ratio:.3f}",
             f"≥ {TARGET_BARE_RATIO}",
             cpu_ratio >= TARGET_BARE_RATIO,
         )
         print(
             f"ingress: per CPU-second of the server process, the bare endpoint accepted"
             f" {bare_per_cpu:,.0f} and Solo {solo_per_cpu:,.0f} (its ingress worker included):"
-            f" {cpu_ratio:.2f} (target ≥ {TARGET_BARE_RATIO}: {cpu_ratio_met}); CPU per accepted"
+            f" {cpu_ratio:.3f} (target ≥ {TARGET_BARE_RATIO}: {cpu_ratio_met}); CPU per accepted"
             f" POST: bare {1e6 / bare_per_cpu if bare_per_cpu else 0:,.0f} µs,"
             f" Solo {1e6 / solo_per_cpu if solo_per_cpu else 0:,.0f} µs"
         )
