@@ -203,6 +203,7 @@ class Database:
         self._all_readers: list[aiosqlite.Connection] = []
         self._write_lock = asyncio.Lock()
         self._waiting: list[_Pending] = []
+        self.writes_queued = 0  # group-commit writes queued so far: each one's place in line
         self._committer: asyncio.Task[None] | None = None
         # Rows changed by the open transaction, as (table, key), reported by the triggers of
         # `watch` on the writer thread; handed to the listeners once the transaction commits.
@@ -451,7 +452,10 @@ class Database:
     def write_soon(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
         """`write(fn)` started now, as a future of its result: for a caller that shares the
         outcome among several waiters, with no task of its own to carry it (a viral post's
-        first contacts each store an actor). Cancelling the future does not undo the write."""
+        first contacts each store an actor). Cancelling the future does not undo the write.
+
+        Writes queued this way commit in the order queued: one queued later (a higher
+        `writes_queued` just after it) commits in the same transaction or a later one."""
         if self._writer is None:
             raise RuntimeError("database is not open")
         writer = self._in_batch()
@@ -480,6 +484,7 @@ class Database:
         loop = asyncio.get_running_loop()
         item = _Pending(fn, loop.create_future())
         self._waiting.append(item)
+        self.writes_queued += 1
         if self._committer is None:
             self._committer = loop.create_task(self._commit_waiting(), name="solo-db-commit")
         return item.future

@@ -136,6 +136,8 @@ async def test_ingress_burst_survives_sigkill(tmp_path: Path, template_root: Pat
             return pending == [(0,)]
 
         await eventually(drained, within=60, what="the ingress queue to drain")
+        # Nothing given up: a job committed without its signer's row was dropped as "gone".
+        assert rows(alice, "SELECT last_error FROM jobs WHERE state = 'dead'") == []
         assert rows(alice, "SELECT COUNT(DISTINCT ap_id), COUNT(*) FROM interactions") == [
             (LIKES, LIKES)
         ]

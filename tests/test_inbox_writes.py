@@ -81,3 +81,33 @@ async def test_a_batch_larger_than_a_statement_is_written_whole(db: Database) ->
     assert await counts(db) == (1100, 1100)
     payloads = [row[0] for row in await db.fetchall("SELECT payload FROM jobs ORDER BY id")]
     assert payloads == [job(7)] + [job(n) for n in range(1100) if n != 7]
+
+
+async def test_a_row_that_needs_a_later_write_is_not_written_before_it(db: Database) -> None:
+    # A first contact: the batch is open when the signer's row is queued (by the key fetch);
+    # the activity signed by it must not commit before that row, or a crash between the two
+    # commits leaves a job whose actor is nowhere (and the worker drops it as gone).
+    writes = InboxWrites()
+    early = asyncio.ensure_future(writes.store(db, "https://a.example/1", "Like", job(1), 1.0))
+    await asyncio.sleep(0)  # the batch is open and queued
+
+    def signer_row(conn: sqlite3.Connection) -> list[str]:
+        return [key for (key,) in conn.execute("SELECT ap_id FROM activities ORDER BY ap_id")]
+
+    signer = db.write_soon(signer_row)
+    late = writes.store(db, "https://a.example/2", "Like", job(2), 1.0, after=db.writes_queued)
+    assert await asyncio.gather(early, late) == [True, True]
+    # When the signer's row was written, the earlier batch was, and the later one was not.
+    assert await signer == ["https://a.example/1"]
+    assert await counts(db) == (2, 2)
+
+
+async def test_rows_that_need_nothing_later_share_the_open_batch(db: Database) -> None:
+    writes = InboxWrites()
+    first = asyncio.ensure_future(writes.store(db, "https://a.example/1", "Like", job(1), 1.0))
+    await asyncio.sleep(0)
+    stored_already = db.writes_queued  # a write queued before the batch: no reason to split
+    second = writes.store(db, "https://a.example/2", "Like", job(2), 1.0, after=stored_already)
+    assert await asyncio.gather(first, second) == [True, True]
+    assert db.writes_queued == stored_already  # the second row went with the first
+    assert await counts(db) == (2, 2)

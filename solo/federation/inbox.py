@@ -40,7 +40,7 @@ from solo.federation.inbox_writes import writes_of
 from solo.federation.per_federation import PerFederation
 from solo.federation.remote_actors import authority, same_origin
 from solo.federation.signatures import prepare_fields
-from solo.federation.signers import KeyGone, key_owner
+from solo.federation.signers import KeyGone, signing_key
 from solo.federation.traffic import traffic_of
 from solo.store import actors as actor_store
 from solo.store import hosts, refusals
@@ -343,8 +343,8 @@ async def accept(
         if refusal is not None:
             raise Forbidden(refusal)
     try:
-        # Not waiting for the signer's row: our write of the activity commits with it or after.
-        signer = await key_owner(federation, prepared, stored=False)
+        # Not waiting for the signer's row: our write of the activity is queued after it.
+        signing = await signing_key(federation, prepared, stored=False)
     except KeyGone:
         if (
             kind == "Delete"
@@ -361,6 +361,7 @@ async def accept(
             f"The key {prepared.key_id} answers 410 Gone, so the signature cannot be checked;"
             f" unsigned, only a Delete of {actor_id} is taken, when {actor_id} answers 410 too."
         ) from None
+    signer = signing.actor
     received: bytes | None = body  # what the job carries: these bytes, or `activity` encoded
     if signer.ap_id != actor_id:
         relayed = await _relayed(federation, activity, signer.ap_id)
@@ -373,7 +374,9 @@ async def accept(
     signer_host = actor_host if signer.ap_id == actor_id else None
     try:
         key = activity_key(activity, body, signer.ap_id, signer_host)
-        added = await writes_of(federation).store(federation.db, key, kind, job, time.time())
+        added = await writes_of(federation).store(
+            federation.db, key, kind, job, time.time(), after=signing.row_queued
+        )
     except sqlite3.OperationalError:
         # Not stored (the disk is full, the database locked too long…): the sender retries.
         return Response(

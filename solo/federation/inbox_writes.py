@@ -25,12 +25,13 @@ Row = tuple[str, str, str, float]  # dedup key, type, ingress job (JSON text), t
 
 
 class _Batch:
-    __slots__ = ("rows", "waiters", "write")
+    __slots__ = ("queued", "rows", "waiters", "write")
 
-    def __init__(self) -> None:
+    def __init__(self, write: asyncio.Future[list[bool]], queued: int) -> None:
         self.rows: list[Row] = []
         self.waiters: list[asyncio.Future[bool]] = []  # one per row, in order
-        self.write: asyncio.Future[list[bool]] | None = None  # held until written
+        self.write = write  # held until written
+        self.queued = queued  # its place in the group commit's line (`Database.writes_queued`)
 
     def settle(self, write: asyncio.Future[list[bool]]) -> None:
         """Tell each caller still waiting how its row went (`write` is done)."""
@@ -57,24 +58,46 @@ class InboxWrites:
         self._lock = threading.Lock()
         self._open: _Batch | None = None
 
-    async def store(self, db: Database, key: str, kind: str, job: str, now: float) -> bool:
+    async def store(
+        self, db: Database, key: str, kind: str, job: str, now: float, *, after: int = 0
+    ) -> bool:
         """Store the activity's `key`, and its ingress `job` (the payload as JSON text) unless
         the key was already there (a duplicate, even one in the same batch); whether it was
-        new, once committed."""
+        new, once committed.
+
+        `after`: the place in line of a write the job needs (its signer's row, still being
+        written): the row joins a batch queued after that write, so that the job never commits
+        without it, whatever a crash interrupts, and the worker never finds it missing."""
         # Each caller waits on a future of its own: cancelling one (its client went away)
         # leaves the batch to be written for the others, as `asyncio.shield` would, for less.
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         with self._lock:
             batch = self._open
-            opened = batch is None
-            if batch is None:
-                batch = self._open = _Batch()
-            batch.rows.append((key, kind, job, now))
-            batch.waiters.append(waiter)
-        if opened:
-            batch.write = asyncio.ensure_future(db.write(lambda conn: self._write(batch, conn)))
-            batch.write.add_done_callback(batch.settle)
+            joined = batch is not None and batch.queued >= after
+            if batch is not None and joined:
+                batch.rows.append((key, kind, job, now))
+                batch.waiters.append(waiter)
+        if not joined:
+            # A new batch, queued before it has rows: the writer thread can take it only once
+            # the event loop runs the commit again, after this row is in.
+            batch = self._queue(db)
+            with self._lock:
+                batch.rows.append((key, kind, job, now))
+                batch.waiters.append(waiter)
+                self._open = batch
         return await waiter
+
+    def _queue(self, db: Database) -> _Batch:
+        """A new batch, its write queued for the next group commit (never inside
+        `Database.batch()`, where it would run at once, empty)."""
+        batch: _Batch
+
+        def write(conn: sqlite3.Connection) -> list[bool]:
+            return self._write(batch, conn)
+
+        batch = _Batch(db.write_soon(write), db.writes_queued)
+        batch.write.add_done_callback(batch.settle)
+        return batch
 
     def _write(self, batch: _Batch, conn: sqlite3.Connection) -> list[bool]:
         """On the writer thread: close the batch, then insert its rows.

@@ -63,6 +63,10 @@ class CachedKey:
 
     actor: RemoteActor
     public_key: PublicKeyInput
+    # Fetched and not yet stored (`fetch_key(stored=False)`): the place in the group commit's
+    # line of its row's write (`Database.writes_queued`); a write that needs the row must be
+    # queued after it. 0 when the row is stored.
+    row_queued: int = 0
 
 
 def _parsed(pem: str) -> PublicKeyInput:
@@ -256,8 +260,9 @@ class Resolver:
 
         One fetch at a time per key: callers asking while it runs, or while the actor found is
         written, share its outcome. `stored=False` answers as soon as the actor is fetched and
-        checked, its row still being written (without its row id): for the inbox, whose write
-        of the activity comes after it, so in the same commit or a later one."""
+        checked, its row still being written (without its row id, and with the place of that
+        write in line, `row_queued`): for the inbox, which queues its write of the activity
+        after it, so that both commit together or the actor first."""
         fetch = self._key_fetches.get(key_id)
         if fetch is None:
             fetch = asyncio.ensure_future(self._fetch_key_owner(key_id))
@@ -305,11 +310,12 @@ class Resolver:
         # always comes after it. A future, not a task: once written, `_stored` caches the actor
         # before anyone waiting for the write resumes (callbacks run in the order added).
         write = self.db.write_soon(functools.partial(actor_store.store_actor, actor=actor))
+        row_queued = 0 if write.done() else self.db.writes_queued
         write.add_done_callback(functools.partial(self._stored, public_key))
         if actor.key_id != key_id:
             raise ResolveError(f"{actor.ap_id} does not own the key {key_id}")
         assert public_key is not None  # parse_actor gives a key id only with its PEM
-        return CachedKey(actor, public_key), write
+        return CachedKey(actor, public_key, row_queued), write
 
     async def webfinger(self, username: str, domain: str) -> RemoteActor:
         """`user@domain` → the actor, checked to name the same handle back."""

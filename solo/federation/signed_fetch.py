@@ -24,7 +24,7 @@ from solo.federation.context import Federation
 from solo.federation.notes import ids_in, mentioned
 from solo.federation.remote_actors import authority
 from solo.federation.signatures import SignatureMissing, prepare
-from solo.federation.signers import KeyGone, key_owner, request_target
+from solo.federation.signers import KeyGone, request_target, signing_key
 from solo.store import follows, hosts, interactions
 from solo.store.actors import RemoteActor
 from solo.store.statuses import Status
@@ -57,7 +57,7 @@ async def verified_signer(request: Request, federation: Federation) -> RemoteAct
     if await hosts.is_blocked(federation.db, key_host.split(":")[0]):
         raise Forbidden(f"{key_host} is blocked here.")
     try:
-        actor = await key_owner(federation, prepared)
+        actor = (await signing_key(federation, prepared)).actor
     except KeyGone:
         raise Unauthorized(f"The key {prepared.key_id} answers 410 Gone.") from None
     request.state.signer = actor

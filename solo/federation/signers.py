@@ -11,9 +11,8 @@ from starlette.requests import Request
 
 from solo.errors import Unauthorized
 from solo.federation.context import Federation
-from solo.federation.resolver import ResolveError
+from solo.federation.resolver import CachedKey, ResolveError
 from solo.federation.signatures import PreparedSignature, SignatureError, verify
-from solo.store.actors import RemoteActor
 
 
 class KeyGone(Exception):
@@ -27,19 +26,21 @@ def request_target(request: Request) -> str:
     return (raw_path + (b"?" + query if query else b"")).decode("latin-1")
 
 
-async def key_owner(
+async def signing_key(
     federation: Federation, prepared: PreparedSignature, *, stored: bool = True
-) -> RemoteActor:
-    """The actor whose key verifies `prepared`: the cached key first, then one fresh fetch.
+) -> CachedKey:
+    """The key that verifies `prepared`, with its owner: the cached key first, then one fresh
+    fetch.
 
     `stored=False`: a fetched actor may come back before its row is written, without its row
-    id (`Resolver.fetch_key`). Raises SignatureError when the signature does not verify,
-    Unauthorized when the key cannot be had, KeyGone when the keyId answers 410."""
+    id and with the place of that write in line (`Resolver.fetch_key`). Raises SignatureError
+    when the signature does not verify, Unauthorized when the key cannot be had, KeyGone when
+    the keyId answers 410."""
     cached = await federation.resolver.cached_key(prepared.key_id)
     if cached is not None:
         try:
             verify(prepared, cached.public_key)
-            return cached.actor
+            return cached
         except SignatureError:
             pass  # the key may have rotated: fetch it again, once
     try:
@@ -49,4 +50,4 @@ async def key_owner(
             raise KeyGone from None
         raise Unauthorized(f"Cannot get the signing key: {error}") from None
     verify(prepared, fetched.public_key)
-    return fetched.actor
+    return fetched
