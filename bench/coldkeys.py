@@ -103,6 +103,36 @@ async def _fetches(world: World) -> int:
         return int((await fleet_stats(world, client))["actor_gets"])
 
 
+async def _fetch_times(world: World) -> dict[str, float]:
+    async with httpx.AsyncClient(trust_env=False) as client:
+        times: dict[str, float] = (await fleet_stats(world, client))["actor_get_at"]
+        return times
+
+
+def _split(results: loadgen.Results, specs: Specs, fetched_at: dict[str, float]) -> str:
+    """Where a first contact's time went, split at the moment its key GET reached the fleet
+    (one clock, CLOCK_MONOTONIC, in every process): before it, Solo read the POST, missed the
+    key and signed and sent the GET; after it, the fleet answered (after `--delay`), and Solo
+    read the actor, verified, stored and committed before its 202."""
+    before: list[float] = []
+    after: list[float] = []
+    for index, (start, end) in results.by_index.items():
+        _, host, actor, _ = specs[index]
+        fetched = fetched_at.get(f"{host}/{actor}")
+        if fetched is not None and start <= fetched <= end:
+            before.append(fetched - start)
+            after.append(end - fetched)
+    if not before:
+        return "no key fetch matched a request"
+    return (
+        f"where the time went, p50 (p99), {len(before):,} first contacts: POST sent → key GET at"
+        f" the fleet {1000 * loadgen.percentile(before, 50):.1f} ms"
+        f" ({1000 * loadgen.percentile(before, 99):.1f}); key GET → 202"
+        f" {1000 * loadgen.percentile(after, 50):.1f} ms"
+        f" ({1000 * loadgen.percentile(after, 99):.1f})"
+    )
+
+
 def _thread_cpu(pid: int) -> dict[str, tuple[float, float]]:
     """User and system CPU seconds of the process's event loop (its main thread) and of its
     other threads together (signing, SQLite): Python 3.11 names no thread for the system."""
@@ -170,12 +200,14 @@ async def run(*, profile: bool = False, delay: float = 0.0) -> None:
             share = CpuShare(procs)
             solo_cpu = cpu_seconds(pid)
             threads = _thread_cpu(pid)
-            first = (await loadgen.closed_loop(alone, port, COLD_CONCURRENCY, 60)).summary()
+            first_results = await loadgen.closed_loop(alone, port, COLD_CONCURRENCY, 60)
+            first = first_results.summary()
             first_cpu = share.summary()
             # Solo's CPU per first contact, the ingress worker applying them meanwhile included.
             first_ms = 1000 * (cpu_seconds(pid) - solo_cpu) / max(1, first["accepted"])
             first_threads = _per_contact(threads, _thread_cpu(pid), first["accepted"])
             first_fetches = await _fetches(world) - fetched
+            first_split = _split(first_results, alone_specs, await _fetch_times(world))
             profile_path = procs.stop_profiler()
             await drain(settings.db_path, "ingress", DRAIN_TIMEOUT)
 
@@ -233,6 +265,7 @@ async def run(*, profile: bool = False, delay: float = 0.0) -> None:
     print(f"    {first_cpu}; Solo's CPU per first contact {first_ms:.2f} ms")
     print(f"    by thread, ms user+system per first contact: {first_threads}")
     print(f"    key fetches: {first_fetches:,} for {ALONE:,} keys")
+    print(f"    {first_split}")
     print("  " + loadgen.describe(f"beside bad keys, {COLD_CONCURRENCY} connections", second))
     print(f"    {second_cpu}\n    key fetches: {second_fetches:,} for {WITH_BAD + BAD:,} keys")
     print(f"    the {BAD} bad senders were answered {_count(bad_statuses)} (0 = no answer)")

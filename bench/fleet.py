@@ -53,6 +53,9 @@ class Fleet:
         self.rejected = 0
         self.errors: dict[str, int] = {}
         self.actor_gets = 0
+        # "host/actor" → when its first GET arrived (perf_counter: CLOCK_MONOTONIC, the same
+        # clock in every process here), to split a first contact's time at its key fetch.
+        self.actor_get_at: dict[str, float] = {}
 
     def stats(self) -> dict[str, Any]:
         times = self.first_delivery.values()
@@ -64,6 +67,7 @@ class Fleet:
             "rejected": self.rejected,
             "errors": self.errors,
             "actor_gets": self.actor_gets,
+            "actor_get_at": self.actor_get_at,
         }
 
     def handle(
@@ -83,6 +87,7 @@ class Fleet:
         if method == "GET" and actor is not None:
             self.actor_gets += 1
             j = int(actor.group(1))
+            self.actor_get_at.setdefault(f"{index}/{j}", time.perf_counter())
             if j in BAD_KEYS:
                 return j, b"{}"  # 404, 410; SILENT and DRIP are answered by the Connection
             document = actor_document(host, j, self.public_pems[key_index(index, j)])

@@ -89,6 +89,8 @@ class Results:
     """(start, end, status) per request; start is the intended send time when paced."""
 
     samples: list[tuple[float, float, int]] = field(default_factory=list)
+    # Closed loop only: request index → (start, end), to match a request with what it caused.
+    by_index: dict[int, tuple[float, float]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         ok = [end - start for start, end, status in self.samples if status == 202]
@@ -157,18 +159,21 @@ async def closed_loop(
     """`concurrency` connections each sending the next request as soon as the last is answered,
     until the requests run out or `duration` seconds have passed."""
     results = Results()
-    queue = iter(requests)
+    queue = iter(enumerate(requests))
     deadline = time.perf_counter() + duration
 
     async def worker() -> None:
         connection = Connection(port)
         try:
-            for request in queue:
+            for index, request in queue:
                 start = time.perf_counter()
                 if start > deadline:
                     break
                 status = await connection.exchange(request)
-                results.samples.append((start, time.perf_counter(), status))
+                end = time.perf_counter()
+                results.samples.append((start, end, status))
+                if status == 202:
+                    results.by_index[index] = (start, end)
         finally:
             connection.close()
 

@@ -310,8 +310,10 @@ async def fleet_stats(world: World, client: httpx.AsyncClient) -> dict[str, Any]
     firsts: list[float] = []
     lasts: list[float] = []
     errors: dict[str, int] = {}
+    actor_get_at: dict[str, float] = {}
     for port in ports:
         stats = (await client.get(f"http://127.0.0.1:{port}/_stats")).json()
+        actor_get_at.update(stats["actor_get_at"])
         for name in total:
             total[name] += stats[name]
         if stats["first"] is not None:
@@ -322,4 +324,5 @@ async def fleet_stats(world: World, client: httpx.AsyncClient) -> dict[str, Any]
     total["first"] = min(firsts, default=None)
     total["last_new_host"] = max(lasts, default=None)
     total["errors"] = errors
+    total["actor_get_at"] = actor_get_at
     return total
