@@ -33,6 +33,10 @@ class _Batch:
         self.write = write  # held until written
         self.queued = queued  # its place in the group commit's line (`Database.writes_queued`)
 
+    def add(self, row: Row, waiter: asyncio.Future[bool]) -> None:
+        self.rows.append(row)
+        self.waiters.append(waiter)
+
     def settle(self, write: asyncio.Future[list[bool]]) -> None:
         """Tell each caller still waiting how its row went (`write` is done)."""
         if write.cancelled():
@@ -71,19 +75,19 @@ class InboxWrites:
         # Each caller waits on a future of its own: cancelling one (its client went away)
         # leaves the batch to be written for the others, as `asyncio.shield` would, for less.
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        row = (key, kind, job, now)
         with self._lock:
             batch = self._open
-            joined = batch is not None and batch.queued >= after
-            if batch is not None and joined:
-                batch.rows.append((key, kind, job, now))
-                batch.waiters.append(waiter)
-        if not joined:
+            if batch is not None and batch.queued >= after:
+                batch.add(row, waiter)
+            else:
+                batch = None
+        if batch is None:
             # A new batch, queued before it has rows: the writer thread can take it only once
             # the event loop runs the commit again, after this row is in.
             batch = self._queue(db)
             with self._lock:
-                batch.rows.append((key, kind, job, now))
-                batch.waiters.append(waiter)
+                batch.add(row, waiter)
                 self._open = batch
         return await waiter
 
