@@ -98,15 +98,13 @@ async def _each_alone(requests: list[bytes], port: int, limit: float) -> list[in
     return list(await asyncio.gather(*(one(request) for request in requests)))
 
 
+async def _fleet(world: World) -> dict[str, Any]:
+    async with httpx.AsyncClient(trust_env=False) as client:
+        return await fleet_stats(world, client)
+
+
 async def _fetches(world: World) -> int:
-    async with httpx.AsyncClient(trust_env=False) as client:
-        return int((await fleet_stats(world, client))["actor_gets"])
-
-
-async def _fetch_times(world: World) -> dict[str, float]:
-    async with httpx.AsyncClient(trust_env=False) as client:
-        times: dict[str, float] = (await fleet_stats(world, client))["actor_get_at"]
-        return times
+    return int((await _fleet(world))["actor_gets"])
 
 
 def _split(results: loadgen.Results, specs: Specs, fetched_at: dict[str, float]) -> str:
@@ -206,8 +204,9 @@ async def run(*, profile: bool = False, delay: float = 0.0) -> None:
             # Solo's CPU per first contact, the ingress worker applying them meanwhile included.
             first_ms = 1000 * (cpu_seconds(pid) - solo_cpu) / max(1, first["accepted"])
             first_threads = _per_contact(threads, _thread_cpu(pid), first["accepted"])
-            first_fetches = await _fetches(world) - fetched
-            first_split = _split(first_results, alone_specs, await _fetch_times(world))
+            fleet = await _fleet(world)
+            first_fetches = int(fleet["actor_gets"]) - fetched
+            first_split = _split(first_results, alone_specs, fleet["actor_get_at"])
             profile_path = procs.stop_profiler()
             await drain(settings.db_path, "ingress", DRAIN_TIMEOUT)
 
