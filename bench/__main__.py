@@ -82,7 +82,15 @@ parser.add_argument(
     action="store_true",
     help="smaller sizes for development (the summary says so); the default is the issue's",
 )
+parser.add_argument(
+    "--loop",
+    choices=["asyncio", "uvloop"],
+    default="asyncio",
+    help="the event loop Solo serves on: asyncio's (what `make run` installs) or uvloop's"
+    " (the optional `solo[fast]`)",
+)
 args = parser.parse_args()
+os.environ["SOLO_EVENT_LOOP"] = args.loop  # every `solo` the benchmarks start inherits it
 if args.cores:
     print(f"bench: {procs.pin_bench(args.cores)}")
 

@@ -124,6 +124,7 @@ def table(seconds: float) -> str:
     wanted = os.environ.get("SOLO_BENCH_SOLO_SET", "").replace(",", " ") if cores else ""
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     where = f"Solo pinned to {cores} core(s): {wanted}" if cores else "Solo unpinned"
+    where += f", on {os.environ.get('SOLO_EVENT_LOOP', 'asyncio')}'s event loop"
     if os.environ.get("SOLO_BENCH_QUICK"):
         where += "; QUICK sizes (--quick), not the issue's: the verdicts are only indicative"
     lines = [

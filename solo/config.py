@@ -25,6 +25,7 @@ DOMAIN_RE = re.compile(
 )
 LOCAL_HOSTS = {"localhost", "127.0.0.1"}
 MAX_ALLOWED_DOMAINS = 10_000
+EVENT_LOOPS = ("auto", "asyncio", "uvloop")
 TOML_NAME = "solo.toml"
 
 
@@ -63,6 +64,9 @@ class Settings:
     litestream: bool = False
     # Bearer token for /metrics and /server.json (monitoring); "" → /metrics answers 404.
     metrics_token: str = ""
+    # "auto": uvloop's event loop when it is installed (`solo[fast]`), asyncio's otherwise;
+    # "asyncio" or "uvloop" to choose (uvloop then must be installed).
+    event_loop: str = "auto"
 
     def __post_init__(self) -> None:
         if not DOMAIN_RE.match(self.domain):
@@ -106,6 +110,10 @@ class Settings:
                 raise SetupError(f"resolve entry {item.strip()!r} is not pattern=address")
         if self.display_name is not None and len(self.display_name) > 100:
             raise SetupError("display_name is longer than 100 characters")
+        if self.event_loop not in EVENT_LOOPS:
+            raise SetupError(
+                f"event_loop must be {', '.join(EVENT_LOOPS)}, not {self.event_loop!r}"
+            )
         if self.metrics_token and len(self.metrics_token) < 16:
             raise SetupError("metrics_token is shorter than 16 characters: too easy to guess")
         self.allowed_domains  # noqa: B018 - parsed now, so that a bad entry stops the start

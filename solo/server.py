@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import resource
 import signal
 import sys
@@ -18,11 +19,6 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
-
-try:  # an optional extra (`solo[fast]`): compiled, with wheels for x86-64 and 64-bit ARM
-    import uvloop
-except ImportError:  # pragma: no cover - depends on what is installed
-    uvloop = None
 
 from solo import __version__, control, urls
 from solo.app import create_app
@@ -35,13 +31,26 @@ STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 OPEN_FILES = 8192
 
 
-def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's event loop when it is installed, asyncio's otherwise (None).
+def loop_factory(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop `event_loop` asks for: uvloop's (by default when it is installed) or
+    asyncio's (None); SetupError when uvloop is asked for and not installed.
 
-    Measured on the fan-out (bench/fanout.py): the event loop's own CPU per delivery fell by a
-    quarter to a third, most of it connection set-up and socket calls done in C.
+    Measured on the fan-out (bench/fanout.py): the event loop's own CPU per delivery fell by
+    a sixth to a quarter, most of it connection set-up and socket calls done in C.
     """
-    return uvloop.new_event_loop if uvloop is not None else None
+    if settings.event_loop == "asyncio":
+        return None
+    try:  # an optional extra (`solo[fast]`): compiled, with wheels for x86-64 and 64-bit ARM
+        uvloop = importlib.import_module("uvloop")
+    except ImportError:
+        if settings.event_loop == "uvloop":
+            raise SetupError(
+                "event_loop is uvloop but uvloop is not installed:"
+                " pip install 'uvloop>=0.19' (or 'solo[fast]'), or set event_loop = auto"
+            ) from None
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
 
 
 def raise_open_files_limit(wanted: int = OPEN_FILES) -> int:
@@ -65,7 +74,7 @@ def raise_open_files_limit(wanted: int = OPEN_FILES) -> int:
 def run(settings: Settings) -> None:
     """`solo serve` until it is stopped, on the loop `loop_factory` picks."""
     raise_open_files_limit()
-    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+    with asyncio.Runner(loop_factory=loop_factory(settings)) as runner:
         runner.run(serve(settings))
 
 
@@ -152,10 +161,16 @@ def held_signals(server: uvicorn.Server) -> Iterator[None]:
             signal.raise_signal(number)
 
 
+def _loop_name() -> str:
+    loop = asyncio.get_running_loop()
+    return "uvloop's" if type(loop).__module__.startswith("uvloop") else "asyncio's"
+
+
 def print_banner(settings: Settings) -> None:
     print(
         f"Solo {__version__} serving @{urls.handle(settings)} on"
-        f" http://{settings.host}:{settings.port} (public address {settings.base_url})\n"
+        f" http://{settings.host}:{settings.port} (public address {settings.base_url};"
+        f" {_loop_name()} event loop)\n"
         f"Log in at {settings.base_url}/login as {settings.username};"
         " forgot the password? Run `solo passwd`.",
         flush=True,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 
 import httpx
@@ -15,6 +17,30 @@ from solo.config import Settings
 from solo.instance import initialise
 
 PASSWORD = "correct horse battery"
+
+try:  # in the test tools where PyPI has a wheel; Solo's optional `solo[fast]`
+    import uvloop
+except ImportError:  # pragma: no cover - depends on the platform
+    uvloop = None
+
+# The `solo serve` processes tests start run on asyncio's loop, as `make run` installs them, even
+# though the test tools include uvloop; tests/test_processes.py federates on uvloop's as well.
+os.environ.setdefault("SOLO_EVENT_LOOP", "asyncio")
+
+# The lean clients speak to the event loop's transports directly, where uvloop's differ from
+# asyncio's (their classes, their sockets): their tests run on both loops, every other test on
+# asyncio's alone (pytest-asyncio asks this of every async test, and hides a lone loop's name).
+ON_BOTH_LOOPS = {"test_answer_reader.py", "test_connect.py", "test_key_client.py", "test_poster.py"}
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
+    if uvloop is None or item.path.name not in ON_BOTH_LOOPS:
+        return {"asyncio": asyncio.new_event_loop}
+    return {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
+
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

@@ -18,12 +18,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from solo import server
 from solo.cli import COMMANDS, build_parser, main
 from solo.config import load_settings
 from solo.db import Database, schema_version
+from solo.errors import SetupError
 from solo.passwords import check_password
 from solo.server import raise_open_files_limit
 from solo.store.account import get_account
+from tests.conftest import make_settings
 
 README = Path(__file__).parent.parent / "README.md"
 
@@ -365,17 +368,17 @@ def test_commands_that_only_read_never_create_or_migrate(
 def test_serve_runs_on_uvloop_when_it_is_installed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The optional `solo[fast]`: the server answers on uvloop's loop and a SIGTERM still runs
-    the shutdown (held signals, lifespan) to a clean exit."""
+    """The optional `solo[fast]`: by default (`event_loop = auto`) the server answers on
+    uvloop's loop, says so, and a SIGTERM still runs the shutdown (held signals, lifespan) to a
+    clean exit."""
     pytest.importorskip("uvloop")
     data = tmp_path / "data"
     assert run(capsys, "--data-dir", str(data), "init", "--username", "erin")[0] == 0
     port = free_port()
     env = {**os.environ, "SOLO_DATA_DIR": str(data), "SOLO_PORT": str(port)}
+    env["SOLO_EVENT_LOOP"] = "auto"
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys, uvloop, solo.server as s; "
-         "assert s.loop_factory() is uvloop.new_event_loop; "
-         "from solo.cli import main; sys.exit(main(['serve']))"],
+        [sys.executable, "-m", "solo", "serve"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
@@ -385,7 +388,22 @@ def test_serve_runs_on_uvloop_when_it_is_installed(
         process.terminate()
         output = process.communicate(timeout=15)[0].decode()
     assert process.returncode in (0, -signal.SIGTERM), output
+    assert "uvloop's event loop" in output
     assert "Traceback" not in output
+
+
+def test_the_event_loop_is_chosen_by_the_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`asyncio` keeps asyncio's loop even with uvloop installed; `uvloop` without uvloop is a
+    start-up error that says what to do, not a fall-back nobody notices."""
+    assert server.loop_factory(make_settings(tmp_path, event_loop="asyncio")) is None
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # as if not installed
+    assert server.loop_factory(make_settings(tmp_path, event_loop="auto")) is None
+    with pytest.raises(SetupError, match="uvloop is not installed: pip install"):
+        server.loop_factory(make_settings(tmp_path, event_loop="uvloop"))
+    with pytest.raises(SetupError, match="event_loop must be auto, asyncio, uvloop, not 'uv'"):
+        make_settings(tmp_path, event_loop="uv")
 
 
 def test_serve_raises_its_open_files_limit_within_the_hard_limit() -> None:
