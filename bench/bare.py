@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -69,7 +70,8 @@ def main() -> None:
         key = serialization.load_pem_public_key(pem.encode())
         assert isinstance(key, rsa.RSAPublicKey)
         keys[key_id] = key
-    # The same server settings as `solo serve` where they cost something per request.
+    # The same server settings as `solo serve` where they cost something per request, on the
+    # event loop Solo runs on (`--loop`; uvicorn's own choice would be uvloop when installed).
     uvicorn.run(
         make_app(keys),
         host="127.0.0.1",
@@ -79,6 +81,7 @@ def main() -> None:
         server_header=False,
         access_log=False,
         log_level="warning",
+        loop="uvloop" if os.environ.get("SOLO_EVENT_LOOP") == "uvloop" else "asyncio",
     )
 
 

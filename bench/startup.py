@@ -35,14 +35,17 @@ TARGET_START = 0.5  # seconds from spawn to the first answer
 TARGET_RSS = 45.0  # MB after start
 TARGET_IDLE_CPU = 0.05  # CPU seconds per minute above the bare app
 
+# On the event loop Solo runs on (`--loop`): uvicorn's own choice would be uvloop whenever the
+# test tools installed it.
 BARE_APP = """
-import sys, uvicorn
+import os, sys, uvicorn
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 async def hello(request): return PlainTextResponse("ok")
 app = Starlette(routes=[Route("/", hello)])
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+loop = "uvloop" if os.environ.get("SOLO_EVENT_LOOP") == "uvloop" else "asyncio"
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", loop=loop)
 """
 
 
