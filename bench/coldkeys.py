@@ -201,6 +201,7 @@ async def run(*, profile: bool = False, delay: float = 0.0) -> None:
             first_results = await loadgen.closed_loop(alone, port, COLD_CONCURRENCY, 60)
             first = first_results.summary()
             first_cpu = share.summary()
+            most = first["accepted"] / max(share.least, 1e-9)  # per second, every core busy
             # Solo's CPU per first contact, the ingress worker applying them meanwhile included.
             first_ms = 1000 * (cpu_seconds(pid) - solo_cpu) / max(1, first["accepted"])
             first_threads = _per_contact(threads, _thread_cpu(pid), first["accepted"])
@@ -240,6 +241,9 @@ async def run(*, profile: bool = False, delay: float = 0.0) -> None:
     )
     ratio = second["rate"] / first["rate"] if first["rate"] else 0.0
     summary.figure("Solo's CPU per first contact", f"{first_ms:.2f} ms", "CPU, steadiest figure")
+    summary.figure(
+        "most/s this CPU allows", f"{most:,.0f}/s", "Solo, fleet, load generator; every core busy"
+    )
     bad_met = summary.verdict(
         f"rate beside {BAD} bad keys over alone",
         f"{ratio:.2f} ({second['rate']:,.0f}/s)",

@@ -239,7 +239,12 @@ async def run(case: Case = TEN_THOUSAND, *, burst: bool = False, profile: bool =
             (cpu, cpu - cpu_at_ready),
             floor,
         )
-        print(f"  {cpu_share} (ready → all delivered)")
+        summary.figure(
+            f"{case.name}: least time this CPU allows",
+            f"{share.least:.2f} s",
+            "Solo, fleet, load generator; every core busy",
+        )
+        print(f"  ready → all delivered, {cpu_share}")
         print(f"  {thread_share}")
         print(f"  push jobs by state: {push}")
         if push.get("dead") or push.get("retrying"):

@@ -130,6 +130,10 @@ class CpuShare:
     def __init__(self, procs: Processes) -> None:
         self.procs = procs
         self.start = self._sample()
+        # Set by `summary`: the least wall time the phase's CPU (Solo, fleet, load generator)
+        # could take with every core each may use busy throughout, Solo on its own cores under
+        # --cores. A target below it cannot be met at this CPU per request.
+        self.least = 0.0
 
     def _sample(self) -> tuple[float, float, float, float, float]:
         solo = 0.0
@@ -145,9 +149,13 @@ class CpuShare:
         others = max(0.0, busy - solo - fleet - bench)
         wall = max(wall, 1e-9)
         summary.others_busy(others / wall)
+        cores = os.cpu_count() or 1
+        solo_cores = int(os.environ.get("SOLO_BENCH_CORES") or cores)
+        self.least = max(solo / solo_cores, (solo + fleet + bench) / cores)
         return (
             f"CPU in cores: Solo {solo / wall:.2f}, fleet {fleet / wall:.2f}, load generator"
-            f" {bench / wall:.2f}, other processes {others / wall:.2f} (of {os.cpu_count()})"
+            f" {bench / wall:.2f}, other processes {others / wall:.2f} (of {cores}); with every"
+            f" core busy throughout, this CPU would take {self.least:.2f} s at the least"
         )
 
 
