@@ -150,7 +150,7 @@ class CpuShare:
         wall = max(wall, 1e-9)
         summary.others_busy(others / wall)
         cores = os.cpu_count() or 1
-        solo_cores = int(os.environ.get("SOLO_BENCH_CORES") or cores)
+        solo_cores = summary.pinned_cores() or cores
         self.least = max(solo / solo_cores, (solo + fleet + bench) / cores)
         return (
             f"CPU in cores: Solo {solo / wall:.2f}, fleet {fleet / wall:.2f}, load generator"
