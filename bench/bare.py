@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -23,6 +22,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from bench import summary
 
 
 def _params(header: str) -> dict[str, str]:
@@ -81,7 +82,7 @@ def main() -> None:
         server_header=False,
         access_log=False,
         log_level="warning",
-        loop="uvloop" if os.environ.get("SOLO_EVENT_LOOP") == "uvloop" else "asyncio",
+        loop=summary.event_loop(),
     )
 
 

@@ -35,8 +35,9 @@ TARGET_START = 0.5  # seconds from spawn to the first answer
 TARGET_RSS = 45.0  # MB after start
 TARGET_IDLE_CPU = 0.05  # CPU seconds per minute above the bare app
 
-# On the event loop Solo runs on (`--loop`): uvicorn's own choice would be uvloop whenever the
-# test tools installed it.
+# On the event loop Solo runs on (`--loop`, as `summary.event_loop` reads it; written out here
+# because this app's memory is the baseline and must not import the bench): uvicorn's own
+# choice would be uvloop whenever the test tools installed it.
 BARE_APP = """
 import os, sys, uvicorn
 from starlette.applications import Starlette

@@ -46,6 +46,11 @@ def pinned_cores() -> int:
     return int(os.environ.get("SOLO_BENCH_CORES", "0") or 0)
 
 
+def event_loop() -> str:
+    """The `--loop` of this run: the event loop every `solo` it starts runs on."""
+    return "uvloop" if os.environ.get("SOLO_EVENT_LOOP") == "uvloop" else "asyncio"
+
+
 def begin(benchmark: str) -> None:
     RUN.benchmark = benchmark
     RUN.started.append(benchmark)
@@ -124,7 +129,7 @@ def table(seconds: float) -> str:
     wanted = os.environ.get("SOLO_BENCH_SOLO_SET", "").replace(",", " ") if cores else ""
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     where = f"Solo pinned to {cores} core(s): {wanted}" if cores else "Solo unpinned"
-    where += f", on {os.environ.get('SOLO_EVENT_LOOP', 'asyncio')}'s event loop"
+    where += f", on {event_loop()}'s event loop"
     if os.environ.get("SOLO_BENCH_QUICK"):
         where += "; QUICK sizes (--quick), not the issue's: the verdicts are only indicative"
     lines = [
