@@ -7,16 +7,18 @@ so not among the 50,000 seeded followers), POSTed to the shared inbox over keep-
 Phases, each bounded in count and time:
 
 1. cold: one request per actor (32 connections): each makes Solo fetch the actor's key.
-2. sustained: closed loop over `--concurrency` connections for 10 s (keys now cached):
-   the most accepted per second.
+2. sustained: closed loop over `--concurrency` connections for 10 s in two halves of 5 s
+   (keys now cached): the most accepted per second.
 3. paced: 500 per second for 10 s (open loop): p50/p99 accept latency, counted from the moment
    each request was due.
 
-Before Solo starts, the same sustained requests go to `bench.bare` — a bare Starlette + uvicorn
-endpoint that only reads the body and verifies the signature — for the machine's floor: Solo's
-sustained rate is reported as a fraction of it (target ≥ 0.7); and so is its rate per CPU-second
-of the server process (Solo's with its ingress worker), which another load on the machine
-during one of the two phases does not skew.
+Around the sustained halves, the same requests go to `bench.bare` — a bare Starlette + uvicorn
+endpoint that only reads the body and verifies the signature — for the machine's floor, 5 s
+before Solo's first half and 5 s after its second (bare, Solo, Solo, bare: on a machine whose
+speed drifts, both get the same minutes). Solo's sustained rate is reported as a fraction of the
+bare endpoint's (target ≥ 0.7); and so is its rate per CPU-second of the server process (Solo's
+with its ingress worker), which another load on the machine during one of the phases does not
+skew.
 
 Between phases the ingress queue is left to drain (bounded), so each phase starts from an
 empty backlog; how fast it drains is the ingress worker's rate for these activities.
@@ -58,7 +60,7 @@ TARGET_BARE_RATIO = 0.7  # Solo's sustained rate over the bare verify endpoint's
 COLD_ACTORS = 2000
 COLD_CONCURRENCY = 32
 SUSTAINED_SECONDS = 10.0
-SUSTAINED_REQUESTS = 60_000  # enough for 6,000/s over 10 s; the phase ends when they run out
+SUSTAINED_REQUESTS = 80_000  # two halves, each enough for 8,000/s over 5 s (or it ends early)
 PACED_RATE = 500.0
 PACED_SECONDS = 10.0
 PACED_CONNECTIONS = 64
@@ -108,6 +110,16 @@ def time_wait() -> int | None:
     return None
 
 
+async def _slice(
+    requests: list[bytes], port: int, concurrency: int, pid: int
+) -> tuple[loadgen.Results, float]:
+    """Half of the sustained phase against the server on `port`, whose process is `pid`: what
+    it answered, and the CPU seconds it used meanwhile."""
+    began = cpu_seconds(pid)
+    results = await loadgen.closed_loop(requests, port, concurrency, SUSTAINED_SECONDS / 2)
+    return results, cpu_seconds(pid) - began
+
+
 def done_count(db_path: Path) -> int:
     return job_counts(db_path, "ingress").get("done", 0)
 
@@ -152,35 +164,45 @@ async def run(*, profile: bool = False, concurrency: int = 64) -> None:
         port = world.solo_port
         with Processes(tmp, world) as procs:
             await procs.start_fleet(config)
-            bare_port, bare = await procs.bare_endpoint(
-                {f"{world.actor(i, STRANGER)}#main-key": public_pems[key_index(i, STRANGER)]
-                 for i in range(COLD_ACTORS)}
-            )  # fmt: skip
-            bare_began = cpu_seconds(bare.pid)
-            bare_results = (
-                await loadgen.closed_loop(sustained, bare_port, concurrency, SUSTAINED_SECONDS)
-            ).summary()
-            bare_cpu = cpu_seconds(bare.pid) - bare_began
-            procs.stop_child(bare)
             procs.start_solo(settings.data_dir)
             await procs.wait_solo()
+            assert procs.solo is not None
+            solo_pid = procs.solo.pid
 
             cold_results = (await loadgen.closed_loop(cold, port, COLD_CONCURRENCY, 60)).summary()
             cold_drain = await drain(settings.db_path, "ingress", DRAIN_TIMEOUT)
 
+            bare_port, bare = await procs.bare_endpoint(
+                {f"{world.actor(i, STRANGER)}#main-key": public_pems[key_index(i, STRANGER)]
+                 for i in range(COLD_ACTORS)}
+            )  # fmt: skip
             waiting_sockets = time_wait()
+            # Bare, Solo, Solo, bare: a machine that slows down or speeds up during the phase
+            # weighs on both alike. Each Solo half sends requests of its own (Solo would drop a
+            # request it has seen as a duplicate); the bare endpoint keeps no state.
+            first_half = sustained[: len(sustained) // 2]
+            second_half = sustained[len(sustained) // 2 :]
+            bare_first, bare_cpu = await _slice(first_half, bare_port, concurrency, bare.pid)
             if profile:
                 procs.start_profiler("ingress-sustained")
             share = CpuShare(procs)
-            assert procs.solo is not None
-            solo_began = cpu_seconds(procs.solo.pid)
-            hot = await loadgen.closed_loop(sustained, port, concurrency, SUSTAINED_SECONDS)
-            hot_results = hot.summary()
-            solo_cpu = cpu_seconds(procs.solo.pid) - solo_began
-            hot_cpu = share.summary()
+            hot_first, solo_cpu = await _slice(first_half, port, concurrency, solo_pid)
+            first_cpu = share.summary()
+            # The bare endpoint does not apply what it accepts: Solo's worker catches up
+            # between the halves, so that neither half pays for the other's backlog.
+            between_drain = await drain(settings.db_path, "ingress", DRAIN_TIMEOUT)
+            share = CpuShare(procs)
+            hot_second, cpu = await _slice(second_half, port, concurrency, solo_pid)
+            solo_cpu += cpu
+            second_cpu = share.summary()
             profile_path = procs.stop_profiler()
             backlog = job_counts(settings.db_path, "ingress")
             hot_drain = await drain(settings.db_path, "ingress", DRAIN_TIMEOUT)
+            bare_second, cpu = await _slice(first_half, bare_port, concurrency, bare.pid)
+            bare_cpu += cpu
+            procs.stop_child(bare)
+            bare_results = loadgen.summarise([bare_first, bare_second])
+            hot_results = loadgen.summarise([hot_first, hot_second])
 
             share = CpuShare(procs)
             paced_results = (
@@ -269,12 +291,22 @@ async def run(*, profile: bool = False, concurrency: int = 64) -> None:
         print("  " + loadgen.describe(f"bare endpoint, {concurrency} connections", bare_results))
         print("  " + loadgen.describe(f"cold keys, {COLD_CONCURRENCY} connections", cold_results))
         print("  " + loadgen.describe(f"sustained, {concurrency} connections", hot_results))
-        print(f"    {hot_cpu}\n    ingress backlog when the load stopped: {backlog}")
+        halves = ", ".join(
+            f"{name} {part.summary()['rate']:,.0f}/s"
+            for name, part in (
+                ("bare", bare_first), ("Solo", hot_first), ("Solo", hot_second),
+                ("bare", bare_second),
+            )
+        )  # fmt: skip
+        print(f"    by 5 s in turn: {halves}")
+        print(f"    first half: {first_cpu}\n    second half: {second_cpu}")
+        print(f"    ingress backlog when the load stopped: {backlog}")
         print(f"    sockets in TIME_WAIT when it began: {waiting_sockets}")
         print("  " + loadgen.describe(f"paced {PACED_RATE:.0f}/s", paced_results))
         print(f"    {paced_cpu}")
         for phase, (counts, waited) in (
             ("cold", cold_drain),
+            ("the first sustained half", between_drain),
             ("sustained", hot_drain),
             ("paced", paced_drain),
         ):

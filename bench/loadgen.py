@@ -92,25 +92,35 @@ class Results:
     # Closed loop only: request index → (start, end), to match a request with what it caused.
     by_index: dict[int, tuple[float, float]] = field(default_factory=dict)
 
+    def elapsed(self) -> float:
+        """Seconds from the first request sent to the last answer."""
+        if not self.samples:
+            return 0.0
+        return max(e for _, e, _ in self.samples) - min(s for s, _, _ in self.samples)
+
     def summary(self) -> dict[str, Any]:
-        ok = [end - start for start, end, status in self.samples if status == 202]
-        statuses: dict[int, int] = {}
-        for _, _, status in self.samples:
-            statuses[status] = statuses.get(status, 0) + 1
-        if self.samples:
-            elapsed = max(e for _, e, _ in self.samples) - min(s for s, _, _ in self.samples)
-        else:
-            elapsed = 0.0
-        return {
-            "sent": len(self.samples),
-            "accepted": len(ok),
-            "statuses": statuses,
-            "elapsed": elapsed,
-            "rate": len(ok) / elapsed if elapsed else 0.0,
-            "p50": percentile(ok, 50),
-            "p99": percentile(ok, 99),
-            "max": max(ok, default=math.nan),
-        }
+        return summarise([self])
+
+
+def summarise(parts: Sequence[Results]) -> dict[str, Any]:
+    """`Results.summary` of several runs taken apart (slices of one phase, with pauses between
+    them): the rate counts only the time each one ran."""
+    samples = [sample for part in parts for sample in part.samples]
+    ok = [end - start for start, end, status in samples if status == 202]
+    statuses: dict[int, int] = {}
+    for _, _, status in samples:
+        statuses[status] = statuses.get(status, 0) + 1
+    elapsed = sum(part.elapsed() for part in parts)
+    return {
+        "sent": len(samples),
+        "accepted": len(ok),
+        "statuses": statuses,
+        "elapsed": elapsed,
+        "rate": len(ok) / elapsed if elapsed else 0.0,
+        "p50": percentile(ok, 50),
+        "p99": percentile(ok, 99),
+        "max": max(ok, default=math.nan),
+    }
 
 
 def percentile(values: list[float], p: float) -> float:
