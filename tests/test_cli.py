@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import os
 import re
@@ -13,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 
 import httpx
@@ -24,7 +26,7 @@ from solo.config import load_settings
 from solo.db import Database, schema_version
 from solo.errors import SetupError
 from solo.passwords import check_password
-from solo.server import raise_open_files_limit
+from solo.server import YOUNG_COLLECTION_EVERY, raise_open_files_limit, tune_collector
 from solo.store.account import get_account
 from tests.conftest import make_settings
 
@@ -418,3 +420,29 @@ def test_serve_raises_its_open_files_limit_within_the_hard_limit() -> None:
         assert raise_open_files_limit(128) == now
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_the_collector_is_tuned_once_serving_starts() -> None:
+    """What exists when serving starts is frozen, the youngest generation waits for 10,000
+    allocations, and garbage made afterwards is still collected."""
+
+    class Node:
+        partner: Node | None = None
+
+    before = gc.get_threshold()
+    before_start = Node()
+    try:
+        tune_collector()
+        assert gc.get_threshold() == (YOUNG_COLLECTION_EVERY, before[1], before[2])
+        assert gc.get_freeze_count() > 0
+        assert not any(obj is before_start for obj in gc.get_objects())  # frozen: left out
+        gone = weakref.ref(first := Node())
+        first.partner = Node()
+        first.partner.partner = first  # a cycle, which only the collector can free
+        del first
+        assert gone() is not None
+        gc.collect()
+        assert gone() is None
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
