@@ -183,14 +183,14 @@ async def run(*, profile: bool = False, concurrency: int = 64) -> None:
             first_half = sustained[: len(sustained) // 2]
             second_half = sustained[len(sustained) // 2 :]
             bare_first, bare_cpu = await _slice(first_half, bare_port, concurrency, bare.pid)
-            if profile:
-                procs.start_profiler("ingress-sustained")
             share = CpuShare(procs)
             hot_first, solo_cpu = await _slice(first_half, port, concurrency, solo_pid)
             first_cpu = share.summary()
             # The bare endpoint does not apply what it accepts: Solo's worker catches up
             # between the halves, so that neither half pays for the other's backlog.
             between_drain = await drain(settings.db_path, "ingress", DRAIN_TIMEOUT)
+            if profile:  # the second half alone: the drain before it is the worker's time
+                procs.start_profiler("ingress-sustained")
             share = CpuShare(procs)
             hot_second, cpu = await _slice(second_half, port, concurrency, solo_pid)
             solo_cpu += cpu
