@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
 import re
 import sqlite3
@@ -125,6 +126,14 @@ async def _on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: An
     this one function leaves a single place to change if it ever moves."""
     result: T = await conn._execute(fn, *args)  # type: ignore[no-untyped-call]
     return result
+
+
+def _execute(raw: sqlite3.Connection, *, sql: str, params: Params) -> int:
+    return raw.execute(sql, params).lastrowid or 0
+
+
+def _executemany(raw: sqlite3.Connection, *, sql: str, rows: list[Params]) -> None:
+    raw.executemany(sql, rows)
 
 
 def _fetchall(raw: sqlite3.Connection, sql: str, params: Params) -> list[sqlite3.Row]:
@@ -591,22 +600,24 @@ class Database:
                     listener(keys)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """One statement in its own transaction; returns the last row id.
+        """One statement, committed with the writes waiting beside it (`write`); returns the
+        last row id.
 
         Inside a batch, a statement of the batch (one statement needs no savepoint)."""
         writer = self._in_batch()
         if writer is not None:
             return writer._conn.execute(sql, params).lastrowid or 0
-        async with self.transaction() as conn, conn.execute(sql, params) as cursor:
-            return cursor.lastrowid or 0
+        rowid: int = await self._queue(functools.partial(_execute, sql=sql, params=params))
+        return rowid
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        """One statement for each of `rows`, committed together (with the writes waiting
+        beside them, as `execute`)."""
         writer = self._in_batch()
         if writer is not None:
             writer._conn.executemany(sql, rows)
             return
-        async with self.transaction() as conn:
-            await conn.executemany(sql, rows)
+        await self._queue(functools.partial(_executemany, sql=sql, rows=list(rows)))
 
 
 # What reading a damaged database raises: SQLite's own complaints, and stored values that no

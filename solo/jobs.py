@@ -187,14 +187,15 @@ class JobQueue:
         skipped = list(skip_hosts)
         placeholders = ",".join("?" * len(skipped))
         host_filter = f" AND (host IS NULL OR host NOT IN ({placeholders}))" if skipped else ""
-        async with self.db.transaction() as conn:
-            sql = (
-                "SELECT id, payload, host, attempts, created_at, ref FROM jobs"
-                " WHERE queue = ? AND state IN ('queued', 'retrying') AND next_attempt_at <= ?"
-                f"{host_filter} ORDER BY next_attempt_at, id LIMIT ?"
-            )
-            cursor = await conn.execute(sql, (self.name, now, *skipped, limit))
-            rows = list(await cursor.fetchall())
+        sql = (
+            "SELECT id, payload, host, attempts, created_at, ref FROM jobs"
+            " WHERE queue = ? AND state IN ('queued', 'retrying') AND next_attempt_at <= ?"
+            f"{host_filter} ORDER BY next_attempt_at, id LIMIT ?"
+        )
+
+        def mark_running(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+            params = (self.name, now, *skipped, limit)
+            rows: list[sqlite3.Row] = conn.execute(sql, params).fetchall()
             if per_host is not None:
                 taken = Counter(load or {})
                 fitting = []
@@ -205,12 +206,15 @@ class JobQueue:
                         if host is not None:
                             taken[host] += 1
                 rows = fitting
-            if not rows:
-                return []
-            await conn.executemany(
+            conn.executemany(
                 "UPDATE jobs SET state = 'running', updated_at = ? WHERE id = ?",
                 [(now, row["id"]) for row in rows],
             )
+            return rows
+
+        # One hop to the writer thread, committed with the writes waiting beside it: a
+        # transaction of its own would hold the writer for a turn of the loop per statement.
+        rows = await self.db.write(mark_running)
         return [
             Job(
                 id=row["id"],
@@ -287,8 +291,7 @@ class JobQueue:
                 timer.cancel()  # this flush writes everything it was waiting for
             written = False
             try:
-                async with self.db.transaction() as conn:
-                    await conn.executemany(DONE_SQL, acks)
+                await self.db.executemany(DONE_SQL, acks)
                 written = True
             finally:
                 if not written:

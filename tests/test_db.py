@@ -55,6 +55,27 @@ async def test_concurrent_writes_share_one_commit_and_each_gets_its_result(db: D
     assert db.version("notes") == 4  # one after another: one commit each
 
 
+async def test_statements_share_the_group_commit_and_a_refused_one_fails_alone(
+    db: Database,
+) -> None:
+    """`execute` and `executemany` outside a batch are writes like the others: one hop to the
+    writer and the next group commit, not a transaction of their own that holds the writer
+    for a turn of the loop per statement."""
+    commits: list[frozenset[object]] = []
+    await db.watch("notes", "key", commits.append)
+    outcomes = await asyncio.gather(
+        *(db.execute("INSERT INTO notes VALUES (?, ?)", (f"k{n}", n)) for n in range(10)),
+        db.execute("INSERT INTO notes VALUES ('k3', 99)"),  # the key is taken: refused alone
+        db.executemany("INSERT INTO notes VALUES (?, ?)", ((f"m{n}", n) for n in range(3))),
+        return_exceptions=True,
+    )
+    assert outcomes[:10] == list(range(1, 11))  # each its own row id, in the order asked
+    assert isinstance(outcomes[10], sqlite3.IntegrityError)
+    assert outcomes[11] is None
+    assert len(commits) == 1 and len(commits[0]) == 13  # one transaction for all of them
+    assert await db.fetchval("SELECT n FROM notes WHERE key = 'k3'") == 3
+
+
 async def test_a_duplicate_within_one_batch_is_stored_once(db: Database) -> None:
     results = await asyncio.gather(db.write(insert("same", 1)), db.write(insert("same", 2)))
     assert sorted(results) == [0, 1]
