@@ -168,3 +168,4 @@ for name in args.names or NAMES:
     sys.stdout.flush()
 print()
 print(summary.table(time.monotonic() - began))
+print(summary.machine_speed())

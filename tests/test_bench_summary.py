@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -60,6 +62,21 @@ def test_the_table_holds_every_figure_against_its_target(run: summary.Run) -> No
     assert "FAILED" in body and "solo serve did not start" in body
     assert "other processes used up to 1.30 cores" in body
     assert lines[-1] == "1 MET, 2 MISSED, 0 two-core targets not applied"
+
+
+def test_the_machine_speed_is_measured_against_the_issues_machine() -> None:
+    began = time.perf_counter()
+    line = summary.machine_speed()
+    assert time.perf_counter() - began < 5  # two probes of half a second, and a key made
+    match = re.fullmatch(
+        r"machine speed now: RSA-2048 ([\d,]+) signatures/s on one thread \(([\d.]+)× the"
+        r" issue's machine\); 1,000,000 pure-Python additions in (\d+) ms",
+        line,
+    )
+    assert match is not None, line
+    signatures = float(match[1].replace(",", ""))
+    assert signatures > 0 and float(match[3]) > 0
+    assert float(match[2]) == pytest.approx(signatures / summary.REFERENCE_SIGNATURES, abs=0.01)
 
 
 def test_a_two_core_target_is_held_on_two_cores_and_not_on_one(
