@@ -7,12 +7,12 @@ for a write (WAL). The schema version is `PRAGMA user_version`; migrations are t
 
 `Database.write(fn)` is the fast path for small writes: concurrent calls are grouped into one
 transaction (group commit), each in its own savepoint, so a burst of inbox POSTs costs one
-commit and one hop to the writer thread. `Database.batch()` is the fast path for a worker
-that applies many jobs: one transaction for all of them, each `transaction()` or `write()` of the
-same task inside it a savepoint, its reads on the writer (so that they see what the batch wrote),
-and what must follow the commit (`after_commit`) run once it is durable. `Database.watch` tells
-in-memory caches which rows of a table changed, after the change commits (temporary triggers on
-the writer connection).
+commit and one hop to the writer thread; `execute` and `executemany` take the same path.
+`Database.batch()` is the fast path for a worker that applies many jobs: one transaction for all
+of them, each `transaction()` or `write()` of the same task inside it a savepoint, its reads on
+the writer (so that they see what the batch wrote), and what must follow the commit
+(`after_commit`) run once it is durable. `Database.watch` tells in-memory caches which rows of a
+table changed, after the change commits (temporary triggers on the writer connection).
 """
 
 from __future__ import annotations
