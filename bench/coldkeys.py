@@ -20,8 +20,8 @@ before the first.
 
 The fleet counts actor GETs, so every phase reports how many fetches its keys cost; Solo's
 VmRSS before and after and its VmHWM show that memory stays bounded. Phase 1 also reports Solo's
-CPU per first contact, split into its event loop's and its other threads' (signing, SQLite),
-user and system time apart: the loop is what limits the rate.
+CPU per first contact, split into its event loop's and its other threads' (SQLite, signing:
+threads or the signing process), user and system time apart: the loop is what limits the rate.
 """
 
 from __future__ import annotations
@@ -133,7 +133,8 @@ def _split(results: loadgen.Results, specs: Specs, fetched_at: dict[str, float])
 
 def _thread_cpu(pid: int) -> dict[str, tuple[float, float]]:
     """User and system CPU seconds of the process's event loop (its main thread) and of its
-    other threads together (signing, SQLite): Python 3.11 names no thread for the system."""
+    other threads together (SQLite, signing: threads or the signing process): Python 3.11 names
+    no thread for the system."""
     by_name: dict[str, tuple[float, float]] = {}
     for tid, stat in each_thread(pid, "stat"):
         name = "event loop" if tid == pid else "other threads"

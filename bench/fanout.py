@@ -289,7 +289,7 @@ class ThreadShare:
             f"Solo's event loop: on a CPU {loop_run / wall:.0%} of the time, waiting for a CPU"
             f" {loop_wait / wall:.0%}, neither (GIL, signatures, network) {idle:.0%};"
             f" {1000 * loop_run / max(deliveries, 1):.3f} ms of loop CPU per delivery;"
-            f" its other threads (signing, SQLite) {sum(run.values()) / wall:.2f} cores,"
+            f" its other threads (SQLite, signing) {sum(run.values()) / wall:.2f} cores,"
             f" waiting for a CPU {sum(wait.values()) / wall:.2f}"
         )
 

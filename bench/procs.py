@@ -25,6 +25,7 @@ from typing import Any, Self
 import httpx
 
 from bench import summary
+from bench.proctree import tasks, tree
 from bench.world import World, free_port
 
 READY_TIMEOUT = 60.0
@@ -86,17 +87,38 @@ def on_solo_cores() -> Iterator[None]:
 
 
 def proc_status(pid: int, field: str) -> float:
-    """A VmRSS/VmHWM-like field of /proc/PID/status, in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no {field} for {pid}")
+    """A VmRSS/VmHWM-like field of /proc/PID/status, in MB, summed over `pid` and its
+    descendants (`tree`: an upper bound, as each counts the pages of shared libraries)."""
+    total, found = 0.0, False
+    for each in tree(pid):
+        try:
+            text = Path(f"/proc/{each}/status").read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith(f"{field}:"):
+                total += int(line.split()[1]) / 1024
+                found = True
+    if not found:
+        raise RuntimeError(f"no {field} for {pid}")
+    return total
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time the process has used so far."""
-    user, system = user_system(Path(f"/proc/{pid}/stat").read_text())
-    return user + system
+    """User + system CPU time the process has used so far, its descendants' included: those
+    running (`tree`) and those ended and waited for (cutime, cstime)."""
+    total = 0.0
+    for each in tree(pid):
+        try:
+            stat = Path(f"/proc/{each}/stat").read_text()
+        except OSError:
+            continue
+        user, system = user_system(stat)
+        total += user + system
+        if each == pid:
+            fields = stat.rpartition(")")[2].split()
+            total += (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def user_system(stat: str) -> tuple[float, float]:
@@ -107,13 +129,15 @@ def user_system(stat: str) -> tuple[float, float]:
 
 
 def each_thread(pid: int, name: str) -> Iterator[tuple[int, str]]:
-    """(thread id, text of /proc/PID/task/TID/`name`) for each thread of `pid` still there."""
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            text = (task / name).read_text()
-        except OSError:
-            continue  # a thread that ended meanwhile
-        yield int(task.name), text
+    """(thread id, text of /proc/PID/task/TID/`name`) for each thread of `pid` and of its
+    descendants (`tree`) still there."""
+    for each in tree(pid):
+        for task in tasks(each):
+            try:
+                text = (task / name).read_text()
+            except OSError:
+                continue  # a thread that ended meanwhile
+            yield int(task.name), text
 
 
 def machine_busy() -> float:
@@ -141,7 +165,7 @@ class CpuShare:
             solo = cpu_seconds(self.procs.solo.pid)
             summary.solo_process(self.procs.solo.pid)  # every thread, while it works
         return (time.monotonic(), machine_busy(), solo, self.procs.fleet_cpu(),
-                cpu_seconds(os.getpid()))  # fmt: skip
+                time.process_time())  # fmt: skip
 
     def summary(self) -> str:
         end = self._sample()

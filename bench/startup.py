@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from bench import summary
-from bench.procs import cpu_seconds, pin_solo
+from bench.procs import cpu_seconds, pin_solo, proc_status
 from solo.config import Settings
 from solo.instance import initialise
 
@@ -57,10 +57,7 @@ def _free_port() -> int:
 
 
 def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
+    return proc_status(pid, "VmRSS")  # its descendants too: none, unless it signs
 
 
 def _verdict(figure: str, value: float, target: float, unit: str) -> str:

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.proctree import tasks, tree
+
 TWO_CORE = "two-core target, not applied"
 # Where the issue's targets were set, two threads signed 6,100 RSA-2048 signatures a second.
 REFERENCE_SIGNATURES = 3050.0  # ... per thread
@@ -97,12 +99,11 @@ def others_busy(cores: float) -> None:
 
 
 def allowed_cores(pid: int) -> set[str]:
-    """Cpus_allowed_list of every thread of `pid` (empty once it has exited)."""
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except OSError:
-        return set()
-    return {cores for task in tasks if (cores := _allowed(task)) is not None}
+    """Cpus_allowed_list of every thread of `pid` and of its descendants (Solo's signing
+    process); empty once it has exited."""
+    return {
+        cores for each in tree(pid) for task in tasks(each) if (cores := _allowed(task)) is not None
+    }
 
 
 def thread_cores(pid: int, thread: int) -> None:

@@ -67,6 +67,9 @@ class Settings:
     # "auto": uvloop's event loop when it is installed (`solo[fast]`), asyncio's otherwise;
     # "asyncio" or "uvloop" to choose (uvloop then must be installed).
     event_loop: str = "auto"
+    # Bursts of signatures (a fan-out, a viral post's first contacts) signed in a helper process
+    # where Solo has two cores or more (solo/federation/batch_signing.py); False: on threads.
+    signing_process: bool = True
 
     def __post_init__(self) -> None:
         if not DOMAIN_RE.match(self.domain):

@@ -5,6 +5,7 @@ deleted or the profile updated. Answers that depend on the signer carry none of 
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -29,8 +30,13 @@ ACTOR = "/users/alice"
 
 
 def background(sql: str) -> bool:
-    """A statement of the job workers, which poll the queue whatever the request does."""
-    return "FROM jobs" in sql or sql in ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
+    """A statement of the job workers, which poll and claim whatever the request does (a claim
+    is an item of the group commit: within a savepoint of its transaction)."""
+    return (
+        re.search(r"\bjobs\b", sql) is not None
+        or sql in ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
+        or sql.endswith(" solo_item")  # SAVEPOINT, RELEASE, ROLLBACK TO
+    )
 
 
 def seen_status(seen: list[str]) -> str:

@@ -52,7 +52,7 @@ async def federation(
     await fetcher.open()
     settings = instance.settings
     # One pair of signing threads for every signature made off the loop: deliveries and key fetches.
-    signer = BatchSigner()
+    signer = BatchSigner(process=None if settings.signing_process else False)
     poster = Poster(settings, ssl_context=fetcher.tls, signer=signer) if transport is None else None
     sender: Sender = poster if poster is not None else fetcher
     await hosts.watch_health(instance.db)

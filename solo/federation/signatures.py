@@ -40,6 +40,7 @@ import httpx
 
 from solo.federation import cavage, rfc9421
 from solo.federation.cavage import SignatureParams, cavage_signing_string, parse_signature_header
+from solo.federation.sign_worker import rsa_sign
 from solo.federation.signature_checks import (
     CLOCK_SKEW,
     DEFAULT_VALIDITY,
@@ -210,11 +211,6 @@ def http_date(when: float) -> str:
 def body_digest(body: bytes) -> str:
     """The `Digest` header of `body` (SHA-256)."""
     return "SHA-256=" + b64(hashlib.sha256(body).digest())
-
-
-def rsa_sign(private_key: rsa.RSAPrivateKey, text: bytes) -> bytes:
-    """The RSA step of a draft-cavage rsa-sha256 signature (PKCS#1 v1.5 over SHA-256)."""
-    return private_key.sign(text, padding.PKCS1v15(), hashes.SHA256())
 
 
 def sign_headers(
