@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from collections.abc import Awaitable
 from pathlib import Path
 
@@ -72,6 +73,13 @@ def burst(signer: BatchSigner, keys: list[rsa.RSAPrivateKey], count: int) -> lis
     return [signer.sign(keys[i % len(keys)], b"burst %d" % i) for i in range(count)]
 
 
+async def process_up(signer: BatchSigner) -> batch_signing._SigningProcess:
+    """After a burst, the signing process it started."""
+    await asyncio.gather(*burst(signer, [KEY], 100))
+    assert signer._process is not None
+    return signer._process
+
+
 @pytest.mark.parametrize(("process", "count"), [(True, batch_signing.MAX_BATCH - 1), (False, 400)])
 async def test_a_few_signatures_or_a_signer_told_not_to_start_no_process(
     process: bool, count: int
@@ -113,8 +121,7 @@ async def test_more_keys_than_the_process_keeps_are_each_sent_again() -> None:
     ]
     signer = BatchSigner(process=True)
     try:
-        await asyncio.gather(*burst(signer, [KEY], 100))  # the process is up
-        assert signer._process is not None
+        await process_up(signer)
         signatures = await asyncio.gather(*burst(signer, keys, 3 * len(keys)))
     finally:
         await signer.aclose()
@@ -128,8 +135,7 @@ async def test_a_key_that_cannot_sign_fails_alone_in_the_process() -> None:
 
     signer = BatchSigner(process=True)
     try:
-        await asyncio.gather(*burst(signer, [KEY], 100))
-        assert signer._process is not None
+        await process_up(signer)
         items = [
             signer.sign(Broken(), b"x")  # type: ignore[arg-type]
             if i == 7
@@ -146,9 +152,7 @@ async def test_a_key_that_cannot_sign_fails_alone_in_the_process() -> None:
 async def test_when_the_process_dies_its_signatures_fail_and_signing_goes_on() -> None:
     signer = BatchSigner(process=True)
     try:
-        await asyncio.gather(*burst(signer, [KEY], 100))
-        process = signer._process
-        assert process is not None
+        process = await process_up(signer)
         waiting = asyncio.gather(*burst(signer, [KEY], 2000), return_exceptions=True)
         await asyncio.sleep(0.05)
         process.process.kill()
@@ -173,9 +177,7 @@ async def test_the_process_stops_when_idle_and_a_burst_starts_it_again(
     monkeypatch.setattr(batch_signing, "PROCESS_IDLE", 0.3)
     signer = BatchSigner(process=True)
     try:
-        await asyncio.gather(*burst(signer, [KEY], 100))
-        process = signer._process
-        assert process is not None
+        process = await process_up(signer)
         await asyncio.wait_for(process.process.wait(), 5)
         assert signer._process is None
         signatures = await asyncio.gather(*burst(signer, [KEY], 100))
@@ -183,3 +185,26 @@ async def test_the_process_stops_when_idle_and_a_burst_starts_it_again(
     finally:
         await signer.aclose()
     assert all(verifies(KEY, b"burst %d" % i, s) for i, s in enumerate(signatures))
+
+
+async def test_a_stuck_process_is_killed_and_the_threads_sign(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(batch_signing, "PROCESS_STUCK", 0.5)
+    signer = BatchSigner(process=True)
+    try:
+        process = await process_up(signer)
+        os.kill(process.process.pid, signal.SIGSTOP)  # alive, but answering nothing
+        results = await asyncio.wait_for(
+            asyncio.gather(*burst(signer, [KEY], 300), return_exceptions=True), 10
+        )
+        assert await asyncio.wait_for(process.process.wait(), 5) == -signal.SIGKILL
+        failed = [r for r in results if isinstance(r, Exception)]
+        assert failed and all(isinstance(r, RuntimeError) for r in failed)
+        signed = [(i, r) for i, r in enumerate(results) if isinstance(r, bytes)]
+        assert signed and all(verifies(KEY, b"burst %d" % i, r) for i, r in signed)
+        again = await asyncio.gather(*burst(signer, [KEY], 100))
+        assert signer.processes == 2
+    finally:
+        await signer.aclose()
+    assert all(verifies(KEY, b"burst %d" % i, s) for i, s in enumerate(again))

@@ -48,6 +48,10 @@ log = logging.getLogger(__name__)
 # hand-off costs the loop some 30 µs: 1 µs per delivery.
 MAX_BATCH: Final = 32
 PROCESS_IDLE: Final = 60.0  # seconds without a batch before the signing process stops
+# Seconds a batch may wait for its answer (32 signatures: 30 ms of CPU, seconds at nice 10 on
+# a core the loop keeps busy) before the process is taken for stuck and killed: the threads
+# then sign, and its batches' deliveries are tried again later.
+PROCESS_STUCK: Final = 30.0
 
 _Item = tuple["rsa.RSAPrivateKey", bytes, "asyncio.Future[bytes]"]
 
@@ -81,6 +85,7 @@ class _SigningProcess:
         self.stdin = process.stdin
         self.in_flight: dict[int, list[_Item]] = {}
         self.last_used = asyncio.get_running_loop().time()
+        self.progress = self.last_used  # its last answer, or the batch that found it waiting
         self._keys: dict[int, tuple[rsa.RSAPrivateKey, int]] = {}  # id(key) → (key, number)
         self._numbers = 0
         self._on_answer = on_answer
@@ -97,8 +102,10 @@ class _SigningProcess:
             parts.append(text)
         self._numbers += 1
         self.stdin.write(b"B" + HEAD.pack(self._numbers, len(batch)) + b"".join(parts))
-        self.in_flight[self._numbers] = batch
         self.last_used = asyncio.get_running_loop().time()
+        if not self.in_flight:
+            self.progress = self.last_used
+        self.in_flight[self._numbers] = batch
 
     def _key_number(self, key: rsa.RSAPrivateKey) -> int:
         """The number the process knows `key` by, sent to it first if it does not know it (0,
@@ -122,10 +129,12 @@ class _SigningProcess:
         return self._numbers
 
     async def _read(self, stdout: asyncio.StreamReader) -> None:
+        loop = asyncio.get_running_loop()
         try:
             while True:
                 number, size = HEAD.unpack(await stdout.readexactly(HEAD.size))
                 results = decode_answer(await stdout.readexactly(size))
+                self.progress = loop.time()
                 batch = self.in_flight.pop(number, None)
                 if batch is not None:
                     _settle(batch, results)
@@ -266,7 +275,7 @@ class BatchSigner:
             return
         self.processes += 1
         self._process = _SigningProcess(process, lambda: self._answered(loop))
-        self._idle_timer = loop.call_later(PROCESS_IDLE, self._idle_check, loop)
+        self._idle_timer = loop.call_later(min(PROCESS_IDLE, PROCESS_STUCK), self._check, loop)
         self._schedule(loop)
 
     def _answered(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -276,19 +285,29 @@ class BatchSigner:
             self._cancel_idle_timer()
         self._schedule(loop)
 
-    def _idle_check(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _check(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Stop the process once idle for `PROCESS_IDLE`, kill it once stuck for
+        `PROCESS_STUCK`; else look again when either could be due."""
         self._idle_timer = None
         process = self._process
         if process is None:
             return
-        due = process.last_used + PROCESS_IDLE
-        if process.in_flight or loop.time() < due:
-            self._idle_timer = loop.call_at(max(due, loop.time() + 1.0), self._idle_check, loop)
-            return
-        self._process = None
-        closing = loop.create_task(process.aclose())
-        self._closing.add(closing)
-        closing.add_done_callback(self._closing.discard)
+        now = loop.time()
+        if process.in_flight:
+            if now - process.progress >= PROCESS_STUCK:
+                log.warning("the signing process answered nothing in %g s: killed", PROCESS_STUCK)
+                process.process.kill()  # its reader fails its batches; the threads sign
+                return
+            due = process.progress + PROCESS_STUCK
+        else:
+            due = process.last_used + PROCESS_IDLE
+            if now >= due:
+                self._process = None
+                closing = loop.create_task(process.aclose())
+                self._closing.add(closing)
+                closing.add_done_callback(self._closing.discard)
+                return
+        self._idle_timer = loop.call_at(max(due, now + 0.1), self._check, loop)
 
     def _cancel_idle_timer(self) -> None:
         if self._idle_timer is not None:
