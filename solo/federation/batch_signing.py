@@ -21,8 +21,8 @@ Where the batches are signed depends on the demand:
   one core it gains nothing, so there the threads sign everything.
 
 If the process cannot be started, or dies, or answers nothing for `PROCESS_STUCK` seconds (it
-is killed then), the signatures it had fail (their deliveries are
-tried again later, like any failure) and the threads sign until the next burst starts it again.
+is killed then), the signatures it had fail (their deliveries are tried again later, like any
+failure) and the threads sign until the next burst starts it again.
 """
 
 from __future__ import annotations
