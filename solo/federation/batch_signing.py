@@ -178,7 +178,7 @@ class BatchSigner:
         self._executor: ThreadPoolExecutor | None = None
         self._process: _SigningProcess | None = None
         self._starting: asyncio.Task[None] | None = None
-        self._idle_timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.TimerHandle | None = None  # the next `_check`: idle or stuck
         self._closing: set[asyncio.Task[None]] = set()  # processes stopping, idle
         self._closed = False
         self.batches = 0  # handed to the signing threads or process so far
@@ -276,20 +276,20 @@ class BatchSigner:
             return
         self.processes += 1
         self._process = _SigningProcess(process, lambda: self._answered(loop))
-        self._idle_timer = loop.call_later(min(PROCESS_IDLE, PROCESS_STUCK), self._check, loop)
+        self._timer = loop.call_later(min(PROCESS_IDLE, PROCESS_STUCK), self._check, loop)
         self._schedule(loop)
 
     def _answered(self, loop: asyncio.AbstractEventLoop) -> None:
         process = self._process
         if process is not None and process.stopped:
             self._process = None  # it stopped: the threads sign until the next burst
-            self._cancel_idle_timer()
+            self._cancel_timer()
         self._schedule(loop)
 
     def _check(self, loop: asyncio.AbstractEventLoop) -> None:
         """Stop the process once idle for `PROCESS_IDLE`, kill it once stuck for
         `PROCESS_STUCK`; else look again when either could be due."""
-        self._idle_timer = None
+        self._timer = None
         process = self._process
         if process is None:
             return
@@ -308,16 +308,16 @@ class BatchSigner:
                 self._closing.add(closing)
                 closing.add_done_callback(self._closing.discard)
                 return
-        self._idle_timer = loop.call_at(max(due, now + 0.1), self._check, loop)
+        self._timer = loop.call_at(max(due, now + 0.1), self._check, loop)
 
-    def _cancel_idle_timer(self) -> None:
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     async def aclose(self) -> None:
         self._closed = True
-        self._cancel_idle_timer()
+        self._cancel_timer()
         if self._starting is not None:
             await asyncio.gather(self._starting, return_exceptions=True)
         process, self._process = self._process, None
