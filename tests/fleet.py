@@ -24,6 +24,8 @@ class Fleet(httpx.AsyncBaseTransport):
         self.apps: dict[str, httpx.ASGITransport] = {}
         self.down: set[str] = set()
         self.requests: list[httpx.Request] = []
+        # Awaited before each request is routed: a test holds some back with it.
+        self.gate: Callable[[httpx.Request], Awaitable[None]] | None = None
 
     def add(self, domain: str, app: Starlette) -> None:
         self.apps[domain] = httpx.ASGITransport(app=app)
@@ -34,6 +36,8 @@ class Fleet(httpx.AsyncBaseTransport):
         transport = self.apps.get(host)
         if transport is None or host in self.down:
             raise httpx.ConnectError(f"{host} is unreachable", request=request)
+        if self.gate is not None:
+            await self.gate(request)
         return await transport.handle_async_request(request)
 
 

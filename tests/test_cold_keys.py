@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from starlette.requests import Request
 from starlette.responses import Response
 
 from solo.store import actors as actor_store
-from tests.fleet import Fleet, Node, fleet_of
+from tests.fleet import Fleet, Node, eventually, fleet_of
 from tests.ingress_helpers import FakeServer, Sender, post_signed
 
 CAROL = "https://carol.example/users/carol"
@@ -101,3 +103,58 @@ async def test_a_burst_of_new_senders_is_stored_every_one(
         )
         assert [answer.status_code for answer in again] == [202] * 30
         assert len(server.fetched) == 30
+
+
+@dataclass(frozen=True)
+class KeyDocumentSender(Sender):
+    """GoToSocial's way: the key at `actor/main-key`, a document of its own."""
+
+    @property
+    def key_id(self) -> str:
+        return f"{self.actor}/main-key"
+
+
+@pytest.mark.parametrize("key_document", [False, True], ids=["fragment", "key-document"])
+async def test_a_delete_while_the_senders_key_is_fetched_is_kept(
+    tmp_path: Path, template_root: Path, key_document: bool
+) -> None:
+    """An unknown account's Delete of itself costs nothing (202, nothing stored); but not while
+    its first activity is being verified: that one, applied later, would keep it for good."""
+    async with fleet_of(tmp_path, template_root, "alice") as (fleet, nodes):
+        alice = nodes["alice"]
+        db = alice.federation.db
+        server = SlowServer(fleet, "https://carol.example", delay=0.3)
+        carol = server.actor(CAROL)
+        if key_document:
+            pem = server.documents[CAROL]["publicKey"]["publicKeyPem"]
+            carol = KeyDocumentSender(CAROL, carol.key)
+            key = {"id": carol.key_id, "owner": CAROL, "publicKeyPem": pem}
+            server.documents[CAROL]["publicKey"] = key
+            server.serve({"@context": "https://w3id.org/security/v1", "type": "Key", **key})
+        delete = json.dumps(
+            {
+                "@context": "https://www.w3.org/ns/activitystreams",
+                "id": f"{CAROL}#delete",
+                "type": "Delete",
+                "actor": CAROL,
+                "object": CAROL,
+            }
+        ).encode()
+        # Before any contact: taken and dropped, with nothing fetched.
+        assert (await post_signed(alice, carol, delete)).status_code == 202
+        assert server.fetched == []
+        first = asyncio.create_task(post_signed(alice, carol, like(carol, alice)))
+        for _ in range(200):
+            if alice.federation.resolver.fetching(CAROL):
+                break
+            await asyncio.sleep(0.005)
+        assert alice.federation.resolver.fetching(CAROL)
+        assert (await post_signed(alice, carol, delete)).status_code == 202
+        assert (await first).status_code == 202
+        kinds = await db.fetchall("SELECT type FROM activities")
+        assert sorted(row[0] for row in kinds) == ["Delete", "Like"]  # both stored
+
+        async def forgotten() -> bool:
+            return await actor_store.get_actor(db, CAROL) is None
+
+        await eventually(forgotten, what="alice to forget carol")

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from solo.actions import farewell
@@ -36,6 +37,19 @@ async def test_the_delete_reaches_every_known_server_once(
             return len(await farewell.known_inboxes(alice.federation)) == 2
 
         await eventually(known, what="alice to know bob and carol")
+
+        async def settled() -> bool:
+            # Both follows applied on both sides: no Accept of alice's is still on its way to
+            # bob, to be verified by fetching her anew after her Delete (she still answers).
+            for node in (bob, carol):
+                count = await node.federation.db.fetchval(
+                    "SELECT count(*) FROM follows WHERE state = 'accepted'"
+                )
+                if count != 1:
+                    return False
+            return True
+
+        await eventually(settled, what="bob's and carol's follows to be accepted")
         seen = len(fleet.requests)
         sent = await farewell.send_delete(alice.federation)
         assert sent.total == 2
@@ -63,6 +77,54 @@ async def test_the_delete_reaches_every_known_server_once(
                 return bool(left == 0)
 
             await eventually(forgotten, what=f"{node.settings.domain} to forget alice")
+
+
+async def test_a_delete_that_overtakes_the_first_activity_is_kept(
+    tmp_path: Path, template_root: Path
+) -> None:
+    """Alice follows carol, who has never seen her, and deletes her account while carol is
+    still fetching her key to verify the Follow: carol must not take the Delete for one of an
+    account she never knew, or the Follow, applied later, would keep alice for good."""
+    async with fleet_of(tmp_path, template_root, "alice", "carol") as (fleet, nodes):
+        alice, carol = nodes["alice"], nodes["carol"]
+        fetching, release = asyncio.Event(), asyncio.Event()
+
+        async def hold_alices_key(request: httpx.Request) -> None:
+            if request.method == "GET" and request.url.path == "/users/alice":
+                fetching.set()
+                await release.wait()
+
+        fleet.gate = hold_alices_key
+        await follow_actions.follow(alice.federation, "@carol@carol.test")
+        await asyncio.wait_for(fetching.wait(), 10)  # carol verifies the Follow's signature
+        sent = await farewell.send_delete(alice.federation)
+        assert sent.total == 1
+
+        async def delete_sent() -> bool:
+            return any(
+                request.method == "POST"
+                and request.url.host == "carol.test"
+                and json.loads(request.content)["type"] == "Delete"
+                for request in fleet.requests
+            )
+
+        await eventually(delete_sent, what="the Delete to reach carol")
+        await asyncio.sleep(0.3)  # time enough for carol to answer, were she not waiting
+        waiting = await farewell.progress_of(alice.federation, sent)
+        assert waiting.delivered == 0, "carol answered the Delete before knowing its signer"
+        release.set()
+        done = await farewell.wait_for(alice.federation, sent, 20, poll=0.02)
+        assert (done.delivered, done.failed) == (1, 0)
+
+        async def forgotten() -> bool:
+            left = await carol.federation.db.fetchval(
+                "SELECT count(*) FROM actors WHERE ap_id = ?", (alice.actor,)
+            )
+            return bool(left == 0)
+
+        # The Follow is applied first, or fails on the missing actor and is dropped later.
+        await eventually(forgotten, what="carol to forget alice")
+        assert await carol.federation.db.fetchval("SELECT count(*) FROM follows") == 0
 
 
 async def test_the_wait_is_bounded_when_a_server_does_not_answer(

@@ -321,9 +321,12 @@ async def accept(
     if (
         kind in ("Delete", "Update")
         and id_of(activity.get("object")) == actor_id
+        # Asked first: once its fetch is over, the actor's row is committed and read below.
+        and not federation.resolver.fetching(actor_id)
         and await actor_store.get_actor(federation.db, actor_id) is None
     ):
         # An account we never knew deleting or updating itself: nothing to do, nothing to fetch.
+        # (Not one whose first activity is being verified: its Follow would outlive the Delete.)
         return ACCEPTED
     prepared = prepare_fields(
         scope["method"],

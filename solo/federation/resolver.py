@@ -273,6 +273,16 @@ class Resolver:
             return CachedKey(await asyncio.shield(write), fetched.public_key)
         return fetched
 
+    def fetching(self, actor_id: str) -> bool:
+        """Whether a key of `actor_id` is being fetched, or its row written: a request they
+        signed is being verified, and the actors table does not show them yet."""
+        for key_id in self._key_fetches:
+            # Mastodon's `actor#main-key`, GoToSocial's `actor/main-key`, or the actor itself.
+            owner, hash_mark, _ = key_id.partition("#")
+            if owner == actor_id or (not hash_mark and owner.rpartition("/")[0] == actor_id):
+                return True
+        return False
+
     def _key_fetched(self, key_id: str, fetch: _KeyFetch) -> None:
         if fetch.cancelled() or fetch.exception() is not None:  # retrieved, even unawaited
             self._fetch_over(key_id, fetch)
