@@ -40,6 +40,7 @@ CLAIM_AHEAD = 128  # jobs claimed per transaction by the worker
 # What writing to a database that is being closed raises: `Database` closed (RuntimeError),
 # aiosqlite's connection gone (ValueError), SQLite itself.
 DATABASE_GONE = (RuntimeError, ValueError, sqlite3.Error)
+TROUBLE_WAIT_MAX = 60.0  # seconds between a worker's tries while the database refuses it
 
 # The columns waiting jobs can be given up by (`JobQueue._give_up`): the only names put in its SQL.
 GiveUpBy = Literal["ref", "host"]
@@ -454,7 +455,9 @@ async def run_worker(
     `handle` settles each job itself (done, fail or drop); an exception escaping it is a bug,
     recorded on the job as a failure so that the job is retried rather than lost. With `batch`,
     up to `batch_size` jobs are claimed at a time and handed to it first (it applies those it
-    can in one transaction, in this task); the jobs it leaves run one by one as above.
+    can in one transaction, in this task); the jobs it leaves run one by one as above. When the
+    database refuses the worker's own statements (the disk full, the database locked too long),
+    it tries again after a pause growing to `TROUBLE_WAIT_MAX` seconds: the jobs stay stored.
     """
     await queue.recover()
     running: dict[int, asyncio.Task[None]] = {}
@@ -475,40 +478,51 @@ async def run_worker(
                     del per_host_count[job.host]
             queue.wake.set()
 
+    async def start_jobs() -> float | None:
+        """Start what can start; then the seconds to wait for a wake-up, or None to go on."""
+        free = concurrency - len(running)
+        applied = 0
+        if batch is not None:
+            claimed = await queue.next_jobs(batch_size, per_host=per_host, running=per_host_count)
+            jobs = await batch(claimed) if claimed else []
+            applied = len(claimed) - len(jobs)
+            queue.give_back(jobs[max(free, 0) :])
+            jobs = jobs[: max(free, 0)]
+        else:
+            jobs = await queue.next_jobs(free, per_host=per_host, running=per_host_count)
+        for job in jobs:
+            if job.host:
+                per_host_count[job.host] = per_host_count.get(job.host, 0) + 1
+            running[job.id] = asyncio.create_task(run_one(job))
+        if applied:
+            return None  # more may be waiting for the next batch
+        if len(running) >= concurrency:
+            return next_tick(idle_poll)  # every slot is busy: a finishing job sets `wake`
+        if jobs:
+            return None
+        due_in = await queue.next_due_in()
+        if due_in is None or (due_in <= 0 and running):
+            # Nothing due, or what is due waits for a busy host: a finishing job or a new
+            # enqueue sets `wake`; the look now and then is for jobs another process stored,
+            # at the minute's shared wakeup (solo.ticks).
+            return next_tick(idle_poll)
+        return min(next_tick(idle_poll), max(due_in, 0.01))
+
+    troubles = 0  # in a row
     try:
         while True:
             queue.wake.clear()
-            free = concurrency - len(running)
-            applied = 0
-            if batch is not None:
-                claimed = await queue.next_jobs(
-                    batch_size, per_host=per_host, running=per_host_count
-                )
-                jobs = await batch(claimed) if claimed else []
-                applied = len(claimed) - len(jobs)
-                queue.give_back(jobs[max(free, 0) :])
-                jobs = jobs[: max(free, 0)]
+            try:
+                wait = await start_jobs()
+            except sqlite3.Error as error:
+                # Without this the worker would stop, and nothing run until the next start.
+                troubles += 1
+                wait = min(2.0 ** (troubles - 1), TROUBLE_WAIT_MAX)
+                log.warning("%s queue: %s; trying again in %.0f s", queue.name, error, wait)
             else:
-                jobs = await queue.next_jobs(free, per_host=per_host, running=per_host_count)
-            for job in jobs:
-                if job.host:
-                    per_host_count[job.host] = per_host_count.get(job.host, 0) + 1
-                running[job.id] = asyncio.create_task(run_one(job))
-            if applied:
-                continue  # more may be waiting for the next batch
-            if len(running) >= concurrency:
-                wait = next_tick(idle_poll)  # every slot is busy: a finishing job sets `wake`
-            elif jobs:
+                troubles = 0
+            if wait is None:
                 continue
-            else:
-                due_in = await queue.next_due_in()
-                if due_in is None or (due_in <= 0 and running):
-                    # Nothing due, or what is due waits for a busy host: a finishing job or a
-                    # new enqueue sets `wake`; the look now and then is for jobs another
-                    # process stored, at the minute's shared wakeup (solo.ticks).
-                    wait = next_tick(idle_poll)
-                else:
-                    wait = min(next_tick(idle_poll), max(due_in, 0.01))
             # Not `asyncio.wait_for`: on 3.11 it can lose the worker's own cancellation when the
             # event is set at the same moment, and the worker would never stop.
             with contextlib.suppress(TimeoutError):

@@ -178,6 +178,38 @@ async def test_a_handler_bug_becomes_a_retry_not_a_loss(db: Database) -> None:
     assert "KeyError" in row["last_error"]
 
 
+async def test_the_worker_outlives_a_database_that_refuses_it(db: Database) -> None:
+    """The claim fails (SQLite refuses every write, as on a full disk): the worker tries again
+    later instead of stopping, and runs the job once the database takes writes again."""
+    queue = JobQueue(db, "ingress")
+    async with db.transaction() as conn:
+        await enqueue(conn, "ingress", [({"n": 1}, None)], at=time.time() + 0.2)
+    seen: list[int] = []
+
+    async def handle(job: Job) -> None:
+        seen.append(job.payload["n"])
+        await queue.done(job)
+
+    worker = asyncio.create_task(run_worker(queue, handle, concurrency=1, per_host=1))
+    await asyncio.sleep(0.05)  # recovered, and waiting for the job to fall due
+    writer = db._writer
+    assert writer is not None
+    writer._conn.execute("PRAGMA query_only = 1")  # "attempt to write a readonly database"
+    try:
+        await asyncio.sleep(0.5)
+        assert not worker.done() and seen == []
+    finally:
+        writer._conn.execute("PRAGMA query_only = 0")
+
+    async def ran() -> bool:
+        return seen == [1]
+
+    await eventually(ran, what="the job to run once the database takes writes")
+    worker.cancel()
+    await asyncio.gather(worker, return_exceptions=True)
+    assert await states(db) == {1: "done"}
+
+
 async def test_acknowledgements_are_written_in_batches(db: Database) -> None:
     queue = JobQueue(db, "push", ack_delay=0.05, ack_batch=3)
     async with db.transaction() as conn:
