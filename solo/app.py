@@ -259,6 +259,7 @@ def create_app(
 
     def make_templates() -> Environment:
         env = templating.make_environment(assets.url)
+        env.globals["stylesheet"] = assets.stylesheet
         media_proxy.install(env)
         env.globals["status_actions"] = cards.status_actions
         return env

@@ -7,6 +7,7 @@ An answer served from the cache carries an `Age` header; a fresh render does not
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 
@@ -128,6 +129,27 @@ async def test_each_language_and_coding_has_its_own_page(visitor: httpx.AsyncCli
     assert gzip.headers["content-encoding"] == "gzip" and gzip.text == english.text
     gzip = await visitor.get("/@alice", headers={**ENGLISH, "Accept-Encoding": "gzip"})
     assert gzip.headers["content-encoding"] == "gzip" and gzip.headers["age"] == "0"
+
+
+async def test_a_visitor_with_the_stylesheet_has_a_page_of_their_own(
+    visitor: httpx.AsyncClient,
+) -> None:
+    """The stylesheet's cookie is the one cookie a kept page may be served to: pages with the
+    stylesheet linked and with it inlined are kept apart."""
+    inlined = await visitor.get("/@alice")
+    assert "<style>" in inlined.text
+    again = await visitor.get("/@alice")
+    assert again.headers.get("age") == "0" and again.text == inlined.text
+    stylesheet = re.search(r'rel="prefetch" href="([^"]+)"', inlined.text)
+    assert stylesheet
+    await visitor.get(stylesheet.group(1))  # sets the cookie
+    linked = await visitor.get("/@alice")
+    assert "age" not in linked.headers and "<style>" not in linked.text
+    again = await visitor.get("/@alice")
+    assert again.headers.get("age") == "0" and again.text == linked.text
+    # Any other cookie beside it: rendered for this visitor alone.
+    visitor.cookies.set("other", "1")
+    assert "age" not in (await visitor.get("/@alice")).headers
 
 
 async def test_the_owner_is_never_served_from_the_cache(

@@ -4,7 +4,9 @@ names cached for a year, and the CSRF token masked per page so compression leaks
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
+import hashlib
 import re
 import time
 from collections.abc import AsyncIterator
@@ -148,6 +150,37 @@ async def test_hashed_static_files_are_immutable_and_plain_names_still_work(
     assert (await client.get("/static/nothing.css")).status_code == 404
     assert (await client.get("/static/../solo.toml")).status_code == 404
     assert (await client.get("/static/style.0123456789.css")).status_code == 404
+
+
+async def test_a_first_visit_inlines_the_stylesheet_and_later_pages_link_it(
+    client: httpx.AsyncClient,
+) -> None:
+    """A browser without the stylesheet gets it in the page (no second round trip before the
+    first paint), allowed by its hash alone, and a prefetch of the file; once it has fetched
+    the file (its answer sets the cookie), pages link it."""
+    first = await client.get("/@alice")
+    style = re.search(r"<style>(.*?)</style>", first.text, re.DOTALL)
+    assert style, "the first page inlines the stylesheet"
+    original = (await client.get("/static/style.css")).content  # the plain name: no cookie
+    assert "solo_css" not in client.cookies
+    assert style.group(1).encode() == original
+    digest = base64.b64encode(hashlib.sha256(original).digest()).decode()
+    policy = first.headers["content-security-policy"]
+    assert f"style-src 'self' 'sha256-{digest}';" in policy and "unsafe-inline" not in policy
+    prefetch = re.search(
+        r'<link rel="prefetch" href="(/static/style\.[0-9a-f]{10}\.css)">', first.text
+    )
+    assert prefetch and 'rel="stylesheet"' not in first.text
+    fetched = await client.get(prefetch.group(1))
+    assert fetched.status_code == 200
+    assert "HttpOnly" in fetched.headers["set-cookie"]
+    assert client.cookies["solo_css"] == prefetch.group(1).split(".")[1]
+    later = await client.get("/@alice")
+    assert "<style>" not in later.text
+    assert f'<link rel="stylesheet" href="{prefetch.group(1)}">' in later.text
+    # The stylesheet of another release is not the one this page needs: inlined again.
+    client.cookies.set("solo_css", "0123456789")
+    assert "<style>" in (await client.get("/@alice")).text
 
 
 async def test_the_csrf_token_differs_on_every_render_and_each_is_accepted(

@@ -9,24 +9,36 @@ avatar, a template not converted yet.
 
 Compressible files (CSS, JS, SVG…) are compressed at their best (brotli 11, gzip 9) on their
 first request and kept: the `Compression` middleware passes them by, as they carry their own
-`Content-Encoding`."""
+`Content-Encoding`.
+
+The stylesheet is inlined in the pages of a browser that does not have it yet (first paint on
+a slow network: no second round trip before anything shows), which then fetches it at leisure
+(`rel=prefetch`) for the next page. Its answer sets the cookie `solo_css` to its digest, by
+which pages know to link it instead. The Content-Security-Policy allows that one inline
+stylesheet by its SHA-256 (`inline_source`), nothing else inline."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import mimetypes
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Final
 
+from markupsafe import Markup
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from solo.edge.compression import available, choose_encoding, compress, compressible
+from solo.paths import static_dir
 
 HASH_LENGTH: Final = 10
+INLINED: Final = "style.css"  # in the page until the browser has it (see the module)
+CSS_COOKIE: Final = "solo_css"  # the digest of the stylesheet the browser has
+CSS_COOKIE_AGE: Final = 31536000  # as long as the file is cached
 IMMUTABLE: Final = "public, max-age=31536000, immutable"
 REVALIDATE: Final = "no-cache"  # a plain name: kept, but checked by its ETag before each use
 PREFIX: Final = "/static/"
@@ -51,6 +63,19 @@ def _media_type(name: str) -> str:
     if media_type.startswith("text/") or media_type in ("image/svg+xml", "application/json"):
         return f"{media_type}; charset=utf-8"
     return media_type
+
+
+def inline_source(data: bytes) -> str:
+    """The Content-Security-Policy source that allows exactly this inline text."""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode() + "'"
+
+
+def stylesheet_source() -> str:
+    """`inline_source` of the stylesheet pages inline, or nothing when there is none."""
+    try:
+        return inline_source((static_dir() / INLINED).read_bytes())
+    except OSError:
+        return ""
 
 
 def hashed_name(name: str, digest: str) -> str:
@@ -82,6 +107,7 @@ class StaticAssets:
         self.by_hashed: dict[str, Asset] = {}
         self._lock = asyncio.Lock()
         self._prepared: set[str] = set()
+        self._inline: Markup | None = None  # the stylesheet's inline form, once made
         for path in sorted(directory.rglob("*")):
             relative = path.relative_to(directory).as_posix()
             if not path.is_file() or any(part.startswith(".") for part in relative.split("/")):
@@ -93,6 +119,19 @@ class StaticAssets:
             asset = Asset(relative, data, digest, _media_type(relative))
             self.by_name[relative] = asset
             self.by_hashed[hashed_name(relative, digest)] = asset
+
+    def stylesheet(self, request: Request) -> Markup:
+        """The page's stylesheet: linked when the browser has it (its cookie names this
+        digest), else inlined, and prefetched for the next page."""
+        asset = self.by_name.get(INLINED)
+        if asset is None or request.cookies.get(CSS_COOKIE) == asset.digest:
+            return Markup('<link rel="stylesheet" href="{}">').format(self.url(INLINED))
+        if self._inline is None:
+            # Our own file, as is: escaped, it would no longer have the hash the policy allows.
+            css = Markup(asset.data.decode())  # noqa: S704 - our own static file
+            prefetch = Markup('<link rel="prefetch" href="{}">').format(self.url(INLINED))
+            self._inline = Markup("<style>") + css + Markup("</style>\n  ") + prefetch
+        return self._inline
 
     def url(self, name: str) -> str:
         """The address a page links: hashed when the file is known, else the plain name."""
@@ -126,6 +165,13 @@ class StaticAssets:
             raise HTTPException(404)
         await self._prepare(asset)
         headers = {"Cache-Control": cache_control}
+        if asset.name == INLINED and cache_control == IMMUTABLE:
+            # Pages link it from now on instead of inlining it.
+            secure = "; Secure" if request.app.state.settings.secure_cookies else ""
+            headers["Set-Cookie"] = (
+                f"{CSS_COOKIE}={asset.digest}; Path=/; Max-Age={CSS_COOKIE_AGE}"
+                f"; HttpOnly; SameSite=Lax{secure}"
+            )
         if compressible(asset.media_type):
             headers["Vary"] = "Accept-Encoding"
         coding = None

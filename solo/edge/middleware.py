@@ -6,12 +6,14 @@ from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from solo.edge.assets import stylesheet_source
 from solo.urls import INSTANCE_ACTOR_PATH
 
+# Inline: the stylesheet alone, by its hash (a first visit's pages carry it, see assets).
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data: blob:; media-src 'self'; style-src 'self';"
-    " script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self';"
-    " frame-ancestors 'none'"
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self';"
+    f" style-src 'self' {stylesheet_source()}; script-src 'self'; object-src 'none';"
+    " base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),

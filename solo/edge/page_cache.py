@@ -8,7 +8,8 @@ gets and the content coding their Accept-Encoding gets. Only a `200 text/html` a
 `Set-Cookie` (a CSRF token made for the visitor comes with one), no `private`/`no-store`, and a
 `Vary` naming nothing outside those headers.
 
-Who is served from it: GETs with no cookie, no credentials (Authorization, an HTTP signature)
+Who is served from it: GETs with no cookie (but the one saying which stylesheet the browser
+has, `assets.CSS_COOKIE`, which is keyed on), no credentials (Authorization, an HTTP signature)
 and no conditional or range header. The owner always carries a login or a token, so their pages
 are never kept or served from here, and their requests pass it at the cost of one header scan.
 
@@ -36,6 +37,7 @@ from typing import Final
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from solo.db import Database
+from solo.edge.assets import CSS_COOKIE
 from solo.edge.compression import coding_for
 from solo.edge.i18n import negotiate
 from solo.edge.owner_first import OwnerFirst
@@ -70,8 +72,11 @@ BYPASS: Final = frozenset(
     }
 )
 KEYED: Final = frozenset({b"accept", b"accept-encoding", b"accept-language"})
+# A cookie header that is only the stylesheet's cookie: it changes the page (linked or inlined
+# stylesheet) and nothing personal.
+STYLESHEET_COOKIE: Final = re.compile(rb" *" + CSS_COOKIE.encode() + rb"=[0-9a-f]{1,64} *")
 
-Key = tuple[str, bytes, str, bytes, bytes, str, str | None]
+Key = tuple[str, bytes, str, bytes, bytes, str, str | None, bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +96,11 @@ def key_of(scope: Scope) -> Key | None:
     query: bytes = scope["query_string"]
     if len(path) + len(query) > MAX_TARGET or PUBLIC_PAGE.fullmatch(path) is None:
         return None
-    host = accept = accept_language = accept_encoding = b""
+    host = accept = accept_language = accept_encoding = cookie = b""
     for name, value in scope["headers"]:
+        if name == b"cookie" and not cookie and STYLESHEET_COOKIE.fullmatch(value):
+            cookie = value.strip()
+            continue
         if name in BYPASS:
             return None
         if name == b"host":
@@ -108,7 +116,8 @@ def key_of(scope: Scope) -> Key | None:
         if len(value) > MAX_HEADER:
             return None
     locale = negotiate(accept_language.decode("latin-1") or None)
-    return (scope["scheme"], host, path, query, accept, locale, coding_for(accept_encoding))
+    encoding = coding_for(accept_encoding)
+    return (scope["scheme"], host, path, query, accept, locale, encoding, cookie)
 
 
 def keepable(status: int, headers: list[tuple[bytes, bytes]]) -> bool:

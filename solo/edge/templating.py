@@ -121,6 +121,10 @@ def make_environment(static: Callable[[str], str] | None = None) -> Environment:
     env.globals["version"] = __version__
     static_url = static or (lambda name: f"/static/{name}")
     env.globals["static"] = static_url
+    # Linked; the app's `StaticAssets.stylesheet` inlines it for a browser that lacks it.
+    env.globals["stylesheet"] = lambda request: Markup('<link rel="stylesheet" href="{}">').format(
+        static_url("style.css")
+    )
     env.globals["icon"] = icon_drawer(static_url("icons.svg"))
     env.globals["aria_current"] = aria_current
     env.filters["iso"] = iso_time
