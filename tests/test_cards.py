@@ -98,7 +98,7 @@ async def test_a_card_is_stored_and_shown_escaped(tmp_path: Path, template_root:
         assert cached.card.site_name == "Example Site" and cached.card.type == "article"
 
         async def shown() -> bool:
-            return "link-card" in await timeline(alice)
+            return 'class="link-card"' in await timeline(alice)
 
         await eventually(shown, what="the card on the timeline")
         html = await timeline(alice)
@@ -130,7 +130,7 @@ async def test_no_card_for_a_page_that_is_not_html(tmp_path: Path, template_root
         cached = await settled(alice, "https://site.test/text")
         assert cached.card is None
         assert seen == ["/text"]
-        assert "link-card" not in await timeline(alice)
+        assert 'class="link-card"' not in await timeline(alice)
 
 
 async def test_a_failing_site_gives_no_card_and_no_error(
@@ -141,7 +141,7 @@ async def test_a_failing_site_gives_no_card_and_no_error(
         assert status.id
         cached = await settled(alice, "https://site.test/broken")
         assert cached.card is None and seen == ["/broken"]
-        assert "link-card" not in await timeline(alice)
+        assert 'class="link-card"' not in await timeline(alice)
 
 
 async def test_a_private_address_is_never_fetched(tmp_path: Path, template_root: Path) -> None:

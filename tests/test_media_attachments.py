@@ -497,7 +497,8 @@ async def test_the_focal_point_from_the_form(user: httpx.AsyncClient, app: Starl
         )
     ).json()
     assert note["attachment"][0]["focalPoint"] == [-0.5, 0.25]
-    assert "focus-middle-left" in (await user.get(f"/@alice/{post.id}")).text
+    page = (await user.get(f"/@alice/{post.id}")).text
+    assert re.search(r'class="[^"]*\bfocus-middle-left\b', page)  # not the stylesheet's
 
 
 async def test_editing_a_post_changes_its_attachments(
