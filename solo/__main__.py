@@ -1,3 +1,3 @@
-from solo.cli import main
+from solo.launch import main
 
 raise SystemExit(main())
