@@ -70,6 +70,10 @@ def inline_source(data: bytes) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode() + "'"
 
 
+def stylesheet_link(url: str) -> Markup:
+    return Markup('<link rel="stylesheet" href="{}">').format(url)
+
+
 def stylesheet_source() -> str:
     """`inline_source` of the stylesheet pages inline, or nothing when there is none."""
     try:
@@ -125,7 +129,7 @@ class StaticAssets:
         digest), else inlined, and prefetched for the next page."""
         asset = self.by_name.get(INLINED)
         if asset is None or request.cookies.get(CSS_COOKIE) == asset.digest:
-            return Markup('<link rel="stylesheet" href="{}">').format(self.url(INLINED))
+            return stylesheet_link(self.url(INLINED))
         if self._inline is None:
             # Our own file, as is: escaped, it would no longer have the hash the policy allows.
             css = Markup(asset.data.decode())  # noqa: S704 - our own static file

@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse
 
 from solo import __version__, catalogues, urls
 from solo.edge import i18n
+from solo.edge.assets import stylesheet_link
 from solo.edge.sessions import masked_csrf_token
 from solo.instance import instance_of
 from solo.paths import templates_dir
@@ -122,9 +123,7 @@ def make_environment(static: Callable[[str], str] | None = None) -> Environment:
     static_url = static or (lambda name: f"/static/{name}")
     env.globals["static"] = static_url
     # Linked; the app's `StaticAssets.stylesheet` inlines it for a browser that lacks it.
-    env.globals["stylesheet"] = lambda request: Markup('<link rel="stylesheet" href="{}">').format(
-        static_url("style.css")
-    )
+    env.globals["stylesheet"] = lambda request: stylesheet_link(static_url("style.css"))
     env.globals["icon"] = icon_drawer(static_url("icons.svg"))
     env.globals["aria_current"] = aria_current
     env.filters["iso"] = iso_time
