@@ -128,6 +128,13 @@ async def _on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: An
     return result
 
 
+async def run_sync(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
+    """`fn(raw_connection, *args)` on the thread of `conn` (a transaction's, from
+    `Database.transaction`): several statements in one hop instead of one hop each. Inside a
+    batch the owner's calls run on the event loop's thread, and so does this one."""
+    return await _on_thread(conn, fn, conn._conn, *args)
+
+
 def _execute(raw: sqlite3.Connection, *, sql: str, params: Params) -> int:
     return raw.execute(sql, params).lastrowid or 0
 

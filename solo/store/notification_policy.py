@@ -1,7 +1,7 @@
 """The notification policy (Mastodon 4.3): who may notify us at once, whose notifications wait
 as requests, whose are dropped.
 
-    await policy_verdict(conn, kind, actor_id, status_id)   # "accept" | "filter" | "drop"
+    policy_verdict(raw, kind, actor_id, status_id)   # "accept" | "filter" | "drop"
     await get_policy(db) / await set_policy(conn, changes)
 
 `policy_verdict` is THE check every new notification passes (`solo.store.notifications.add`
@@ -18,6 +18,7 @@ Solo has no moderator-limited accounts, so `for_limited_accounts` is kept but ne
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass, fields
 from typing import Final, Literal, get_args
@@ -67,32 +68,29 @@ async def set_policy(conn: aiosqlite.Connection, changes: dict[str, Action]) -> 
     )
 
 
-async def _value(conn: aiosqlite.Connection, sql: str, params: tuple[object, ...]) -> object:
-    async with conn.execute(sql, params) as cursor:
-        row = await cursor.fetchone()
+def _value(raw: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> object:
+    row = raw.execute(sql, params).fetchone()
     return None if row is None else row[0]
 
 
-async def _policy(conn: aiosqlite.Connection) -> Policy:
-    async with conn.execute(
-        f"SELECT {', '.join(FIELDS)} FROM notification_policy WHERE id = 1"
-    ) as cursor:
-        row = await cursor.fetchone()
+def _policy(raw: sqlite3.Connection) -> Policy:
+    sql = f"SELECT {', '.join(FIELDS)} FROM notification_policy WHERE id = 1"
+    row = raw.execute(sql).fetchone()
     return Policy() if row is None else Policy(*row)
 
 
 class _Facts:
     """What the rules ask about the sender, each read only when a rule needs it."""
 
-    def __init__(self, conn: aiosqlite.Connection, actor_id: int) -> None:
-        self.conn = conn
+    def __init__(self, raw: sqlite3.Connection, actor_id: int) -> None:
+        self.raw = raw
         self.actor_id = actor_id
         self.now = time.time()
 
-    async def following(self) -> bool:
+    def following(self) -> bool:
         return (
-            await _value(
-                self.conn,
+            _value(
+                self.raw,
                 "SELECT 1 FROM follows WHERE direction = 'out' AND actor_id = ?"
                 " AND state = 'accepted'",
                 (self.actor_id,),
@@ -100,10 +98,10 @@ class _Facts:
             is not None
         )
 
-    async def follower(self) -> bool:
+    def follower(self) -> bool:
         return (
-            await _value(
-                self.conn,
+            _value(
+                self.raw,
                 "SELECT 1 FROM follows WHERE direction = 'in' AND actor_id = ?"
                 " AND state = 'accepted' AND created_at <= ?",
                 (self.actor_id, self.now - NEW_FOLLOWER_AGE),
@@ -111,32 +109,30 @@ class _Facts:
             is not None
         )
 
-    async def new_account(self) -> bool:
-        async with self.conn.execute(
+    def new_account(self) -> bool:
+        row = self.raw.execute(
             "SELECT raw, first_seen_at FROM actors WHERE id = ?", (self.actor_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        ).fetchone()
         if row is None:
             return True
         created = published_at(row[0]) or row[1] or self.now
         return bool(created > self.now - NEW_ACCOUNT_AGE)
 
-    async def private_mention(self, kind: str, status_id: int | None) -> bool:
+    def private_mention(self, kind: str, status_id: int | None) -> bool:
         """A direct message that does not answer us (see the module's docstring)."""
         if kind != "mention" or status_id is None:
             return False
-        async with self.conn.execute(
+        row = self.raw.execute(
             "SELECT s.visibility, s.in_reply_to_id, a.ap_id FROM statuses s"
             " JOIN actors a ON a.id = s.actor_id WHERE s.id = ?",
             (status_id,),
-        ) as cursor:
-            row = await cursor.fetchone()
+        ).fetchone()
         if row is None or row[0] != "direct":
             return False
         if row[1] is None:
             return True
-        answered = await _value(
-            self.conn,
+        answered = _value(
+            self.raw,
             "WITH RECURSIVE up(id, depth) AS (SELECT ?, 0 UNION ALL"
             " SELECT s.in_reply_to_id, up.depth + 1 FROM up JOIN statuses s ON s.id = up.id"
             " WHERE s.in_reply_to_id IS NOT NULL AND up.depth < ?)"
@@ -150,32 +146,33 @@ class _Facts:
         return answered is None
 
 
-async def policy_verdict(
-    conn: aiosqlite.Connection, kind: str, actor_id: int | None, status_id: int | None
+def policy_verdict(
+    raw: sqlite3.Connection, kind: str, actor_id: int | None, status_id: int | None
 ) -> Action:
     """What becomes of a new notification of `kind` from `actor_id` (None: ourselves) about
     `status_id`: shown ("accept"), held back as a request ("filter"), or never made ("drop").
-    Read on the writer, inside the transaction that would add it."""
+    Read on the writer's connection, inside the transaction that would add it (on its
+    thread: a few reads in a row, without a hop each)."""
     if actor_id is None or kind not in FILTERABLE:
         return "accept"
-    if await _value(conn, "SELECT 1 FROM notification_permissions WHERE actor_id = ?", (actor_id,)):
+    if _value(raw, "SELECT 1 FROM notification_permissions WHERE actor_id = ?", (actor_id,)):
         return "accept"
-    policy = await _policy(conn)
-    facts = _Facts(conn, actor_id)
+    policy = _policy(raw)
+    facts = _Facts(raw, actor_id)
     verdicts: set[Action] = set()
     following: bool | None = None
     if policy.for_not_following != "accept" or policy.for_private_mentions != "accept":
-        following = await facts.following()
+        following = facts.following()
     if policy.for_not_following != "accept" and not following:
         verdicts.add(policy.for_not_following)
-    if policy.for_not_followers != "accept" and not await facts.follower():
+    if policy.for_not_followers != "accept" and not facts.follower():
         verdicts.add(policy.for_not_followers)
-    if policy.for_new_accounts != "accept" and await facts.new_account():
+    if policy.for_new_accounts != "accept" and facts.new_account():
         verdicts.add(policy.for_new_accounts)
     if (
         policy.for_private_mentions != "accept"
         and not following
-        and await facts.private_mention(kind, status_id)
+        and facts.private_mention(kind, status_id)
     ):
         verdicts.add(policy.for_private_mentions)
     if "drop" in verdicts:

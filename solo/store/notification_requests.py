@@ -8,6 +8,7 @@ notifications are all gone (their post deleted, say) is not listed.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,10 +43,11 @@ def _request(row: aiosqlite.Row) -> NotificationRequest:
     return NotificationRequest(row[0], row[1], row[2], row[3], row[4], row[5])
 
 
-async def hold(conn: aiosqlite.Connection, actor_id: int, status_id: int | None) -> None:
-    """Open or refresh the request of `actor_id` for a notification just held back."""
+def hold(raw: sqlite3.Connection, actor_id: int, status_id: int | None) -> None:
+    """Open or refresh the request of `actor_id` for a notification just held back (inside the
+    caller's transaction, on its connection's thread)."""
     now = time.time()
-    await conn.execute(
+    raw.execute(
         "INSERT INTO notification_requests (actor_id, last_status_id, created_at, updated_at)"
         " VALUES (?, ?, ?, ?) ON CONFLICT (actor_id) DO UPDATE SET"
         " updated_at = excluded.updated_at,"

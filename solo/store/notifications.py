@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from solo.db import Database
+from solo.db import Database, run_sync
 from solo.store.notification_policy import policy_verdict
 from solo.store.notification_requests import hold
 from solo.store.push_subscriptions import enqueue_pushes
@@ -59,27 +59,32 @@ async def add(
 ) -> int | None:
     """Add a notification as the notification policy says: its id when it is shown; None when
     the policy held it back (it waits in a request) or dropped it, so there is nothing to show
-    or stream."""
+    or stream. Inside the caller's transaction on `conn`, in one hop to its thread."""
     if kind not in TYPES:
         raise ValueError(f"unknown notification type {kind}")
-    verdict = await policy_verdict(conn, kind, actor_id, status_id)
+    return await run_sync(conn, _add, kind, actor_id, status_id)
+
+
+def _add(
+    raw: sqlite3.Connection, kind: str, actor_id: int | None, status_id: int | None
+) -> int | None:
+    verdict = policy_verdict(raw, kind, actor_id, status_id)
     if verdict == "drop":
         return None
     filtered = verdict == "filter"
-    async with conn.execute(
+    row = raw.execute(
         "INSERT INTO notifications (type, actor_id, status_id, created_at, filtered)"
         " VALUES (?, ?, ?, ?, ?) RETURNING id",
         (kind, actor_id, status_id, time.time(), int(filtered)),
-    ) as cursor:
-        row = await cursor.fetchone()
+    ).fetchone()
     assert row is not None
     if filtered:
         assert actor_id is not None, "only others' notifications are held back"
-        await hold(conn, actor_id, status_id)
+        hold(raw, actor_id, status_id)
         return None
     notification_id = int(row[0])
     # Pushes leave from the durable queue, so a crash loses neither the notification nor them.
-    await enqueue_pushes(conn, notification_id, kind, actor_id)
+    enqueue_pushes(raw, notification_id, kind, actor_id)
     return notification_id
 
 

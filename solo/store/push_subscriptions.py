@@ -173,15 +173,16 @@ async def delete_all_browsers(conn: aiosqlite.Connection) -> int:
     return cursor.rowcount
 
 
-async def enqueue_pushes(
-    conn: aiosqlite.Connection, notification_id: int, kind: str, actor_id: int | None
+def enqueue_pushes(
+    raw: sqlite3.Connection, notification_id: int, kind: str, actor_id: int | None
 ) -> int:
     """One `webpush` job per subscription that wants this notification, inside the caller's
     transaction: its alert for `kind` is on and its policy admits the sender (`followed`:
     someone the user follows; `follower`: someone following the user; a notification with no
-    sender, such as a poll of one's own ending, passes every policy but `none`)."""
+    sender, such as a poll of one's own ending, passes every policy but `none`). On the
+    connection's thread."""
     now = time.time()
-    cursor = await conn.execute(
+    cursor = raw.execute(
         "INSERT INTO jobs (queue, payload, host, ref, next_attempt_at, created_at, updated_at)"
         " SELECT ?, json_object('subscription', s.id, 'notification', ?), s.host, NULL, ?, ?, ?"
         " FROM push_subscriptions s LEFT JOIN oauth_tokens t ON t.id = s.token_id"

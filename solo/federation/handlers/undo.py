@@ -29,13 +29,14 @@ async def remember_early(
 
 
 async def removed_early(federation: Federation, object_ap_id: str, actor_ap_id: str) -> bool:
-    """True (and forgotten) when a Delete or Undo of this object arrived before it."""
+    """True (and forgotten) when a Delete or Undo of this object arrived before it. There is
+    almost never one: a read says so, and only one found is deleted (in a transaction)."""
+    where = "object_ap_id = ? AND actor_ap_id = ? AND expires_at > ?"
+    params = (object_ap_id, actor_ap_id, time.time())
+    if await federation.db.fetchone(f"SELECT 1 FROM early_removals WHERE {where}", params) is None:
+        return False
     async with federation.db.transaction() as conn:
-        cursor = await conn.execute(
-            "DELETE FROM early_removals WHERE object_ap_id = ? AND actor_ap_id = ?"
-            " AND expires_at > ?",
-            (object_ap_id, actor_ap_id, time.time()),
-        )
+        cursor = await conn.execute(f"DELETE FROM early_removals WHERE {where}", params)
         return cursor.rowcount > 0
 
 
