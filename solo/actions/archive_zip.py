@@ -13,11 +13,16 @@ CRC, so an entry cannot grow past what was checked here.
 from __future__ import annotations
 
 import stat
-import zipfile
 from pathlib import Path, PurePosixPath
-from typing import IO, Final
+from typing import IO, TYPE_CHECKING, Final
 
 from solo.actions import ActionError
+from solo.lazy import lazy
+
+if TYPE_CHECKING:
+    import zipfile
+else:  # at the first archive read: the app needs only this module's limits at start
+    zipfile = lazy("zipfile")
 
 MAX_ARCHIVE_BYTES: Final = 4 * 1024**3  # the zip itself, as uploaded
 MAX_ENTRIES: Final = 250_000

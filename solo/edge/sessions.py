@@ -14,9 +14,8 @@ import json
 import secrets
 import time
 from http.cookies import CookieError, SimpleCookie
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,10 +26,16 @@ from solo.errors import Forbidden
 from solo.events import Event
 from solo.federation.context import federation_of
 from solo.instance import Instance, instance_of
+from solo.lazy import lazy
 from solo.net.fetch import user_action
 from solo.readpool import owner_reads
 from solo.store import sessions as store
 from solo.store.account import Account
+
+if TYPE_CHECKING:
+    import itsdangerous
+else:  # at the first cookie to read or write: a start answers its first requests without it
+    itsdangerous = lazy("itsdangerous")
 
 COOKIE = "solo_session"
 MAX_AGE = 30 * 24 * 3600
@@ -63,13 +68,12 @@ class Sessions:
             await self.app(scope, receive, send)
             return
         instance: Instance = scope["app"].state.instance
-        serializer = URLSafeTimedSerializer(instance.session_secret, salt="solo.session")
         session: dict[str, Any] = {}
         cookie = _cookie_value(scope)
         if cookie:
             try:
-                loaded = serializer.loads(cookie, max_age=MAX_AGE)
-            except BadSignature:
+                loaded = _serializer(instance).loads(cookie, max_age=MAX_AGE)
+            except itsdangerous.BadSignature:
                 loaded = None
             if isinstance(loaded, dict):
                 session = loaded
@@ -88,23 +92,27 @@ class Sessions:
                 after = json.dumps(scope["session"], sort_keys=True)
                 if after != before:
                     headers = list(message.get("headers", []))
-                    headers.append((b"set-cookie", self._set_cookie(instance, serializer, scope)))
+                    headers.append((b"set-cookie", self._set_cookie(instance, scope)))
                     message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
 
     @staticmethod
-    def _set_cookie(instance: Instance, serializer: URLSafeTimedSerializer, scope: Scope) -> bytes:
+    def _set_cookie(instance: Instance, scope: Scope) -> bytes:
         session = scope["session"]
         secure = "; Secure" if instance.settings.secure_cookies else ""
         if not session:
             value, max_age = "", 0
         else:
-            value, max_age = str(serializer.dumps(session)), MAX_AGE
+            value, max_age = str(_serializer(instance).dumps(session)), MAX_AGE
         return (
             f"{COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
         ).encode()
+
+
+def _serializer(instance: Instance) -> itsdangerous.URLSafeTimedSerializer:
+    return itsdangerous.URLSafeTimedSerializer(instance.session_secret, salt="solo.session")
 
 
 def _cookie_value(scope: Scope) -> str | None:
