@@ -5,10 +5,12 @@ every page again in German, French, Spanish and Japanese (a phone in light, a de
 where longer words and other scripts must fit the screen as well.
 
 The pages are the app's own GET routes that answer HTML (the walk of tests/test_headings.py),
-over a real `solo serve` with a post, a reply, a direct message, a list and a filter in it."""
+over a real `solo serve` with a post, a reply, a direct message, a list and a filter in it.
+They are looked at a few at a time, in browser pages of their own, to keep the suite short."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -78,25 +80,52 @@ def slug(path: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
 
 
+# How many pages of one browser context are looked at at the same time. Chromium renders each
+# in processes of its own, so they overlap with each other and with the server even on two cores.
+TABS = 3
+# The four looks at every page, each with whether axe runs there too (on a phone in light and on
+# a desktop in dark). In this order, or the reverse, the window is resized once per page.
+LOOKS = (
+    (PHONE, "light", True),
+    (PHONE, "dark", False),
+    (DESKTOP, "dark", True),
+    (DESKTOP, "light", False),
+)
+
+
 async def check(page: Page, url: str, name: str, problems: list[str]) -> None:
     response = await page.goto(url)
     assert response is not None
     if "text/html" not in (response.headers.get("content-type") or ""):
         return
-    for size, scheme in ((PHONE, "light"), (DESKTOP, "dark")):
-        await page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
-        await page.set_viewport_size(size)
-        if not await page.evaluate("typeof axe !== 'undefined'"):
-            await page.add_script_tag(path=str(AXE))
+    looks = list(LOOKS)
+    if page.viewport_size != PHONE:  # start with the size the window has
+        looks.reverse()
+    for size, scheme, with_axe in looks:
+        await screenshot(page, f"page-{name}", scheme, size)
+        if not with_axe:
+            continue
         violations: list[dict[str, Any]] = await page.evaluate(RUN_AXE)
         for violation in violations:
             problems.append(
                 f"{url} ({scheme}, {size['width']}px): {violation['id']} [{violation['impact']}]"
                 f" {violation['help']} at {violation['where']}"
             )
-    for size in (PHONE, DESKTOP):
-        for scheme in ("light", "dark"):
-            await screenshot(page, f"page-{name}", scheme, size)
+
+
+async def check_all(first: Page, pages: list[tuple[str, str]], problems: list[str]) -> None:
+    """`check` each (url, name) of `pages`, TABS at a time: on `first` and on more pages of its
+    browser context, each taking the next url left when it is done with one."""
+    left = iter(pages)  # shared by the tabs, so each url is checked once
+
+    async def take_turns(page: Page) -> None:
+        for url, name in left:
+            await check(page, url, name, problems)
+
+    tabs = [first] + [await first.context.new_page() for _ in range(TABS - 1)]
+    async with asyncio.TaskGroup() as group:
+        for tab in tabs:
+            group.create_task(take_turns(tab))
 
 
 async def test_every_page_passes_axe_and_fits_the_screen(
@@ -107,26 +136,28 @@ async def test_every_page_passes_axe_and_fits_the_screen(
         params = await populate(alice.settings)
         await alice.start()
         problems: list[str] = []
-        # axe is injected as a script: the pages' own CSP would refuse it.
+        # axe is added to every document as it starts, by the browser context (the pages' own
+        # CSP would refuse it as a script of the page).
         context = await browser.new_context(bypass_csp=True)
+        await context.add_init_script(path=AXE)
         page = await log_in(context, alice)
         paths = page_paths(alice.settings, params)
         assert "/settings" in paths and "/@alice/with_replies" in paths
-        for path in paths:
-            await check(page, alice.base_url + path, slug(path), problems)
+        await check_all(page, [(alice.base_url + path, slug(path)) for path in paths], problems)
         await context.close()
 
-        visitor = await (await browser.new_context(bypass_csp=True)).new_page()
+        context = await browser.new_context(bypass_csp=True)
+        await context.add_init_script(path=AXE)
         first = params["status_id:int"]
-        for path in ("/@alice", f"/@alice/{first}", "/@alice/media", "/login", "/nowhere"):
-            await check(visitor, alice.base_url + path, "visitor-" + slug(path), problems)
-        await check(
-            visitor,
-            f"{alice.base_url}/interact?uri={alice.actor}",
-            "visitor-interact",
+        visited = ("/@alice", f"/@alice/{first}", "/@alice/media", "/login", "/nowhere")
+        await check_all(
+            await context.new_page(),
+            [(alice.base_url + path, "visitor-" + slug(path)) for path in visited]
+            + [(f"{alice.base_url}/interact?uri={alice.actor}", "visitor-interact")],
             problems,
         )
-        assert not problems, "\n".join(problems)
+        await context.close()
+        assert not problems, "\n".join(sorted(problems))
 
 
 async def test_every_page_in_every_language_fits_the_screen(
@@ -137,16 +168,27 @@ async def test_every_page_in_every_language_fits_the_screen(
         params = await populate(alice.settings)
         await alice.start()
         paths = page_paths(alice.settings, params)
-        for lang in sorted(set(LANGUAGES) - {DEFAULT}):
+
+        async def in_language(lang: str) -> None:
+            """Every page in `lang`, in a browser context of its own."""
             context = await browser.new_context(locale=lang)
-            page = await log_in(context, alice)
-            for path in paths:
-                response = await page.goto(alice.base_url + path)
-                assert response is not None
-                if "text/html" not in (response.headers.get("content-type") or ""):
-                    continue
-                assert await page.get_attribute("html", "lang") == lang, path
-                name = f"{lang}-{slug(path)}"
-                await screenshot(page, name, "light", PHONE)
-                await screenshot(page, name, "dark", DESKTOP)
-            await context.close()
+            try:
+                page = await log_in(context, alice)
+                for path in paths:
+                    response = await page.goto(alice.base_url + path)
+                    assert response is not None
+                    if "text/html" not in (response.headers.get("content-type") or ""):
+                        continue
+                    assert await page.get_attribute("html", "lang") == lang, path
+                    looks = [(PHONE, "light"), (DESKTOP, "dark")]
+                    if page.viewport_size != PHONE:  # start with the size the window has
+                        looks.reverse()
+                    for size, scheme in looks:
+                        await screenshot(page, f"{lang}-{slug(path)}", scheme, size)
+            finally:
+                await context.close()
+
+        # The languages at the same time, each on a page of its own.
+        async with asyncio.TaskGroup() as group:
+            for lang in sorted(set(LANGUAGES) - {DEFAULT}):
+                group.create_task(in_language(lang))
