@@ -68,7 +68,7 @@ async def set_policy(conn: aiosqlite.Connection, changes: dict[str, Action]) -> 
     )
 
 
-def _value(raw: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> object:
+def _value(raw: sqlite3.Connection, sql: str, params: tuple[object, ...]) -> object:
     row = raw.execute(sql, params).fetchone()
     return None if row is None else row[0]
 
