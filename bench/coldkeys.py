@@ -41,10 +41,10 @@ from bench.procs import (
     CpuShare,
     Processes,
     cpu_seconds,
-    each_thread,
     fleet_stats,
+    per_request,
     proc_status,
-    user_system,
+    thread_cpu,
 )
 from bench.world import BAD_KEYS, World, generate_keys, populate
 from solo import urls
@@ -131,36 +131,6 @@ def _split(results: loadgen.Results, specs: Specs, fetched_at: dict[str, float])
     )
 
 
-def _thread_cpu(pid: int) -> dict[str, tuple[float, float]]:
-    """User and system CPU seconds of the process's event loop (its main thread) and of its
-    other threads together (SQLite, signing: threads or the signing process): Python 3.11 names
-    no thread for the system."""
-    by_name: dict[str, tuple[float, float]] = {}
-    for tid, stat in each_thread(pid, "stat"):
-        name = "event loop" if tid == pid else "other threads"
-        user, system = by_name.get(name, (0.0, 0.0))
-        thread_user, thread_system = user_system(stat)
-        by_name[name] = (user + thread_user, system + thread_system)
-    return by_name
-
-
-def _per_contact(
-    before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]], count: int
-) -> str:
-    """Each thread's CPU ms per first contact, user + system, busiest first."""
-    rows = []
-    for name, (user, system) in after.items():
-        user0, system0 = before.get(name, (0.0, 0.0))
-        rows.append((user - user0, system - system0, name))
-    rows.sort(reverse=True, key=lambda row: row[0] + row[1])
-    count = max(1, count)
-    return ", ".join(
-        f"{name} {1000 * user / count:.2f}+{1000 * system / count:.2f}"
-        for user, system, name in rows
-        if user + system > 0
-    )
-
-
 async def run(*, profile: bool = False, delay: float = 0.0) -> None:
     world = World.allocate()
     with tempfile.TemporaryDirectory(prefix="solo-bench-coldkeys-") as tmp_name:
@@ -198,14 +168,14 @@ async def run(*, profile: bool = False, delay: float = 0.0) -> None:
             fetched = await _fetches(world)
             share = CpuShare(procs)
             solo_cpu = cpu_seconds(pid)
-            threads = _thread_cpu(pid)
+            threads = thread_cpu(pid)
             first_results = await loadgen.closed_loop(alone, port, COLD_CONCURRENCY, 60)
             first = first_results.summary()
             first_cpu = share.summary()
             most = first["accepted"] / max(share.least, 1e-9)  # per second, every core busy
             # Solo's CPU per first contact, the ingress worker applying them meanwhile included.
             first_ms = 1000 * (cpu_seconds(pid) - solo_cpu) / max(1, first["accepted"])
-            first_threads = _per_contact(threads, _thread_cpu(pid), first["accepted"])
+            first_threads = per_request(threads, thread_cpu(pid), first["accepted"])
             fleet = await _fleet(world)
             first_fetches = int(fleet["actor_gets"]) - fetched
             first_split = _split(first_results, alone_specs, fleet["actor_get_at"])

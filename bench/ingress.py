@@ -39,7 +39,7 @@ from pathlib import Path
 
 from bench import loadgen, pyspy_top, summary
 from bench.fanout import PENDING, drain, solo_public_key
-from bench.procs import CpuShare, Processes, cpu_seconds
+from bench.procs import CpuShare, Processes, cpu_seconds, per_request, thread_cpu
 from bench.world import (
     World,
     applied,
@@ -192,9 +192,13 @@ async def run(*, profile: bool = False, concurrency: int = 64) -> None:
             if profile:  # the second half alone: the drain before it is the worker's time
                 procs.start_profiler("ingress-sustained")
             share = CpuShare(procs)
+            threads = thread_cpu(solo_pid)
             hot_second, cpu = await _slice(second_half, port, concurrency, solo_pid)
             solo_cpu += cpu
             second_cpu = share.summary()
+            second_threads = per_request(
+                threads, thread_cpu(solo_pid), hot_second.summary()["accepted"], unit="µs"
+            )
             profile_path = procs.stop_profiler()
             backlog = job_counts(settings.db_path, "ingress")
             hot_drain = await drain(settings.db_path, "ingress", DRAIN_TIMEOUT)
@@ -300,6 +304,7 @@ async def run(*, profile: bool = False, concurrency: int = 64) -> None:
         )  # fmt: skip
         print(f"    by 5 s in turn: {halves}")
         print(f"    first half: {first_cpu}\n    second half: {second_cpu}")
+        print(f"      by thread, µs user+system per accepted POST: {second_threads}")
         print(f"    ingress backlog when the load stopped: {backlog}")
         print(f"    sockets in TIME_WAIT when it began: {waiting_sockets}")
         print("  " + loadgen.describe(f"paced {PACED_RATE:.0f}/s", paced_results))

@@ -222,6 +222,17 @@ async def test_likes_of_our_posts_and_their_undo(tmp_path: Path, template_root: 
         theirs = note(sender)
         assert (await deliver(alice, sender, create(sender, theirs))).applied
         assert (await deliver(alice, sender, activity("Like", sender, theirs["id"]))).ignored
+        # Nor our boost of a post, nor a post of ours being deleted.
+        boost = await local_post(alice, "")
+        gone = await local_post(alice, "being deleted")
+        async with db.transaction() as conn:
+            await conn.execute(
+                "UPDATE statuses SET reblog_of_id = ? WHERE id = ?", (ours.id, boost.id)
+            )
+            await conn.execute("UPDATE statuses SET deleted_at = 1 WHERE id = ?", (gone.id,))
+        for post in (boost, gone):
+            assert (await deliver(alice, sender, activity("Like", sender, post.ap_id))).ignored
+        assert len(await notifications_of(alice)) == 1
         undo = activity("Undo", sender, {k: v for k, v in like.items() if k != "@context"})
         assert (await deliver(alice, sender, undo)).applied
         assert await db.fetchval("SELECT COUNT(*) FROM interactions WHERE kind = 'like'") == 0

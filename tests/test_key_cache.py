@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,16 @@ from solo.federation.remote_actors import parse_actor
 from solo.federation.resolver import Resolver
 from solo.store import actors as actor_store
 from tests.fleet import Node, fleet_of
-from tests.ingress_helpers import FakeServer, Sender, post_signed, public_pem
+from tests.ingress_helpers import (
+    FakeServer,
+    Sender,
+    activity,
+    deliver,
+    local_post,
+    post_signed,
+    public_pem,
+)
+from tests.test_web_queries import statements
 
 CAROL = "https://carol.example/users/carol"
 _count = iter(range(1, 1_000_000))
@@ -110,6 +120,36 @@ async def test_a_deleted_actor_is_not_served_from_memory(
         assert server.fetched == [CAROL, CAROL]
 
 
+async def test_the_ingress_worker_takes_a_sender_from_memory_and_never_a_stale_one(
+    tmp_path: Path, template_root: Path
+) -> None:
+    """The actor of an activity just verified is not read again to apply it; once its row
+    changes or goes, what the worker is given is the row as it is."""
+    async with fleet_of(tmp_path, template_root, "alice") as (fleet, nodes):
+        alice = nodes["alice"]
+        db = alice.federation.db
+        resolver = alice.federation.resolver
+        server = FakeServer(fleet, "https://carol.example")
+        carol = server.actor(CAROL)
+        first, second = await local_post(alice, "one"), await local_post(alice, "two")
+        assert (await deliver(alice, carol, activity("Like", carol, first.ap_id))).applied
+        async with statements(db) as seen:
+            outcome = await deliver(alice, carol, activity("Like", carol, second.ap_id))
+        assert outcome.applied
+        assert [sql for sql in seen if "INTO interactions" in sql]  # the Like was applied here
+        assert not [sql for sql in seen if "FROM actors" in sql]  # its actor came from memory
+
+        stored = await resolver.stored_actor(CAROL)
+        assert stored is not None and stored.display_name != "Carol renamed"
+        async with db.transaction() as conn:  # as the Update handler does
+            await actor_store.upsert_actor(conn, replace(stored, display_name="Carol renamed"))
+        renamed = await resolver.stored_actor(CAROL)
+        assert renamed is not None and renamed.display_name == "Carol renamed"
+        async with db.transaction() as conn:  # as the Delete handler does
+            await actor_store.delete_actor(conn, CAROL)
+        assert await resolver.stored_actor(CAROL) is None
+
+
 async def test_the_key_cache_is_bounded(tmp_path: Path, template_root: Path) -> None:
     async with fleet_of(tmp_path, template_root, "alice") as (fleet, nodes):
         alice = nodes["alice"]
@@ -124,6 +164,8 @@ async def test_the_key_cache_is_bounded(tmp_path: Path, template_root: Path) -> 
         assert list(resolver._keys) == [senders[2].key_id, senders[3].key_id]
         assert await resolver.cached_key(senders[0].key_id) is not None  # read again
         assert list(resolver._keys) == [senders[3].key_id, senders[0].key_id]
+        # ... and so is what finds an actor's key: only the actors whose keys are kept.
+        assert sorted(resolver._key_of) == sorted([senders[3].actor, senders[0].actor])
 
 
 def test_known_keys_hold_every_key_added_and_few_others() -> None:

@@ -26,7 +26,6 @@ from solo.federation.resolver import ResolveError
 from solo.federation.traffic import traffic_of
 from solo.jobs import Job
 from solo.net.fetch import FetchError
-from solo.store import actors as actor_store
 from solo.store import refusals
 
 HANDLERS: dict[str, Handler] = {
@@ -90,7 +89,7 @@ class Ingress:
         if handler is None:
             await self._ignore(job, actor_id, kind, f"{kind} is not handled")
             return
-        actor = await actor_store.get_actor(self.federation.db, actor_id)
+        actor = await self.federation.resolver.stored_actor(actor_id)
         if actor is None:
             await self._ignore(job, actor_id, kind, f"{actor_id} is gone")
             return

@@ -112,6 +112,7 @@ class Resolver:
             sign=None if signer is None else signer.sign,
         )
         self._keys: OrderedDict[str, CachedKey] = OrderedDict()
+        self._key_of: dict[str, str] = {}  # actor id → its key id, for each actor in `_keys`
         self._key_cache_size = key_cache_size
         self._watching: asyncio.Future[None] | None = None
         self._watched = False
@@ -179,6 +180,16 @@ class Resolver:
             return isinstance(error, HTTPStatusError) and error.status == 410
         return False
 
+    async def stored_actor(self, ap_id: str) -> RemoteActor | None:
+        """The stored actor with this id (None if unknown or deleted), from memory when its key
+        is cached: the ingress worker asks this for every activity it applies, mostly signed by
+        a key just used. (One read is not cached: that would parse its key.)"""
+        key_id = self._key_of.get(ap_id)
+        found = None if key_id is None else self._keys.get(key_id)
+        if found is not None:
+            return found.actor
+        return await actor_store.get_actor(self.db, ap_id)
+
     async def cached_actor_for_key(self, key_id: str) -> RemoteActor | None:
         cached = await self.cached_key(key_id)
         return None if cached is None else cached.actor
@@ -227,7 +238,7 @@ class Resolver:
     def _forget(self, key_ids: frozenset[Any]) -> None:
         known = self._known
         for key_id in key_ids:
-            self._keys.pop(key_id, None)
+            self._drop(self._keys.pop(key_id, None))
             if isinstance(key_id, str):
                 if known is not None:
                     known.add(key_id)
@@ -243,11 +254,18 @@ class Resolver:
             return None
         cached = CachedKey(actor, public_key or _parsed(actor.public_key_pem))
         if self.db.version("actors") == version:
+            self._drop(self._keys.get(actor.key_id))
             self._keys[actor.key_id] = cached
             self._keys.move_to_end(actor.key_id)
+            self._key_of[actor.ap_id] = actor.key_id
             while len(self._keys) > self._key_cache_size:
-                self._keys.popitem(last=False)
+                self._drop(self._keys.popitem(last=False)[1])
         return cached
+
+    def _drop(self, cached: CachedKey | None) -> None:
+        """Forget which key `cached`'s actor has, as it leaves `_keys`."""
+        if cached is not None and self._key_of.get(cached.actor.ap_id) == cached.actor.key_id:
+            del self._key_of[cached.actor.ap_id]
 
     async def actor_for_key(self, key_id: str, *, stored: bool = True) -> RemoteActor:
         """Fetch the owner of `key_id` (fresh) and require that it names this very key; see

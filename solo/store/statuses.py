@@ -251,6 +251,15 @@ async def get_status_by_ap_id(db: Database, ap_id: str) -> Status | None:
     return None if row is None else _status(row)
 
 
+async def own_post_id(db: Database, ap_id: str) -> int | None:
+    """The row id of our own post with this id, not a boost and not deleted: what a Like can
+    favourite. None for anything else."""
+    found = await db.fetchval(
+        f"SELECT id FROM statuses WHERE ap_id = ? AND {_LOCAL_POST}", (ap_id,)
+    )
+    return None if found is None else int(found)
+
+
 async def is_tombstoned(db: Database, ap_id: str) -> bool:
     return await db.fetchval("SELECT 1 FROM tombstones WHERE ap_id = ?", (ap_id,)) is not None
 

@@ -41,13 +41,8 @@ async def _favourite(
     object_id = id_of(first(activity.get("object")))
     if object_id is None:
         raise Ignored(f"a {kind} of nothing")
-    liked = await statuses.get_status_by_ap_id(federation.db, object_id)
-    if (
-        liked is None
-        or liked.actor_id is not None
-        or liked.reblog_of_id is not None
-        or liked.deleted_at is not None
-    ):
+    liked = await statuses.own_post_id(federation.db, object_id)
+    if liked is None:
         raise Ignored(f"a {kind} of {object_id}, which is not a post of ours")
     if await blocked_by_us(federation, actor):
         raise Ignored(f"{actor.ap_id} is blocked")
@@ -60,11 +55,11 @@ async def _favourite(
             conn,
             "like",
             actor_id=actor.id,
-            status_id=liked.id,
+            status_id=liked,
             ap_id=like_id,
             reaction=None if reaction is None else reaction.text,
             reaction_emojis_json=None if reaction is None else reaction.emojis_json,
         ):
-            notification = await notifications.add(conn, "favourite", actor.id, liked.id)
+            notification = await notifications.add(conn, "favourite", actor.id, liked)
     if notification is not None:
         await federation.feeds.notification_added(notification)
