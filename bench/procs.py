@@ -24,12 +24,13 @@ from typing import Any, Self
 
 import httpx
 
-from bench import summary
+from bench import cprofiled, summary
 from bench.proctree import tasks, tree
 from bench.world import World, free_port
 
 READY_TIMEOUT = 60.0
 PYSPY_EXTRA = os.environ.get("SOLO_BENCH_PYSPY", "").split()  # e.g. "--native"
+CPROFILE = os.environ.get("SOLO_BENCH_CPROFILE", "")  # a directory: `solo serve` under cProfile
 
 
 def _given_away() -> set[int]:
@@ -227,6 +228,7 @@ class Processes:
         self.solo: subprocess.Popen[bytes] | None = None
         self.profiler: subprocess.Popen[bytes] | None = None
         self.profile_path: Path | None = None
+        self.solos: list[int] = []  # each `solo serve` started, for its cProfile
 
     def __enter__(self) -> Self:
         return self
@@ -247,6 +249,9 @@ class Processes:
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+        for pid in self.solos if CPROFILE else ():
+            path = Path(CPROFILE) / f"solo-{pid}.prof"
+            print(cprofiled.report(path) if path.exists() else f"  (no cProfile at {path})")
 
     def _spawn(self, args: list[str], log: str, env: dict[str, str] | None = None) -> Any:
         with (self.tmp / log).open("wb") as out:
@@ -306,7 +311,12 @@ class Processes:
             "SOLO_RESOLVE": "*.test=127.0.0.1",
         }
         started = time.time()
-        self.solo = self._spawn([sys.executable, "-m", "solo", "serve"], "solo.log", env)
+        command = ["-m", "solo", "serve"]
+        if CPROFILE:  # see bench/cprofiled.py
+            Path(CPROFILE).mkdir(parents=True, exist_ok=True)
+            command = ["-m", "bench.cprofiled", CPROFILE, "serve"]
+        self.solo = self._spawn([sys.executable, *command], "solo.log", env)
+        self.solos.append(self.solo.pid)
         pin_solo(self.solo.pid)
         return started
 

@@ -48,6 +48,7 @@ class SoloProcess:
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.log = root / f"{name}.log"
+        self.command = ["-m", "solo", "serve"]  # what `start` runs with this Python
 
     async def initialise(self, template_root: Path) -> None:
         await initialise_fast(self.settings, template_root)
@@ -56,7 +57,7 @@ class SoloProcess:
         env = {**os.environ, **self.environment}
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "solo", "serve"], env=env, stdout=log, stderr=log
+                [sys.executable, *self.command], env=env, stdout=log, stderr=log
             )
         async with httpx.AsyncClient(timeout=1) as client:
             for _ in range(400):
