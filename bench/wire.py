@@ -46,7 +46,10 @@ PASSWORD = "benchmark password"
 POSTS = 20
 RUNS = 5
 ROUNDS = 3
-SEQUENTIAL = 100  # requests per encoding and round, one at a time
+# Requests per encoding and round, one at a time. With 100, a round's p99 was its one or two
+# slowest requests and the ratio swung 0.87–1.30× between runs while Solo's CPU per page and the
+# p50 were the same in every encoding; with 300 it is the third slowest.
+SEQUENTIAL = 300
 CONCURRENCY = 8
 CONCURRENT = 200  # requests per encoding and round, CONCURRENCY at a time
 CPU_REQUESTS = 200
