@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 
 import httpx
@@ -13,6 +14,7 @@ from starlette.applications import Starlette
 from solo.actions.blocklists import HEADER, MAX_LINES
 from solo.actions.domain_blocks import InvalidDomain, normalize
 from solo.store import domain_blocks
+from solo.store.actors import RemoteActor, store_actor
 from tests.test_api_statuses import user_token
 from tests.test_login import csrf_from, login
 from tests.test_web_pages import federation_of, send
@@ -93,6 +95,42 @@ async def test_the_api_blocks_pages_and_unblocks(app: Starlette, client: httpx.A
     listed = await client.get("/api/v1/domain_blocks", headers=auth)
     assert listed.json() == ["c.example", "a.example"]
     assert await domain_blocks.domains(federation_of(app).db) == {"a.example", "c.example"}
+
+
+async def test_each_account_stored_is_covered_by_a_block_of_its_domain_or_its_host(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    """An account stored while a block covers its handle's domain or its id's host (or a parent
+    of either) is left out from then on; with no block at all, none is."""
+    db = federation_of(app).db
+
+    async def stored(name: str, domain: str, host: str) -> int:
+        actor = RemoteActor(
+            f"https://{host}/users/{name}", "Person", name, domain,
+            f"https://{host}/users/{name}/inbox", None, None, None,
+        )  # fmt: skip
+        row = await db.write(functools.partial(store_actor, actor=actor))
+        assert row.id is not None
+        return row.id
+
+    async def covered() -> set[int]:
+        return {row[0] for row in await db.fetchall("SELECT actor_id FROM domain_blocked_actors")}
+
+    before = await stored("early", "spam.example", "spam.example")
+    assert await covered() == set()
+    auth = await user_token(client)
+    block = {"domain": "spam.example"}
+    blocked = await client.post("/api/v1/domain_blocks", data=block, headers=auth)
+    assert blocked.status_code == 200
+    assert await covered() == {before}  # the block covers those already stored
+
+    sub = await stored("sub", "social.spam.example", "social.spam.example")
+    by_host = await stored("host", "fine.example", "spam.example")
+    by_handle = await stored("handle", "spam.example", "fine.example")
+    fine = await stored("fine", "fine.example", "fine.example")
+    lookalike = await stored("alike", "notspam.example", "notspam.example")
+    assert await covered() == {before, sub, by_host, by_handle}
+    assert fine not in await covered() and lookalike not in await covered()
 
 
 async def test_the_api_refuses_bad_domains_and_missing_rights(
